@@ -1,0 +1,16 @@
+#include "cli/commands.h"
+
+namespace strata::cli {
+
+namespace {
+int g_exit_code = 0;  // set once by the subcommand that runs; main's only piece of state
+}  // namespace
+
+int ExitCode() { return g_exit_code; }
+void SetExitCode(int code) { g_exit_code = code; }
+
+void RegisterAll(CLI::App& app) {
+  // Each subcommand file adds a line here: RegisterFoo(app);
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,15 @@
+// Subcommand registration. Each Register* adds one subcommand to the app with its callback;
+// the callback stores its exit status, returned by ExitCode() from main.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace strata::cli {
+
+// Registers every subcommand (defined in commands.cc).
+void RegisterAll(CLI::App& app);
+// The exit status set by the subcommand that ran (0 by default).
+int ExitCode();
+void SetExitCode(int code);
+
+}  // namespace strata::cli

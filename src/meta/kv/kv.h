@@ -1,0 +1,107 @@
+// The transactional key-value core under the metadata layer (DESIGN.md §5), after 3FS's
+// IKVEngine/WithTransaction: engines implement only KvEngine + Transaction; all POSIX logic is
+// written once above it.
+//
+// Semantics every engine provides:
+//  - A Transaction is optimistic and serializable in effect: reads see a consistent snapshot
+//    plus the transaction's own earlier writes; Commit() fails with kConflict when anything it
+//    read (keys returned by Get/BatchGet, and ranges returned by Scan) was changed by another
+//    committed transaction since. Writes are buffered until Commit().
+//  - Keys and values are arbitrary bytes; keys order by unsigned byte comparison.
+//  - kConflict, kUnavailable and kTimeout are retryable; RunTxn retries them.
+//
+// Thread-safety: a KvEngine is shared by all threads; a Transaction belongs to one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace strata::kv {
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+};
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  // nullopt when the key is absent.
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+  // One round trip where the engine allows it; results in the order of `keys`.
+  virtual Result<std::vector<std::optional<std::string>>> BatchGet(
+      const std::vector<std::string>& keys) = 0;
+  // Pairs with begin <= key < end in ascending order, at most `limit` (limit > 0). To stream a
+  // large range, call again with begin = last key + '\0'. The scanned range (up to the last key
+  // returned, or to `end` when fewer than `limit` came back) joins the read set.
+  virtual Result<std::vector<KeyValue>> Scan(std::string_view begin, std::string_view end,
+                                             size_t limit) = 0;
+  // Like Scan, but does not add the range to the read set (for listings that tolerate change,
+  // e.g. readdir pages). Engines may implement it as Scan.
+  virtual Result<std::vector<KeyValue>> SnapshotScan(std::string_view begin, std::string_view end,
+                                                     size_t limit) {
+    return Scan(begin, end, limit);
+  }
+
+  virtual void Put(std::string_view key, std::string_view value) = 0;
+  virtual void Delete(std::string_view key) = 0;
+
+  // Adds the key to the read set without reading it (so a concurrent change conflicts).
+  virtual Status AddReadConflict(std::string_view key) {
+    auto r = Get(key);
+    return r.status();
+  }
+
+  // Applies the buffered writes atomically. kConflict when the read set changed.
+  // A read-only transaction commits trivially. After Commit (either result) the object is done.
+  virtual Status Commit() = 0;
+};
+
+struct TxnOptions {
+  int max_retries = 50;        // attempts after the first, on retryable errors
+  int base_backoff_us = 200;   // jittered exponential back-off between attempts
+  int max_backoff_us = 50000;
+  bool read_only = false;      // engines may use a cheaper snapshot and skip Commit work
+};
+
+class KvEngine {
+ public:
+  virtual ~KvEngine() = default;
+  // e.g. "sqlite3:///var/lib/strata/meta.db" (no password).
+  virtual std::string Describe() const = 0;
+  virtual Result<std::unique_ptr<Transaction>> Begin(bool read_only) = 0;
+  // Removes every key (tests, `strata destroy`).
+  virtual Status Clear() = 0;
+};
+
+// THE retry loop. Runs fn in a fresh transaction and commits it; on a retryable error from fn
+// or Commit, backs off (jittered, exponential) and runs fn again, up to opts.max_retries.
+// fn must be safe to re-run: it describes reads and writes, it keeps no effects outside the
+// transaction except through variables it resets at its start.
+Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,
+              const TxnOptions& opts = {});
+
+// Opens an engine from a metadata URL (memkv://, sqlite3://, redis://). kInvalidArgument for a
+// malformed URL or unknown scheme; kUnavailable when the server cannot be reached (bounded time).
+using KvFactory = std::function<Result<std::shared_ptr<KvEngine>>(const std::string& url)>;
+class KvRegistry {
+ public:
+  void Register(const std::string& scheme, KvFactory factory);
+  Result<std::shared_ptr<KvEngine>> Open(const std::string& url) const;
+
+ private:
+  std::vector<std::pair<std::string, KvFactory>> factories_;
+};
+void RegisterMemKv(KvRegistry& registry);     // memkv:// (meta/kv)
+void RegisterSqliteKv(KvRegistry& registry);  // sqlite3:// (meta/kv/sqlite)
+void RegisterRedisKv(KvRegistry& registry);   // redis://  (meta/kv/redis)
+
+}  // namespace strata::kv
