@@ -1,0 +1,51 @@
+// Helpers shared by the per-operation files of Meta (not part of the public API). Each works
+// inside a caller's kv::Transaction, so operations compose into one transaction.
+//
+// Ownership split while the layer is being written: namespace files (attr_ops, entry_ops,
+// unlink, rename, readdir, xattr, statfs, permissions, usage) and file-data files (slices,
+// truncate, copy, gc, sessions, locks, trash) both use these.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "meta/kv/kv.h"
+#include "meta/schema.h"
+#include "meta/types.h"
+
+namespace strata::meta::internal {
+
+// Current wall time.
+Timespec Now();
+
+// kNotFound when absent.
+Result<Attr> ReadAttr(kv::Transaction& txn, Ino ino);
+void WriteAttr(kv::Transaction& txn, Ino ino, const Attr& attr);
+
+// Permission check as the kernel does with default_permissions off. mask: R=4 W=2 X=1.
+// Root passes everything except X on a file with no x bit at all.
+Status CheckAccess(const Context& ctx, const Attr& attr, int mask);
+// Sticky-directory rule for removing/renaming `victim` out of `dir`.
+Status CheckSticky(const Context& ctx, const Attr& dir, const Attr& victim);
+// Name rules: not empty, no '/', not "." or "..", at most kMaxNameLen bytes.
+Status CheckName(const std::string& name);
+
+// Adds deltas to the usage record of directory `dir` and the volume counters
+// (usedSpace/usedInodes). Writes inside txn.
+Status UpdateUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes);
+
+// Called inside the transaction that drops an inode's last link (nlink reached 0; the attr
+// record is still present). If the inode is open in this client (sustained), records
+// SS{sid}{ino} and keeps the attr; otherwise writes D{ino}{length} and deletes the inode's
+// records except chunk lists (released later by ProcessDeletedFiles), or with the trash
+// enabled the namespace layer moves it to the trash instead of calling this.
+// Defined in gc.cc.
+Status ReleaseInode(kv::Transaction& txn, Ino ino, const Attr& attr, uint64_t session_id,
+                    bool is_open);
+
+// Decrements the reference count of a stored slice; at zero moves it to G{id}{size}.
+Status DerefSlice(kv::Transaction& txn, uint64_t id, uint32_t size);
+// Increments (copy_file_range, compaction bookkeeping).
+Status RefSlice(kv::Transaction& txn, uint64_t id, uint32_t size);
+
+}  // namespace strata::meta::internal

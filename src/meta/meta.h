@@ -1,0 +1,187 @@
+// Meta: the POSIX namespace and file metadata of one volume, written once over the
+// transactional KV core (kv::KvEngine). Every mutating operation is ONE kv transaction run by
+// kv::RunTxn: after a crash it either happened or did not. Engines implement only kv.h.
+//
+// The implementation is split one operation (family) per file, as 3FS's meta/store/ops:
+//   meta.cc (open, format, settings), attr ops, entry ops (mknod/mkdir/symlink/link),
+//   unlink/rmdir, rename, readdir, xattr, statfs/usage, slices (read/write/compact),
+//   truncate/fallocate/copy_file_range, gc (deleted files, slice refs), sessions, locks, trash.
+// The key schema is in schema.h and docs/format/meta-schema.md.
+//
+// Permission checks are done here as the kernel would with default_permissions off:
+// owner/group/other with supplementary groups, root bypass (except exec needing some x bit),
+// sticky directories, setgid inheritance. Callers pass the Context of the requester.
+//
+// Errors: kNotFound (ENOENT), kAlreadyExists, kNotEmpty, kIsDir, kNotDir, kNameTooLong,
+// kLoop, kPermissionDenied (EACCES), kNotPermitted (EPERM), kInvalidArgument, kCrossDevice,
+// kNoSpace / kQuotaExceeded (capacity / inode limits), kNoData (missing xattr), kOutOfRange,
+// kWouldBlock (lock held), kReadOnly (read-only client), kUnavailable (engine down).
+//
+// Thread-safety: all methods may be called concurrently from many threads; consistency
+// between threads and between clients comes from the engine's transactions.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "meta/format.h"
+#include "meta/kv/kv.h"
+#include "meta/types.h"
+
+namespace strata::meta {
+
+struct MetaOptions {
+  bool read_only = false;         // every mutation returns kReadOnly
+  int heartbeat_seconds = 12;     // session heartbeat period
+  int session_expiry_seconds = 60;
+  int id_batch = 1000;            // inode / slice ids taken from the counter per transaction
+  bool background_jobs = true;    // session cleanup, deleted-file cleanup, trash expiry
+  Status Validate() const;
+};
+
+class Meta {
+ public:
+  // Writes the settings record (and the root directory when new). Refuses (kAlreadyExists) a
+  // re-format with a different name, block size or compression unless force; a re-format with
+  // the same values updates the changeable settings.
+  static Status Format(kv::KvEngine& engine, const VolumeFormat& format, bool force);
+  // Loads the settings; kNotFound "volume is not formatted" when there are none.
+  static Result<VolumeFormat> LoadFormat(kv::KvEngine& engine);
+
+  // REQUIRES: the volume is formatted. The engine is shared (the caller may keep it).
+  static Result<std::unique_ptr<Meta>> Open(std::shared_ptr<kv::KvEngine> engine,
+                                            const MetaOptions& options);
+  ~Meta();
+  Meta(const Meta&) = delete;
+  Meta& operator=(const Meta&) = delete;
+
+  const VolumeFormat& format() const { return format_; }
+  kv::KvEngine& engine() { return *engine_; }
+  // Applies fn to the stored settings in one transaction (strata config).
+  Status UpdateFormat(const std::function<Status(VolumeFormat&)>& fn);
+
+  // ---- Sessions (sessions.cc). A read-write client calls NewSession once; Meta then keeps a
+  // heartbeat thread and, when options.background_jobs, cleans up expired sessions of other
+  // clients (releases their locks, deletes their sustained inodes) as the elected cleaner.
+  Status NewSession(const SessionInfo& info);
+  Status CloseSession();  // also called by the destructor
+  uint64_t session_id() const { return session_id_; }
+  Result<std::vector<SessionInfo>> ListSessions();
+  // Cleans sessions whose heartbeat expired before `now_unix`; returns how many.
+  Result<int> CleanupExpiredSessions(int64_t now_unix);
+
+  // ---- Namespace (entry_ops.cc, unlink.cc, rename.cc, readdir.cc, attr_ops.cc)
+  // Lookup handles "." and "..".
+  Result<Entry> Lookup(const Context& ctx, Ino parent, const std::string& name);
+  Result<Attr> GetAttr(Ino ino);
+  Result<Attr> SetAttr(const Context& ctx, Ino ino, const SetAttrRequest& req);
+  // F_OK=0, R_OK=4, W_OK=2, X_OK=1.
+  Status Access(const Context& ctx, Ino ino, int mask);
+  // type: regular, fifo, socket, block/char device. mode: permission bits (umask applied).
+  Result<Entry> Mknod(const Context& ctx, Ino parent, const std::string& name, FileType type,
+                      uint32_t mode, uint32_t rdev);
+  Result<Entry> Mkdir(const Context& ctx, Ino parent, const std::string& name, uint32_t mode);
+  Result<Entry> Symlink(const Context& ctx, Ino parent, const std::string& name,
+                        const std::string& target);
+  Result<std::string> ReadLink(Ino ino);
+  Result<Entry> Link(const Context& ctx, Ino ino, Ino new_parent, const std::string& new_name);
+  Status Unlink(const Context& ctx, Ino parent, const std::string& name);
+  Status Rmdir(const Context& ctx, Ino parent, const std::string& name);
+  Status Rename(const Context& ctx, Ino parent, const std::string& name, Ino new_parent,
+                const std::string& new_name, uint32_t flags);
+  // Entries after `cursor` ("" = from the start), at most `limit`; "." and ".." are not
+  // included (the VFS adds them). With plus, each entry carries its Attr.
+  Result<ReaddirPage> Readdir(const Context& ctx, Ino dir, const std::string& cursor,
+                              size_t limit, bool plus);
+  Result<StatFs> GetStatFs(const Context& ctx, Ino ino);
+  Result<DirUsage> GetDirUsage(Ino dir);
+
+  // ---- Open files (sessions.cc). Open checks access for the flags (O_RDONLY/O_WRONLY/O_RDWR,
+  // O_TRUNC needs write) and counts the open in this client, so an unlinked open file keeps
+  // its data until the last Close (or this session's expiry).
+  Result<Attr> OpenFile(const Context& ctx, Ino ino, int flags);
+  Status CloseFile(Ino ino);
+
+  // ---- File data (slices.cc, truncate.cc, copy.cc)
+  Result<uint64_t> NewSliceId();
+  // The chunk's slice list in commit order (empty when the chunk was never written).
+  Result<std::vector<Slice>> ReadChunk(Ino ino, uint32_t chunk_index);
+  // Appends a slice to the chunk and grows the length to cover it, sets mtime/ctime, updates
+  // usage. One transaction (the group-commit seam). kNoSpace/kQuotaExceeded when over limits.
+  Status WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice, const Timespec& mtime);
+  Status Truncate(const Context& ctx, Ino ino, uint64_t length);
+  Status Fallocate(const Context& ctx, Ino ino, uint32_t mode, uint64_t offset, uint64_t length);
+  // Shares the source's slices with the destination (reference counts); returns bytes copied.
+  Result<uint64_t> CopyFileRange(const Context& ctx, Ino src, uint64_t src_off, Ino dst,
+                                 uint64_t dst_off, uint64_t length);
+  // Replaces the chunk's first expected.size() slices by `replacement` if the list still
+  // begins with `expected`; kConflict otherwise (the caller then deletes replacement's blocks).
+  Status CompactChunk(Ino ino, uint32_t chunk_index, const std::vector<Slice>& expected,
+                      const Slice& replacement);
+
+  // ---- Garbage (gc.cc): resumable after a crash; the data path deletes blocks.
+  // Expands up to `limit` deleted-file records into slice dereferences; returns how many done.
+  Result<int> ProcessDeletedFiles(int limit);
+  // Stored slices whose reference count reached zero (blocks to delete), at most limit.
+  Result<std::vector<SliceRef>> PendingSliceDeletions(int limit);
+  // Called after the slice's blocks are gone from the store.
+  Status ConfirmSliceDeleted(const SliceRef& ref);
+
+  // ---- Xattrs (xattr.cc). flags: XATTR_CREATE=1, XATTR_REPLACE=2.
+  Result<std::string> GetXattr(const Context& ctx, Ino ino, const std::string& name);
+  Status SetXattr(const Context& ctx, Ino ino, const std::string& name, const std::string& value,
+                  int flags);
+  Result<std::vector<std::string>> ListXattr(const Context& ctx, Ino ino);
+  Status RemoveXattr(const Context& ctx, Ino ino, const std::string& name);
+
+  // ---- Locks (locks.cc). owner: the lock owner from the kernel; combined with this session
+  // id it identifies the holder across clients. block: wait (without busy polling where the
+  // engine allows, else with back-off) until granted or `interrupted` returns true.
+  Status Flock(const Context& ctx, Ino ino, uint64_t owner, LockType type, bool block);
+  // F_GETLK: the first conflicting lock, or type kUnlock when none.
+  Result<LockRange> GetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange& probe);
+  Status SetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange& range, bool block);
+  // Drops every lock this session holds on ino for owner (release / flush).
+  Status ReleaseLocks(Ino ino, uint64_t owner);
+
+ private:
+  Meta(std::shared_ptr<kv::KvEngine> engine, const MetaOptions& options, VolumeFormat format);
+
+  std::shared_ptr<kv::KvEngine> engine_;
+  MetaOptions options_;
+  VolumeFormat format_;
+  std::atomic<uint64_t> session_id_{0};
+
+  // Id allocation in batches (ids.cc): [next, end) taken from the engine's counter.
+  struct IdRange {
+    std::mutex mu;
+    uint64_t next = 0;
+    uint64_t end = 0;
+  };
+  IdRange inode_ids_;
+  IdRange slice_ids_;
+  Result<uint64_t> NextId(IdRange& range, const std::string& counter);
+
+  // Open-file counts of this client (sessions.cc).
+  std::mutex open_mu_;
+  std::map<Ino, int> open_counts_;
+
+  // Background thread: heartbeat and cleanup jobs (sessions.cc).
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool bg_stop_ = false;
+  std::thread bg_thread_;
+  void BackgroundLoop();
+
+  friend class MetaOps;  // per-operation helpers in the .cc files
+};
+
+}  // namespace strata::meta
