@@ -1,0 +1,75 @@
+#include "common/clock.h"
+
+#include <time.h>
+
+#include <thread>
+
+namespace strata {
+
+namespace {
+int64_t ReadClock(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);  // cannot fail for these clock ids
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+}  // namespace
+
+SystemClock* SystemClock::Get() {
+  static SystemClock clock;
+  return &clock;
+}
+
+int64_t SystemClock::NowNanos() const { return ReadClock(CLOCK_REALTIME); }
+int64_t SystemClock::MonotonicNanos() const { return ReadClock(CLOCK_MONOTONIC); }
+void SystemClock::SleepFor(std::chrono::nanoseconds d) {
+  if (d.count() > 0) std::this_thread::sleep_for(d);
+}
+
+FakeClock::FakeClock(int64_t wall_nanos, int64_t mono_nanos)
+    : wall_(wall_nanos), mono_(mono_nanos) {}
+
+int64_t FakeClock::NowNanos() const {
+  std::lock_guard lock(mu_);
+  return wall_;
+}
+
+int64_t FakeClock::MonotonicNanos() const {
+  std::lock_guard lock(mu_);
+  return mono_;
+}
+
+void FakeClock::SleepFor(std::chrono::nanoseconds d) {
+  if (d.count() <= 0) return;
+  std::unique_lock lock(mu_);
+  int64_t deadline = mono_ + d.count();
+  sleepers_++;
+  cv_.notify_all();  // WaitForSleepers watches the count
+  cv_.wait(lock, [&] { return mono_ >= deadline; });
+  sleepers_--;
+}
+
+void FakeClock::Advance(std::chrono::nanoseconds d) {
+  std::lock_guard lock(mu_);
+  if (d.count() > 0) {
+    mono_ += d.count();
+    wall_ += d.count();
+  }
+  cv_.notify_all();
+}
+
+void FakeClock::SetWallNanos(int64_t wall_nanos) {
+  std::lock_guard lock(mu_);
+  wall_ = wall_nanos;
+}
+
+void FakeClock::WaitForSleepers(int n) {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return sleepers_ >= n; });
+}
+
+int FakeClock::sleepers() const {
+  std::lock_guard lock(mu_);
+  return sleepers_;
+}
+
+}  // namespace strata

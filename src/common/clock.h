@@ -1,0 +1,69 @@
+// Clock: the one source of time for StrataFS code (DESIGN.md "Interfaces"), so that TTLs,
+// heartbeats, back-off and cache ageing can be tested without waiting.
+//
+//   SystemClock  real time: CLOCK_REALTIME for NowNanos, CLOCK_MONOTONIC for MonotonicNanos.
+//   FakeClock    time moves only when a test calls Advance(). SleepFor() on a FakeClock BLOCKS
+//                the calling thread until other threads have advanced the monotonic time to at
+//                least (time at the call + duration); a zero or negative duration returns at
+//                once. WaitForSleepers(n) lets a test wait until n threads are blocked in
+//                SleepFor before it advances, so tests need no real sleeps.
+//
+// Thread-safety: every method of both clocks may be called from any thread.
+// Errors: none.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+namespace strata {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Wall-clock time, nanoseconds since the Unix epoch (for mtimes and expiry records).
+  virtual int64_t NowNanos() const = 0;
+  // Monotonic time in nanoseconds from an arbitrary origin (for durations and deadlines).
+  virtual int64_t MonotonicNanos() const = 0;
+  // Blocks the calling thread for `d` of this clock's monotonic time.
+  virtual void SleepFor(std::chrono::nanoseconds d) = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  // A process-wide instance. It holds no state, so sharing it is not a mutable global.
+  static SystemClock* Get();
+
+  int64_t NowNanos() const override;
+  int64_t MonotonicNanos() const override;
+  void SleepFor(std::chrono::nanoseconds d) override;
+};
+
+class FakeClock final : public Clock {
+ public:
+  // Starts at the given wall time (default 2024-01-01T00:00:00Z) and monotonic time.
+  explicit FakeClock(int64_t wall_nanos = 1704067200LL * 1000000000LL, int64_t mono_nanos = 0);
+
+  int64_t NowNanos() const override;
+  int64_t MonotonicNanos() const override;
+  void SleepFor(std::chrono::nanoseconds d) override;
+
+  // Moves both wall and monotonic time forward by `d` (REQUIRES: d >= 0) and wakes sleepers
+  // whose deadline has passed.
+  void Advance(std::chrono::nanoseconds d);
+  // Sets the wall time alone (it may jump backwards, as a real wall clock may).
+  void SetWallNanos(int64_t wall_nanos);
+  // Blocks until at least `n` threads are inside SleepFor.
+  void WaitForSleepers(int n);
+  int sleepers() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t wall_;
+  int64_t mono_;
+  int sleepers_ = 0;
+};
+
+}  // namespace strata
