@@ -1,0 +1,214 @@
+#include "object/s3/sigv4.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <ctime>
+
+namespace strata::object::s3 {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr char kHexUpper[] = "0123456789ABCDEF";
+
+std::string ToHex(const unsigned char* p, size_t n) {
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[p[i] >> 4]);
+    out.push_back(kHex[p[i] & 15]);
+  }
+  return out;
+}
+
+std::string HmacSha256(std::string_view key, std::string_view msg) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// SigV4 "Trimall": strip leading/trailing whitespace, collapse inner runs to one space.
+std::string TrimAll(std::string_view v) {
+  std::string out;
+  bool pending_space = false;
+  for (char c : v) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+struct CanonicalHeaders {
+  std::string block;   // "name:value\n" for each, sorted
+  std::string signed_names;  // "a;b;c"
+};
+
+CanonicalHeaders BuildCanonicalHeaders(const SigningRequest& req,
+                                       const std::vector<std::pair<std::string, std::string>>&
+                                           added) {
+  std::vector<std::pair<std::string, std::string>> all;
+  bool has_host = false;
+  auto add = [&](const std::string& name, const std::string& value) {
+    std::string lname = Lower(name);
+    if (lname == "host") has_host = true;
+    all.emplace_back(std::move(lname), TrimAll(value));
+  };
+  for (const auto& [n, v] : req.headers) add(n, v);
+  for (const auto& [n, v] : added) add(n, v);
+  if (!has_host) all.emplace_back("host", Lower(req.host));
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  CanonicalHeaders out;
+  for (size_t i = 0; i < all.size(); ++i) {
+    // Repeated names are one line with the values joined by commas, in the order given.
+    if (i > 0 && all[i].first == all[i - 1].first) {
+      out.block.pop_back();  // the '\n'
+      out.block += "," + all[i].second + "\n";
+      continue;
+    }
+    if (!out.signed_names.empty()) out.signed_names += ';';
+    out.signed_names += all[i].first;
+    out.block += all[i].first + ":" + all[i].second + "\n";
+  }
+  return out;
+}
+
+std::string Scope(std::string_view date, std::string_view region) {
+  std::string s(date.substr(0, 8));
+  s += '/';
+  s += region;
+  s += '/';
+  s += kService;
+  s += "/aws4_request";
+  return s;
+}
+
+// Fills details from a canonical request; returns the signature.
+void Finish(std::string canonical_request, const Credentials& creds, std::string_view region,
+            const std::string& amz_date, SigningDetails* d) {
+  d->canonical_request = std::move(canonical_request);
+  d->string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + Scope(amz_date, region) + "\n" +
+                      Sha256Hex(d->canonical_request);
+  std::string k = HmacSha256("AWS4" + creds.secret_key, amz_date.substr(0, 8));
+  k = HmacSha256(k, region);
+  k = HmacSha256(k, kService);
+  k = HmacSha256(k, "aws4_request");
+  std::string sig = HmacSha256(k, d->string_to_sign);
+  d->signature = ToHex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+}
+
+}  // namespace
+
+std::string UriEncode(std::string_view s, bool keep_slash) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 4);
+  for (unsigned char c : s) {
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved || (keep_slash && c == '/')) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHexUpper[c >> 4]);
+      out.push_back(kHexUpper[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string CanonicalQuery(const std::vector<std::pair<std::string, std::string>>& query) {
+  std::vector<std::pair<std::string, std::string>> enc;
+  enc.reserve(query.size());
+  for (const auto& [n, v] : query) enc.emplace_back(UriEncode(n, false), UriEncode(v, false));
+  std::sort(enc.begin(), enc.end());
+  std::string out;
+  for (const auto& [n, v] : enc) {
+    if (!out.empty()) out += '&';
+    out += n;
+    out += '=';
+    out += v;
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  return ToHex(md, sizeof(md));
+}
+
+std::string AmzDate(int64_t unix_seconds) {
+  time_t t = static_cast<time_t>(unix_seconds);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::vector<std::pair<std::string, std::string>> SignRequest(const SigningRequest& req,
+                                                             const Credentials& creds,
+                                                             std::string_view region,
+                                                             int64_t unix_seconds,
+                                                             SigningDetails* details) {
+  const std::string amz_date = AmzDate(unix_seconds);
+  std::vector<std::pair<std::string, std::string>> added = {
+      {"x-amz-content-sha256", req.payload_hash},
+      {"x-amz-date", amz_date},
+  };
+  if (!creds.session_token.empty()) added.emplace_back("x-amz-security-token", creds.session_token);
+
+  CanonicalHeaders ch = BuildCanonicalHeaders(req, added);
+  std::string cr = req.method + "\n" + EncodePath(req.path) + "\n" + CanonicalQuery(req.query) +
+                   "\n" + ch.block + "\n" + ch.signed_names + "\n" + req.payload_hash;
+  SigningDetails local;
+  SigningDetails* d = details ? details : &local;
+  Finish(std::move(cr), creds, region, amz_date, d);
+  d->signed_headers = ch.signed_names;
+
+  added.emplace_back("authorization", "AWS4-HMAC-SHA256 Credential=" + creds.access_key + "/" +
+                                          Scope(amz_date, region) +
+                                          ", SignedHeaders=" + ch.signed_names +
+                                          ", Signature=" + d->signature);
+  return added;
+}
+
+std::string Presign(const SigningRequest& req, const Credentials& creds, std::string_view region,
+                    int64_t unix_seconds, int64_t expires_seconds, SigningDetails* details) {
+  const std::string amz_date = AmzDate(unix_seconds);
+  CanonicalHeaders ch = BuildCanonicalHeaders(req, {});
+  auto query = req.query;
+  query.emplace_back("X-Amz-Algorithm", "AWS4-HMAC-SHA256");
+  query.emplace_back("X-Amz-Credential", creds.access_key + "/" + Scope(amz_date, region));
+  query.emplace_back("X-Amz-Date", amz_date);
+  query.emplace_back("X-Amz-Expires", std::to_string(expires_seconds));
+  query.emplace_back("X-Amz-SignedHeaders", ch.signed_names);
+  if (!creds.session_token.empty()) query.emplace_back("X-Amz-Security-Token", creds.session_token);
+  std::string cq = CanonicalQuery(query);
+  std::string cr = req.method + "\n" + EncodePath(req.path) + "\n" + cq + "\n" + ch.block + "\n" +
+                   ch.signed_names + "\n" + std::string(kUnsignedPayload);
+  SigningDetails local;
+  SigningDetails* d = details ? details : &local;
+  Finish(std::move(cr), creds, region, amz_date, d);
+  d->signed_headers = ch.signed_names;
+  return cq + "&X-Amz-Signature=" + d->signature;
+}
+
+}  // namespace strata::object::s3
