@@ -39,9 +39,10 @@ class Transaction {
   // One round trip where the engine allows it; results in the order of `keys`.
   virtual Result<std::vector<std::optional<std::string>>> BatchGet(
       const std::vector<std::string>& keys) = 0;
-  // Pairs with begin <= key < end in ascending order, at most `limit` (limit > 0). To stream a
-  // large range, call again with begin = last key + '\0'. The scanned range (up to the last key
-  // returned, or to `end` when fewer than `limit` came back) joins the read set.
+  // Pairs with begin <= key < end in ascending order, at most `limit` (limit > 0). An empty
+  // `end` means no upper bound. To stream a large range, call again with begin = last key +
+  // '\0'. The scanned range (up to the last key returned, or to `end` when fewer than `limit`
+  // came back) joins the read set.
   virtual Result<std::vector<KeyValue>> Scan(std::string_view begin, std::string_view end,
                                              size_t limit) = 0;
   // Like Scan, but does not add the range to the read set (for listings that tolerate change,
@@ -59,6 +60,12 @@ class Transaction {
     auto r = Get(key);
     return r.status();
   }
+
+  // Checks, without committing, that everything read so far is still current: kConflict when
+  // not. RunTxn calls it when fn fails with a non-retryable error, so an error decided on reads
+  // that were not one consistent snapshot is retried instead of returned. Engines whose reads
+  // are always one snapshot return OK.
+  virtual Status Validate() { return Status::OK(); }
 
   // Applies the buffered writes atomically. kConflict when the read set changed.
   // A read-only transaction commits trivially. After Commit (either result) the object is done.
@@ -80,6 +87,9 @@ class KvEngine {
   virtual Result<std::unique_ptr<Transaction>> Begin(bool read_only) = 0;
   // Removes every key (tests, `strata destroy`).
   virtual Status Clear() = 0;
+  // Makes every transaction committed so far survive a power loss (fsync; DESIGN.md §6). Engines
+  // whose commits are already durable when they return do nothing.
+  virtual Status Sync() { return Status::OK(); }
 };
 
 // THE retry loop. Runs fn in a fresh transaction and commits it; on a retryable error from fn
@@ -103,5 +113,9 @@ class KvRegistry {
 void RegisterMemKv(KvRegistry& registry);     // memkv:// (meta/kv)
 void RegisterSqliteKv(KvRegistry& registry);  // sqlite3:// (meta/kv/sqlite)
 void RegisterRedisKv(KvRegistry& registry);   // redis://  (meta/kv/redis)
+
+// The smallest key greater than every key that starts with `prefix` ("" when there is none,
+// i.e. the prefix is all 0xff bytes: then "" as a Scan end means no upper bound, as wanted).
+std::string PrefixEnd(std::string_view prefix);
 
 }  // namespace strata::kv

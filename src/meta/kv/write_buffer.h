@@ -1,0 +1,65 @@
+// WriteBuffer: the buffered Put/Delete of one optimistic transaction, and the read-your-writes
+// merge every engine needs: Get/BatchGet consult it first, Scan merges it over the engine's own
+// ordered view (MergedScan). Engines keep their stored reads and the read set; this class
+// keeps only the pending writes, in key order, so they can be applied in one batch at commit.
+//
+// Thread-safety: none; it belongs to one Transaction (one thread). Never fails.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "meta/kv/kv.h"
+
+namespace strata::kv {
+
+class WriteBuffer {
+ public:
+  // key -> value to store, or nullopt for a delete.
+  using Map = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+  void Put(std::string_view key, std::string_view value) {
+    Set(key, std::optional<std::string>(std::in_place, value));
+  }
+  void Delete(std::string_view key) { Set(key, std::nullopt); }
+
+  // nullptr when the key has no pending write; otherwise the pending value (nullopt = deleted).
+  const std::optional<std::string>* Find(std::string_view key) const {
+    auto it = writes_.find(key);
+    return it == writes_.end() ? nullptr : &it->second;
+  }
+
+  bool empty() const { return writes_.empty(); }
+  size_t size() const { return writes_.size(); }
+  const Map& entries() const { return writes_; }
+
+  // Reads up to `limit` stored pairs of [begin, end) ("" end = unbounded), in key order.
+  using Fetch = std::function<Result<std::vector<KeyValue>>(std::string_view begin,
+                                                            std::string_view end, size_t limit)>;
+
+  // Scan semantics of kv.h over the stored view given by `fetch` with this buffer applied on
+  // top: pending puts appear, pending deletes hide stored pairs. Calls fetch as many times as
+  // needed to fill `limit` (deletes may hide part of a page); each call covers a contiguous
+  // range starting where the previous one ended, so engines can record each as read.
+  Result<std::vector<KeyValue>> MergedScan(std::string_view begin, std::string_view end,
+                                           size_t limit, const Fetch& fetch) const;
+
+ private:
+  void Set(std::string_view key, std::optional<std::string> value) {
+    auto it = writes_.find(key);
+    if (it == writes_.end()) {
+      writes_.emplace(std::string(key), std::move(value));
+    } else {
+      it->second = std::move(value);
+    }
+  }
+
+  Map writes_;
+};
+
+}  // namespace strata::kv
