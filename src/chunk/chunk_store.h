@@ -1,0 +1,104 @@
+// ChunkStore: the data path of one client as ONE object — what the VFS uses for file data.
+// It owns the block cache, the BlockStore, the DataWriter, the DataReader, the Compactor and
+// the Deleter, wired together (commits invalidate the reader's segment cache; reads see
+// pending writes; fragmented chunks get compacted; unreferenced blocks get deleted).
+//
+// How the VFS uses it (DESIGN.md §6, §7):
+//   open()            InvalidateFile(ino) (close-to-open: see other mounts' commits).
+//   write()           Write(ino, off, data).
+//   read()            Read(ino, off, size, attr.length, &handle_read_state): sees this
+//                     mount's buffered writes (read-your-writes) and extends `length` to
+//                     PendingEnd(ino) itself.
+//   getattr()         length = max(meta length, PendingEnd(ino)).
+//   flush()/release() Flush(ino) -> error maps to EIO/ENOSPC/EDQUOT via ToErrno.
+//   fsync()           Fsync(ino).
+//   truncate/fallocate/copy_file_range on ino (and on the destination):
+//                     Flush(ino) first, then the Meta call, then InvalidateFile(ino).
+//   unmount           FlushAll(), then destroy.
+//
+// Thread-safety: every method may be called from any thread concurrently.
+// Errors: see writer.h and reader.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "cache/block_cache.h"
+#include "chunk/block_store.h"
+#include "chunk/compactor.h"
+#include "chunk/deleter.h"
+#include "chunk/reader.h"
+#include "chunk/writer.h"
+#include "common/status.h"
+#include "meta/format.h"
+#include "meta/meta.h"
+#include "object/object_store.h"
+
+namespace strata::chunk {
+
+struct ChunkOptions {
+  BlockStoreOptions blocks;    // key prefix, block size, compression (FromFormat fills them)
+  WriterOptions writer;
+  ReaderOptions reader;
+  cache::CacheOptions cache;   // --cache-dir, --cache-size, --free-space-ratio
+  bool background_jobs = true; // run the deleter in the background (and auto-compaction)
+  int deleter_interval_ms = 10000;
+
+  // Options for a volume: blocks.key_prefix = format.name + "/", block size and compression
+  // from the format; everything else at its default. kInvalidArgument for an unknown codec.
+  static Result<ChunkOptions> FromFormat(const meta::VolumeFormat& format);
+  Status Validate() const;
+};
+
+class ChunkStore {
+ public:
+  // `meta` is not owned and must outlive the ChunkStore; `store` is shared. The store is the
+  // bucket/directory root when blocks.key_prefix is "NAME/" (see block_key.h).
+  static Result<std::unique_ptr<ChunkStore>> Open(meta::Meta* meta,
+                                                  std::shared_ptr<object::ObjectStore> store,
+                                                  const ChunkOptions& options);
+  // Flushes (dropping errors deliberately; call FlushAll first to see them) and stops.
+  ~ChunkStore();
+  ChunkStore(const ChunkStore&) = delete;
+  ChunkStore& operator=(const ChunkStore&) = delete;
+
+  Status Write(meta::Ino ino, uint64_t offset, std::string_view data) {
+    return writer_->Write(ino, offset, data);
+  }
+  // Committed data overlaid with this client's pending writes. `length` is the file length
+  // the caller knows (meta attr); it is raised to PendingEnd(ino). state may be null.
+  Result<std::string> Read(meta::Ino ino, uint64_t offset, size_t size, uint64_t length,
+                           ReadState* state);
+  Status Flush(meta::Ino ino) { return writer_->Flush(ino); }
+  Status Fsync(meta::Ino ino) { return writer_->Fsync(ino); }
+  Status FlushAll() { return writer_->FlushAll(); }
+  uint64_t PendingEnd(meta::Ino ino) const { return writer_->PendingEnd(ino); }
+  void InvalidateFile(meta::Ino ino) { reader_->InvalidateFile(ino); }
+
+  // strata compact: compacts every chunk of a file of `length` bytes now.
+  Status CompactFile(meta::Ino ino, uint64_t length) { return compactor_->CompactFile(ino, length); }
+  // One deleter pass now (tests, `strata gc`); returns slices deleted.
+  Result<int> CollectGarbage(int limit = 1000) { return deleter_->RunOnce(limit); }
+
+  cache::BlockCache* cache() { return cache_.get(); }
+  BlockStore* blocks() { return blocks_.get(); }
+  DataWriter* writer() { return writer_.get(); }
+  DataReader* reader() { return reader_.get(); }
+  Compactor* compactor() { return compactor_.get(); }
+  Deleter* deleter() { return deleter_.get(); }
+
+ private:
+  ChunkStore() = default;
+
+  // Declaration order = construction order; destruction runs in reverse (writer first).
+  std::unique_ptr<cache::BlockCache> cache_;
+  std::unique_ptr<BlockStore> blocks_;
+  std::unique_ptr<Compactor> compactor_;
+  std::unique_ptr<Deleter> deleter_;
+  std::unique_ptr<DataReader> reader_;
+  std::unique_ptr<DataWriter> writer_;
+};
+
+}  // namespace strata::chunk

@@ -1,0 +1,55 @@
+// Compactor: rewrites a fragmented chunk as one slice (DESIGN.md §4).
+//
+// CompactChunk(ino, chunk) reads the chunk's slice list, resolves its visible view, reads the
+// visible bytes (through the BlockStore), writes them as one new slice (new id, blocks
+// uploaded first) and calls Meta::CompactChunk, which replaces the slices read only if the
+// chunk's list still begins with them. On kConflict (or any failure after upload) the new
+// blocks are deleted. Leading and trailing holes are not stored; holes inside the view are
+// stored as zeros. The replaced slices lose a reference; the Deleter removes their blocks.
+//
+// Schedule(ino, chunk) queues a background compaction (deduplicated) on one worker thread.
+//
+// Thread-safety: all methods may be called from any thread concurrently.
+// Errors: Meta and BlockStore errors; kConflict when the chunk changed meanwhile (harmless:
+// the chunk will be compacted again when it is next found fragmented).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "chunk/block_store.h"
+#include "common/status.h"
+#include "meta/meta.h"
+
+namespace strata::chunk {
+
+class Compactor {
+ public:
+  // meta and blocks are not owned and must outlive the compactor.
+  static Result<std::unique_ptr<Compactor>> Open(meta::Meta* meta, BlockStore* blocks);
+  ~Compactor();  // finishes the running job, drops queued ones
+  Compactor(const Compactor&) = delete;
+  Compactor& operator=(const Compactor&) = delete;
+
+  // Compacts now, in the calling thread. OK (doing nothing) when the chunk has fewer than two
+  // slices or no data.
+  Status CompactChunk(meta::Ino ino, uint32_t chunk_index);
+  // Compacts every chunk of a file of `length` bytes (strata compact).
+  Status CompactFile(meta::Ino ino, uint64_t length);
+  // Queues CompactChunk in the background; errors are counted, not reported.
+  void Schedule(meta::Ino ino, uint32_t chunk_index);
+  // Blocks until the background queue is empty (tests, unmount).
+  void WaitIdle();
+
+  // Number of successful compactions and of failures (including conflicts), for stats.
+  uint64_t compactions() const;
+  uint64_t failures() const;
+
+  class State;  // compactor.cc
+
+ private:
+  explicit Compactor(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace strata::chunk

@@ -1,0 +1,86 @@
+// DataReader: the read path of one client (DESIGN.md §7), shared by all open files.
+//
+// Read(ino, off, size, length, state) returns the committed bytes of the range: per chunk it
+// loads the slice list (Meta::ReadChunk) and resolves it into segments (meta::ResolveSlices),
+// caching the segments per (inode, chunk) until Invalidate*; then fetches the needed blocks
+// in parallel on the download pool (max_downloads threads) through the BlockStore (cache,
+// then store; ranged GETs for partial blocks of uncompressed volumes). Holes and bytes past
+// the chunk's written end but inside `length` read as zeros.
+//
+// Readahead: `state` (one per open handle, kept by the caller) detects sequential reads; the
+// window starts at one block and doubles on each sequential read up to readahead_max, and
+// the blocks ahead are prefetched into the cache in the background (bounded in total by
+// readahead_total bytes in flight). A read smaller than a block fetches its whole block into
+// the cache (a following read of the same block is a cache hit).
+//
+// A chunk whose view has >= compact_segments non-hole segments is handed to the compactor
+// (in the background) when one is given.
+//
+// The reader sees only committed data; ChunkStore::Read adds the writer's pending bytes.
+//
+// Thread-safety: every method may be called from any thread concurrently; a ReadState must
+// not be used by two reads at once (one per handle; FUSE serialises reads per handle only
+// loosely, so the VFS guards it with the handle's lock).
+// Errors: Meta errors from ReadChunk; BlockStore errors (kNotFound for a missing block,
+// kCorruption, kUnavailable, kIOError). Background prefetch errors are dropped (the
+// foreground read will retry and report them).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "chunk/block_store.h"
+#include "common/status.h"
+#include "meta/meta.h"
+
+namespace strata::chunk {
+
+struct ReaderOptions {
+  int max_downloads = 16;                 // concurrent block fetches (foreground + prefetch)
+  uint64_t readahead_max = 32ULL << 20;   // largest readahead window per handle (32 MiB)
+  uint64_t readahead_total = 256ULL << 20;  // prefetch bytes in flight over all files
+  size_t segment_cache_chunks = 4096;     // (inode, chunk) segment lists kept
+  int compact_segments = 5;               // visible segments that trigger compaction
+  Status Validate() const;
+};
+
+// Per-handle sequential-read state. Opaque to callers: default-construct one per open file
+// handle and pass it to every Read of that handle.
+struct ReadState {
+  uint64_t next_offset = 0;   // where a sequential read would continue
+  uint64_t window = 0;        // current readahead window in bytes (0 = none yet)
+  uint64_t prefetched_to = 0; // file offset up to which prefetch was issued
+};
+
+class Compactor;
+
+class DataReader {
+ public:
+  // meta and blocks are not owned and must outlive the reader; compactor may be null.
+  static Result<std::unique_ptr<DataReader>> Open(meta::Meta* meta, BlockStore* blocks,
+                                                  Compactor* compactor,
+                                                  const ReaderOptions& options);
+  ~DataReader();  // waits for background prefetches
+  DataReader(const DataReader&) = delete;
+  DataReader& operator=(const DataReader&) = delete;
+
+  // Up to `size` bytes at `offset` of ino, whose length is `length`: returns
+  // min(size, length - offset) bytes (empty at or past the end). state may be null (no
+  // readahead).
+  Result<std::string> Read(meta::Ino ino, uint64_t offset, size_t size, uint64_t length,
+                           ReadState* state);
+
+  // Drop cached segments: of one chunk (after a local commit) or of the whole file (at open,
+  // for close-to-open consistency, and after truncate/fallocate/copy_file_range).
+  void Invalidate(meta::Ino ino, uint32_t chunk_index);
+  void InvalidateFile(meta::Ino ino);
+
+  class State;  // reader.cc
+
+ private:
+  explicit DataReader(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace strata::chunk

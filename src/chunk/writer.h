@@ -1,0 +1,117 @@
+// DataWriter: the write path of one client (DESIGN.md §6), shared by all open files.
+//
+// Write(ino, off, data) copies into in-memory slices, one open slice per (inode, chunk):
+// a write that continues the open slice exactly where it ends extends it; any other write
+// (an overwrite, a gap, another position) freezes it and starts a new one. Each full block is
+// handed to the upload pool (WriterOptions::max_uploads threads) at once, so a large
+// sequential write streams to the store while the application keeps writing.
+//
+// A slice is frozen when it reaches the chunk end, when it has been open for
+// `freeze_after_ms`, when its file was idle for `idle_ms`, on Flush()/Fsync(), and when the
+// buffer budget needs memory back. A frozen slice's last partial block is uploaded, and
+// the slice is committed (Meta::WriteSlice) only after ALL its blocks are stored
+// ("upload before commit"); slices of one chunk are committed in the order they were written,
+// so a later write always wins. Blocks of a slice whose upload or commit failed are deleted
+// from the store, and the error is kept for the file until Flush()/Fsync() reports it.
+//
+// Memory: buffered bytes of all files (from Write until the slice is committed or dropped)
+// are bounded by `buffer_size`: Write blocks (back-pressure) until uploads and commits free
+// memory; when the budget is exhausted by slices nobody would freeze soon, the oldest open
+// slices are frozen so memory always comes back.
+//
+// Read-your-writes: CaptureOverlay() returns the not-yet-committed bytes of a range, in write
+// order, so the reader (ChunkStore::Read) can lay them over committed data. PendingEnd()
+// tells how far buffered data extends the file, for getattr/read length.
+//
+// REQUIRES of callers (the VFS): Flush(ino) before metadata operations that rewrite a file's
+// chunks (truncate, fallocate, copy_file_range), so that pending slices are not committed on
+// top of the new state afterwards.
+//
+// Thread-safety: every method may be called from any thread concurrently; writes to one inode
+// from several threads are applied in the order the calls take the internal lock.
+// Errors: Write returns kInvalidArgument for an offset beyond the maximum file size, and the
+// file's kept upload/commit error (without clearing it). Flush/Fsync return the first error
+// since the last Flush (kIOError, kUnavailable, kNoSpace, kQuotaExceeded, ...) and clear it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chunk/block_store.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "meta/meta.h"
+
+namespace strata::chunk {
+
+struct WriterOptions {
+  uint64_t buffer_size = 300ULL << 20;  // --buffer-size: bytes buffered in all files (300 MiB)
+  int max_uploads = 20;                 // --max-uploads: concurrent block uploads
+  int freeze_after_ms = 5000;           // a slice open this long is frozen and committed
+  int idle_ms = 1000;                   // a file not written for this long has its slices frozen
+  int compact_every = 100;              // every Nth commit to a chunk checks for compaction
+  int compact_sync_slices = 2500;       // past this many slices a commit compacts synchronously
+  Status Validate() const;
+};
+
+// A byte range of pending (uncommitted) data: `data` belongs at file offset `offset`.
+struct OverlayPiece {
+  uint64_t offset = 0;
+  std::string data;
+};
+
+class Compactor;
+
+class DataWriter {
+ public:
+  // meta and blocks are not owned and must outlive the writer. compactor may be null (no
+  // automatic compaction). clock gives mtimes for commits.
+  static Result<std::unique_ptr<DataWriter>> Open(meta::Meta* meta, BlockStore* blocks,
+                                                  Compactor* compactor,
+                                                  const WriterOptions& options,
+                                                  Clock* clock = SystemClock::Get());
+  // Flushes everything (errors are dropped deliberately: callers who care call FlushAll
+  // first), then stops the threads.
+  ~DataWriter();
+  DataWriter(const DataWriter&) = delete;
+  DataWriter& operator=(const DataWriter&) = delete;
+
+  // Buffers `data` at `offset` of inode `ino`. May block for buffer space. Returns once the
+  // bytes are buffered (not yet stored).
+  Status Write(meta::Ino ino, uint64_t offset, std::string_view data);
+
+  // Freezes every slice of `ino` and returns once all of them are uploaded and committed (or
+  // failed). close() semantics of DESIGN.md §6.
+  Status Flush(meta::Ino ino);
+  // Flush with durable puts (PutOptions::sync) for the blocks still to upload: fsync().
+  Status Fsync(meta::Ino ino);
+  // Flush of every file (unmount).
+  Status FlushAll();
+
+  // End offset of the furthest buffered byte of ino (0 when nothing is pending).
+  uint64_t PendingEnd(meta::Ino ino) const;
+  bool HasPending(meta::Ino ino) const;
+
+  // The pending bytes of ino that intersect [offset, offset+len), clipped to that range, in
+  // write order (apply them in sequence; later pieces win).
+  std::vector<OverlayPiece> CaptureOverlay(meta::Ino ino, uint64_t offset, uint64_t len) const;
+
+  // Called (from an upload thread, no lock held) after each successful commit of a slice to
+  // (ino, chunk_index): the reader drops its cached segments there. Set before writing.
+  void SetCommitListener(std::function<void(meta::Ino, uint32_t)> listener);
+
+  // Bytes currently buffered over all files (for stats and tests).
+  uint64_t buffered_bytes() const;
+
+  class State;  // writer.cc / writer_internal.h
+
+ private:
+  explicit DataWriter(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace strata::chunk
