@@ -1,0 +1,90 @@
+// FileStore: the file:///dir backend, objects kept as plain files under a local directory.
+// It is the store of the embedded single-machine set-up and of most tests.
+//
+// Layout (version 1, see also docs/format when it exists): key "a/b/c" is the file DIR/a/b/c;
+// '/' separates directories. In each path segment '%' is written "%25", and the segments
+// "", "." and ".." are written "%", "%2E" and "%2E%2E", so any key maps to a valid path (a key
+// ending in '/' becomes a file named "%"). Names that do not decode canonically (temporary
+// files "%tmp-…", the multipart staging directory "%multipart") are never listed.
+// A segment longer than 255 bytes gives kNameTooLong. A key cannot be both an object and a
+// directory of other keys ("a" and "a/b"): that Put fails with kAlreadyExists.
+//
+// Atomicity and durability (DESIGN.md §6): Put writes a uniquely named temporary file in the
+// target directory and rename()s it over the key, so readers see the old or the new body,
+// never a part, and several processes may write the same store at once. With
+// PutOptions::sync the file is fsync'ed before the rename and its directory (and any
+// directory Put created) after it; without, nothing is flushed (the renamed file survives a
+// crash of the process, not a power loss). Delete removes directories it leaves empty.
+//
+// Multipart uploads are staged on disk in DIR/%multipart/UPLOAD_ID/ (one file per part);
+// Complete concatenates the parts into a temporary file and renames it into place.
+//
+// Errors: kNotFound for a missing key or upload; errno-mapped Status otherwise (ENOSPC ->
+// kNoSpace, EACCES -> kPermissionDenied), each naming the key or path.
+// Thread-safety: all methods may be called concurrently, also from several processes.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "object/object_store.h"
+
+namespace strata::object {
+
+class FileStore : public ObjectStore {
+ public:
+  struct Options {
+    bool create_if_missing = true;  // mkdir -p the root directory when it does not exist
+  };
+  // `root` must be an absolute path. Fails with a one-line error when the directory is
+  // missing (and may not be created), not a directory, or not writable.
+  static Result<std::unique_ptr<FileStore>> Open(const std::string& root,
+                                                 const Options& options);
+  static Result<std::unique_ptr<FileStore>> Open(const std::string& root) {
+    return Open(root, Options());
+  }
+
+  std::string Describe() const override { return "file://" + root_; }
+  Result<std::string> Get(const std::string& key, uint64_t off, int64_t len) override;
+  Status Put(const std::string& key, std::string_view data, const PutOptions& opts) override;
+  Result<ObjectInfo> Head(const std::string& key) override;
+  Status Delete(const std::string& key) override;
+  Result<ListResult> List(const ListOptions& opts) override;
+  Result<std::string> CreateMultipart(const std::string& key) override;
+  Result<std::string> UploadPart(const std::string& key, const std::string& upload_id,
+                                 int part_number, std::string_view data) override;
+  Status CompleteMultipart(const std::string& key, const std::string& upload_id,
+                           const std::vector<PartInfo>& parts) override;
+  Status AbortMultipart(const std::string& key, const std::string& upload_id) override;
+  Result<std::vector<PartInfo>> ListParts(const std::string& key,
+                                          const std::string& upload_id) override;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  explicit FileStore(std::string root);
+
+  // Path of the file holding `key`.
+  Result<std::string> KeyPath(const std::string& key) const;
+  // A name for a temporary file, unique across threads and processes.
+  std::string TempName();
+  // Creates the directories of `dir` below root_ (which must exist). With `sync`, fsyncs the
+  // parent of each directory it created.
+  Status MakeDirs(const std::string& dir, bool sync) const;
+  // Writes a temporary file in the directory of `path` with `fill`, then renames it to
+  // `path`; retries when a concurrent Delete removed the directory meanwhile.
+  Status WriteAtomically(const std::string& key, const std::string& path, bool sync,
+                         const std::function<Status(int fd)>& fill);
+  // Removes empty directories from `dir` up to (not including) root_.
+  void PruneEmptyDirs(std::string dir) const;
+  // Staging directory of an upload; kNotFound unless it exists and was created for `key`.
+  Result<std::string> UploadDir(const std::string& key, const std::string& upload_id) const;
+
+  const std::string root_;
+  const std::string temp_prefix_;  // "%tmp-PID-RANDOM-"
+  std::atomic<uint64_t> temp_counter_{0};
+};
+
+}  // namespace strata::object

@@ -1,0 +1,139 @@
+#include "object/retry_store.h"
+
+#include <algorithm>
+
+namespace strata::object {
+
+Status RetryStore::Options::Validate() const {
+  if (max_attempts < 1) return Status::InvalidArgument("retry max_attempts must be >= 1");
+  if (initial_backoff.count() < 0 || max_backoff < initial_backoff) {
+    return Status::InvalidArgument("retry back-off must satisfy 0 <= initial <= max");
+  }
+  if (total_timeout.count() <= 0) return Status::InvalidArgument("retry total_timeout <= 0");
+  return Status::OK();
+}
+
+Result<std::unique_ptr<RetryStore>> RetryStore::Open(std::shared_ptr<ObjectStore> target,
+                                                     const Options& options) {
+  RETURN_IF_ERROR(options.Validate());
+  if (!target) return Status::InvalidArgument("retry store needs a target store");
+  return std::unique_ptr<RetryStore>(new RetryStore(std::move(target), options));
+}
+
+RetryStore::RetryStore(std::shared_ptr<ObjectStore> target, const Options& options)
+    : ObjectStoreWrapper(std::move(target)),
+      options_(options),
+      clock_(options.clock ? options.clock : SystemClock::Get()),
+      rng_(options.seed ? options.seed : std::random_device()()) {}
+
+std::string RetryStore::Describe() const { return target()->Describe(); }
+
+std::chrono::nanoseconds RetryStore::Backoff(int retry) {
+  using std::chrono::nanoseconds;
+  nanoseconds cap = options_.initial_backoff;
+  for (int i = 1; i < retry && cap < options_.max_backoff; ++i) cap *= 2;
+  cap = std::min<nanoseconds>(cap, options_.max_backoff);
+  if (cap.count() <= 0) return nanoseconds(0);
+  std::lock_guard lock(rng_mu_);
+  std::uniform_int_distribution<int64_t> dist(0, cap.count());
+  return nanoseconds(dist(rng_));
+}
+
+Status RetryStore::Run(const std::string& what, const std::function<Status()>& attempt) {
+  const int64_t start = clock_->MonotonicNanos();
+  const int64_t budget =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.total_timeout).count();
+  Status s;
+  int attempts = 0;
+  while (true) {
+    s = attempt();
+    ++attempts;
+    if (s.ok() || !s.IsRetryable()) return s;
+    if (attempts >= options_.max_attempts) break;
+    std::chrono::nanoseconds wait = Backoff(attempts);
+    if (clock_->MonotonicNanos() + wait.count() - start >= budget) break;
+    clock_->SleepFor(wait);
+    retries_.fetch_add(1);
+  }
+  std::string msg = "gave up after " + std::to_string(attempts) +
+                    (attempts == 1 ? " attempt" : " attempts") + " on " + what;
+  return s.WithContext(msg);
+}
+
+Result<std::string> RetryStore::Get(const std::string& key, uint64_t off, int64_t len) {
+  std::string out;
+  RETURN_IF_ERROR(Run("get " + key, [&]() -> Status {
+    ASSIGN_OR_RETURN(out, target()->Get(key, off, len));
+    return Status::OK();
+  }));
+  return out;
+}
+
+Status RetryStore::Put(const std::string& key, std::string_view data, const PutOptions& opts) {
+  return Run("put " + key, [&] { return target()->Put(key, data, opts); });
+}
+
+Result<ObjectInfo> RetryStore::Head(const std::string& key) {
+  ObjectInfo out;
+  RETURN_IF_ERROR(Run("head " + key, [&]() -> Status {
+    ASSIGN_OR_RETURN(out, target()->Head(key));
+    return Status::OK();
+  }));
+  return out;
+}
+
+Status RetryStore::Delete(const std::string& key) {
+  return Run("delete " + key, [&] { return target()->Delete(key); });
+}
+
+Result<ListResult> RetryStore::List(const ListOptions& opts) {
+  ListResult out;
+  RETURN_IF_ERROR(Run("list " + opts.prefix, [&]() -> Status {
+    ASSIGN_OR_RETURN(out, target()->List(opts));
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<std::string> RetryStore::CreateMultipart(const std::string& key) {
+  std::string out;
+  RETURN_IF_ERROR(Run("create multipart " + key, [&]() -> Status {
+    ASSIGN_OR_RETURN(out, target()->CreateMultipart(key));
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<std::string> RetryStore::UploadPart(const std::string& key, const std::string& upload_id,
+                                           int part_number, std::string_view data) {
+  std::string out;
+  RETURN_IF_ERROR(
+      Run("upload part " + std::to_string(part_number) + " of " + key, [&]() -> Status {
+        ASSIGN_OR_RETURN(out, target()->UploadPart(key, upload_id, part_number, data));
+        return Status::OK();
+      }));
+  return out;
+}
+
+Status RetryStore::CompleteMultipart(const std::string& key, const std::string& upload_id,
+                                     const std::vector<PartInfo>& parts) {
+  return Run("complete multipart " + key,
+             [&] { return target()->CompleteMultipart(key, upload_id, parts); });
+}
+
+Status RetryStore::AbortMultipart(const std::string& key, const std::string& upload_id) {
+  return Run("abort multipart " + key,
+             [&] { return target()->AbortMultipart(key, upload_id); });
+}
+
+Result<std::vector<PartInfo>> RetryStore::ListParts(const std::string& key,
+                                                    const std::string& upload_id) {
+  std::vector<PartInfo> out;
+  RETURN_IF_ERROR(Run("list parts of " + key, [&]() -> Status {
+    ASSIGN_OR_RETURN(out, target()->ListParts(key, upload_id));
+    return Status::OK();
+  }));
+  return out;
+}
+
+}  // namespace strata::object
