@@ -91,8 +91,10 @@ class BlockCache {
  private:
   BlockCache(std::unique_ptr<MemoryTier> memory, std::unique_ptr<DiskTier> disk);
 
+  struct Counters;  // hit/miss counters (atomics)
   std::unique_ptr<MemoryTier> memory_;
   std::unique_ptr<DiskTier> disk_;  // null when there is no disk tier
+  std::unique_ptr<Counters> counters_;
 };
 
 }  // namespace strata::cache
