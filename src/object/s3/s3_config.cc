@@ -35,8 +35,9 @@ Result<std::optional<Credentials>> ReadCredentialsFile(const std::string& path,
   ss << f.rdbuf();
   std::string text = ss.str();
   std::string trimmed = Trim(text);
+  // One line not starting a section: "ACCESS:SECRET" (secrets may hold '=' and '/').
   if (!trimmed.empty() && trimmed[0] != '[' && trimmed.find('\n') == std::string::npos &&
-      trimmed.find('=') == std::string::npos) {
+      trimmed.find("aws_") != 0) {
     size_t colon = trimmed.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == trimmed.size()) {
       return Status::InvalidArgument("credentials file " + path +
