@@ -1,0 +1,68 @@
+// Helpers shared by the namespace operations of Meta (entry_ops, unlink, rename, attr_ops,
+// xattr, usage). Not part of the public API; internal.h holds what the file-data side shares.
+// Each works inside a caller's kv::Transaction so an operation stays one transaction.
+//
+// Thread-safety: stateless functions; a Transaction belongs to one thread.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "meta/kv/kv.h"
+#include "meta/types.h"
+
+namespace strata::meta::internal {
+
+// Hard links per inode (ext4's bound); Link returns kTooManyLinks past it.
+constexpr uint32_t kMaxLinks = 65000;
+
+// Counter names (the `C{name}` keys). Limits are copies of the settings' quotas, written with
+// the `setting` record in one transaction, so a usage check needs no JSON parse.
+inline constexpr char kNextInodeCounter[] = "nextInode";
+inline constexpr char kNextSliceCounter[] = "nextSlice";
+inline constexpr char kUsedSpaceCounter[] = "usedSpace";
+inline constexpr char kUsedInodesCounter[] = "usedInodes";
+inline constexpr char kCapacityCounter[] = "capacityBytes";
+inline constexpr char kMaxInodesCounter[] = "maxInodes";
+
+inline Status ReadOnlyError() { return Status(Code::kReadOnly, "the volume is mounted read-only"); }
+
+// Decodes a parent directory's attr from a raw record and checks the caller may use it with
+// `mask` (R=4 W=2 X=1): kNotFound when absent or already removed, kNotDir, kPermissionDenied.
+Result<Attr> CheckDir(const std::optional<std::string>& raw, const Context& ctx, int mask);
+
+// Usage of one directory only (hard links: entries are counted in each directory).
+Status UpdateDirUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes);
+// Volume counters only; kNoSpace when a positive delta passes capacity or the inode limit.
+Status UpdateVolumeUsage(kv::Transaction& txn, int64_t bytes, int64_t inodes);
+
+// Bytes a file contributes to usage: its length for regular files, 0 otherwise.
+inline int64_t UsageBytes(const Attr& a) {
+  return a.type == FileType::kRegular ? static_cast<int64_t>(a.length) : 0;
+}
+
+// Hard-link parent records A{ino}P{parent} -> count u32.
+Result<uint32_t> ReadParentCount(kv::Transaction& txn, Ino ino, Ino parent);
+void WriteParentCount(kv::Transaction& txn, Ino ino, Ino parent, uint32_t count);
+
+// Whether ino is open in this client (Meta::open_counts_ under Meta::open_mu_).
+inline bool IsOpen(std::mutex& mu, const std::map<Ino, int>& counts, Ino ino) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = counts.find(ino);
+  return it != counts.end() && it->second > 0;
+}
+
+// Removes one link of a non-directory `ino` (attr `a`, updated in place) from directory
+// `parent`: nlink, hard-link parent records, usage. When the last link goes, releases the
+// inode (internal::ReleaseInode) — with trash on it is moved to the trash instead.
+// The caller deletes the directory entry and updates the parent directory's attr.
+Status DropLink(kv::Transaction& txn, Ino ino, Attr& a, Ino parent, uint64_t session_id,
+                bool is_open, const Timespec& now);
+
+// Deletes a removed directory's records: attr, xattrs, usage, quota. REQUIRES: it is empty.
+Status RemoveDirRecords(kv::Transaction& txn, Ino ino);
+
+}  // namespace strata::meta::internal

@@ -1,0 +1,124 @@
+// Usage accounting (internal.h UpdateUsage, namespace_util.h): bytes and inodes per directory
+// (U{ino}) and for the volume (C{usedSpace}, C{usedInodes}), updated inside the transaction of
+// the operation that changes them, so they are exact after any crash. Capacity and inode
+// limits come from counters that mirror the settings (see meta.cc WriteSettings).
+#include "common/bytes.h"
+#include "meta/internal.h"
+#include "meta/meta.h"
+#include "meta/namespace_util.h"
+#include "meta/schema.h"
+
+namespace strata::meta {
+namespace internal {
+namespace {
+
+std::string EncodeUsage(const DirUsage& u) {
+  return schema::EncodeI64(u.bytes) + schema::EncodeI64(u.inodes);
+}
+
+DirUsage DecodeUsage(const std::optional<std::string>& raw) {
+  DirUsage u;
+  if (raw && raw->size() == 16) {
+    u.bytes = schema::DecodeI64(std::string_view(*raw).substr(0, 8));
+    u.inodes = schema::DecodeI64(std::string_view(*raw).substr(8, 8));
+  }
+  return u;
+}
+
+uint64_t DecodeU64(const std::optional<std::string>& raw) {
+  return raw && raw->size() == 8 ? GetU64BE(raw->data()) : 0;
+}
+
+}  // namespace
+
+Status UpdateDirUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes) {
+  if (dir == 0 || (bytes == 0 && inodes == 0)) return Status::OK();
+  const std::string key = schema::UsageKey(dir);
+  ASSIGN_OR_RETURN(auto raw, txn.Get(key));
+  DirUsage u = DecodeUsage(raw);
+  u.bytes += bytes;
+  u.inodes += inodes;
+  if (u.bytes == 0 && u.inodes == 0) {
+    txn.Delete(key);  // an empty directory keeps no record
+  } else {
+    txn.Put(key, EncodeUsage(u));
+  }
+  return Status::OK();
+}
+
+Status UpdateVolumeUsage(kv::Transaction& txn, int64_t bytes, int64_t inodes) {
+  if (bytes == 0 && inodes == 0) return Status::OK();
+  const std::vector<std::string> keys = {
+      schema::CounterKey(kUsedSpaceCounter), schema::CounterKey(kUsedInodesCounter),
+      schema::CounterKey(kCapacityCounter), schema::CounterKey(kMaxInodesCounter)};
+  ASSIGN_OR_RETURN(auto raw, txn.BatchGet(keys));
+  const int64_t used_space = schema::DecodeI64(raw[0].value_or(""));
+  const int64_t used_inodes = schema::DecodeI64(raw[1].value_or(""));
+  const uint64_t capacity = DecodeU64(raw[2]);
+  const uint64_t max_inodes = DecodeU64(raw[3]);
+  if (bytes > 0 && capacity > 0 && static_cast<uint64_t>(used_space + bytes) > capacity) {
+    return Status(Code::kNoSpace, "volume capacity of " + std::to_string(capacity) +
+                                      " bytes reached");
+  }
+  if (inodes > 0 && max_inodes > 0 && static_cast<uint64_t>(used_inodes + inodes) > max_inodes) {
+    return Status(Code::kNoSpace, "volume inode limit of " + std::to_string(max_inodes) +
+                                      " reached");
+  }
+  if (bytes != 0) txn.Put(keys[0], schema::EncodeI64(used_space + bytes));
+  if (inodes != 0) txn.Put(keys[1], schema::EncodeI64(used_inodes + inodes));
+  return Status::OK();
+}
+
+Status UpdateUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes) {
+  RETURN_IF_ERROR(UpdateVolumeUsage(txn, bytes, inodes));
+  return UpdateDirUsage(txn, dir, bytes, inodes);
+}
+
+}  // namespace internal
+
+Result<DirUsage> Meta::GetDirUsage(Ino dir) {
+  DirUsage u;
+  kv::TxnOptions opts;
+  opts.read_only = true;
+  RETURN_IF_ERROR(kv::RunTxn(
+      *engine_,
+      [&](kv::Transaction& txn) -> Status {
+        ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(dir), schema::UsageKey(dir)}));
+        if (!raw[0]) return Status::NotFound("no such directory");
+        ASSIGN_OR_RETURN(Attr a, schema::DecodeAttr(*raw[0]));
+        if (a.type != FileType::kDirectory) return Status(Code::kNotDir, "not a directory");
+        u = internal::DecodeUsage(raw[1]);
+        return Status::OK();
+      },
+      opts));
+  return u;
+}
+
+Result<StatFs> Meta::GetStatFs(const Context& ctx, Ino ino) {
+  // An unlimited volume reports 1 PiB / 2^40 inodes, or more when already used more.
+  constexpr uint64_t kUnlimitedBytes = 1ULL << 50;
+  constexpr uint64_t kUnlimitedInodes = 1ULL << 40;
+  StatFs st;
+  kv::TxnOptions opts;
+  opts.read_only = true;
+  RETURN_IF_ERROR(kv::RunTxn(
+      *engine_,
+      [&](kv::Transaction& txn) -> Status {
+        ASSIGN_OR_RETURN(
+            auto raw, txn.BatchGet({schema::CounterKey(internal::kUsedSpaceCounter),
+                                    schema::CounterKey(internal::kUsedInodesCounter),
+                                    schema::CounterKey(internal::kCapacityCounter),
+                                    schema::CounterKey(internal::kMaxInodesCounter)}));
+        st.used_bytes = static_cast<uint64_t>(std::max<int64_t>(0, schema::DecodeI64(raw[0].value_or(""))));
+        st.used_inodes = static_cast<uint64_t>(std::max<int64_t>(0, schema::DecodeI64(raw[1].value_or(""))));
+        st.total_bytes = internal::DecodeU64(raw[2]);
+        st.total_inodes = internal::DecodeU64(raw[3]);
+        return Status::OK();
+      },
+      opts));
+  if (st.total_bytes == 0) st.total_bytes = std::max(kUnlimitedBytes, st.used_bytes * 2);
+  if (st.total_inodes == 0) st.total_inodes = std::max(kUnlimitedInodes, st.used_inodes * 2);
+  return st;
+}
+
+}  // namespace strata::meta
