@@ -1,0 +1,144 @@
+// Slice operations (meta.h "File data"): slice ids, reading a chunk's list, appending a slice
+// (the write commit), and compaction's compare-prefix-and-replace; plus the chunk-list and
+// length helpers of file_util.h.
+#include <algorithm>
+
+#include "meta/file_util.h"
+#include "meta/internal.h"
+#include "meta/meta.h"
+#include "meta/namespace_util.h"
+#include "meta/schema.h"
+
+namespace strata::meta {
+namespace internal {
+
+Result<std::vector<Slice>> ReadChunkList(kv::Transaction& txn, Ino ino, uint32_t chunk) {
+  ASSIGN_OR_RETURN(auto raw, txn.Get(schema::ChunkKey(ino, chunk)));
+  if (!raw) return std::vector<Slice>();
+  return schema::DecodeSlices(*raw);
+}
+
+void WriteChunkList(kv::Transaction& txn, Ino ino, uint32_t chunk,
+                    const std::vector<Slice>& slices) {
+  if (slices.empty()) {
+    txn.Delete(schema::ChunkKey(ino, chunk));
+    return;
+  }
+  std::string v;
+  v.reserve(slices.size() * 24);
+  for (const Slice& s : slices) schema::AppendSlice(&v, s);
+  txn.Put(schema::ChunkKey(ino, chunk), v);
+}
+
+Status AppendToChunk(kv::Transaction& txn, Ino ino, uint32_t chunk, const Slice& slice) {
+  const std::string key = schema::ChunkKey(ino, chunk);
+  ASSIGN_OR_RETURN(auto raw, txn.Get(key));
+  std::string v = raw.value_or("");
+  if (v.size() % 24 != 0) return Status::Corruption("slice list length not a multiple of 24");
+  schema::AppendSlice(&v, slice);
+  txn.Put(key, v);
+  return Status::OK();
+}
+
+Status ChangeLength(kv::Transaction& txn, Attr& attr, uint64_t new_length) {
+  if (new_length == attr.length) return Status::OK();
+  const int64_t delta = static_cast<int64_t>(new_length) - static_cast<int64_t>(attr.length);
+  if (attr.parent != 0) {
+    RETURN_IF_ERROR(UpdateUsage(txn, attr.parent, delta, 0));
+  } else {
+    RETURN_IF_ERROR(UpdateVolumeUsage(txn, delta, 0));  // hard-linked: no single directory
+  }
+  attr.length = new_length;
+  return Status::OK();
+}
+
+Status CheckWritableFile(const Context& ctx, const Attr& attr) {
+  if (attr.type == FileType::kDirectory) return Status(Code::kIsDir, "is a directory");
+  if (attr.type != FileType::kRegular) return Status::InvalidArgument("not a regular file");
+  return CheckAccess(ctx, attr, 2);
+}
+
+Status PunchHoles(kv::Transaction& txn, Ino ino, uint64_t begin, uint64_t end) {
+  while (begin < end) {
+    const uint32_t chunk = static_cast<uint32_t>(begin >> kChunkBits);
+    const uint64_t chunk_end = (uint64_t{chunk} + 1) << kChunkBits;
+    const uint64_t stop = std::min(end, chunk_end);
+    const uint32_t len = static_cast<uint32_t>(stop - begin);
+    const uint32_t pos = static_cast<uint32_t>(begin & (kChunkSize - 1));
+    RETURN_IF_ERROR(AppendToChunk(txn, ino, chunk, Slice{pos, 0, len, 0, len}));
+    begin = stop;
+  }
+  return Status::OK();
+}
+
+}  // namespace internal
+
+Result<uint64_t> Meta::NewSliceId() {
+  if (options_.read_only) return internal::ReadOnlyError();
+  return NextId(slice_ids_, internal::kNextSliceCounter);
+}
+
+Result<std::vector<Slice>> Meta::ReadChunk(Ino ino, uint32_t chunk_index) {
+  std::vector<Slice> out;
+  kv::TxnOptions opts;
+  opts.read_only = true;
+  RETURN_IF_ERROR(kv::RunTxn(
+      *engine_,
+      [&](kv::Transaction& txn) -> Status {
+        ASSIGN_OR_RETURN(out, internal::ReadChunkList(txn, ino, chunk_index));
+        return Status::OK();
+      },
+      opts));
+  return out;
+}
+
+Status Meta::WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice,
+                        const Timespec& mtime) {
+  if (options_.read_only) return internal::ReadOnlyError();
+  if (slice.len == 0 || uint64_t{slice.pos} + slice.len > kChunkSize ||
+      uint64_t{slice.off} + slice.len > slice.size) {
+    return Status::InvalidArgument("slice window outside the chunk or the stored slice");
+  }
+  const uint64_t end = (uint64_t{chunk_index} << kChunkBits) + slice.pos + slice.len;
+  return kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(Attr attr, internal::ReadAttr(txn, ino));
+    if (attr.type != FileType::kRegular) return Status::InvalidArgument("not a regular file");
+    RETURN_IF_ERROR(internal::AppendToChunk(txn, ino, chunk_index, slice));
+    if (end > attr.length) RETURN_IF_ERROR(internal::ChangeLength(txn, attr, end));
+    attr.mtime = mtime;
+    attr.ctime = mtime;
+    internal::WriteAttr(txn, ino, attr);
+    return Status::OK();
+  });
+}
+
+Status Meta::CompactChunk(Ino ino, uint32_t chunk_index, const std::vector<Slice>& expected,
+                          const Slice& replacement) {
+  if (options_.read_only) return internal::ReadOnlyError();
+  if (expected.empty()) return Status::InvalidArgument("nothing to compact");
+  // A changed list is an answer, not a retryable engine conflict: RunTxn must not loop on it,
+  // so the transaction succeeds without writing and the conflict is reported after it.
+  bool changed = false;
+  RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
+    changed = false;
+    ASSIGN_OR_RETURN(auto list, internal::ReadChunkList(txn, ino, chunk_index));
+    if (list.size() < expected.size() ||
+        !std::equal(expected.begin(), expected.end(), list.begin())) {
+      changed = true;
+      return Status::OK();
+    }
+    std::vector<Slice> next;
+    next.reserve(list.size() - expected.size() + 1);
+    if (replacement.len > 0) next.push_back(replacement);
+    next.insert(next.end(), list.begin() + static_cast<ptrdiff_t>(expected.size()), list.end());
+    for (const Slice& s : expected) {
+      if (s.id != 0) RETURN_IF_ERROR(internal::DerefSlice(txn, s.id, s.size));
+    }
+    internal::WriteChunkList(txn, ino, chunk_index, next);
+    return Status::OK();
+  }));
+  if (changed) return Status::Conflict("chunk slice list changed since it was read");
+  return Status::OK();
+}
+
+}  // namespace strata::meta
