@@ -79,7 +79,10 @@ Status ErrorFromResponse(const HttpResponse& resp, std::string_view op, std::str
     return Status::PermissionDenied(msg);
   }
   if (resp.status == 409 || code == "OperationAborted") return Status::Conflict(msg);
-  if (resp.status == 501 || code == "NotImplemented") return Status::NotSupported(msg);
+  if (resp.status == 501 || resp.status == 405 || code == "NotImplemented" ||
+      code == "MethodNotAllowed") {
+    return Status::NotSupported(msg);
+  }
   if (resp.status == 404) return Status::NotFound(msg);
   if (resp.status >= 400 && resp.status < 500) return Status::InvalidArgument(msg);
   return Status::IOError(msg);

@@ -10,7 +10,7 @@
 //   409 (OperationAborted, conflicting operation)     -> kConflict (retryable)
 //   wrong region (301 PermanentRedirect, AuthorizationHeaderMalformed with a region)
 //                                 -> kInvalidArgument "bucket B is in region R; pass --region R"
-//   501 NotImplemented            -> kNotSupported
+//   501 NotImplemented, 405 MethodNotAllowed (a server lacking an operation) -> kNotSupported
 //   other 4xx (InvalidPart, EntityTooSmall, ...) -> kInvalidArgument; anything else kIOError
 // Every message names the operation, the key when there is one and the store (no secrets),
 // and carries the server's own code and message.

@@ -103,7 +103,16 @@ Result<std::string> S3Store::Get(const std::string& key, uint64_t off, int64_t l
     if (len > 0) range += std::to_string(off + static_cast<uint64_t>(len) - 1);
     headers.emplace_back("Range", range);
   }
-  ASSIGN_OR_RETURN(HttpResponse resp, Send("GET", FullKey(key), {}, headers, ""));
+  Result<HttpResponse> sent = Send("GET", FullKey(key), {}, headers, "");
+  if (!sent.ok() && ranged && sent.code() == Code::kUnavailable) {
+    // s3rver answers a range of an empty object with "206, Content-Length: 1" and no body,
+    // which curl rightly reports as a truncated transfer. When the range starts at or past
+    // the end, the answer is "" whatever the server did; otherwise the error stands.
+    Result<ObjectInfo> info = Head(key);
+    if (info.ok() && info->size <= off) return std::string();
+    return sent.status();
+  }
+  ASSIGN_OR_RETURN(HttpResponse resp, std::move(sent));
   // A range starting at or past the end (including any range of an empty object): 416.
   if (resp.status == 416) return std::string();
   if (resp.status < 200 || resp.status >= 300) {

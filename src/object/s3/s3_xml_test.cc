@@ -175,6 +175,9 @@ TEST(S3ErrorsTest, MapsCodes) {
             Code::kInvalidArgument);
   EXPECT_EQ(ErrorFromResponse(Answer(501, "NotImplemented"), "ListParts", "k", ep).code(),
             Code::kNotSupported);
+  // s3rver has no ListParts/AbortMultipartUpload and says 405 MethodNotAllowed.
+  EXPECT_EQ(ErrorFromResponse(Answer(405, "MethodNotAllowed"), "ListParts", "k", ep).code(),
+            Code::kNotSupported);
 }
 
 TEST(S3ErrorsTest, WrongRegionSaysWhichRegion) {
