@@ -1,0 +1,350 @@
+#include "meta/kv/redis/redis_kv.h"
+
+#include <map>
+
+#include "common/uri.h"
+#include "meta/kv/redis/redis_scripts.h"
+#include "meta/kv/write_buffer.h"
+
+namespace strata::kv {
+
+namespace {
+constexpr char kLayoutKey[] = "layout";
+constexpr char kLayout[] = "strata-kv-redis 1";
+constexpr size_t kVersionLen = 16;
+
+enum Script { kScanScript, kCommitScript, kClearScript, kNumScripts };
+constexpr const char* kScripts[kNumScripts] = {redis_scripts::kScan, redis_scripts::kCommit,
+                                               redis_scripts::kClear};
+}  // namespace
+
+// What the engine and its transactions share: the pool and the loaded scripts' SHA-1s.
+class RedisShared {
+ public:
+  explicit RedisShared(const RedisKvOptions& opts) : pool(opts) {}
+
+  // Runs a script on a pooled connection. *lost tells whether the connection failed during
+  // the request (then the server may or may not have run it).
+  Result<Reply> Eval(Script s, const std::vector<std::string_view>& args, bool* lost = nullptr) {
+    ASSIGN_OR_RETURN(auto conn, pool.Acquire());
+    auto r = conn->Eval(kScripts[s], shas[s], args);
+    if (lost) *lost = conn->broken();
+    return r;
+  }
+
+  RedisPool pool;
+  std::string shas[kNumScripts];
+  std::string describe;
+};
+
+namespace {
+
+Status Conflict() { return Status::Conflict("redis: a key read by the transaction changed"); }
+
+// Splits a stored "d"+key string into (version, value).
+Status SplitStored(const redisReply* r, std::string* version, std::string* value) {
+  if (r->type != REDIS_REPLY_STRING || r->len < static_cast<long>(kVersionLen)) {
+    return Status::Corruption("redis: a stored value lacks its version (not a strata layout?)");
+  }
+  version->assign(r->str, kVersionLen);
+  value->assign(r->str + kVersionLen, r->len - kVersionLen);
+  return Status::OK();
+}
+
+class RedisTxn : public Transaction {
+ public:
+  RedisTxn(std::shared_ptr<RedisShared> sh, bool read_only)
+      : sh_(std::move(sh)), read_only_(read_only) {}
+
+  Result<std::optional<std::string>> Get(std::string_view key) override {
+    RETURN_IF_ERROR(CheckOpen());
+    if (auto* w = writes_.Find(key)) return *w;
+    ASSIGN_OR_RETURN(auto vs, Load({std::string(key)}));
+    return std::move(vs[0]);
+  }
+
+  Result<std::vector<std::optional<std::string>>> BatchGet(
+      const std::vector<std::string>& keys) override {
+    RETURN_IF_ERROR(CheckOpen());
+    std::vector<std::optional<std::string>> out(keys.size());
+    std::vector<std::string> missing;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < keys.size(); i++) {
+      if (auto* w = writes_.Find(keys[i])) {
+        out[i] = *w;
+      } else {
+        missing.push_back(keys[i]);
+        where.push_back(i);
+      }
+    }
+    if (missing.empty()) return out;
+    ASSIGN_OR_RETURN(auto vs, Load(missing));
+    for (size_t j = 0; j < where.size(); j++) out[where[j]] = std::move(vs[j]);
+    return out;
+  }
+
+  Result<std::vector<KeyValue>> Scan(std::string_view begin, std::string_view end,
+                                     size_t limit) override {
+    return DoScan(begin, end, limit, /*record=*/true);
+  }
+  Result<std::vector<KeyValue>> SnapshotScan(std::string_view begin, std::string_view end,
+                                             size_t limit) override {
+    return DoScan(begin, end, limit, /*record=*/false);
+  }
+
+  void Put(std::string_view key, std::string_view value) override { writes_.Put(key, value); }
+  void Delete(std::string_view key) override { writes_.Delete(key); }
+
+  Status Validate() override {
+    if (done_ || (versions_.empty() && ranges_.empty())) return Status::OK();
+    return RunCommitScript(/*with_writes=*/false);
+  }
+
+  Status Commit() override {
+    RETURN_IF_ERROR(CheckOpen());
+    done_ = true;
+    if (read_only_ && !writes_.empty()) {
+      return Status::Internal("redis: write in a read-only transaction");
+    }
+    if (writes_.empty()) {
+      // One read round trip is one atomic view; more must be checked to be one snapshot.
+      return round_trips_ <= 1 ? Status::OK() : RunCommitScript(false);
+    }
+    return RunCommitScript(/*with_writes=*/true);
+  }
+
+ private:
+  struct Range {
+    std::string min, max;  // ZRANGEBYLEX bounds
+    std::vector<std::string> keys;
+  };
+
+  Status CheckOpen() const {
+    return done_ ? Status::Internal("redis: transaction used after Commit") : Status::OK();
+  }
+
+  // Remembers the version a read saw; a key seen twice with different versions means the
+  // reads straddle a commit.
+  Status Saw(const std::string& key, std::string version) {
+    auto [it, inserted] = versions_.try_emplace(key, std::move(version));
+    if (!inserted && it->second != version) return Conflict();
+    return Status::OK();
+  }
+
+  // GET or MGET of stored keys, recording their versions.
+  Result<std::vector<std::optional<std::string>>> Load(const std::vector<std::string>& keys) {
+    std::vector<std::string> rkeys;
+    std::vector<std::string_view> cmd = {keys.size() == 1 ? "GET" : "MGET"};
+    rkeys.reserve(keys.size());
+    for (const auto& k : keys) rkeys.push_back("d" + k);
+    for (const auto& k : rkeys) cmd.push_back(k);
+    ASSIGN_OR_RETURN(auto conn, sh_->pool.Acquire());
+    ASSIGN_OR_RETURN(Reply reply, conn->Command(cmd));
+    round_trips_++;
+    std::vector<const redisReply*> items;
+    if (keys.size() == 1) {
+      items.push_back(reply.get());
+    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == keys.size()) {
+      for (size_t i = 0; i < reply->elements; i++) items.push_back(reply->element[i]);
+    } else {
+      return Status::IOError("redis: unexpected MGET reply");
+    }
+    std::vector<std::optional<std::string>> out(keys.size());
+    for (size_t i = 0; i < keys.size(); i++) {
+      std::string version, value;
+      if (items[i]->type != REDIS_REPLY_NIL) {
+        RETURN_IF_ERROR(SplitStored(items[i], &version, &value));
+        out[i] = std::move(value);
+      }
+      RETURN_IF_ERROR(Saw(keys[i], std::move(version)));
+    }
+    return out;
+  }
+
+  Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end,
+                                       size_t limit, bool record) {
+    RETURN_IF_ERROR(CheckOpen());
+    auto fetch = [&](std::string_view b, std::string_view e,
+                     size_t n) -> Result<std::vector<KeyValue>> {
+      std::string min = "[" + std::string(b);
+      std::string max = e.empty() ? "+" : "(" + std::string(e);
+      std::string count = std::to_string(n);
+      ASSIGN_OR_RETURN(Reply r, sh_->Eval(kScanScript, {min, max, count}));
+      round_trips_++;
+      if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
+        return Status::IOError("redis: unexpected scan reply");
+      }
+      std::vector<KeyValue> page;
+      Range range;
+      for (size_t i = 0; i < r->elements; i += 2) {
+        const redisReply* k = r->element[i];
+        std::string version, value;
+        RETURN_IF_ERROR(SplitStored(r->element[i + 1], &version, &value));
+        std::string key(k->str, k->len);
+        if (record) {
+          RETURN_IF_ERROR(Saw(key, std::move(version)));
+          range.keys.push_back(key);
+        }
+        page.push_back({std::move(key), std::move(value)});
+      }
+      if (record) {
+        range.min = std::move(min);
+        range.max = page.size() == n ? "[" + page.back().key : std::move(max);
+        ranges_.push_back(std::move(range));
+      }
+      return page;
+    };
+    return writes_.MergedScan(begin, end, limit, fetch);
+  }
+
+  Status RunCommitScript(bool with_writes) {
+    std::vector<std::string> nums;  // owns the numbers the views below point into
+    nums.reserve(2 + ranges_.size() + 1);
+    std::vector<std::string_view> args;
+    nums.push_back(std::to_string(versions_.size()));
+    args.push_back(nums.back());
+    for (const auto& [k, v] : versions_) {
+      args.push_back(k);
+      args.push_back(v);
+    }
+    nums.push_back(std::to_string(ranges_.size()));
+    args.push_back(nums.back());
+    for (const auto& r : ranges_) {
+      nums.push_back(std::to_string(r.keys.size()));
+      args.insert(args.end(), {r.min, r.max, nums.back()});
+      for (const auto& k : r.keys) args.push_back(k);
+    }
+    nums.push_back(std::to_string(with_writes ? writes_.size() : 0));
+    args.push_back(nums.back());
+    if (with_writes) {
+      for (const auto& [k, v] : writes_.entries()) {
+        args.push_back(v ? "p" : "d");
+        args.push_back(k);
+        if (v) args.push_back(*v);
+      }
+    }
+    bool lost = false;
+    auto r = sh_->Eval(kCommitScript, args, &lost);
+    if (!r.ok()) {
+      if (with_writes && lost) {
+        return Status::IOError("redis: commit outcome unknown, the connection failed: " +
+                               std::string(r.status().message()));
+      }
+      return r.status();
+    }
+    if ((*r)->type != REDIS_REPLY_INTEGER) return Status::IOError("redis: bad commit reply");
+    return (*r)->integer == 1 ? Status::OK() : Conflict();
+  }
+
+  std::shared_ptr<RedisShared> sh_;
+  const bool read_only_;
+  bool done_ = false;
+  int round_trips_ = 0;
+  WriteBuffer writes_;
+  std::map<std::string, std::string, std::less<>> versions_;  // key -> version ("" = absent)
+  std::vector<Range> ranges_;
+};
+
+// The maxmemory_policy line of INFO memory (works where CONFIG is disabled).
+Result<std::string> MaxmemoryPolicy(RedisConn& conn) {
+  ASSIGN_OR_RETURN(Reply info, conn.Command({"INFO", "memory"}));
+  std::string_view text(info->str ? info->str : "", info->str ? info->len : 0);
+  constexpr std::string_view kField = "maxmemory_policy:";
+  auto pos = text.find(kField);
+  if (pos == std::string_view::npos) return std::string("unknown");
+  auto value = text.substr(pos + kField.size());
+  return std::string(value.substr(0, value.find_first_of("\r\n")));
+}
+
+}  // namespace
+
+RedisKv::RedisKv(std::shared_ptr<RedisShared> shared) : shared_(std::move(shared)) {}
+RedisKv::~RedisKv() = default;
+
+Result<std::unique_ptr<RedisKv>> RedisKv::Open(const RedisKvOptions& opts) {
+  RETURN_IF_ERROR(opts.Validate());
+  auto sh = std::make_shared<RedisShared>(opts);
+  sh->describe = "redis://" + opts.host + ":" + std::to_string(opts.port) + "/" +
+                 std::to_string(opts.db);
+  {
+    ASSIGN_OR_RETURN(auto conn, sh->pool.Acquire());
+    ASSIGN_OR_RETURN(std::string policy, MaxmemoryPolicy(*conn));
+    if (policy.rfind("allkeys-", 0) == 0) {
+      return Status::InvalidArgument(
+          sh->describe + ": maxmemory-policy is " + policy +
+          ", which may evict metadata; configure noeviction (or a volatile-* policy)");
+    }
+    ASSIGN_OR_RETURN(Reply layout, conn->Command({"GET", kLayoutKey}));
+    if (layout->type == REDIS_REPLY_NIL) {
+      RETURN_IF_ERROR(conn->Command({"SET", kLayoutKey, kLayout, "NX"}).status());
+    } else if (std::string_view(layout->str, layout->len) != kLayout) {
+      return Status::InvalidArgument(sh->describe + ": database holds layout '" +
+                                     std::string(layout->str, layout->len) + "', not '" +
+                                     kLayout + "'");
+    }
+    for (int s = 0; s < kNumScripts; s++) {
+      ASSIGN_OR_RETURN(Reply sha, conn->Command({"SCRIPT", "LOAD", kScripts[s]}));
+      sh->shas[s].assign(sha->str, sha->len);
+    }
+  }
+  return std::unique_ptr<RedisKv>(new RedisKv(std::move(sh)));
+}
+
+Result<std::unique_ptr<RedisKv>> RedisKv::OpenUrl(const std::string& url) {
+  ASSIGN_OR_RETURN(Uri uri, ParseUri(url));
+  if (uri.scheme != "redis") return Status::InvalidArgument("not a redis:// URL: " + uri.Masked());
+  if (uri.host.empty()) return Status::InvalidArgument("redis: no host in " + uri.Masked());
+  RedisKvOptions opts;
+  opts.host = uri.host;
+  if (uri.port) opts.port = uri.port;
+  opts.user = uri.user;
+  opts.password = uri.password;
+  auto number = [&](const std::string& what, const std::string& s, int* out) -> Status {
+    char* rest = nullptr;
+    long v = std::strtol(s.c_str(), &rest, 10);
+    if (s.empty() || *rest || v < 0 || v > 1000000) {
+      return Status::InvalidArgument("redis: bad " + what + " '" + s + "' in " + uri.Masked());
+    }
+    *out = static_cast<int>(v);
+    return Status::OK();
+  };
+  if (!uri.path.empty() && uri.path != "/") {
+    RETURN_IF_ERROR(number("database number", uri.path.substr(1), &opts.db));
+  }
+  for (const auto& [k, v] : uri.query) {
+    if (k == "pool_size") {
+      RETURN_IF_ERROR(number(k, v, &opts.pool_size));
+    } else if (k == "connect_timeout_ms") {
+      RETURN_IF_ERROR(number(k, v, &opts.connect_timeout_ms));
+    } else if (k == "io_timeout_ms") {
+      RETURN_IF_ERROR(number(k, v, &opts.io_timeout_ms));
+    } else {
+      return Status::InvalidArgument("redis: unknown parameter '" + k +
+                                     "' (known: pool_size, connect_timeout_ms, io_timeout_ms)");
+    }
+  }
+  return Open(opts);
+}
+
+std::string RedisKv::Describe() const { return shared_->describe; }
+
+Result<std::unique_ptr<Transaction>> RedisKv::Begin(bool read_only) {
+  return std::unique_ptr<Transaction>(new RedisTxn(shared_, read_only));
+}
+
+Status RedisKv::Clear() {
+  while (true) {
+    ASSIGN_OR_RETURN(Reply r, shared_->Eval(kClearScript, {}));
+    if (r->type != REDIS_REPLY_INTEGER) return Status::IOError("redis: bad clear reply");
+    if (r->integer == 0) return Status::OK();
+  }
+}
+
+void RegisterRedisKv(KvRegistry& registry) {
+  registry.Register("redis", [](const std::string& url) -> Result<std::shared_ptr<KvEngine>> {
+    ASSIGN_OR_RETURN(auto kv, RedisKv::OpenUrl(url));
+    return std::shared_ptr<KvEngine>(std::move(kv));
+  });
+}
+
+}  // namespace strata::kv

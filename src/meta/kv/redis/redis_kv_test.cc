@@ -1,0 +1,150 @@
+// RedisKv against a real redis-server started on a free loopback port: the conformance suite,
+// and what is particular to Redis (unreachable server, AUTH, SELECT, eviction policy,
+// reconnection after a restart). Skipped when redis-server is not installed.
+#include "meta/kv/redis/redis_kv.h"
+
+#include <gtest/gtest.h>
+
+#include "meta/kv/testing/kv_conformance.h"
+#include "tests/support/process.h"
+#include "tests/support/redis_server.h"
+
+namespace strata::kv {
+namespace {
+
+using conformance::KvConformanceTest;
+using conformance::KvEngineFactory;
+using strata::testing::RedisServer;
+
+// One server for the conformance cases, started on first use and stopped at exit.
+struct SharedServer {
+  std::unique_ptr<RedisServer> server;
+  std::string error;
+};
+SharedServer& Shared() {
+  static SharedServer* shared = [] {
+    auto* s = new SharedServer;
+    auto r = RedisServer::Start();
+    if (r.ok()) {
+      s->server = std::move(*r);
+    } else {
+      s->error = r.status().ToString();
+    }
+    return s;
+  }();
+  return *shared;
+}
+class StopSharedServer : public ::testing::Environment {
+ public:
+  void TearDown() override { Shared().server.reset(); }
+};
+[[maybe_unused]] ::testing::Environment* const kStopEnv =
+    ::testing::AddGlobalTestEnvironment(new StopSharedServer);
+
+std::string SkipReason() {
+  auto& s = Shared();
+  return s.server ? "" : "no redis-server: " + s.error;
+}
+
+KvEngineFactory RedisFactory() {
+  KvEngineFactory f;
+  f.name = "redis";
+  f.open = []() -> Result<std::shared_ptr<KvEngine>> {
+    ASSIGN_OR_RETURN(auto kv, RedisKv::OpenUrl(Shared().server->Url(3)));
+    return std::shared_ptr<KvEngine>(std::move(kv));
+  };
+  f.skip_reason = SkipReason;
+  return f;
+}
+
+INSTANTIATE_TEST_SUITE_P(Redis, KvConformanceTest, ::testing::Values(RedisFactory()),
+                         conformance::FactoryName);
+
+Status Put(KvEngine& kv, const std::string& k, const std::string& v) {
+  return RunTxn(kv, [&](Transaction& t) {
+    t.Put(k, v);
+    return Status::OK();
+  });
+}
+
+std::string Get(KvEngine& kv, const std::string& k) {
+  std::string out = "<absent>";
+  Status s = RunTxn(kv, [&](Transaction& t) {
+    ASSIGN_OR_RETURN(auto v, t.Get(k));
+    if (v) out = *v;
+    return Status::OK();
+  });
+  return s.ok() ? out : s.ToString();
+}
+
+// Starts a dedicated server, or skips the test.
+#define START_OR_SKIP(var, ...)                                  \
+  auto var##_r = RedisServer::Start(__VA_ARGS__);                \
+  if (var##_r.code() == Code::kNotFound) GTEST_SKIP() << "no redis-server"; \
+  ASSERT_TRUE(var##_r.ok()) << var##_r.status().ToString();      \
+  auto var = std::move(*var##_r)
+
+TEST(RedisKvTest, UnreachableServerIsUnavailableNotAHang) {
+  int port = strata::testing::FreePort();  // nothing listens there
+  auto kv = RedisKv::OpenUrl("redis://127.0.0.1:" + std::to_string(port) + "/0");
+  EXPECT_EQ(kv.code(), Code::kUnavailable) << kv.status().ToString();
+  EXPECT_EQ(RedisKv::OpenUrl("redis://127.0.0.1:1/x").code(), Code::kInvalidArgument);
+  EXPECT_EQ(RedisKv::OpenUrl("redis:///0").code(), Code::kInvalidArgument);
+  EXPECT_EQ(RedisKv::OpenUrl("redis://h:1/0?colour=red").code(), Code::kInvalidArgument);
+}
+
+TEST(RedisKvTest, PasswordIsRequiredAndNeverShown) {
+  START_OR_SKIP(server, {"--requirepass", "s3cret"});
+  std::string base = "127.0.0.1:" + std::to_string(server->port()) + "/0";
+  auto none = RedisKv::OpenUrl("redis://" + base);
+  EXPECT_EQ(none.code(), Code::kPermissionDenied) << none.status().ToString();
+  auto wrong = RedisKv::OpenUrl("redis://:nope@" + base);
+  EXPECT_EQ(wrong.code(), Code::kPermissionDenied) << wrong.status().ToString();
+  EXPECT_EQ(wrong.status().message().find("nope"), std::string_view::npos);
+  auto right = RedisKv::OpenUrl("redis://:s3cret@" + base);
+  ASSERT_TRUE(right.ok()) << right.status().ToString();
+  EXPECT_EQ((*right)->Describe().find("s3cret"), std::string::npos);
+  ASSERT_TRUE(Put(**right, "k", "v").ok());
+  EXPECT_EQ(Get(**right, "k"), "v");
+}
+
+TEST(RedisKvTest, EvictingServerIsRefusedVolatileIsAccepted) {
+  START_OR_SKIP(evicting, {"--maxmemory", "100mb", "--maxmemory-policy", "allkeys-lru"});
+  auto kv = RedisKv::OpenUrl(evicting->Url());
+  EXPECT_EQ(kv.code(), Code::kInvalidArgument) << kv.status().ToString();
+  EXPECT_NE(kv.status().message().find("allkeys-lru"), std::string_view::npos);
+  evicting.reset();
+  START_OR_SKIP(volatile_lru, {"--maxmemory-policy", "volatile-lru"});
+  EXPECT_TRUE(RedisKv::OpenUrl(volatile_lru->Url()).ok());
+}
+
+TEST(RedisKvTest, DatabasesAreSeparate) {
+  if (!SkipReason().empty()) GTEST_SKIP() << SkipReason();
+  auto one = RedisKv::OpenUrl(Shared().server->Url(1));
+  auto two = RedisKv::OpenUrl(Shared().server->Url(2));
+  ASSERT_TRUE(one.ok() && two.ok());
+  ASSERT_TRUE((*one)->Clear().ok() && (*two)->Clear().ok());
+  ASSERT_TRUE(Put(**one, "only-in-1", "x").ok());
+  EXPECT_EQ(Get(**one, "only-in-1"), "x");
+  EXPECT_EQ(Get(**two, "only-in-1"), "<absent>");
+}
+
+TEST(RedisKvTest, ReconnectsAfterRestart) {
+  START_OR_SKIP(server);
+  auto kv = RedisKv::OpenUrl(server->Url() + "?pool_size=4");
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  ASSERT_TRUE(Put(**kv, "before", "1").ok());
+  ASSERT_TRUE(server->Restart().ok());  // no persistence: the data is gone, the engine is not
+  ASSERT_TRUE(Put(**kv, "after", "2").ok());
+  EXPECT_EQ(Get(**kv, "after"), "2");
+  EXPECT_EQ(Get(**kv, "before"), "<absent>");
+  // While the server is down, requests fail as unavailable instead of hanging.
+  server->Stop();
+  Status s = RunTxn(
+      **kv, [](Transaction& t) { return t.Get("x").status(); },
+      TxnOptions{.max_retries = 2, .base_backoff_us = 100});
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+}
+
+}  // namespace
+}  // namespace strata::kv
