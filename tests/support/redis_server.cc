@@ -40,7 +40,8 @@ Result<std::string> RedisInlineCommand(int port, const std::string& command,
     }
   }
   close(fd);
-  if (line.empty()) return Status::Unavailable("no reply from redis on port " + std::to_string(port));
+  if (line.empty())
+    return Status::Unavailable("no reply from redis on port " + std::to_string(port));
   return line;
 }
 
@@ -64,9 +65,9 @@ std::string RedisServer::Url(int db) const {
 }
 
 Status RedisServer::Launch() {
-  std::vector<std::string> argv = {"redis-server", "--bind", "127.0.0.1", "--port",
-                                   std::to_string(port_), "--save", "", "--appendonly", "no",
-                                   "--dir", dir_};
+  std::vector<std::string> argv = {
+      "redis-server", "--bind", "127.0.0.1", "--port", std::to_string(port_), "--save", "",
+      "--appendonly", "no",     "--dir",     dir_};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   RETURN_IF_ERROR(proc_.Start(argv, dir_ + "/redis.log"));
   RETURN_IF_ERROR(WaitForPort(port_, 5000));

@@ -19,7 +19,7 @@ class MemStore {
 
   std::mutex mu;
   std::map<std::string, Entry, std::less<>> data;
-  uint64_t seq = 0;               // last commit's sequence number
+  uint64_t seq = 0;                // last commit's sequence number
   std::multiset<uint64_t> active;  // snapshots of running transactions
   size_t live = 0;
   size_t tombstones = 0;
@@ -157,8 +157,8 @@ class MemKvTxn : public Transaction {
     return it->second.value;
   }
 
-  Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end,
-                                       size_t limit, bool record) {
+  Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end, size_t limit,
+                                       bool record) {
     RETURN_IF_ERROR(CheckOpen());
     auto fetch = [&](std::string_view b, std::string_view e,
                      size_t n) -> Result<std::vector<KeyValue>> {
@@ -220,8 +220,7 @@ Result<std::unique_ptr<MemKv>> MemKv::Open(const MemKvOptions& opts) {
   return std::unique_ptr<MemKv>(new MemKv(std::make_shared<MemStore>(), "", opts));
 }
 
-Result<std::unique_ptr<MemKv>> MemKv::OpenNamed(const std::string& name,
-                                                const MemKvOptions& opts) {
+Result<std::unique_ptr<MemKv>> MemKv::OpenNamed(const std::string& name, const MemKvOptions& opts) {
   RETURN_IF_ERROR(opts.Validate());
   if (name.empty()) return Status::InvalidArgument("memkv: empty store name");
   auto& named = Named();

@@ -26,8 +26,7 @@ KvEngineFactory MemFactory(std::string name, std::string url, bool inject) {
 INSTANTIATE_TEST_SUITE_P(
     MemKv, KvConformanceTest,
     ::testing::Values(MemFactory("memkv", "memkv://conformance", false),
-                      MemFactory("memkv_injected", "memkv://conformance2?conflict_rate=0.3",
-                                 true)),
+                      MemFactory("memkv_injected", "memkv://conformance2?conflict_rate=0.3", true)),
     conformance::FactoryName);
 
 TEST(MemKvTest, NamedStoresAreSharedPrivateOnesAreNot) {

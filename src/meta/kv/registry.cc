@@ -28,8 +28,8 @@ Result<std::shared_ptr<KvEngine>> KvRegistry::Open(const std::string& url) const
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
   return Status::InvalidArgument("unknown metadata engine '" + uri->scheme + "://' in " +
-                                 uri->Masked() + " (known: " +
-                                 (list.empty() ? "none registered" : list) + ")");
+                                 uri->Masked() +
+                                 " (known: " + (list.empty() ? "none registered" : list) + ")");
 }
 
 }  // namespace strata::kv

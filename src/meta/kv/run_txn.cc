@@ -59,8 +59,7 @@ Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,
     if (s.ok() || !s.IsRetryable()) return s;
     last = std::move(s);
   }
-  return last.WithContext("transaction gave up after " + std::to_string(attempts) +
-                          " attempts");
+  return last.WithContext("transaction gave up after " + std::to_string(attempts) + " attempts");
 }
 
 std::string PrefixEnd(std::string_view prefix) {

@@ -2,9 +2,8 @@
 
 namespace strata::kv {
 
-Result<std::vector<KeyValue>> WriteBuffer::MergedScan(std::string_view begin,
-                                                      std::string_view end, size_t limit,
-                                                      const Fetch& fetch) const {
+Result<std::vector<KeyValue>> WriteBuffer::MergedScan(std::string_view begin, std::string_view end,
+                                                      size_t limit, const Fetch& fetch) const {
   std::vector<KeyValue> out;
   if (limit == 0) return Status::InvalidArgument("scan limit must be > 0");
   if (!end.empty() && begin >= end) return out;

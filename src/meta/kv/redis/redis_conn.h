@@ -29,10 +29,10 @@ namespace strata::kv {
 struct RedisKvOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
-  std::string user;       // Redis 6 ACL user; empty: AUTH with the password only
-  std::string password;   // empty: no AUTH
-  int db = 0;             // SELECT db
-  int pool_size = 32;     // connections at most: one per FUSE thread in a request
+  std::string user;               // Redis 6 ACL user; empty: AUTH with the password only
+  std::string password;           // empty: no AUTH
+  int db = 0;                     // SELECT db
+  int pool_size = 32;             // connections at most: one per FUSE thread in a request
   int connect_timeout_ms = 2000;  // an unreachable server fails within this
   int io_timeout_ms = 10000;      // one command's reply
   Status Validate() const;
@@ -98,7 +98,7 @@ class RedisPool {
   std::mutex mu_;
   std::condition_variable freed_;
   std::vector<std::unique_ptr<RedisConn>> idle_;  // GUARDED_BY(mu_)
-  int open_ = 0;                                   // GUARDED_BY(mu_): idle + in use
+  int open_ = 0;                                  // GUARDED_BY(mu_): idle + in use
 };
 
 }  // namespace strata::kv

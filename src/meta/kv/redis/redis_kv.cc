@@ -161,8 +161,8 @@ class RedisTxn : public Transaction {
     return out;
   }
 
-  Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end,
-                                       size_t limit, bool record) {
+  Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end, size_t limit,
+                                       bool record) {
     RETURN_IF_ERROR(CheckOpen());
     auto fetch = [&](std::string_view b, std::string_view e,
                      size_t n) -> Result<std::vector<KeyValue>> {
@@ -264,8 +264,8 @@ RedisKv::~RedisKv() = default;
 Result<std::unique_ptr<RedisKv>> RedisKv::Open(const RedisKvOptions& opts) {
   RETURN_IF_ERROR(opts.Validate());
   auto sh = std::make_shared<RedisShared>(opts);
-  sh->describe = "redis://" + opts.host + ":" + std::to_string(opts.port) + "/" +
-                 std::to_string(opts.db);
+  sh->describe =
+      "redis://" + opts.host + ":" + std::to_string(opts.port) + "/" + std::to_string(opts.db);
   {
     ASSIGN_OR_RETURN(auto conn, sh->pool.Acquire());
     ASSIGN_OR_RETURN(std::string policy, MaxmemoryPolicy(*conn));
@@ -279,8 +279,8 @@ Result<std::unique_ptr<RedisKv>> RedisKv::Open(const RedisKvOptions& opts) {
       RETURN_IF_ERROR(conn->Command({"SET", kLayoutKey, kLayout, "NX"}).status());
     } else if (std::string_view(layout->str, layout->len) != kLayout) {
       return Status::InvalidArgument(sh->describe + ": database holds layout '" +
-                                     std::string(layout->str, layout->len) + "', not '" +
-                                     kLayout + "'");
+                                     std::string(layout->str, layout->len) + "', not '" + kLayout +
+                                     "'");
     }
     for (int s = 0; s < kNumScripts; s++) {
       ASSIGN_OR_RETURN(Reply sha, conn->Command({"SCRIPT", "LOAD", kScripts[s]}));

@@ -78,10 +78,10 @@ std::string Get(KvEngine& kv, const std::string& k) {
 }
 
 // Starts a dedicated server, or skips the test.
-#define START_OR_SKIP(var, ...)                                  \
-  auto var##_r = RedisServer::Start(__VA_ARGS__);                \
+#define START_OR_SKIP(var, ...)                                             \
+  auto var##_r = RedisServer::Start(__VA_ARGS__);                           \
   if (var##_r.code() == Code::kNotFound) GTEST_SKIP() << "no redis-server"; \
-  ASSERT_TRUE(var##_r.ok()) << var##_r.status().ToString();      \
+  ASSERT_TRUE(var##_r.ok()) << var##_r.status().ToString();                 \
   auto var = std::move(*var##_r)
 
 TEST(RedisKvTest, UnreachableServerIsUnavailableNotAHang) {

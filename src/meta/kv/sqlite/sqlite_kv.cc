@@ -51,8 +51,19 @@ std::string ColumnBytes(sqlite3_stmt* st, int i) {
   return p ? std::string(static_cast<const char*>(p), n) : std::string();
 }
 
-enum Stmt { kGet, kPut, kDel, kScan, kScanOpen, kBeginImm, kBeginDef, kCommit, kRollback, kClear,
-            kNumStmts };
+enum Stmt {
+  kGet,
+  kPut,
+  kDel,
+  kScan,
+  kScanOpen,
+  kBeginImm,
+  kBeginDef,
+  kCommit,
+  kRollback,
+  kClear,
+  kNumStmts
+};
 constexpr const char* kSql[kNumStmts] = {
     "SELECT v FROM kv WHERE k = ?1",
     "INSERT OR REPLACE INTO kv(k, v) VALUES (?1, ?2)",
@@ -79,15 +90,15 @@ class SqliteConn {
   static Result<std::unique_ptr<SqliteConn>> Open(const std::string& path,
                                                   const SqliteKvOptions& opts) {
     auto c = std::unique_ptr<SqliteConn>(new SqliteConn(path));
-    int rc = sqlite3_open_v2(path.c_str(), &c->db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &c->db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) return SqliteError(rc, c->db_, path, "open");
     sqlite3_extended_result_codes(c->db_, 1);
     sqlite3_busy_timeout(c->db_, opts.busy_timeout_ms);
     RETURN_IF_ERROR(c->Exec("PRAGMA journal_mode=WAL"));
-    RETURN_IF_ERROR(c->Exec(opts.full_sync ? "PRAGMA synchronous=FULL"
-                                           : "PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(
+        c->Exec(opts.full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
     RETURN_IF_ERROR(
         c->Exec("CREATE TABLE IF NOT EXISTS kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID"));
     for (int i = 0; i < kNumStmts; i++) {
@@ -180,8 +191,10 @@ class SqlitePool {
     if (writer_mu_.try_lock_for(std::chrono::milliseconds(opts_.busy_timeout_ms))) {
       return Status::OK();
     }
-    return Status::Timeout("sqlite3 " + path_ + ": another transaction of this process held "
-                           "the write lock for " + std::to_string(opts_.busy_timeout_ms) +
+    return Status::Timeout("sqlite3 " + path_ +
+                           ": another transaction of this process held "
+                           "the write lock for " +
+                           std::to_string(opts_.busy_timeout_ms) +
                            " ms (a transaction opened inside another?)");
   }
   void UnlockWriter() { writer_mu_.unlock(); }

@@ -33,8 +33,8 @@
 namespace strata::kv {
 
 struct SqliteKvOptions {
-  int busy_timeout_ms = 5000;     // how long a writer waits for the write lock
-  bool full_sync = false;         // synchronous=FULL: every commit fsyncs (URL: sync=full)
+  int busy_timeout_ms = 5000;        // how long a writer waits for the write lock
+  bool full_sync = false;            // synchronous=FULL: every commit fsyncs (URL: sync=full)
   size_t max_idle_connections = 64;  // connections kept open for reuse
   Status Validate() const;
 };

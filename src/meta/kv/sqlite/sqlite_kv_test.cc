@@ -3,13 +3,12 @@
 // committed transaction across a SIGKILL.
 #include "meta/kv/sqlite/sqlite_kv.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "meta/kv/testing/kv_conformance.h"
 #include "tests/support/process.h"

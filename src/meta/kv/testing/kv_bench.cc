@@ -30,8 +30,9 @@ double Measure(KvEngine& kv, int threads, int ops, bool read_only,
   for (int t = 0; t < threads; t++) {
     ts.emplace_back([&, t] {
       for (int i = 0; i < ops / threads; i++) {
-        Status s = RunTxn(kv, [&](Transaction& txn) { return fn(txn, t, i); },
-                          TxnOptions{.read_only = read_only});
+        Status s = RunTxn(
+            kv, [&](Transaction& txn) { return fn(txn, t, i); },
+            TxnOptions{.read_only = read_only});
         if (!s.ok()) failures++;
       }
     });
@@ -42,7 +43,9 @@ double Measure(KvEngine& kv, int threads, int ops, bool read_only,
   return ops / secs;
 }
 
-std::string Key(int t, int i) { return "bench/" + std::to_string(t) + "/" + std::to_string(i % 100); }
+std::string Key(int t, int i) {
+  return "bench/" + std::to_string(t) + "/" + std::to_string(i % 100);
+}
 
 void Row(const std::string& name, KvEngine& kv, int ops) {
   auto rmw = [](Transaction& txn, int t, int i) {
@@ -70,9 +73,10 @@ void Row(const std::string& name, KvEngine& kv, int ops) {
 
 int Main(int argc, char** argv) {
   int ops = argc > 1 ? std::atoi(argv[1]) : 4000;
-  std::printf("| engine | get+put txn/s (1 thread) | get txn/s (1 thread) | scan 100 txn/s "
-              "(1 thread) | get+put txn/s (8 threads, own keys) | increment txn/s (8 threads, "
-              "one hot key) |\n|---|---|---|---|---|---|\n");
+  std::printf(
+      "| engine | get+put txn/s (1 thread) | get txn/s (1 thread) | scan 100 txn/s "
+      "(1 thread) | get+put txn/s (8 threads, own keys) | increment txn/s (8 threads, "
+      "one hot key) |\n|---|---|---|---|---|---|\n");
   auto mem = MemKv::Open();
   if (mem.ok()) Row("memkv", **mem, ops);
   std::string dir = strata::testing::MakeTempDir("strata-kv-bench");

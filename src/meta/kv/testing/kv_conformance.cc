@@ -12,14 +12,14 @@ namespace {
 
 using ::testing::TestParamInfo;
 
-#define ASSERT_OK(expr)                             \
-  do {                                              \
-    ::strata::Status _s = (expr);                   \
+#define ASSERT_OK(expr)                                     \
+  do {                                                      \
+    ::strata::Status _s = (expr);                           \
     ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
   } while (0)
-#define EXPECT_OK(expr)                             \
-  do {                                              \
-    ::strata::Status _s = (expr);                   \
+#define EXPECT_OK(expr)                                     \
+  do {                                                      \
+    ::strata::Status _s = (expr);                           \
     EXPECT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
   } while (0)
 
@@ -126,9 +126,16 @@ TEST_P(KvConformanceTest, PutGetOverwriteDelete) {
 }
 
 TEST_P(KvConformanceTest, BinaryKeysAndValuesOrderByUnsignedBytes) {
-  const std::vector<std::string> keys = {std::string("\0", 1), std::string("\0\0", 2),
-                                         std::string("a\0b", 3), "a", "ab", "\x7f",
-                                         "\x80", "\xff", "\xff\xff", std::string("\xff\0", 2)};
+  const std::vector<std::string> keys = {std::string("\0", 1),
+                                         std::string("\0\0", 2),
+                                         std::string("a\0b", 3),
+                                         "a",
+                                         "ab",
+                                         "\x7f",
+                                         "\x80",
+                                         "\xff",
+                                         "\xff\xff",
+                                         std::string("\xff\0", 2)};
   const std::string value("v\0\xff\r\n", 5);
   for (const auto& k : keys) ASSERT_OK(PutOne(*kv_, k, value + k));
   std::map<std::string, std::string> expected;  // std::string compares as unsigned bytes
@@ -268,9 +275,8 @@ TEST_P(KvConformanceTest, ReadModifyWriteOfOneKeyNeverLosesAnUpdate) {
   auto other = OpenAnother();
   ASSERT_NE(other, nullptr);
   Status other_status;
-  std::thread second([&] {
-    other_status = RunTxn(*other, [](Transaction& t) { return Increment(t, "n"); });
-  });
+  std::thread second(
+      [&] { other_status = RunTxn(*other, [](Transaction& t) { return Increment(t, "n"); }); });
   if (!GetParam().serializes_writers) second.join();  // it commits while t1 is open
   (*t1)->Put("n", "1");
   Status s = (*t1)->Commit();

@@ -11,11 +11,11 @@
 // Thread-safety: test code; the contention cases use several threads on one engine.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "meta/kv/kv.h"
 
