@@ -50,7 +50,7 @@ class Deleter {
 
   meta::Meta* meta_;
   BlockStore* blocks_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;     // guarded by mu_
   bool kicked_ = false;   // guarded by mu_

@@ -1,0 +1,136 @@
+#include "chunk/block_codec.h"
+
+#include <lz4.h>
+#include <zstd.h>
+
+#include "common/bytes.h"
+#include "common/crc32c.h"
+#include "fmt/format.h"
+
+namespace strata::chunk {
+
+Result<Compression> ParseCompression(std::string_view name) {
+  if (name == "none" || name.empty()) return Compression::kNone;
+  if (name == "lz4") return Compression::kLz4;
+  if (name == "zstd") return Compression::kZstd;
+  return Status::InvalidArgument(
+      fmt::format("unknown compression '{}' (expected none, lz4 or zstd)", name));
+}
+
+std::string_view CompressionName(Compression c) {
+  switch (c) {
+    case Compression::kNone:
+      return "none";
+    case Compression::kLz4:
+      return "lz4";
+    case Compression::kZstd:
+      return "zstd";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr int kZstdLevel = 1;
+
+// Compressed payload, or "" when the codec failed or did not save space.
+std::string Compress(std::string_view plain, Compression c) {
+  std::string out;
+  if (c == Compression::kLz4) {
+    if (plain.size() > static_cast<size_t>(LZ4_MAX_INPUT_SIZE)) return "";
+    out.resize(LZ4_compressBound(static_cast<int>(plain.size())));
+    int n = LZ4_compress_default(plain.data(), out.data(), static_cast<int>(plain.size()),
+                                 static_cast<int>(out.size()));
+    if (n <= 0) return "";
+    out.resize(n);
+  } else if (c == Compression::kZstd) {
+    out.resize(ZSTD_compressBound(plain.size()));
+    size_t n = ZSTD_compress(out.data(), out.size(), plain.data(), plain.size(), kZstdLevel);
+    if (ZSTD_isError(n)) return "";
+    out.resize(n);
+  }
+  if (out.size() >= plain.size()) return "";
+  return out;
+}
+
+void AppendTrailer(std::string* body, Compression codec, uint32_t plain_len, uint32_t crc) {
+  PutU32BE(body, kBlockMagic);
+  PutU8(body, kBlockFormatVersion);
+  PutU8(body, static_cast<uint8_t>(codec));
+  PutU16BE(body, 0);
+  PutU32BE(body, plain_len);
+  PutU32BE(body, crc);
+}
+
+}  // namespace
+
+std::string EncodeBlock(std::string_view plain, Compression c) {
+  std::string body;
+  Compression used = Compression::kNone;
+  if (c != Compression::kNone && !plain.empty()) {
+    body = Compress(plain, c);
+    if (!body.empty()) used = c;
+  }
+  if (used == Compression::kNone) {
+    body.reserve(plain.size() + kBlockTrailerSize);
+    body.assign(plain.data(), plain.size());
+  }
+  uint32_t crc = Crc32c(body);
+  AppendTrailer(&body, used, static_cast<uint32_t>(plain.size()), crc);
+  return body;
+}
+
+Result<std::string> DecodeBlock(std::string_view stored, uint32_t expected_len) {
+  if (stored.size() < kBlockTrailerSize) {
+    return Status::Corruption(
+        fmt::format("block body of {} bytes is shorter than its trailer", stored.size()));
+  }
+  std::string_view payload = stored.substr(0, stored.size() - kBlockTrailerSize);
+  ByteReader r(stored.substr(payload.size()));
+  uint32_t magic = 0, plain_len = 0, crc = 0;
+  uint8_t version = 0, codec = 0;
+  uint16_t reserved = 0;
+  bool ok = r.ReadU32(&magic) && r.ReadU8(&version) && r.ReadU8(&codec) &&
+            r.ReadU16(&reserved) && r.ReadU32(&plain_len) && r.ReadU32(&crc);
+  if (!ok || magic != kBlockMagic) return Status::Corruption("block trailer has a bad magic");
+  if (version != kBlockFormatVersion) {
+    return Status::Corruption(fmt::format("block format version {} is not supported", version));
+  }
+  if (plain_len != expected_len) {
+    return Status::Corruption(fmt::format("block length {} in trailer, {} expected from its key",
+                                          plain_len, expected_len));
+  }
+  uint32_t actual = Crc32c(payload);
+  if (actual != crc) {
+    return Status::Corruption(
+        fmt::format("block checksum mismatch (stored {:08x}, computed {:08x})", crc, actual));
+  }
+  std::string plain;
+  switch (static_cast<Compression>(codec)) {
+    case Compression::kNone:
+      if (payload.size() != plain_len) {
+        return Status::Corruption("uncompressed block payload length differs from its trailer");
+      }
+      return std::string(payload);
+    case Compression::kLz4: {
+      plain.resize(plain_len);
+      int n = LZ4_decompress_safe(payload.data(), plain.data(), static_cast<int>(payload.size()),
+                                  static_cast<int>(plain_len));
+      if (n < 0 || static_cast<uint32_t>(n) != plain_len) {
+        return Status::Corruption("lz4 block does not decompress to its length");
+      }
+      return plain;
+    }
+    case Compression::kZstd: {
+      plain.resize(plain_len);
+      size_t n = ZSTD_decompress(plain.data(), plain.size(), payload.data(), payload.size());
+      if (ZSTD_isError(n) || n != plain_len) {
+        return Status::Corruption("zstd block does not decompress to its length");
+      }
+      return plain;
+    }
+  }
+  return Status::Corruption(fmt::format("block codec {} is unknown", codec));
+}
+
+}  // namespace strata::chunk

@@ -1,0 +1,68 @@
+#include "chunk/chunk_store.h"
+
+#include <algorithm>
+
+namespace strata::chunk {
+
+Result<ChunkOptions> ChunkOptions::FromFormat(const meta::VolumeFormat& format) {
+  ChunkOptions o;
+  o.blocks.key_prefix = format.name.empty() ? "" : format.name + "/";
+  o.blocks.block_size = format.block_size;
+  ASSIGN_OR_RETURN(o.blocks.compression, ParseCompression(format.compression));
+  return o;
+}
+
+Status ChunkOptions::Validate() const {
+  RETURN_IF_ERROR(blocks.Validate());
+  RETURN_IF_ERROR(writer.Validate());
+  RETURN_IF_ERROR(reader.Validate());
+  RETURN_IF_ERROR(cache.Validate());
+  if (deleter_interval_ms < 1) return Status::InvalidArgument("deleter interval must be >= 1");
+  return Status::OK();
+}
+
+Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(meta::Meta* meta,
+                                                     std::shared_ptr<object::ObjectStore> store,
+                                                     const ChunkOptions& options) {
+  RETURN_IF_ERROR(options.Validate());
+  std::unique_ptr<ChunkStore> cs(new ChunkStore());
+  ASSIGN_OR_RETURN(cs->cache_, cache::BlockCache::Open(options.cache));
+  cs->blocks_ = std::make_unique<BlockStore>(std::move(store), cs->cache_.get(), options.blocks);
+  ASSIGN_OR_RETURN(cs->compactor_, Compactor::Open(meta, cs->blocks_.get()));
+  cs->deleter_ = std::make_unique<Deleter>(meta, cs->blocks_.get());
+  Compactor* auto_compact = options.background_jobs ? cs->compactor_.get() : nullptr;
+  ASSIGN_OR_RETURN(cs->reader_,
+                   DataReader::Open(meta, cs->blocks_.get(), auto_compact, options.reader));
+  ASSIGN_OR_RETURN(cs->writer_,
+                   DataWriter::Open(meta, cs->blocks_.get(), auto_compact, options.writer));
+  DataReader* reader = cs->reader_.get();
+  cs->writer_->SetCommitListener(
+      [reader](meta::Ino ino, uint32_t chunk) { reader->Invalidate(ino, chunk); });
+  if (options.background_jobs) {
+    cs->deleter_->Start(std::chrono::milliseconds(options.deleter_interval_ms));
+  }
+  return cs;
+}
+
+ChunkStore::~ChunkStore() {
+  // The writer goes first (it flushes through the blocks and may schedule compactions);
+  // members are destroyed in reverse declaration order after this body.
+  writer_.reset();
+  if (compactor_) compactor_->WaitIdle();
+}
+
+Result<std::string> ChunkStore::Read(meta::Ino ino, uint64_t offset, size_t size,
+                                     uint64_t length, ReadState* state) {
+  // Capture pending writes BEFORE reading committed data: a slice that commits in between is
+  // then in both, and laying its (identical) bytes over again is harmless; capturing after
+  // could miss it entirely (see writer.h, read-your-writes).
+  length = std::max(length, writer_->PendingEnd(ino));
+  if (offset >= length || size == 0) return std::string();
+  uint64_t end = std::min<uint64_t>(offset + size, length);
+  std::vector<OverlayPiece> overlay = writer_->CaptureOverlay(ino, offset, end - offset);
+  ASSIGN_OR_RETURN(std::string out, reader_->Read(ino, offset, end - offset, length, state));
+  for (const OverlayPiece& p : overlay) out.replace(p.offset - offset, p.data.size(), p.data);
+  return out;
+}
+
+}  // namespace strata::chunk

@@ -1,0 +1,254 @@
+// DataReader implementation. The segment cache and its generation are guarded by one mutex;
+// block fetches run without it, on the caller's thread and the download pool.
+#include "chunk/reader.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+
+#include "chunk/block_key.h"
+#include "chunk/compactor.h"
+#include "chunk/worker_pool.h"
+#include "meta/slices.h"
+
+namespace strata::chunk {
+
+using meta::Ino;
+using meta::kChunkSize;
+using meta::Segment;
+
+Status ReaderOptions::Validate() const {
+  if (max_downloads < 1 || max_downloads > 1024) {
+    return Status::InvalidArgument("max downloads must be in 1..1024");
+  }
+  if (segment_cache_chunks < 1) return Status::InvalidArgument("segment cache must hold >= 1");
+  if (compact_segments < 2) return Status::InvalidArgument("compact_segments must be >= 2");
+  return Status::OK();
+}
+
+namespace {
+
+// One piece of a read: bytes [off, off+len) of a block go to out[dest, dest+len).
+struct Fetch {
+  uint64_t id;
+  uint32_t index;
+  uint32_t block_len;
+  uint32_t off;
+  uint32_t len;
+  size_t dest;
+};
+
+// Counts down to zero; Wait blocks until then.
+class Latch {
+ public:
+  explicit Latch(int n) : n_(n) {}
+  void Done() {
+    std::lock_guard lock(mu_);
+    if (--n_ == 0) cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return n_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int n_;
+};
+
+}  // namespace
+
+class DataReader::State {
+ public:
+  State(meta::Meta* meta, BlockStore* blocks, Compactor* compactor, const ReaderOptions& o)
+      : meta_(meta), blocks_(blocks), compactor_(compactor), opts_(o),
+        block_size_(blocks->block_size()), pool_(o.max_downloads) {}
+
+  Result<std::string> Read(Ino ino, uint64_t offset, size_t size, uint64_t length,
+                           ReadState* state);
+  void Invalidate(Ino ino, uint32_t chunk) {
+    std::lock_guard lock(mu_);
+    generation_++;
+    segments_.erase({ino, chunk});
+  }
+  void InvalidateFile(Ino ino) {
+    std::lock_guard lock(mu_);
+    generation_++;
+    auto it = segments_.lower_bound({ino, 0});
+    while (it != segments_.end() && it->first.first == ino) it = segments_.erase(it);
+  }
+
+ private:
+  Result<std::shared_ptr<const std::vector<Segment>>> Segments(Ino ino, uint32_t chunk);
+  // Appends the block pieces covering file bytes [lo, hi) of one chunk to `out`.
+  Status Plan(Ino ino, uint64_t lo, uint64_t hi, uint64_t base, std::vector<Fetch>* out);
+  void Readahead(Ino ino, uint64_t from, uint64_t to);
+
+  meta::Meta* const meta_;
+  BlockStore* const blocks_;
+  Compactor* const compactor_;
+  const ReaderOptions opts_;
+  const uint32_t block_size_;
+  std::atomic<uint64_t> prefetch_bytes_{0};  // readahead bytes in flight
+
+  std::mutex mu_;
+  uint64_t generation_ = 0;  // bumped by every invalidation; guarded by mu_
+  std::map<std::pair<Ino, uint32_t>, std::shared_ptr<const std::vector<Segment>>>
+      segments_;  // guarded by mu_
+
+  WorkerPool pool_;  // last: its threads stop (after draining) before the rest is destroyed
+};
+
+Result<std::shared_ptr<const std::vector<Segment>>> DataReader::State::Segments(Ino ino,
+                                                                               uint32_t chunk) {
+  uint64_t gen;
+  {
+    std::lock_guard lock(mu_);
+    auto it = segments_.find({ino, chunk});
+    if (it != segments_.end()) return it->second;
+    gen = generation_;
+  }
+  ASSIGN_OR_RETURN(auto slices, meta_->ReadChunk(ino, chunk));
+  auto segs = std::make_shared<const std::vector<Segment>>(meta::ResolveSlices(slices));
+  int data_segments = 0;
+  for (auto& s : *segs) data_segments += s.id != 0;
+  if (compactor_ && data_segments >= opts_.compact_segments) compactor_->Schedule(ino, chunk);
+  std::lock_guard lock(mu_);
+  // Only cache what no invalidation may have overtaken (a commit between ReadChunk and now).
+  if (gen == generation_) {
+    if (segments_.size() >= opts_.segment_cache_chunks) segments_.clear();
+    segments_[{ino, chunk}] = segs;
+  }
+  return segs;
+}
+
+Status DataReader::State::Plan(Ino ino, uint64_t lo, uint64_t hi, uint64_t base,
+                               std::vector<Fetch>* out) {
+  uint32_t chunk = static_cast<uint32_t>(lo / kChunkSize);
+  uint64_t chunk_start = uint64_t{chunk} * kChunkSize;
+  ASSIGN_OR_RETURN(auto segs, Segments(ino, chunk));
+  for (const Segment& seg : *segs) {
+    uint64_t s_lo = chunk_start + seg.pos, s_hi = s_lo + seg.len;
+    uint64_t a = std::max(lo, s_lo), b = std::min(hi, s_hi);
+    if (a >= b || seg.id == 0) continue;  // not in range, or a hole (already zeros)
+    // Offsets inside the stored slice.
+    uint64_t so = seg.off + (a - s_lo), se = so + (b - a);
+    while (so < se) {
+      uint32_t index = static_cast<uint32_t>(so / block_size_);
+      uint32_t in = static_cast<uint32_t>(so % block_size_);
+      uint32_t blen = BlockLen(seg.size, block_size_, index);
+      uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(se - so, blen - in));
+      out->push_back(Fetch{seg.id, index, blen, in, n,
+                           static_cast<size_t>(chunk_start + seg.pos + (so - seg.off) - base)});
+      so += n;
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t size,
+                                            uint64_t length, ReadState* state) {
+  if (offset >= length || size == 0) return std::string();
+  uint64_t end = std::min<uint64_t>(offset + size, length);
+  std::string out(end - offset, '\0');
+  std::vector<Fetch> fetches;
+  for (uint64_t lo = offset; lo < end;) {
+    uint64_t hi = std::min<uint64_t>(end, (lo / kChunkSize + 1) * kChunkSize);
+    RETURN_IF_ERROR(Plan(ino, lo, hi, offset, &fetches));
+    lo = hi;
+  }
+  std::vector<Status> results(fetches.size());
+  auto run = [&](size_t i) {
+    const Fetch& f = fetches[i];
+    auto got = blocks_->ReadBlock(f.id, f.index, f.block_len, f.off, f.len, false);
+    if (!got.ok()) {
+      results[i] = got.status();
+      return;
+    }
+    out.replace(f.dest, f.len, *got);
+  };
+  if (!fetches.empty()) {
+    Latch latch(static_cast<int>(fetches.size()) - 1);
+    for (size_t i = 1; i < fetches.size(); i++) {
+      pool_.Submit([&, i] {
+        run(i);
+        latch.Done();
+      });
+    }
+    run(0);
+    latch.Wait();
+  }
+  for (auto& st : results) RETURN_IF_ERROR(st);
+  // A partial read of a block prefetches the whole block into the cache (DESIGN.md §7).
+  if (blocks_->cache()) {
+    for (const Fetch& f : fetches) {
+      if (f.len == f.block_len) continue;
+      pool_.Submit([this, f] {
+        // Deliberately dropped: a failed prefetch only costs a later miss.
+        (void)blocks_->Prefetch(f.id, f.index, f.block_len);
+      });
+    }
+  }
+  if (state) {
+    if (offset == state->next_offset) {  // sequential (a first read at 0 counts)
+      state->window = state->window == 0
+                          ? block_size_
+                          : std::min<uint64_t>(state->window * 2, opts_.readahead_max);
+    } else {
+      state->window = 0;
+      state->prefetched_to = 0;
+    }
+    state->next_offset = end;
+    if (state->window > 0 && blocks_->cache()) {
+      uint64_t from = std::max(end, state->prefetched_to);
+      uint64_t to = std::min(end + state->window, length);
+      if (from < to) {
+        state->prefetched_to = to;
+        Readahead(ino, from, to);
+      }
+    }
+  }
+  return out;
+}
+
+void DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to) {
+  std::vector<Fetch> fetches;
+  for (uint64_t lo = from; lo < to;) {
+    uint64_t hi = std::min<uint64_t>(to, (lo / kChunkSize + 1) * kChunkSize);
+    if (!Plan(ino, lo, hi, from, &fetches).ok()) return;  // the foreground read will report it
+    lo = hi;
+  }
+  for (const Fetch& f : fetches) {
+    if (prefetch_bytes_.load() + f.block_len > opts_.readahead_total) return;  // memory bound
+    prefetch_bytes_ += f.block_len;
+    pool_.Submit([this, f] {
+      (void)blocks_->Prefetch(f.id, f.index, f.block_len);  // dropped: see header
+      prefetch_bytes_ -= f.block_len;
+    });
+  }
+}
+
+// ---- DataReader: forwards to State.
+
+Result<std::unique_ptr<DataReader>> DataReader::Open(meta::Meta* meta, BlockStore* blocks,
+                                                     Compactor* compactor,
+                                                     const ReaderOptions& options) {
+  RETURN_IF_ERROR(options.Validate());
+  return std::unique_ptr<DataReader>(
+      new DataReader(std::make_unique<State>(meta, blocks, compactor, options)));
+}
+
+DataReader::DataReader(std::unique_ptr<State> state) : state_(std::move(state)) {}
+DataReader::~DataReader() = default;
+
+Result<std::string> DataReader::Read(Ino ino, uint64_t offset, size_t size, uint64_t length,
+                                     ReadState* state) {
+  return state_->Read(ino, offset, size, length, state);
+}
+void DataReader::Invalidate(Ino ino, uint32_t chunk_index) {
+  state_->Invalidate(ino, chunk_index);
+}
+void DataReader::InvalidateFile(Ino ino) { state_->InvalidateFile(ino); }
+
+}  // namespace strata::chunk
