@@ -48,4 +48,16 @@ Status DerefSlice(kv::Transaction& txn, uint64_t id, uint32_t size);
 // Increments (copy_file_range, compaction bookkeeping).
 Status RefSlice(kv::Transaction& txn, uint64_t id, uint32_t size);
 
+// ---- Trash (trash.cc; docs/format/meta-schema.md "Trash").
+// The hour directory /.trash/{YYYY-MM-DD-HH} (UTC) holding files trashed at unix_sec.
+Ino TrashHourIno(int64_t unix_sec);
+// Called INSTEAD of dropping the last link of a regular file when format().trash_days > 0:
+// the caller has deleted the entry `name` in `parent` (and updated parent's attr); this moves
+// the file to /.trash/{hour}/{parent}-{ino}-{name}: creates the trash directories when
+// missing, moves the file's usage from parent to the hour directory (volume usage unchanged:
+// the data still exists), sets a.nlink = 1, a.parent = hour dir, a.ctime = now, and writes a.
+// Directories are never trashed (kInvalidArgument).
+Status MoveToTrash(kv::Transaction& txn, Ino ino, Attr& a, Ino parent, const std::string& name,
+                   const Timespec& now);
+
 }  // namespace strata::meta::internal

@@ -145,10 +145,14 @@ class Meta {
   // ---- Locks (locks.cc). owner: the lock owner from the kernel; combined with this session
   // id it identifies the holder across clients. block: wait (without busy polling where the
   // engine allows, else with back-off) until granted or `interrupted` returns true.
-  Status Flock(const Context& ctx, Ino ino, uint64_t owner, LockType type, bool block);
+  // `interrupted` (may be empty) is polled while waiting; when it returns true the wait gives
+  // up with kInterrupted (EINTR). Closing the session or the Meta also ends waits that way.
+  Status Flock(const Context& ctx, Ino ino, uint64_t owner, LockType type, bool block,
+               const std::function<bool()>& interrupted = nullptr);
   // F_GETLK: the first conflicting lock, or type kUnlock when none.
   Result<LockRange> GetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange& probe);
-  Status SetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange& range, bool block);
+  Status SetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange& range, bool block,
+               const std::function<bool()>& interrupted = nullptr);
   // Drops every lock this session holds on ino for owner (release / flush).
   Status ReleaseLocks(Ino ino, uint64_t owner);
 
