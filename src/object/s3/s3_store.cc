@@ -1,6 +1,8 @@
 #include "object/s3/s3_store.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "object/key_listing.h"
@@ -16,6 +18,9 @@ int64_t NowSeconds() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// Continuation tokens we make ourselves start with this; the server's never do.
+constexpr std::string_view kMarkerToken = "strata-after:";
 
 std::string StripPrefix(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0 ? s.substr(prefix.size()) : s;
@@ -118,6 +123,17 @@ Result<std::string> S3Store::Get(const std::string& key, uint64_t off, int64_t l
   if (resp.status < 200 || resp.status >= 300) {
     return ErrorFromResponse(resp, "GET", key, config_.endpoint);
   }
+  if (ranged && resp.status == 206) {
+    // Trust Content-Range ("bytes FIRST-LAST/TOTAL") over our request: s3rver reads
+    // "bytes=0-0" as "bytes=0-". Bytes from the right start are right; keep what was asked.
+    std::string cr = resp.Header("content-range");
+    unsigned long long first = 0;
+    if (std::sscanf(cr.c_str(), "bytes %llu-", &first) == 1 && first != off) {
+      return Status::IOError("GET " + key + " on " + Describe() + ": asked for bytes from " +
+                             std::to_string(off) + ", got Content-Range " + cr);
+    }
+    if (len > 0 && resp.body.size() > static_cast<uint64_t>(len)) resp.body.resize(len);
+  }
   if (ranged && resp.status == 200) {
     // The server ignored the Range header: cut the range out ourselves.
     if (off >= resp.body.size()) return std::string();
@@ -161,20 +177,57 @@ Result<ListResult> S3Store::List(const ListOptions& opts) {
     return Status::InvalidArgument("list limit must be at least 1, got " +
                                    std::to_string(opts.limit));
   }
+  const size_t limit = static_cast<size_t>(std::min(opts.limit, 1000));
   const std::string& base = config_.endpoint.prefix;
-  Pairs query = {{"list-type", "2"}, {"max-keys", std::to_string(std::min(opts.limit, 1000))}};
+  // Our own continuation (see ClipPage): everything up to and including `marker` was returned.
+  std::string marker;
+  if (opts.continuation.rfind(kMarkerToken, 0) == 0) {
+    marker = opts.continuation.substr(kMarkerToken.size());
+  }
+  Pairs query = {{"list-type", "2"}, {"max-keys", std::to_string(limit)}};
   if (!base.empty() || !opts.prefix.empty()) query.emplace_back("prefix", base + opts.prefix);
   if (!opts.delimiter.empty()) query.emplace_back("delimiter", opts.delimiter);
-  if (!opts.start_after.empty()) query.emplace_back("start-after", base + opts.start_after);
-  if (!opts.continuation.empty()) query.emplace_back("continuation-token", opts.continuation);
+  if (!marker.empty()) {
+    query.emplace_back("start-after", marker);
+  } else {
+    if (!opts.start_after.empty()) query.emplace_back("start-after", base + opts.start_after);
+    if (!opts.continuation.empty()) query.emplace_back("continuation-token", opts.continuation);
+  }
   ASSIGN_OR_RETURN(HttpResponse resp, Send("GET", "", query, {}, ""));
   if (!IsSuccess(resp)) return ErrorFromResponse(resp, "LIST", opts.prefix, config_.endpoint);
   ASSIGN_OR_RETURN(ListResult page, ParseListObjectsV2(resp.body));
+  ClipPage(page, marker, limit);
   if (!base.empty()) {
     for (ObjectInfo& o : page.objects) o.key = StripPrefix(o.key, base);
     for (std::string& p : page.common_prefixes) p = StripPrefix(p, base);
   }
   return page;
+}
+
+void ClipPage(ListResult& page, const std::string& marker, size_t limit) {
+  // Keys under a common prefix already returned roll up into it again: drop what the marker
+  // says was returned.
+  if (!marker.empty()) {
+    std::erase_if(page.objects, [&](const ObjectInfo& o) { return o.key <= marker; });
+    std::erase_if(page.common_prefixes, [&](const std::string& p) { return p <= marker; });
+  }
+  if (page.objects.size() + page.common_prefixes.size() <= limit) return;
+  // The server ignored max-keys (s3rver does when a delimiter is set): keep the first `limit`
+  // entries in key order and continue after the last one with start-after.
+  std::sort(page.objects.begin(), page.objects.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  std::sort(page.common_prefixes.begin(), page.common_prefixes.end());
+  size_t o = 0, p = 0;
+  std::string last;
+  while (o + p < limit) {
+    bool take_object = p == page.common_prefixes.size() ||
+                       (o < page.objects.size() && page.objects[o].key < page.common_prefixes[p]);
+    last = take_object ? page.objects[o++].key : page.common_prefixes[p++];
+  }
+  page.objects.resize(o);
+  page.common_prefixes.resize(p);
+  page.truncated = true;
+  page.next_continuation = std::string(kMarkerToken) + last;
 }
 
 Result<std::string> S3Store::PresignGet(const std::string& key, int64_t expires_seconds) const {

@@ -40,8 +40,10 @@ class S3Store : public ObjectStore {
   static Result<std::unique_ptr<S3Store>> Open(S3Config config);
 
   std::string Describe() const override;
-  Result<std::string> Get(const std::string& key, uint64_t off, int64_t len) override;
-  Status Put(const std::string& key, std::string_view data, const PutOptions& opts) override;
+  // Same defaults as ObjectStore, so callers holding an S3Store can omit them too.
+  Result<std::string> Get(const std::string& key, uint64_t off = 0, int64_t len = -1) override;
+  Status Put(const std::string& key, std::string_view data,
+             const PutOptions& opts = {}) override;
   Result<ObjectInfo> Head(const std::string& key) override;
   Status Delete(const std::string& key) override;
   Result<ListResult> List(const ListOptions& opts) override;
@@ -79,6 +81,11 @@ class S3Store : public ObjectStore {
   const S3Config config_;
   std::unique_ptr<HttpClient> http_;
 };
+
+// Makes a listing page honour `limit` even when the server returned more (s3rver ignores
+// max-keys when a delimiter is set): drops entries <= marker (already returned), keeps the
+// first `limit` in key order, and sets a continuation token that lists after the last one.
+void ClipPage(ListResult& page, const std::string& marker, size_t limit);
 
 // Headers for user metadata: {"x-amz-meta-NAME", value}, names lower-cased.
 std::vector<std::pair<std::string, std::string>> MetadataHeaders(
