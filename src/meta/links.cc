@@ -24,9 +24,13 @@ void WriteParentCount(kv::Transaction& txn, Ino ino, Ino parent, uint32_t count)
   txn.Put(schema::ParentKey(ino, parent), v);
 }
 
-Status DropLink(kv::Transaction& txn, Ino ino, Attr& a, Ino parent, uint64_t session_id,
-                bool is_open, const Timespec& now) {
+Status DropLink(kv::Transaction& txn, Ino ino, Attr& a, Ino parent, const std::string& name,
+                bool trash, uint64_t session_id, bool is_open, const Timespec& now) {
   if (a.nlink == 0) return Status::Corruption("inode with a directory entry has nlink 0");
+  // The last link of a regular file goes to the trash when it is on (not from inside it).
+  if (a.nlink == 1 && trash && parent < kTrashIno && a.type == FileType::kRegular) {
+    return MoveToTrash(txn, ino, a, parent, name, now);
+  }
   a.nlink--;
   a.ctime = now;
   RETURN_IF_ERROR(UpdateDirUsage(txn, parent, -UsageBytes(a), -1));

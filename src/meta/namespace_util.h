@@ -57,10 +57,11 @@ inline bool IsOpen(std::mutex& mu, const std::map<Ino, int>& counts, Ino ino) {
 
 // Removes one link of a non-directory `ino` (attr `a`, updated in place) from directory
 // `parent`: nlink, hard-link parent records, usage. When the last link goes, releases the
-// inode (internal::ReleaseInode) — with trash on it is moved to the trash instead.
+// inode (internal::ReleaseInode) — or, when `trash` is true and it is a regular file outside
+// the trash, moves it to the trash (internal::MoveToTrash) under its old `name`.
 // The caller deletes the directory entry and updates the parent directory's attr.
-Status DropLink(kv::Transaction& txn, Ino ino, Attr& a, Ino parent, uint64_t session_id,
-                bool is_open, const Timespec& now);
+Status DropLink(kv::Transaction& txn, Ino ino, Attr& a, Ino parent, const std::string& name,
+                bool trash, uint64_t session_id, bool is_open, const Timespec& now);
 
 // Deletes a removed directory's records: attr, xattrs, usage, quota. REQUIRES: it is empty.
 Status RemoveDirRecords(kv::Transaction& txn, Ino ino);

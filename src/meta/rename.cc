@@ -159,7 +159,8 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
           attrs.Forget(dino);  // DropLink writes (or releases) it
           const bool is_open = internal::IsOpen(open_mu_, open_counts_, dino);
           RETURN_IF_ERROR(
-              internal::DropLink(txn, dino, dst, new_parent, session_id_, is_open, now));
+              internal::DropLink(txn, dino, dst, new_parent, new_name,
+                                 format_.trash_days > 0, session_id_, is_open, now));
         }
       }
       if (moves) {

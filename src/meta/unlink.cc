@@ -26,7 +26,8 @@ Status Meta::Unlink(const Context& ctx, Ino parent, const std::string& name) {
     dir.mtime = dir.ctime = now;
     internal::WriteAttr(txn, parent, dir);
     const bool is_open = internal::IsOpen(open_mu_, open_counts_, ino);
-    return internal::DropLink(txn, ino, a, parent, session_id_, is_open, now);
+    return internal::DropLink(txn, ino, a, parent, name, format_.trash_days > 0,
+                                session_id_, is_open, now);
   });
 }
 
