@@ -1,0 +1,155 @@
+// FuseServer: session creation, mount checks with clear errors, the multi-threaded loop.
+#include "fuse/fuse_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "fuse/ops.h"
+
+namespace strata::fuse {
+
+Status FuseOptions::Validate() const {
+  if (attr_timeout < 0 || entry_timeout < 0 || negative_timeout < 0) {
+    return Status::InvalidArgument("timeouts must not be negative");
+  }
+  if (max_threads < 1) return Status::InvalidArgument("max_threads must be at least 1");
+  if (max_write < 4096 || max_write > (1u << 20)) {
+    return Status::InvalidArgument("max_write must be between 4 KiB and 1 MiB");
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// Unescapes the octal escapes of /proc/self/mountinfo (\040 for a space, ...).
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+bool IsMountPoint(const std::string& path) {
+  char real[PATH_MAX];
+  if (realpath(path.c_str(), real) == nullptr) return false;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount_point ...
+    size_t pos = 0;
+    for (int field = 0; field < 4 && pos != std::string::npos; ++field) {
+      pos = line.find(' ', pos);
+      if (pos != std::string::npos) ++pos;
+    }
+    if (pos == std::string::npos) continue;
+    size_t end = line.find(' ', pos);
+    if (Unescape(line.substr(pos, end - pos)) == real) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status CheckMountPoint(const std::string& mp) {
+  if (access("/dev/fuse", R_OK | W_OK) != 0) {
+    return Status(Code::kUnavailable,
+                  "no usable /dev/fuse: load the fuse module (modprobe fuse) or, in a container, "
+                  "pass --device /dev/fuse --cap-add SYS_ADMIN");
+  }
+  struct stat st;
+  if (stat(mp.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOTCONN) {
+      return Status(Code::kBusy, "mount point " + mp +
+                                     " is a dead FUSE mount; run `strata umount " + mp + "`");
+    }
+    return FromErrno(err, "mount point " + mp);
+  }
+  if (!S_ISDIR(st.st_mode)) return Status(Code::kNotDir, "mount point " + mp + " is not a directory");
+  if (IsMountPoint(mp)) {
+    return Status(Code::kBusy, "mount point " + mp + " is already mounted");
+  }
+  return Status::OK();
+}
+
+FuseServer::FuseServer(vfs::Volume* volume, std::string mount_point, FuseOptions options)
+    : volume_(volume), mount_point_(std::move(mount_point)), options_(std::move(options)) {}
+
+Result<std::unique_ptr<FuseServer>> FuseServer::Mount(vfs::Volume* volume,
+                                                      const std::string& mount_point,
+                                                      const FuseOptions& options) {
+  RETURN_IF_ERROR(options.Validate());
+  RETURN_IF_ERROR(CheckMountPoint(mount_point));
+  std::unique_ptr<FuseServer> server(new FuseServer(volume, mount_point, options));
+
+  std::vector<std::string> args = {"strata"};
+  std::string o = "fsname=" + options.fsname + ",subtype=strata";
+  if (options.allow_other) o += ",allow_other";
+  if (volume->read_only()) o += ",ro";
+  for (const std::string& e : options.extra) o += "," + e;
+  args.push_back("-o");
+  args.push_back(o);
+  if (options.debug) args.push_back("-d");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  struct fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+
+  const struct fuse_lowlevel_ops& ops = LowLevelOps();
+  server->session_ = fuse_session_new(&fargs, &ops, sizeof(ops), server.get());
+  fuse_opt_free_args(&fargs);
+  if (server->session_ == nullptr) {
+    return Status::InvalidArgument("FUSE rejected the mount options: " + o);
+  }
+  if (options.handle_signals) {
+    if (fuse_set_signal_handlers(server->session_) != 0) {
+      return Status::Internal("cannot install signal handlers");
+    }
+    server->signals_installed_ = true;
+  }
+  if (fuse_session_mount(server->session_, mount_point.c_str()) != 0) {
+    return Status::IOError("cannot mount on " + mount_point +
+                           " (is fusermount3 installed? see the messages above)");
+  }
+  server->mounted_ = true;
+  return server;
+}
+
+FuseServer::~FuseServer() {
+  if (session_ != nullptr) {
+    if (signals_installed_) fuse_remove_signal_handlers(session_);
+    if (mounted_) fuse_session_unmount(session_);
+    fuse_session_destroy(session_);
+  }
+}
+
+Status FuseServer::Run() {
+  struct fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(cfg, 1);
+  fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(options_.max_threads));
+  fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(options_.max_threads / 2 + 1));
+  int rc = fuse_session_loop_mt(session_, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  // Serve nothing more: the caller flushes open files, then the destructor unmounts.
+  if (rc < 0) return FromErrno(-rc, "FUSE loop");
+  return Status::OK();
+}
+
+void FuseServer::Stop() {
+  if (session_ != nullptr) fuse_session_exit(session_);
+}
+
+}  // namespace strata::fuse

@@ -1,0 +1,201 @@
+// Volume: open files. Data goes through the ChunkStore (writer/reader); metadata through Meta.
+// close() = Flush: every pending slice of the file uploaded and committed (DESIGN.md §6).
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "vfs/volume_impl.h"
+
+namespace strata::vfs {
+namespace {
+
+bool WantsWrite(int flags) {
+  int acc = flags & O_ACCMODE;
+  return acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC);
+}
+
+}  // namespace
+
+// Registers the handle and decides keep_cache from the attr seen at this open.
+static OpenResult FinishOpen(Volume::Impl& impl, meta::Ino vol, int flags,
+                             const meta::Attr& attr, bool truncated) {
+  auto h = std::make_shared<FileHandle>();
+  h->ino = vol;
+  h->flags = flags;
+  OpenResult r;
+  {
+    std::lock_guard<std::mutex> l(impl.inodes_mu);
+    InodeState& st = impl.inodes[vol];
+    r.keep_cache = !truncated && st.have_open_attr && st.open_mtime == attr.mtime &&
+                   st.open_length == attr.length;
+    st.have_open_attr = true;
+    st.open_mtime = attr.mtime;
+    st.open_length = attr.length;
+    st.open_handles++;
+    st.length = std::max(attr.length, impl.chunks->PendingEnd(vol));
+  }
+  r.direct_io = (flags & O_DIRECT) != 0;
+  r.fh = impl.AddFile(std::move(h));
+  return r;
+}
+
+Result<OpenResult> Volume::OpenFile(const Context& ctx, Ino ino, int flags) {
+  if (WantsWrite(flags)) RETURN_IF_ERROR(impl_->CheckWritable());
+  meta::Ino v = impl_->ToVol(ino);
+  ASSIGN_OR_RETURN(meta::Attr attr, impl_->meta->OpenFile(ctx, v, flags));
+  if (attr.type == meta::FileType::kDirectory) {
+    (void)impl_->meta->CloseFile(v);  // deliberate drop: the open is refused anyway
+    return Status(Code::kIsDir, "is a directory");
+  }
+  bool truncated = false;
+  if ((flags & O_TRUNC) && attr.type == meta::FileType::kRegular) {
+    Status s = impl_->chunks->Flush(v);
+    meta::SetAttrRequest req;
+    req.mask = meta::kSetSize;
+    req.size = 0;
+    auto a = s.ok() ? impl_->meta->SetAttr(ctx, v, req) : Result<meta::Attr>(s);
+    if (!a.ok()) {
+      (void)impl_->meta->CloseFile(v);  // deliberate drop: the truncate error is reported
+      return a.status();
+    }
+    attr = *a;
+    truncated = true;
+  }
+  // Close-to-open: see what other clients committed before this open.
+  impl_->chunks->InvalidateFile(v);
+  return FinishOpen(*impl_, v, flags, attr, truncated);
+}
+
+Result<CreateResult> Volume::Create(const Context& ctx, Ino parent, const std::string& name,
+                                    uint32_t mode, int flags) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  auto made = impl_->meta->Mknod(ctx, impl_->ToVol(parent), name, meta::FileType::kRegular,
+                                 mode, 0);
+  if (!made.ok() && made.status().Is(Code::kAlreadyExists) && !(flags & O_EXCL)) {
+    // Another client created the name since the kernel's lookup: open it as open(2) would.
+    ASSIGN_OR_RETURN(meta::Entry existing, impl_->meta->Lookup(ctx, impl_->ToVol(parent), name));
+    ASSIGN_OR_RETURN(OpenResult o, OpenFile(ctx, impl_->ToClient(existing.ino), flags));
+    CreateResult r;
+    r.open = o;
+    ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(existing.ino));
+    r.entry = impl_->ClientEntry(meta::Entry{existing.ino, a});
+    return r;
+  }
+  if (!made.ok()) return made.status();
+  meta::Entry e = *made;
+  // The creating open succeeds whatever the new mode says (open(2)); count it as root.
+  meta::Context root;
+  auto opened = impl_->meta->OpenFile(root, e.ino, O_RDONLY);
+  if (!opened.ok()) return opened.status();
+  CreateResult r;
+  r.open = FinishOpen(*impl_, e.ino, flags, *opened, true);
+  r.entry = impl_->ClientEntry(meta::Entry{e.ino, *opened});
+  return r;
+}
+
+Status Volume::Read(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size_t size,
+                    std::string* out) {
+  auto h = impl_->GetFile(fh);
+  if (!h) return Status(Code::kBadHandle, "unknown file handle");
+  if ((h->flags & O_ACCMODE) == O_WRONLY) return Status(Code::kBadHandle, "not open for reading");
+  uint64_t length = impl_->KnownLength(h->ino);
+  std::lock_guard<std::mutex> l(h->mu);
+  ASSIGN_OR_RETURN(*out, impl_->chunks->Read(h->ino, off, size, length, &h->read_state));
+  return Status::OK();
+}
+
+Result<size_t> Volume::Write(const Context& ctx, Ino ino, uint64_t fh, uint64_t off,
+                             std::string_view data) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  auto h = impl_->GetFile(fh);
+  if (!h) return Status(Code::kBadHandle, "unknown file handle");
+  if ((h->flags & O_ACCMODE) == O_RDONLY) return Status(Code::kBadHandle, "not open for writing");
+  if (h->flags & O_APPEND) {
+    // Appends go to the end this client knows, including other handles' pending writes.
+    off = impl_->KnownLength(h->ino);
+  }
+  RETURN_IF_ERROR(impl_->chunks->Write(h->ino, off, data));
+  impl_->RaiseKnownLength(h->ino, off + data.size());
+  return data.size();
+}
+
+Status Volume::Flush(const Context& ctx, Ino ino, uint64_t fh, uint64_t lock_owner) {
+  auto h = impl_->GetFile(fh);
+  if (!h) return Status(Code::kBadHandle, "unknown file handle");
+  Status s = impl_->chunks->Flush(h->ino);
+  if (!impl_->options.read_only) {
+    // close() drops the POSIX locks of the closing process (its lock owner).
+    Status l = impl_->meta->ReleaseLocks(h->ino, lock_owner);
+    if (s.ok() && !l.ok() && !l.Is(Code::kNotFound)) s = l;
+  }
+  return s;
+}
+
+Status Volume::Release(Ino ino, uint64_t fh) {
+  std::shared_ptr<FileHandle> h;
+  {
+    std::lock_guard<std::mutex> l(impl_->handles_mu);
+    auto it = impl_->files.find(fh);
+    if (it == impl_->files.end()) return Status(Code::kBadHandle, "unknown file handle");
+    h = it->second;
+    impl_->files.erase(it);
+  }
+  Status s;
+  // Writes after the last flush (through a dup'ed descriptor closed elsewhere) still land.
+  if (impl_->chunks->writer()->HasPending(h->ino)) s = impl_->chunks->Flush(h->ino);
+  std::optional<uint64_t> flock_owner;
+  {
+    std::lock_guard<std::mutex> l(h->mu);
+    flock_owner = h->flock_owner;
+  }
+  if (flock_owner && !impl_->options.read_only) {
+    Status l = impl_->meta->ReleaseLocks(h->ino, *flock_owner);
+    if (!l.ok() && !l.Is(Code::kNotFound)) {
+      std::fprintf(stderr, "strata: releasing flock on inode %llu: %s\n",
+                   static_cast<unsigned long long>(h->ino), l.ToString().c_str());
+    }
+  }
+  Status c = impl_->meta->CloseFile(h->ino);
+  {
+    std::lock_guard<std::mutex> l(impl_->inodes_mu);
+    auto it = impl_->inodes.find(h->ino);
+    if (it != impl_->inodes.end() && it->second.open_handles > 0) it->second.open_handles--;
+    impl_->MaybeDropLocked(h->ino);
+  }
+  return s.ok() ? c : s;
+}
+
+Status Volume::Fsync(const Context& ctx, Ino ino, uint64_t fh, bool datasync) {
+  auto h = impl_->GetFile(fh);
+  meta::Ino v = h ? h->ino : impl_->ToVol(ino);
+  RETURN_IF_ERROR(impl_->chunks->Fsync(v));
+  // The commits are in the engine; make them survive a power loss too (DESIGN.md §6).
+  return impl_->engine->Sync();
+}
+
+Status Volume::Fallocate(const Context& ctx, Ino ino, uint64_t fh, uint32_t mode, uint64_t off,
+                         uint64_t len) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  meta::Ino v = impl_->ToVol(ino);
+  RETURN_IF_ERROR(impl_->chunks->Flush(v));
+  RETURN_IF_ERROR(impl_->meta->Fallocate(ctx, v, mode, off, len));
+  impl_->chunks->InvalidateFile(v);
+  return impl_->RefreshLength(v);
+}
+
+Result<uint64_t> Volume::CopyFileRange(const Context& ctx, Ino ino_in, uint64_t fh_in,
+                                       uint64_t off_in, Ino ino_out, uint64_t fh_out,
+                                       uint64_t off_out, uint64_t len) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  meta::Ino src = impl_->ToVol(ino_in);
+  meta::Ino dst = impl_->ToVol(ino_out);
+  RETURN_IF_ERROR(impl_->chunks->Flush(src));
+  if (dst != src) RETURN_IF_ERROR(impl_->chunks->Flush(dst));
+  ASSIGN_OR_RETURN(uint64_t n, impl_->meta->CopyFileRange(ctx, src, off_in, dst, off_out, len));
+  impl_->chunks->InvalidateFile(dst);
+  RETURN_IF_ERROR(impl_->RefreshLength(dst));
+  return n;
+}
+
+}  // namespace strata::vfs

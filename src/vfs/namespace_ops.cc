@@ -1,0 +1,101 @@
+// Volume: namespace operations (lookup, attributes, create/remove/rename of names, statfs).
+// Each maps client inodes to volume inodes, calls Meta, and maps the result back.
+#include "vfs/volume_impl.h"
+
+namespace strata::vfs {
+
+Result<Entry> Volume::Lookup(const Context& ctx, Ino parent, const std::string& name) {
+  meta::Ino p = impl_->ToVol(parent);
+  // ".." of the mounted root is the root itself: nothing above a subdir is reachable.
+  if (name == ".." && p == impl_->root) {
+    ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(p));
+    return impl_->ClientEntry(meta::Entry{p, a});
+  }
+  ASSIGN_OR_RETURN(meta::Entry e, impl_->meta->Lookup(ctx, p, name));
+  return impl_->ClientEntry(e);
+}
+
+Result<Attr> Volume::GetAttr(const Context& ctx, Ino ino) {
+  meta::Ino v = impl_->ToVol(ino);
+  ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(v));
+  return impl_->Overlay(v, a);
+}
+
+Result<Attr> Volume::SetAttr(const Context& ctx, Ino ino, const meta::SetAttrRequest& req) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  meta::Ino v = impl_->ToVol(ino);
+  if (req.mask & meta::kSetSize) {
+    // Pending slices must land before the truncate, or they would be committed on top of it.
+    RETURN_IF_ERROR(impl_->chunks->Flush(v));
+  }
+  ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->SetAttr(ctx, v, req));
+  if (req.mask & meta::kSetSize) {
+    impl_->chunks->InvalidateFile(v);
+    impl_->SetKnownLength(v, a.length);
+  }
+  return impl_->Overlay(v, a);
+}
+
+Status Volume::Access(const Context& ctx, Ino ino, int mask) {
+  meta::Ino v = impl_->ToVol(ino);
+  if ((mask & 2) && impl_->options.read_only) return Status(Code::kReadOnly, "read-only mount");
+  return impl_->meta->Access(ctx, v, mask);
+}
+
+Result<Entry> Volume::Mknod(const Context& ctx, Ino parent, const std::string& name,
+                            FileType type, uint32_t mode, uint32_t rdev) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  ASSIGN_OR_RETURN(meta::Entry e,
+                   impl_->meta->Mknod(ctx, impl_->ToVol(parent), name, type, mode, rdev));
+  return impl_->ClientEntry(e);
+}
+
+Result<Entry> Volume::Mkdir(const Context& ctx, Ino parent, const std::string& name,
+                            uint32_t mode) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  ASSIGN_OR_RETURN(meta::Entry e, impl_->meta->Mkdir(ctx, impl_->ToVol(parent), name, mode));
+  return impl_->ClientEntry(e);
+}
+
+Result<Entry> Volume::Symlink(const Context& ctx, Ino parent, const std::string& name,
+                              const std::string& target) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  ASSIGN_OR_RETURN(meta::Entry e,
+                   impl_->meta->Symlink(ctx, impl_->ToVol(parent), name, target));
+  return impl_->ClientEntry(e);
+}
+
+Result<std::string> Volume::ReadLink(const Context& ctx, Ino ino) {
+  return impl_->meta->ReadLink(impl_->ToVol(ino));
+}
+
+Result<Entry> Volume::Link(const Context& ctx, Ino ino, Ino new_parent,
+                           const std::string& new_name) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  ASSIGN_OR_RETURN(meta::Entry e, impl_->meta->Link(ctx, impl_->ToVol(ino),
+                                                    impl_->ToVol(new_parent), new_name));
+  return impl_->ClientEntry(e);
+}
+
+Status Volume::Unlink(const Context& ctx, Ino parent, const std::string& name) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  return impl_->meta->Unlink(ctx, impl_->ToVol(parent), name);
+}
+
+Status Volume::Rmdir(const Context& ctx, Ino parent, const std::string& name) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  return impl_->meta->Rmdir(ctx, impl_->ToVol(parent), name);
+}
+
+Status Volume::Rename(const Context& ctx, Ino parent, const std::string& name, Ino new_parent,
+                      const std::string& new_name, uint32_t flags) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  return impl_->meta->Rename(ctx, impl_->ToVol(parent), name, impl_->ToVol(new_parent),
+                             new_name, flags);
+}
+
+Result<meta::StatFs> Volume::StatFs(const Context& ctx, Ino ino) {
+  return impl_->meta->GetStatFs(ctx, impl_->ToVol(ino));
+}
+
+}  // namespace strata::vfs

@@ -1,0 +1,182 @@
+// Volume: the inode-level file-system API of one mounted StrataFS volume, with plain types
+// only (no libfuse, no struct stat). The FUSE adapter (src/fuse/) and the S3 gateway are thin
+// layers over it. A Volume owns everything a client needs: the Meta (and its session), the
+// object store (wrapped with the volume prefix, retries and metrics), the data path (slice
+// writers and readers, block cache) and the background jobs (deleted-file cleanup).
+//
+// Inode numbers seen by callers are "client inodes": with `subdir` set, the chosen directory
+// appears as inode 1 (kRootIno) and the volume's real root is never reachable ("..", of the
+// root is the root itself).
+//
+// File handles: Open/Create return a handle id; Read/Write/Flush/Fsync/Release take it. All
+// handles of one inode share one OpenFile (the data path's writer and reader), so writes through
+// one handle are visible to reads through another at once (read-your-writes in this client).
+// Flush (close) uploads and commits every pending slice of the file (DESIGN.md §6) and returns
+// its error; Release drops the handle.
+//
+// Errors: Status codes of common/status.h as Meta documents them; kBadHandle for an unknown
+// handle; kReadOnly for a mutation on a read-only volume.
+//
+// Thread-safety: every method may be called concurrently from many threads. Lock order:
+// inode table -> open file -> handle. No lock is held across a metadata transaction or an
+// object-store call except an OpenFile's own data-path lock.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "meta/kv/kv.h"
+#include "meta/types.h"
+#include "object/registry.h"
+
+namespace strata::vfs {
+
+using meta::Attr;
+using meta::Context;
+using meta::Entry;
+using meta::FileType;
+using meta::Ino;
+using meta::kRootIno;
+
+struct VolumeOptions {
+  std::string mount_point;         // recorded in the session ("" for tools)
+  std::string subdir;              // "" = the whole volume; else "a/b" mounted as the root
+  bool read_only = false;          // every mutation returns kReadOnly; no session is written
+  std::string cache_dir;           // "" = no disk cache (memory only)
+  uint64_t cache_size = 1ULL << 30;   // disk cache bytes (default 1 GiB)
+  uint64_t buffer_size = 300ULL << 20;  // write buffer bytes, all files (default 300 MiB)
+  int max_uploads = 20;            // concurrent block uploads
+  int max_downloads = 16;          // concurrent block downloads/prefetches
+  bool background_jobs = true;     // session cleanup, deleted-file/slice cleanup
+  std::string version = "0.1.0";   // recorded in the session
+  Status Validate() const;
+};
+
+// One directory entry as ReadDir returns it. `offset` is what the caller passes back to
+// resume after this entry (seekdir/telldir cookie): stable for the life of the handle.
+struct DirItem {
+  std::string name;
+  Ino ino = 0;
+  FileType type = FileType::kRegular;
+  std::optional<Attr> attr;  // with plus (not for "." and "..": those carry attr too)
+  uint64_t offset = 0;
+};
+
+struct OpenResult {
+  uint64_t fh = 0;
+  // The file's mtime and length are what they were when this client last opened it, so a
+  // page cache kept by the caller (the kernel) is still right.
+  bool keep_cache = false;
+  bool direct_io = false;  // O_DIRECT was asked for
+};
+
+struct CreateResult {
+  Entry entry;
+  OpenResult open;
+};
+
+class Volume {
+ public:
+  // Opens the volume stored in `engine`: loads its format, opens the store named there with
+  // `stores`, starts the session (read-write only) and background jobs. kNotFound "volume is
+  // not formatted"; kNotFound for a missing subdir; store errors as the registry gives them.
+  static Result<std::unique_ptr<Volume>> Open(std::shared_ptr<kv::KvEngine> engine,
+                                              const object::StoreRegistry& stores,
+                                              const VolumeOptions& options);
+  // Flushes every open file (errors logged), stops background jobs, closes the session.
+  ~Volume();
+  Volume(const Volume&) = delete;
+  Volume& operator=(const Volume&) = delete;
+
+  // Flushes every open file; returns the first error. Called on unmount before the destructor.
+  Status FlushAll();
+
+  const std::string& name() const;
+  uint32_t block_size() const;
+  bool read_only() const;
+
+  // ---- Namespace
+  Result<Entry> Lookup(const Context& ctx, Ino parent, const std::string& name);
+  Result<Attr> GetAttr(const Context& ctx, Ino ino);
+  // req.mask kSetSize truncates through meta and drops the data path's cached view.
+  Result<Attr> SetAttr(const Context& ctx, Ino ino, const meta::SetAttrRequest& req);
+  Status Access(const Context& ctx, Ino ino, int mask);
+  Result<Entry> Mknod(const Context& ctx, Ino parent, const std::string& name, FileType type,
+                      uint32_t mode, uint32_t rdev);
+  Result<Entry> Mkdir(const Context& ctx, Ino parent, const std::string& name, uint32_t mode);
+  Result<Entry> Symlink(const Context& ctx, Ino parent, const std::string& name,
+                        const std::string& target);
+  Result<std::string> ReadLink(const Context& ctx, Ino ino);
+  Result<Entry> Link(const Context& ctx, Ino ino, Ino new_parent, const std::string& new_name);
+  Status Unlink(const Context& ctx, Ino parent, const std::string& name);
+  Status Rmdir(const Context& ctx, Ino parent, const std::string& name);
+  Status Rename(const Context& ctx, Ino parent, const std::string& name, Ino new_parent,
+                const std::string& new_name, uint32_t flags);
+  Result<meta::StatFs> StatFs(const Context& ctx, Ino ino);
+
+  // ---- Files. flags as open(2): O_ACCMODE, O_APPEND, O_TRUNC, O_DIRECT (O_CREAT/O_EXCL for
+  // Create). Create fails with kAlreadyExists when the name exists (the kernel asks Create
+  // only for O_CREAT when lookup missed, or with O_EXCL).
+  Result<OpenResult> OpenFile(const Context& ctx, Ino ino, int flags);
+  Result<CreateResult> Create(const Context& ctx, Ino parent, const std::string& name,
+                              uint32_t mode, int flags);
+  // Reads up to size bytes at off into out (resized to what was read; short at EOF).
+  Status Read(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size_t size,
+              std::string* out);
+  // Writes data at off (at the current length for O_APPEND handles); returns bytes written.
+  Result<size_t> Write(const Context& ctx, Ino ino, uint64_t fh, uint64_t off,
+                       std::string_view data);
+  // close(): uploads and commits everything written to this file; drops the owner's POSIX
+  // locks (lock_owner as the kernel gives it).
+  Status Flush(const Context& ctx, Ino ino, uint64_t fh, uint64_t lock_owner);
+  // Last close of the handle. Drops flock locks held through it.
+  Status Release(Ino ino, uint64_t fh);
+  // fsync/fdatasync: Flush plus making store and engine durable against power loss.
+  Status Fsync(const Context& ctx, Ino ino, uint64_t fh, bool datasync);
+  Status Fallocate(const Context& ctx, Ino ino, uint64_t fh, uint32_t mode, uint64_t off,
+                   uint64_t len);
+  Result<uint64_t> CopyFileRange(const Context& ctx, Ino ino_in, uint64_t fh_in, uint64_t off_in,
+                                 Ino ino_out, uint64_t fh_out, uint64_t off_out, uint64_t len);
+
+  // ---- Directories. Offsets: 0 = start; "." and ".." come first.
+  Result<uint64_t> OpenDir(const Context& ctx, Ino ino);
+  // Entries after `offset`, at most `max_items` (the caller stops early when its buffer is
+  // full and resumes from the last offset it consumed).
+  Result<std::vector<DirItem>> ReadDir(const Context& ctx, Ino ino, uint64_t fh, uint64_t offset,
+                                       size_t max_items, bool plus);
+  Status ReleaseDir(Ino ino, uint64_t fh);
+
+  // ---- Xattrs (flags: XATTR_CREATE=1, XATTR_REPLACE=2). "strata.info" is a virtual,
+  // read-only attribute describing the file's layout (JSON), for `strata info`.
+  Result<std::string> GetXattr(const Context& ctx, Ino ino, const std::string& name);
+  Status SetXattr(const Context& ctx, Ino ino, const std::string& name, const std::string& value,
+                  int flags);
+  Result<std::vector<std::string>> ListXattr(const Context& ctx, Ino ino);
+  Status RemoveXattr(const Context& ctx, Ino ino, const std::string& name);
+
+  // ---- Locks, held in metadata (work across mounts). owner: the kernel's lock owner.
+  Status Flock(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner, meta::LockType type,
+               bool block);
+  Result<meta::LockRange> GetLk(const Context& ctx, Ino ino, uint64_t owner,
+                                const meta::LockRange& probe);
+  Status SetLk(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
+               const meta::LockRange& range, bool block);
+
+  // ---- Kernel inode references (FUSE lookup counts). Lookup/Create/Mk*/Link/ReadDir(plus)
+  // results count one reference each when `counted` is true in the caller; Forget drops n.
+  void AddRef(Ino ino);
+  void Forget(Ino ino, uint64_t n);
+
+  class Impl;  // volume_impl.h; opaque to users
+
+ private:
+  explicit Volume(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strata::vfs

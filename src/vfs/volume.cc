@@ -1,0 +1,242 @@
+// Volume: opening (format, store, data path, subdir, session), closing, the inode table and
+// the handle table.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "chunk/chunk_store.h"
+#include "meta/meta.h"
+#include "object/retry_store.h"
+#include "vfs/volume_impl.h"
+#include "vfs/vfs.h"
+
+namespace strata::vfs {
+
+Status VolumeOptions::Validate() const {
+  if (buffer_size < (8ULL << 20)) return Status::InvalidArgument("--buffer-size must be >= 8 MiB");
+  if (max_uploads < 1) return Status::InvalidArgument("--max-uploads must be at least 1");
+  if (max_downloads < 1) return Status::InvalidArgument("max_downloads must be at least 1");
+  for (size_t i = 0; i < subdir.size();) {
+    size_t j = subdir.find('/', i);
+    if (j == std::string::npos) j = subdir.size();
+    std::string part = subdir.substr(i, j - i);
+    if (part == "..") return Status::InvalidArgument("--subdir must not contain '..'");
+    i = j + 1;
+  }
+  return Status::OK();
+}
+
+namespace {
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+// Walks subdir from the volume root as root (the mount's owner decides what to expose).
+Result<meta::Ino> ResolveSubdir(meta::Meta& m, const std::string& subdir) {
+  meta::Context root;
+  meta::Ino ino = meta::kRootIno;
+  size_t i = 0;
+  while (i < subdir.size()) {
+    size_t j = subdir.find('/', i);
+    if (j == std::string::npos) j = subdir.size();
+    std::string part = subdir.substr(i, j - i);
+    i = j + 1;
+    if (part.empty() || part == ".") continue;
+    auto e = m.Lookup(root, ino, part);
+    if (!e.ok()) return e.status().WithContext("--subdir " + subdir);
+    if (e->attr.type != meta::FileType::kDirectory) {
+      return Status(Code::kNotDir, "--subdir " + subdir + " is not a directory");
+    }
+    ino = e->ino;
+  }
+  return ino;
+}
+
+}  // namespace
+
+Volume::Volume(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Volume>> Volume::Open(std::shared_ptr<kv::KvEngine> engine,
+                                             const object::StoreRegistry& stores,
+                                             const VolumeOptions& options) {
+  RETURN_IF_ERROR(options.Validate());
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->engine = engine;
+  ASSIGN_OR_RETURN(meta::VolumeFormat format, meta::Meta::LoadFormat(*engine));
+
+  meta::MetaOptions mo;
+  mo.read_only = options.read_only;
+  mo.background_jobs = options.background_jobs && !options.read_only;
+  ASSIGN_OR_RETURN(impl->meta, meta::Meta::Open(engine, mo));
+
+  object::StoreOptions so;
+  so.access_key = format.access_key;
+  so.secret_key = format.secret_key;
+  auto raw = stores.Open(format.storage_url, so);
+  if (!raw.ok()) return raw.status().WithContext("object store");
+  // Transient store errors (503, resets) are retried here, once, for every layer above.
+  ASSIGN_OR_RETURN(auto retry, object::RetryStore::Open(*raw, object::RetryStore::Options{}));
+  impl->store = std::shared_ptr<object::ObjectStore>(std::move(retry));
+  // Reachability: a clear error at mount, not EIO on the first read.
+  auto head = impl->store->Head(format.name + "/strata.uuid");
+  if (!head.ok() && !head.status().Is(Code::kNotFound)) {
+    return head.status().WithContext("object store " + impl->store->Describe() +
+                                     " is not usable");
+  }
+
+  ASSIGN_OR_RETURN(chunk::ChunkOptions co, chunk::ChunkOptions::FromFormat(format));
+  co.writer.buffer_size = options.buffer_size;
+  co.writer.max_uploads = options.max_uploads;
+  co.reader.max_downloads = options.max_downloads;
+  co.cache.cache_dir = options.cache_dir;
+  co.cache.cache_size = options.cache_size;
+  co.background_jobs = options.background_jobs && !options.read_only;
+  ASSIGN_OR_RETURN(impl->chunks, chunk::ChunkStore::Open(impl->meta.get(), impl->store, co));
+
+  if (!options.subdir.empty()) {
+    ASSIGN_OR_RETURN(impl->root, ResolveSubdir(*impl->meta, options.subdir));
+  }
+  if (!options.read_only) {
+    meta::SessionInfo info;
+    info.host = HostName();
+    info.mount_point = options.mount_point;
+    info.pid = static_cast<uint32_t>(getpid());
+    info.version = options.version;
+    RETURN_IF_ERROR(impl->meta->NewSession(info));
+  }
+  return std::unique_ptr<Volume>(new Volume(std::move(impl)));
+}
+
+Volume::~Volume() {
+  if (!impl_) return;
+  Status s = FlushAll();
+  if (!s.ok()) std::fprintf(stderr, "strata: flushing at unmount: %s\n", s.ToString().c_str());
+  impl_->chunks.reset();
+  if (!impl_->options.read_only) {
+    Status c = impl_->meta->CloseSession();
+    if (!c.ok()) std::fprintf(stderr, "strata: closing session: %s\n", c.ToString().c_str());
+  }
+  impl_->meta.reset();
+}
+
+Status Volume::FlushAll() { return impl_->chunks ? impl_->chunks->FlushAll() : Status::OK(); }
+
+const std::string& Volume::name() const { return impl_->meta->format().name; }
+uint32_t Volume::block_size() const { return impl_->meta->format().block_size; }
+bool Volume::read_only() const { return impl_->options.read_only; }
+
+// ---- Impl helpers
+
+Status Volume::Impl::CheckWritable() const {
+  if (options.read_only) return Status(Code::kReadOnly, "read-only mount");
+  return Status::OK();
+}
+
+meta::Attr Volume::Impl::Overlay(meta::Ino vol, meta::Attr attr) {
+  if (attr.type != meta::FileType::kRegular) return attr;
+  uint64_t pending = chunks->PendingEnd(vol);
+  std::lock_guard<std::mutex> l(inodes_mu);
+  auto it = inodes.find(vol);
+  if (it != inodes.end()) {
+    // Committed local writes are in attr already, and a truncate by another client shows as
+    // a shorter attr: the fresh meta length (plus what is pending here) is the right base.
+    it->second.length = std::max(attr.length, pending);
+  }
+  attr.length = std::max(attr.length, pending);
+  return attr;
+}
+
+meta::Entry Volume::Impl::ClientEntry(const meta::Entry& e) {
+  meta::Entry out;
+  out.ino = ToClient(e.ino);
+  out.attr = Overlay(e.ino, e.attr);
+  return out;
+}
+
+uint64_t Volume::Impl::KnownLength(meta::Ino vol) {
+  uint64_t pending = chunks->PendingEnd(vol);
+  {
+    std::lock_guard<std::mutex> l(inodes_mu);
+    auto it = inodes.find(vol);
+    if (it != inodes.end() && it->second.length) return std::max(*it->second.length, pending);
+  }
+  auto a = meta->GetAttr(vol);
+  uint64_t len = a.ok() ? a->length : 0;
+  SetKnownLength(vol, len);
+  return std::max(len, pending);
+}
+
+void Volume::Impl::SetKnownLength(meta::Ino vol, uint64_t length) {
+  std::lock_guard<std::mutex> l(inodes_mu);
+  auto it = inodes.find(vol);
+  if (it != inodes.end()) it->second.length = length;
+}
+
+void Volume::Impl::RaiseKnownLength(meta::Ino vol, uint64_t end) {
+  std::lock_guard<std::mutex> l(inodes_mu);
+  auto it = inodes.find(vol);
+  if (it != inodes.end() && it->second.length) {
+    it->second.length = std::max(*it->second.length, end);
+  }
+}
+
+Status Volume::Impl::RefreshLength(meta::Ino vol) {
+  ASSIGN_OR_RETURN(meta::Attr a, meta->GetAttr(vol));
+  SetKnownLength(vol, a.length);
+  return Status::OK();
+}
+
+std::shared_ptr<FileHandle> Volume::Impl::GetFile(uint64_t fh) {
+  std::lock_guard<std::mutex> l(handles_mu);
+  auto it = files.find(fh);
+  return it == files.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<DirHandle> Volume::Impl::GetDir(uint64_t fh) {
+  std::lock_guard<std::mutex> l(handles_mu);
+  auto it = dirs.find(fh);
+  return it == dirs.end() ? nullptr : it->second;
+}
+
+uint64_t Volume::Impl::AddFile(std::shared_ptr<FileHandle> h) {
+  uint64_t fh = next_fh.fetch_add(1);
+  std::lock_guard<std::mutex> l(handles_mu);
+  files[fh] = std::move(h);
+  return fh;
+}
+
+uint64_t Volume::Impl::AddDir(std::shared_ptr<DirHandle> h) {
+  uint64_t fh = next_fh.fetch_add(1);
+  std::lock_guard<std::mutex> l(handles_mu);
+  dirs[fh] = std::move(h);
+  return fh;
+}
+
+void Volume::Impl::MaybeDropLocked(meta::Ino vol) {
+  auto it = inodes.find(vol);
+  if (it != inodes.end() && it->second.refs == 0 && it->second.open_handles == 0) {
+    inodes.erase(it);
+  }
+}
+
+void Volume::AddRef(Ino ino) {
+  std::lock_guard<std::mutex> l(impl_->inodes_mu);
+  impl_->inodes[impl_->ToVol(ino)].refs++;
+}
+
+void Volume::Forget(Ino ino, uint64_t n) {
+  meta::Ino vol = impl_->ToVol(ino);
+  std::lock_guard<std::mutex> l(impl_->inodes_mu);
+  auto it = impl_->inodes.find(vol);
+  if (it == impl_->inodes.end()) return;
+  it->second.refs = it->second.refs > n ? it->second.refs - n : 0;
+  impl_->MaybeDropLocked(vol);
+}
+
+}  // namespace strata::vfs

@@ -1,0 +1,97 @@
+// Volume: extended attributes (with the virtual "strata.info"), flock and POSIX locks.
+#include <cstdio>
+#include <string>
+
+#include "chunk/block_key.h"
+#include "vfs/volume_impl.h"
+
+namespace strata::vfs {
+namespace {
+constexpr char kInfoXattr[] = "strata.info";
+}  // namespace
+
+Result<std::string> Volume::Impl::Info(const meta::Context& ctx, meta::Ino vol) {
+  ASSIGN_OR_RETURN(meta::Attr a, meta->GetAttr(vol));
+  const meta::VolumeFormat& f = meta->format();
+  std::string out = "{\"inode\": " + std::to_string(ToClient(vol)) +
+                    ", \"volume_inode\": " + std::to_string(vol) +
+                    ", \"length\": " + std::to_string(a.length) +
+                    ", \"pending\": " + std::to_string(chunks->PendingEnd(vol)) +
+                    ", \"block_size\": " + std::to_string(f.block_size) + ", \"chunks\": [";
+  if (a.type == meta::FileType::kRegular) {
+    uint64_t nchunks = (a.length + meta::kChunkSize - 1) / meta::kChunkSize;
+    bool first_chunk = true;
+    for (uint64_t c = 0; c < nchunks; ++c) {
+      ASSIGN_OR_RETURN(std::vector<meta::Slice> slices,
+                       meta->ReadChunk(vol, static_cast<uint32_t>(c)));
+      if (slices.empty()) continue;
+      out += first_chunk ? "" : ", ";
+      first_chunk = false;
+      out += "{\"index\": " + std::to_string(c) + ", \"slices\": [";
+      for (size_t i = 0; i < slices.size(); ++i) {
+        const meta::Slice& s = slices[i];
+        out += i ? ", " : "";
+        out += "{\"pos\": " + std::to_string(s.pos) + ", \"id\": " + std::to_string(s.id) +
+               ", \"size\": " + std::to_string(s.size) + ", \"off\": " + std::to_string(s.off) +
+               ", \"len\": " + std::to_string(s.len) + ", \"objects\": [";
+        if (s.id != 0) {
+          auto keys = chunk::SliceBlockKeys(f.name + "/", s.id, s.size, f.block_size);
+          for (size_t k = 0; k < keys.size(); ++k) {
+            out += (k ? ", \"" : "\"") + keys[k] + "\"";
+          }
+        }
+        out += "]}";
+      }
+      out += "]}";
+    }
+  }
+  out += "]}";
+  return out;
+}
+
+Result<std::string> Volume::GetXattr(const Context& ctx, Ino ino, const std::string& name) {
+  meta::Ino v = impl_->ToVol(ino);
+  if (name == kInfoXattr) return impl_->Info(ctx, v);
+  return impl_->meta->GetXattr(ctx, v, name);
+}
+
+Status Volume::SetXattr(const Context& ctx, Ino ino, const std::string& name,
+                        const std::string& value, int flags) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  if (name == kInfoXattr) return Status(Code::kNotPermitted, "strata.info is read-only");
+  return impl_->meta->SetXattr(ctx, impl_->ToVol(ino), name, value, flags);
+}
+
+Result<std::vector<std::string>> Volume::ListXattr(const Context& ctx, Ino ino) {
+  return impl_->meta->ListXattr(ctx, impl_->ToVol(ino));
+}
+
+Status Volume::RemoveXattr(const Context& ctx, Ino ino, const std::string& name) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  if (name == kInfoXattr) return Status(Code::kNotPermitted, "strata.info is read-only");
+  return impl_->meta->RemoveXattr(ctx, impl_->ToVol(ino), name);
+}
+
+Status Volume::Flock(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
+                     meta::LockType type, bool block) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  meta::Ino v = impl_->ToVol(ino);
+  if (auto h = impl_->GetFile(fh)) {
+    std::lock_guard<std::mutex> l(h->mu);
+    h->flock_owner = owner;
+  }
+  return impl_->meta->Flock(ctx, v, owner, type, block);
+}
+
+Result<meta::LockRange> Volume::GetLk(const Context& ctx, Ino ino, uint64_t owner,
+                                      const meta::LockRange& probe) {
+  return impl_->meta->GetLk(ctx, impl_->ToVol(ino), owner, probe);
+}
+
+Status Volume::SetLk(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
+                     const meta::LockRange& range, bool block) {
+  RETURN_IF_ERROR(impl_->CheckWritable());
+  return impl_->meta->SetLk(ctx, impl_->ToVol(ino), owner, range, block);
+}
+
+}  // namespace strata::vfs
