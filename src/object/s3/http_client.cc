@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -11,6 +12,7 @@ namespace {
 
 struct Transfer {
   HttpResponse* resp;
+  bool expect_body;  // false for HEAD: its Content-Length describes a body never sent
 };
 
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
@@ -36,6 +38,11 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) {
     v.remove_suffix(1);
+  }
+  if (name == "content-length" && t->expect_body) {
+    // One allocation for the whole body (4 MiB blocks), capped in case the header lies.
+    uint64_t want = std::strtoull(std::string(v).c_str(), nullptr, 10);
+    t->resp->body.reserve(std::min<uint64_t>(want, 256ull << 20));
   }
   t->resp->headers[name] = std::string(v);
   return size * n;
@@ -129,7 +136,7 @@ Result<HttpResponse> HttpClient::Perform(const HttpRequest& req) {
   if (!h) return Status::Internal("curl_easy_init failed");
 
   HttpResponse resp;
-  Transfer transfer{&resp};
+  Transfer transfer{&resp, req.method != "HEAD"};
   char errbuf[CURL_ERROR_SIZE];
   errbuf[0] = 0;
   curl_slist* headers = nullptr;
