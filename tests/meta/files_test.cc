@@ -2,6 +2,8 @@
 // garbage bookkeeping that the block deleter relies on.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "tests/meta/file_helpers.h"
 #include "tests/meta/fixture.h"
 
@@ -9,6 +11,54 @@ namespace strata::meta::testing {
 namespace {
 
 class FilesTest : public MetaTest {};
+
+// An engine whose commits start failing (kIOError, nothing applied) once a budget of commits
+// is spent: a client that crashes between two transactions, without killing the process.
+class CrashingEngine : public kv::KvEngine {
+ public:
+  explicit CrashingEngine(std::shared_ptr<kv::KvEngine> inner) : inner_(std::move(inner)) {}
+  std::string Describe() const override { return "crashing:" + inner_->Describe(); }
+  Result<std::unique_ptr<kv::Transaction>> Begin(bool read_only) override {
+    ASSIGN_OR_RETURN(auto txn, inner_->Begin(read_only));
+    return std::unique_ptr<kv::Transaction>(new Txn(std::move(txn), budget_));
+  }
+  Status Clear() override { return inner_->Clear(); }
+  void SetBudget(int commits) { budget_ = commits; }
+
+ private:
+  class Txn : public kv::Transaction {
+   public:
+    Txn(std::unique_ptr<kv::Transaction> t, std::atomic<int>& budget)
+        : t_(std::move(t)), budget_(budget) {}
+    Result<std::optional<std::string>> Get(std::string_view k) override { return t_->Get(k); }
+    Result<std::vector<std::optional<std::string>>> BatchGet(
+        const std::vector<std::string>& keys) override {
+      return t_->BatchGet(keys);
+    }
+    Result<std::vector<kv::KeyValue>> Scan(std::string_view b, std::string_view e,
+                                           size_t limit) override {
+      return t_->Scan(b, e, limit);
+    }
+    Result<std::vector<kv::KeyValue>> SnapshotScan(std::string_view b, std::string_view e,
+                                                   size_t limit) override {
+      return t_->SnapshotScan(b, e, limit);
+    }
+    void Put(std::string_view k, std::string_view v) override { t_->Put(k, v); }
+    void Delete(std::string_view k) override { t_->Delete(k); }
+    Status Validate() override { return t_->Validate(); }
+    Status Commit() override {
+      if (budget_.fetch_sub(1) <= 0) return Status::IOError("simulated crash before commit");
+      return t_->Commit();
+    }
+
+   private:
+    std::unique_ptr<kv::Transaction> t_;
+    std::atomic<int>& budget_;
+  };
+
+  std::shared_ptr<kv::KvEngine> inner_;
+  std::atomic<int> budget_{1 << 30};
+};
 
 TEST_P(FilesTest, WriteSlicesThenReadChunk) {
   Ino dir = MustMkdir(kRootIno, "d");
@@ -294,6 +344,39 @@ TEST_P(FilesTest, ReadOnlyClientRefusesDataChanges) {
   EXPECT_EQ(m->Truncate(Root(), f, 5).code(), Code::kReadOnly);
   EXPECT_EQ(m->NewSliceId().code(), Code::kReadOnly);
   EXPECT_TRUE(m->ReadChunk(f, 0).ok());
+}
+
+// A cleaner that crashes after every second transaction (the listing and one release step)
+// and restarts still releases each chunk exactly once.
+TEST_P(FilesTest, ProcessDeletedFilesSurvivesCrashesBetweenTransactions) {
+  Ino a = MustCreate(kRootIno, "a");
+  Ino b = MustCreate(kRootIno, "b");
+  std::vector<Slice> slices;
+  for (uint32_t c = 0; c < 30; c++) {
+    slices.push_back(MustWrite(meta(), a, c, 0, 1000));
+    slices.push_back(MustWrite(meta(), a, c, 100, 1000));
+  }
+  const uint64_t len = MustGetAttr(a).length;
+  ASSERT_EQ(*meta().CopyFileRange(Root(), a, 0, b, 0, len), len);
+  ASSERT_TRUE(meta().Unlink(Root(), kRootIno, "a").ok());
+  auto crashing = std::make_shared<CrashingEngine>(OpenEngine());
+  auto cleaner = Meta::Open(crashing, MetaOptions{});
+  ASSERT_TRUE(cleaner.ok());
+  int crashes = 0;
+  for (int attempt = 0; attempt < 500 && DeletedFiles(engine()) > 0; attempt++) {
+    crashing->SetBudget(2);
+    auto r = (*cleaner)->ProcessDeletedFiles(1);
+    if (!r.ok()) {
+      EXPECT_EQ(r.code(), Code::kIOError) << r.status().ToString();
+      crashes++;
+    }
+  }
+  EXPECT_EQ(DeletedFiles(engine()), 0u);
+  EXPECT_GE(crashes, 2);  // the record really was released across several restarts
+  EXPECT_TRUE(Garbage(meta()).empty());
+  for (const auto& s : slices) EXPECT_EQ(Refs(engine(), s), 1) << "slice " << s.id;
+  auto view_b = View(meta(), b, 29);
+  ASSERT_FALSE(view_b.empty());
 }
 
 STRATA_META_INSTANTIATE(FilesTest);

@@ -2,8 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <set>
+
+#include "common/bytes.h"
+#include "meta/schema.h"
 
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
@@ -140,6 +147,131 @@ std::vector<std::string> MetaTest::ListNames(Ino dir, size_t page) {
     if (p->eof) break;
   }
   return names;
+}
+
+}  // namespace strata::meta::testing
+
+namespace strata::meta::testing {
+
+void MetaTest::ExpectConsistent(const std::vector<Ino>& allowed_orphans) {
+  struct Node {
+    std::optional<Attr> attr;
+    int entries = 0;                  // entries pointing at it
+    std::map<Ino, uint32_t> parents;  // directory -> links from it
+    std::map<Ino, uint32_t> parent_records;
+    int subdirs = 0;  // for directories: entries of type directory inside
+    int children = 0;
+    bool has_usage = false;
+    DirUsage usage;
+  };
+  std::map<Ino, Node> nodes;
+  int64_t used_inodes = 0;
+  Status s = kv::RunTxn(engine(), [&](kv::Transaction& txn) -> Status {
+    nodes.clear();
+    used_inodes = 0;
+    std::string begin;
+    while (true) {
+      ASSIGN_OR_RETURN(auto kvs, txn.Scan(begin, "", 1000));
+      for (const auto& kv : kvs) {
+        const std::string& k = kv.key;
+        if (k[0] == 'A' && k.size() >= 10) {
+          const Ino ino = GetU64BE(k.data() + 1);
+          const char sub = k[9];
+          if (sub == 'I' && k.size() == 10) {
+            ASSIGN_OR_RETURN(Attr a, schema::DecodeAttr(kv.value));
+            nodes[ino].attr = a;
+          } else if (sub == 'D') {
+            FileType t;
+            Ino child;
+            RETURN_IF_ERROR(schema::DecodeEntry(kv.value, &t, &child));
+            nodes[child].entries++;
+            nodes[child].parents[ino]++;
+            nodes[ino].children++;
+            if (t == FileType::kDirectory) nodes[ino].subdirs++;
+          } else if (sub == 'P' && k.size() == 18) {
+            nodes[ino].parent_records[GetU64BE(k.data() + 10)] = GetU32BE(kv.value.data());
+          }
+        } else if (k[0] == 'U' && k.size() == 9) {
+          Node& n = nodes[GetU64BE(k.data() + 1)];
+          n.has_usage = true;
+          n.usage.bytes = schema::DecodeI64(kv.value.substr(0, 8));
+          n.usage.inodes = schema::DecodeI64(kv.value.substr(8, 8));
+        } else if (k == schema::CounterKey("usedInodes")) {
+          used_inodes = schema::DecodeI64(kv.value);
+        }
+      }
+      if (kvs.size() < 1000) break;
+      begin = kvs.back().key + std::string(1, '\0');
+    }
+    return Status::OK();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+
+  int64_t inodes = 0;
+  for (const auto& [ino, n] : nodes) {
+    if (!n.attr) {
+      if (n.entries > 0) ADD_FAILURE() << "entry points at missing inode " << ino;
+      if (n.children > 0) ADD_FAILURE() << "entries inside missing directory " << ino;
+      continue;
+    }
+    const Attr& a = *n.attr;
+    if (ino >= kTrashIno) continue;  // the trash keeps its own books
+    if (ino != kRootIno) inodes++;
+    const bool orphan_ok = std::find(allowed_orphans.begin(), allowed_orphans.end(), ino) !=
+                           allowed_orphans.end();
+    if (ino != kRootIno && n.entries == 0 && !orphan_ok) {
+      ADD_FAILURE() << "inode " << ino << " has no directory entry (orphan)";
+    }
+    if (a.type == FileType::kDirectory) {
+      if (ino != kRootIno && n.entries > 1) ADD_FAILURE() << "directory " << ino << " linked twice";
+      if (a.nlink != static_cast<uint32_t>(2 + n.subdirs)) {
+        ADD_FAILURE() << "directory " << ino << " nlink " << a.nlink << " but " << n.subdirs
+                      << " subdirectories";
+      }
+      if (ino != kRootIno && n.entries == 1 && n.parents.begin()->first != a.parent) {
+        ADD_FAILURE() << "directory " << ino << " parent " << a.parent << " but entry in "
+                      << n.parents.begin()->first;
+      }
+      if (n.usage.inodes != n.children) {
+        ADD_FAILURE() << "directory " << ino << " usage says " << n.usage.inodes
+                      << " inodes, has " << n.children << " entries";
+      }
+    } else if (n.entries > 0) {
+      if (a.nlink != static_cast<uint32_t>(n.entries)) {
+        ADD_FAILURE() << "inode " << ino << " nlink " << a.nlink << " but " << n.entries
+                      << " entries";
+      } else if (a.nlink == 1) {
+        if (a.parent != n.parents.begin()->first) {
+          ADD_FAILURE() << "inode " << ino << " parent " << a.parent << " but entry in "
+                        << n.parents.begin()->first;
+        }
+        if (!n.parent_records.empty()) ADD_FAILURE() << "inode " << ino << " stale parent records";
+      } else if (a.parent != 0 || n.parent_records != n.parents) {
+        ADD_FAILURE() << "hard-linked inode " << ino << " parent records disagree with entries";
+      }
+    }
+  }
+  // Every directory reachable from the root: walk down and count.
+  std::map<Ino, std::vector<Ino>> subdirs_of;
+  for (const auto& [ino, n] : nodes) {
+    if (n.attr && n.attr->type == FileType::kDirectory && ino != kRootIno && ino < kTrashIno) {
+      subdirs_of[n.attr->parent].push_back(ino);
+    }
+  }
+  std::vector<Ino> stack = {kRootIno};
+  std::set<Ino> reached;
+  while (!stack.empty()) {
+    Ino d = stack.back();
+    stack.pop_back();
+    if (!reached.insert(d).second) continue;
+    for (Ino c : subdirs_of[d]) stack.push_back(c);
+  }
+  for (const auto& [parent, kids] : subdirs_of) {
+    for (Ino c : kids) {
+      if (!reached.count(c)) ADD_FAILURE() << "directory " << c << " unreachable from the root";
+    }
+  }
+  EXPECT_EQ(used_inodes, inodes) << "volume usedInodes counter";
 }
 
 }  // namespace strata::meta::testing

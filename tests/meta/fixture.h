@@ -64,6 +64,15 @@ class MetaTest : public ::testing::TestWithParam<std::string> {
   // Every name in the directory, paging through Readdir with small pages.
   std::vector<std::string> ListNames(Ino dir, size_t page = 7);
 
+  // Checks the namespace invariants by reading every A..., U... and C... record: each entry
+  // points at an existing inode of the entry's type; nlink equals the links found (2 + subdirs
+  // for directories); attr.parent and hard-link parent records agree with the entries; every
+  // inode except the root is reachable from the root (no orphans, no cycles; the trash and
+  // inodes listed in `allowed_orphans` excepted); per-directory usage inodes equal the entry
+  // count and the volume's usedInodes equals the number of inodes. Failures are reported with
+  // ADD_FAILURE naming the inode.
+  void ExpectConsistent(const std::vector<Ino>& allowed_orphans = {});
+
   std::string url_;  // the engine URL; OpenEngine opens it again
   std::string temp_dir_;
   std::shared_ptr<kv::KvEngine> engine_;
