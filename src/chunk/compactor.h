@@ -27,7 +27,7 @@ class Compactor {
  public:
   // meta and blocks are not owned and must outlive the compactor.
   static Result<std::unique_ptr<Compactor>> Open(meta::Meta* meta, BlockStore* blocks);
-  ~Compactor();  // finishes the running job, drops queued ones
+  ~Compactor();  // runs the queued jobs to completion, then stops
   Compactor(const Compactor&) = delete;
   Compactor& operator=(const Compactor&) = delete;
 
