@@ -11,6 +11,9 @@ void SetExitCode(int code) { g_exit_code = code; }
 
 void RegisterAll(CLI::App& app) {
   // Each subcommand file adds a line here: RegisterFoo(app);
+  RegisterMount(app);
+  RegisterUmount(app);
+  RegisterInfo(app);
 }
 
 }  // namespace strata::cli

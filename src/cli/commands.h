@@ -11,5 +11,9 @@ void RegisterAll(CLI::App& app);
 // The exit status set by the subcommand that ran (0 by default).
 int ExitCode();
 void SetExitCode(int code);
+// `strata mount`, `strata umount`, `strata info` (mount.cc, umount.cc, info.cc).
+void RegisterMount(CLI::App& app);
+void RegisterUmount(CLI::App& app);
+void RegisterInfo(CLI::App& app);
 
 }  // namespace strata::cli

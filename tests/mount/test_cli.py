@@ -1,0 +1,49 @@
+"""Clear one-line errors from `strata mount` / `strata umount`, --subdir and --read-only."""
+import os
+import subprocess
+
+import pytest
+
+
+def run(strata, *args):
+    return subprocess.run([strata, *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.full_only
+def test_mount_errors(strata, volume, tmp_path):
+    mp = tmp_path / "mp"
+    mp.mkdir()
+    r = run(strata, "mount", "bogus://x", str(mp))
+    assert r.returncode != 0 and "bogus" in r.stderr
+    r = run(strata, "mount", f"sqlite3://{tmp_path}/empty.db", str(mp))
+    assert r.returncode != 0 and "not formatted" in r.stderr
+    r = run(strata, "mount", volume.meta_url, str(tmp_path / "missing"))
+    assert r.returncode != 0 and "does not exist" in r.stderr
+    m = volume.mount(str(mp))
+    r = run(strata, "mount", "-d", volume.meta_url, str(mp))
+    assert r.returncode != 0 and "already mounted" in r.stderr
+    m.unmount()
+    volume.mounts.remove(m)
+    r = run(strata, "umount", str(mp))
+    assert r.returncode != 0 and "not mounted" in r.stderr
+    for err in (r.stderr,):
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_subdir_and_read_only(volume, mount, tmp_path):
+    os.makedirs(os.path.join(mount.path, "tenant", "a"))
+    with open(os.path.join(mount.path, "tenant", "a", "f"), "wb") as f:
+        f.write(b"tenant data")
+    sub = volume.mount(str(tmp_path / "sub"), "--subdir", "tenant")
+    assert sorted(os.listdir(sub.path)) == ["a"]
+    with open(os.path.join(sub.path, "a", "f"), "rb") as f:
+        assert f.read() == b"tenant data"
+    sub.unmount()
+    volume.mounts.remove(sub)
+    ro = volume.mount(str(tmp_path / "ro"), "--read-only")
+    with open(os.path.join(ro.path, "tenant", "a", "f"), "rb") as f:
+        assert f.read() == b"tenant data"
+    with pytest.raises(OSError):
+        open(os.path.join(ro.path, "new"), "wb")
+    ro.unmount()
+    volume.mounts.remove(ro)

@@ -1,0 +1,78 @@
+"""Two mounts of one volume on one machine: close-to-open visibility, locks between mounts,
+concurrent creates in one directory."""
+import errno
+import fcntl
+import os
+import threading
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def pair(volume):
+    return volume.mount(), volume.mount()
+
+
+def test_close_to_open_visibility(pair):
+    a, b = pair
+    pa, pb = os.path.join(a.path, "c2o"), os.path.join(b.path, "c2o")
+    with open(pa, "wb") as f:
+        f.write(b"version 1")
+    with open(pb, "rb") as f:  # opened after a's close() returned
+        assert f.read() == b"version 1"
+    with open(pa, "r+b") as f:
+        f.write(b"VERSION 2 longer")
+    with open(pb, "rb") as f:
+        assert f.read() == b"VERSION 2 longer"
+    os.unlink(pa)
+
+
+def test_locks_between_mounts(pair):
+    a, b = pair
+    pa, pb = os.path.join(a.path, "lk"), os.path.join(b.path, "lk")
+    with open(pa, "wb") as f:
+        f.write(b"x" * 10)
+    fa = os.open(pa, os.O_RDWR)
+    fb = os.open(pb, os.O_RDWR)
+    fcntl.flock(fa, fcntl.LOCK_EX)
+    with pytest.raises(BlockingIOError):
+        fcntl.flock(fb, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fcntl.flock(fa, fcntl.LOCK_UN)
+    fcntl.flock(fb, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fcntl.flock(fb, fcntl.LOCK_UN)
+    # POSIX record locks: same process, but the mounts are different clients (sessions).
+    fcntl.lockf(fa, fcntl.LOCK_EX, 5, 0)
+    with pytest.raises(OSError) as e:
+        fcntl.lockf(fb, fcntl.LOCK_EX | fcntl.LOCK_NB, 5, 0)
+    assert e.value.errno in (errno.EAGAIN, errno.EACCES)
+    fcntl.lockf(fa, fcntl.LOCK_UN, 5, 0)
+    fcntl.lockf(fb, fcntl.LOCK_EX | fcntl.LOCK_NB, 5, 0)
+    os.close(fa)
+    os.close(fb)
+
+
+def test_concurrent_creates_in_one_directory(pair):
+    a, b = pair
+    os.mkdir(os.path.join(a.path, "crowd"))
+    errors = []
+
+    def create(root, prefix):
+        try:
+            for i in range(200):
+                with open(os.path.join(root, "crowd", f"{prefix}-{i}"), "wb") as f:
+                    f.write(prefix.encode())
+        except OSError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=create, args=(m.path, f"{n}{t}"))
+               for n, m in (("a", a), ("b", b)) for t in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    want = {f"{n}{t}-{i}" for n in "ab" for t in range(3) for i in range(200)}
+    assert set(os.listdir(os.path.join(a.path, "crowd"))) == want
+    assert set(os.listdir(os.path.join(b.path, "crowd"))) == want
+    with open(os.path.join(b.path, "crowd", "a1-7"), "rb") as f:
+        assert f.read() == b"a1"
