@@ -1,0 +1,86 @@
+// The trash on every engine: with trash_days > 0 a file's last unlink (or replacement by a
+// rename) moves it to /.trash/{YYYY-MM-DD-HH}/{parent}-{ino}-{name}; expiry releases it.
+#include <gtest/gtest.h>
+
+#include "meta/internal.h"
+#include "meta/session_util.h"
+#include "tests/meta/file_helpers.h"
+#include "tests/meta/fixture.h"
+
+namespace strata::meta::testing {
+namespace {
+
+class TrashTest : public MetaTest {
+ protected:
+  void SetUp() override {
+    MetaTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    VolumeFormat f = DefaultFormat();
+    f.trash_days = 1;
+    Reformat(f);
+  }
+  uint64_t UsedBytes() {
+    auto st = meta().GetStatFs(Root(), kRootIno);
+    EXPECT_TRUE(st.ok());
+    return st.ok() ? st->used_bytes : 0;
+  }
+};
+
+TEST_P(TrashTest, UnlinkedFileGoesToTheHourDirectoryAndExpires) {
+  Ino d = MustMkdir(kRootIno, "d");
+  Ino f = MustCreate(d, "report.txt");
+  Slice s = MustWrite(meta(), f, 0, 0, 1000);
+  const int64_t now = internal::Now().sec;
+  ASSERT_TRUE(meta().Unlink(Root(), d, "report.txt").ok());
+  EXPECT_EQ(meta().Lookup(Root(), d, "report.txt").code(), Code::kNotFound);
+  // The hour directory is named for the current UTC hour.
+  auto hours = ListNames(kTrashIno);
+  ASSERT_EQ(hours.size(), 1u);
+  EXPECT_EQ(hours[0].size(), 13u);  // YYYY-MM-DD-HH
+  auto hour = meta().Lookup(Root(), kTrashIno, hours[0]);
+  ASSERT_TRUE(hour.ok()) << hour.status().ToString();
+  EXPECT_EQ(hour->ino, internal::TrashHourIno(now));
+  const std::string trashed = std::to_string(d) + "-" + std::to_string(f) + "-report.txt";
+  EXPECT_EQ(ListNames(hour->ino), std::vector<std::string>{trashed});
+  Attr a = MustGetAttr(f);
+  EXPECT_EQ(a.nlink, 1u);
+  EXPECT_EQ(a.parent, hour->ino);
+  EXPECT_EQ(DeletedFiles(engine()), 0u);
+  // Usage moved out of d; the volume still counts the bytes (they still exist).
+  EXPECT_EQ(meta().GetDirUsage(d)->bytes, 0);
+  EXPECT_EQ(meta().GetDirUsage(d)->inodes, 0);
+  EXPECT_EQ(UsedBytes(), 1000u);
+  // Not yet expired a day later minus an hour; expired after.
+  EXPECT_EQ(*internal::ExpireTrash(engine(), 1, now + 86400 - 3600), 0);
+  EXPECT_EQ(*internal::ExpireTrash(engine(), 1, now + 2 * 86400), 1);
+  EXPECT_TRUE(ListNames(kTrashIno).empty());
+  EXPECT_EQ(meta().GetAttr(f).code(), Code::kNotFound);
+  EXPECT_EQ(*meta().ProcessDeletedFiles(10), 1);
+  EXPECT_EQ(Garbage(meta()), (std::set<uint64_t>{s.id}));
+  EXPECT_EQ(UsedBytes(), 0u);
+}
+
+TEST_P(TrashTest, RestoreByRenameAndNoTrashForDirectories) {
+  Ino f = MustCreate(kRootIno, "keep");
+  MustWrite(meta(), f, 0, 0, 10);
+  ASSERT_TRUE(meta().Unlink(Root(), kRootIno, "keep").ok());
+  auto hours = ListNames(kTrashIno);
+  ASSERT_EQ(hours.size(), 1u);
+  Ino hour = meta().Lookup(Root(), kTrashIno, hours[0])->ino;
+  const std::string trashed = "1-" + std::to_string(f) + "-keep";
+  ASSERT_TRUE(meta().Rename(Root(), hour, trashed, kRootIno, "keep", 0).ok());
+  EXPECT_EQ(meta().Lookup(Root(), kRootIno, "keep")->ino, f);
+  EXPECT_EQ(meta().GetDirUsage(kRootIno)->bytes, 10);
+  // Directories are removed, not trashed.
+  MustMkdir(kRootIno, "dir");
+  ASSERT_TRUE(meta().Rmdir(Root(), kRootIno, "dir").ok());
+  EXPECT_TRUE(ListNames(hour).empty());
+  // An expired empty hour directory disappears.
+  EXPECT_EQ(*internal::ExpireTrash(engine(), 1, internal::Now().sec + 3 * 86400), 0);
+  EXPECT_TRUE(ListNames(kTrashIno).empty());
+}
+
+STRATA_META_INSTANTIATE(TrashTest);
+
+}  // namespace
+}  // namespace strata::meta::testing
