@@ -11,9 +11,13 @@ void SetExitCode(int code) { g_exit_code = code; }
 
 void RegisterAll(CLI::App& app) {
   // Each subcommand file adds a line here: RegisterFoo(app);
+  RegisterFormat(app);
+  RegisterStatus(app);
+  RegisterConfig(app);
   RegisterMount(app);
   RegisterUmount(app);
   RegisterInfo(app);
+  RegisterObjbench(app);
 }
 
 }  // namespace strata::cli

@@ -11,6 +11,14 @@ void RegisterAll(CLI::App& app);
 // The exit status set by the subcommand that ran (0 by default).
 int ExitCode();
 void SetExitCode(int code);
+
+// `strata format`, `strata status`, `strata config` (format.cc, status.cc, config.cc).
+void RegisterFormat(CLI::App& app);
+void RegisterStatus(CLI::App& app);
+void RegisterConfig(CLI::App& app);
+
+// One per subcommand, each defined in its own file.
+void RegisterObjbench(CLI::App& app);  // objbench.cc
 // `strata mount`, `strata umount`, `strata info` (mount.cc, umount.cc, info.cc).
 void RegisterMount(CLI::App& app);
 void RegisterUmount(CLI::App& app);
