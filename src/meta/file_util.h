@@ -28,6 +28,7 @@ Status AppendToChunk(kv::Transaction& txn, Ino ino, uint32_t chunk, const Slice&
 
 // Sets attr.length to new_length and charges the difference to the usage of the file's
 // directory (attr.parent, or the volume only when hard-linked). kNoSpace past capacity.
+// An unlinked open file (nlink 0) is no longer counted, so nothing is charged for it.
 Status ChangeLength(kv::Transaction& txn, Attr& attr, uint64_t new_length);
 
 // Kernel-style check that `ctx` may change the data of the file: a regular file (kIsDir for a

@@ -36,7 +36,8 @@ Status UpdateUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes)
 
 // Called inside the transaction that drops an inode's last link (nlink reached 0; the attr
 // record is still present). If the inode is open in this client (sustained), records
-// SS{sid}{ino} and keeps the attr; otherwise writes D{ino}{length} and deletes the inode's
+// SS{sid}{ino} and keeps the attr (nlink 0); otherwise writes D{ino}{length} (regular files
+// with length > 0 only: nothing else has chunk lists) and deletes the inode's
 // records except chunk lists (released later by ProcessDeletedFiles), or with the trash
 // enabled the namespace layer moves it to the trash instead of calling this.
 // Defined in gc.cc.

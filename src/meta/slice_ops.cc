@@ -43,6 +43,11 @@ Status AppendToChunk(kv::Transaction& txn, Ino ino, uint32_t chunk, const Slice&
 Status ChangeLength(kv::Transaction& txn, Attr& attr, uint64_t new_length) {
   if (new_length == attr.length) return Status::OK();
   const int64_t delta = static_cast<int64_t>(new_length) - static_cast<int64_t>(attr.length);
+  if (attr.nlink == 0) {
+    // Unlinked but still open: its bytes already left the usage when the last link went.
+    attr.length = new_length;
+    return Status::OK();
+  }
   if (attr.parent != 0) {
     RETURN_IF_ERROR(UpdateUsage(txn, attr.parent, delta, 0));
   } else {

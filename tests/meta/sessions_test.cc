@@ -99,6 +99,9 @@ TEST_P(SessionsTest, UnlinkWhileOpenKeepsDataUntilLastClose) {
   EXPECT_EQ(*m->ProcessDeletedFiles(10), 1);
   EXPECT_TRUE(Garbage(*m).count(s.id));
   EXPECT_EQ(m->CloseFile(f).code(), Code::kBadHandle);
+  // Usage stayed exact although the unlinked file grew while open.
+  EXPECT_EQ(m->GetStatFs(Root(), kRootIno)->used_bytes, 0u);
+  EXPECT_EQ(m->GetDirUsage(kRootIno)->bytes, 0);
 }
 
 TEST_P(SessionsTest, UnlinkOfClosedFileReleasesAtOnce) {
