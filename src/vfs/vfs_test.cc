@@ -135,6 +135,7 @@ TEST_F(VolumeTest, KeepCacheOnlyWhenUnchanged) {
   auto c = v->Create(ctx_, kRootIno, "k", 0644, O_WRONLY);
   ASSERT_TRUE(c.ok());
   Ino ino = c->entry.ino;
+  v->AddRef(ino);  // the kernel's lookup reference: what it remembers survives closes
   ASSERT_TRUE(v->Write(ctx_, ino, c->open.fh, 0, "abc").ok());
   ASSERT_TRUE(v->Flush(ctx_, ino, c->open.fh, 1).ok());
   ASSERT_TRUE(v->Release(ino, c->open.fh).ok());
