@@ -110,7 +110,10 @@ class Volume:
         return r
 
     def format(self, name="testvol"):
-        self.run("format", self.meta_url, name, "--storage", self.storage, *self.extra_format)
+        # No trash: an unlinked file's nlink drops to 0 as POSIX says (with the trash on, its
+        # last link moves to /.trash instead).
+        self.run("format", self.meta_url, name, "--storage", self.storage, "--trash-days", "0",
+                 *self.extra_format)
 
     def mount(self, path=None, *extra):
         if path is None:

@@ -38,6 +38,9 @@ def in_child(fn):
         code = 99
         try:
             code = fn()
+        except BaseException:
+            import traceback
+            traceback.print_exc()
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
@@ -311,7 +314,13 @@ def test_permissions_as_non_root(d):
     write_file(readable, b"public", mode=0o644)
     os.chmod(readable, 0o644)
 
+    # The mount point's parents (pytest's temporary directories) are private to root: work
+    # from inside the test directory with relative paths.
+    owned, private_dir, sticky, readable = (os.path.relpath(x, d) for x in
+                                            (owned, private_dir, sticky, readable))
+
     def as_user():
+        os.chdir(d)
         os.setgroups([])
         os.setresgid(4321, 4321, 4321)
         os.setresuid(4321, 4321, 4321)
