@@ -1,0 +1,29 @@
+// Opening a volume's metadata engine from a META_URL for the CLI subcommands (format, status,
+// config): every built-in engine registered, errors as one line for `strata: ...`.
+//
+// Thread-safety: plain functions.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "meta/kv/kv.h"
+
+namespace strata::cli {
+
+// memkv://, sqlite3://, redis://. kInvalidArgument for a malformed URL or an unknown engine,
+// kUnavailable when the server cannot be reached (in bounded time; the engine decides).
+Result<std::shared_ptr<kv::KvEngine>> OpenMetaEngine(const std::string& url);
+
+// kInvalidArgument when the URL is malformed or names no built-in engine; opens nothing.
+Status CheckMetaUrl(const std::string& url);
+
+// True when the URL names an embedded database file that does not exist (sqlite3://): such a
+// volume is certainly unformatted, and opening the engine would create the file.
+bool MetaDatabaseMissing(const std::string& url);
+
+// Prints "strata: <context>: <status message>" to stderr and sets exit code 1.
+void Fail(const std::string& context, const Status& s);
+
+}  // namespace strata::cli

@@ -1,0 +1,55 @@
+// strata status META_URL: the volume's settings (secrets masked) and its live sessions, as
+// JSON. Reads only; opens a read-only client without background jobs.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/meta_open.h"
+#include "meta/meta.h"
+
+namespace strata::cli {
+namespace {
+
+void RunStatus(const std::string& url) {
+  if (MetaDatabaseMissing(url)) {
+    return Fail("status", Status::NotFound("volume is not formatted (no database at " + url + ")"));
+  }
+  auto engine = OpenMetaEngine(url);
+  if (!engine.ok()) return Fail("status", engine.status());
+  meta::MetaOptions opts;
+  opts.read_only = true;
+  opts.background_jobs = false;
+  auto m = meta::Meta::Open(*engine, opts);
+  if (!m.ok()) return Fail("status", m.status());
+  auto sessions = (*m)->ListSessions();
+  if (!sessions.ok()) return Fail("status: sessions", sessions.status());
+  auto usage = (*m)->GetStatFs(meta::Context{}, meta::kRootIno);
+  if (!usage.ok()) return Fail("status: usage", usage.status());
+  nlohmann::json out;
+  out["setting"] = nlohmann::json::parse((*m)->format().MaskedJson());
+  out["usage"] = {{"used_bytes", usage->used_bytes}, {"used_inodes", usage->used_inodes}};
+  out["sessions"] = nlohmann::json::array();
+  for (const auto& s : *sessions) {
+    out["sessions"].push_back({{"id", s.id},
+                               {"host", s.host},
+                               {"mount_point", s.mount_point},
+                               {"pid", s.pid},
+                               {"version", s.version},
+                               {"expire", s.expire_unix}});
+  }
+  std::printf("%s\n", out.dump(2).c_str());
+}
+
+}  // namespace
+
+void RegisterStatus(CLI::App& app) {
+  auto url = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("status", "Show a volume's settings and live sessions");
+  cmd->add_option("META_URL", *url, "Metadata engine URL")->required();
+  cmd->callback([url] { RunStatus(*url); });
+}
+
+}  // namespace strata::cli
