@@ -14,9 +14,6 @@ void RegisterAll(CLI::App& app) {
   RegisterFormat(app);
   RegisterStatus(app);
   RegisterConfig(app);
-  RegisterFormat(app);
-  RegisterStatus(app);
-  RegisterConfig(app);
   RegisterMount(app);
   RegisterUmount(app);
   RegisterInfo(app);

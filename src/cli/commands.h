@@ -17,11 +17,6 @@ void RegisterFormat(CLI::App& app);
 void RegisterStatus(CLI::App& app);
 void RegisterConfig(CLI::App& app);
 
-// `strata format`, `strata status`, `strata config` (format.cc, status.cc, config.cc).
-void RegisterFormat(CLI::App& app);
-void RegisterStatus(CLI::App& app);
-void RegisterConfig(CLI::App& app);
-
 // One per subcommand, each defined in its own file.
 void RegisterObjbench(CLI::App& app);  // objbench.cc
 // `strata mount`, `strata umount`, `strata info` (mount.cc, umount.cc, info.cc).
