@@ -243,7 +243,9 @@ void RegisterMount(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--read-only", a->read_only, "Mount read-only (no session is written)");
   cmd->add_option("--subdir", a->subdir, "Mount this directory of the volume as the root");
-  cmd->add_option("-o", a->fuse_opts, "FUSE options, comma separated (allow_other, ...)");
+  // One value per -o (repeatable), so -o does not swallow META_URL and MOUNTPOINT.
+  cmd->add_option("-o", a->fuse_opts, "FUSE options, comma separated (allow_other, ...)")
+      ->allow_extra_args(false);
   cmd->add_flag("--writeback-cache", a->writeback_cache, "Kernel write-back page cache");
   cmd->add_flag("--no-bgjob", a->no_bgjob, "Do not run background cleanup jobs");
   cmd->add_option("--threads", a->threads, "FUSE worker threads")->capture_default_str();
