@@ -40,8 +40,8 @@ struct ObjbenchOptions {
   int threads = 4;
   std::string small_size = "4K";
   std::string big_size = "4M";
-  int count = 100;     // small objects
-  int big_count = 8;   // large objects
+  int count = 100;    // small objects
+  int big_count = 8;  // large objects
   object::StoreOptions store;
 };
 
@@ -57,11 +57,16 @@ Result<uint64_t> ParseSize(const std::string& text) {
     unit = unit.substr(0, 1);
   }
   int shift = 0;
-  if (unit.empty() || unit == "B") shift = 0;
-  else if (unit == "K") shift = 10;
-  else if (unit == "M") shift = 20;
-  else if (unit == "G") shift = 30;
-  else return Status::InvalidArgument("bad size unit in '" + text + "' (use K, M or G)");
+  if (unit.empty() || unit == "B")
+    shift = 0;
+  else if (unit == "K")
+    shift = 10;
+  else if (unit == "M")
+    shift = 20;
+  else if (unit == "G")
+    shift = 30;
+  else
+    return Status::InvalidArgument("bad size unit in '" + text + "' (use K, M or G)");
   return n << shift;
 }
 
@@ -134,8 +139,8 @@ Result<PhaseResult> RunPhase(const std::string& name, int count, int threads, ui
   r.count = done.load();
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   r.bytes = bytes_per_op * static_cast<uint64_t>(r.count);
-  std::fprintf(stderr, "%s%-14s %d/%d in %.2f s\n", tty ? "\r" : "", name.c_str(), r.count,
-               count, r.seconds);
+  std::fprintf(stderr, "%s%-14s %d/%d in %.2f s\n", tty ? "\r" : "", name.c_str(), r.count, count,
+               r.seconds);
   if (failed) return first_error.WithContext(name);
   std::sort(latencies.begin(), latencies.end());
   r.latencies_ms = std::move(latencies);
@@ -149,19 +154,17 @@ double Quantile(const std::vector<double>& sorted, double q) {
 }
 
 void PrintTable(const std::vector<PhaseResult>& rows) {
-  std::printf("| %-14s | %6s | %10s | %9s | %9s | %9s |\n", "operation", "count", "ops/s",
-              "MiB/s", "p50 ms", "p99 ms");
-  std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(16, '-').c_str(),
-              std::string(8, '-').c_str(), std::string(12, '-').c_str(),
-              std::string(11, '-').c_str(), std::string(11, '-').c_str(),
-              std::string(11, '-').c_str());
+  std::printf("| %-14s | %6s | %10s | %9s | %9s | %9s |\n", "operation", "count", "ops/s", "MiB/s",
+              "p50 ms", "p99 ms");
+  std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(16, '-').c_str(), std::string(8, '-').c_str(),
+              std::string(12, '-').c_str(), std::string(11, '-').c_str(),
+              std::string(11, '-').c_str(), std::string(11, '-').c_str());
   for (const PhaseResult& r : rows) {
     double secs = r.seconds > 0 ? r.seconds : 1e-9;
     char mib[32] = "-";
     if (r.bytes > 0) std::snprintf(mib, sizeof(mib), "%.1f", r.bytes / secs / (1 << 20));
     std::printf("| %-14s | %6d | %10.1f | %9s | %9.3f | %9.3f |\n", r.name.c_str(), r.count,
-                r.count / secs, mib, Quantile(r.latencies_ms, 0.5),
-                Quantile(r.latencies_ms, 0.99));
+                r.count / secs, mib, Quantile(r.latencies_ms, 0.5), Quantile(r.latencies_ms, 0.99));
   }
 }
 
@@ -188,8 +191,8 @@ void CleanUp(ObjectStore& store, const std::string& prefix) {
     if (!page->truncated) break;
     opts.continuation = page->next_continuation;
   }
-  if (left > 0) std::fprintf(stderr, "strata objbench: %d objects left under %s\n", left,
-                             prefix.c_str());
+  if (left > 0)
+    std::fprintf(stderr, "strata objbench: %d objects left under %s\n", left, prefix.c_str());
 }
 
 Status Benchmark(ObjectStore& store, const ObjbenchOptions& o, uint64_t small_size,
@@ -215,15 +218,13 @@ Status Benchmark(ObjectStore& store, const ObjbenchOptions& o, uint64_t small_si
     return Status::OK();
   };
   const int n = o.count, t = o.threads;
-  RETURN_IF_ERROR(add(RunPhase("put small", n, t, small_size, [&](int i) {
-    return store.Put(small_key(i), small_body);
-  })));
+  RETURN_IF_ERROR(add(RunPhase("put small", n, t, small_size,
+                               [&](int i) { return store.Put(small_key(i), small_body); })));
   RETURN_IF_ERROR(add(RunPhase("get small", n, t, small_size, [&](int i) {
     return check_size(store.Get(small_key(i)), small_size, small_key(i));
   })));
-  RETURN_IF_ERROR(add(RunPhase("head", n, t, 0, [&](int i) {
-    return store.Head(small_key(i)).status();
-  })));
+  RETURN_IF_ERROR(
+      add(RunPhase("head", n, t, 0, [&](int i) { return store.Head(small_key(i)).status(); })));
   const int lists = std::max(1, std::min(n, 10 * t));
   RETURN_IF_ERROR(add(RunPhase("list", lists, t, 0, [&](int) -> Status {
     object::ListOptions lo;
@@ -237,19 +238,16 @@ Status Benchmark(ObjectStore& store, const ObjbenchOptions& o, uint64_t small_si
     }
     return Status::OK();
   })));
-  RETURN_IF_ERROR(add(RunPhase("delete small", n, t, 0, [&](int i) {
-    return store.Delete(small_key(i));
-  })));
+  RETURN_IF_ERROR(
+      add(RunPhase("delete small", n, t, 0, [&](int i) { return store.Delete(small_key(i)); })));
   const int b = o.big_count;
-  RETURN_IF_ERROR(add(RunPhase("put big", b, t, big_size, [&](int i) {
-    return store.Put(big_key(i), big_body);
-  })));
+  RETURN_IF_ERROR(add(
+      RunPhase("put big", b, t, big_size, [&](int i) { return store.Put(big_key(i), big_body); })));
   RETURN_IF_ERROR(add(RunPhase("get big", b, t, big_size, [&](int i) {
     return check_size(store.Get(big_key(i)), big_size, big_key(i));
   })));
-  RETURN_IF_ERROR(add(RunPhase("delete big", b, t, 0, [&](int i) {
-    return store.Delete(big_key(i));
-  })));
+  RETURN_IF_ERROR(
+      add(RunPhase("delete big", b, t, 0, [&](int i) { return store.Delete(big_key(i)); })));
   return Status::OK();
 }
 
@@ -276,8 +274,7 @@ int RunObjbench(const ObjbenchOptions& o) {
   object::RetryStore* retry_store = retry->get();
   std::shared_ptr<ObjectStore> store = std::move(*retry);
 
-  std::fprintf(stderr,
-               "objbench %s: %d threads, %d small objects of %s, %d big objects of %s\n",
+  std::fprintf(stderr, "objbench %s: %d threads, %d small objects of %s, %d big objects of %s\n",
                store->Describe().c_str(), o.threads, o.count, HumanSize(*small_size).c_str(),
                o.big_count, HumanSize(*big_size).c_str());
   const std::string prefix = "__strata_objbench_" + RandomTag() + "/";
@@ -300,15 +297,14 @@ void RegisterObjbench(CLI::App& app) {
   auto opts = std::make_shared<ObjbenchOptions>();
   CLI::App* sub = app.add_subcommand(
       "objbench", "Measure an object store: put/get/head/list/delete, small and big objects");
-  sub->add_option("STORAGE_URL", opts->url, "file:///dir, s3://bucket, http://host:port/bucket, mem://")
+  sub->add_option("STORAGE_URL", opts->url,
+                  "file:///dir, s3://bucket, http://host:port/bucket, mem://")
       ->required();
   sub->add_option("--threads,-p", opts->threads, "concurrent requests")->capture_default_str();
-  sub->add_option("--small-size", opts->small_size, "size of small objects")
-      ->capture_default_str();
+  sub->add_option("--small-size", opts->small_size, "size of small objects")->capture_default_str();
   sub->add_option("--big-size", opts->big_size, "size of big objects")->capture_default_str();
   sub->add_option("--count", opts->count, "number of small objects")->capture_default_str();
-  sub->add_option("--big-count", opts->big_count, "number of big objects")
-      ->capture_default_str();
+  sub->add_option("--big-count", opts->big_count, "number of big objects")->capture_default_str();
   sub->add_option("--access-key", opts->store.access_key, "S3 access key (or AWS_ACCESS_KEY_ID)");
   sub->add_option("--secret-key", opts->store.secret_key,
                   "S3 secret key (or AWS_SECRET_ACCESS_KEY)");

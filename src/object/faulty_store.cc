@@ -59,8 +59,7 @@ Status FaultyStore::Before(StoreOp op, const std::string& key) {
       if (std::uniform_real_distribution<double>(0, 1)(rng_) >= st.rule.probability) continue;
       st.injected++;
       injected_++;
-      fault = Status(st.rule.code,
-                     st.rule.message + " (" + StoreOpName(op) + " " + key + ")");
+      fault = Status(st.rule.code, st.rule.message + " (" + StoreOpName(op) + " " + key + ")");
       break;
     }
   }

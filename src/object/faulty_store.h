@@ -47,8 +47,7 @@ class FaultyStore : public ObjectStoreWrapper {
     Clock* clock = nullptr;                // sleeps for `latency`; nullptr: SystemClock
   };
 
-  static std::unique_ptr<FaultyStore> Open(std::shared_ptr<ObjectStore> target,
-                                           Options options);
+  static std::unique_ptr<FaultyStore> Open(std::shared_ptr<ObjectStore> target, Options options);
 
   // Changes the behaviour while in use (a test turns faults on and off mid-run).
   void AddRule(FaultRule rule);
@@ -83,11 +82,11 @@ class FaultyStore : public ObjectStoreWrapper {
 
   Clock* clock_;
   mutable std::mutex mu_;
-  std::vector<RuleState> rules_;        // guarded by mu_
-  std::chrono::milliseconds latency_;   // guarded by mu_
-  double short_read_probability_;       // guarded by mu_
-  std::mt19937_64 rng_;                 // guarded by mu_
-  uint64_t injected_ = 0;               // guarded by mu_
+  std::vector<RuleState> rules_;       // guarded by mu_
+  std::chrono::milliseconds latency_;  // guarded by mu_
+  double short_read_probability_;      // guarded by mu_
+  std::mt19937_64 rng_;                // guarded by mu_
+  uint64_t injected_ = 0;              // guarded by mu_
 };
 
 }  // namespace strata::object

@@ -79,8 +79,8 @@ Status FileCursor::Seek(const std::string& target) {
   }
   while (true) {
     Level& top = stack_.back();
-    auto begin = top.entries.begin() + static_cast<std::ptrdiff_t>(
-                                           std::min(top.index, top.entries.size()));
+    auto begin =
+        top.entries.begin() + static_cast<std::ptrdiff_t>(std::min(top.index, top.entries.size()));
     auto it = std::lower_bound(begin, top.entries.end(), target,
                                [](const Entry& e, const std::string& t) { return e.key < t; });
     // A directory sorting before the target may still hold it ("a/" holds "a/b").

@@ -20,9 +20,7 @@ class FileCursor : public KeyCursor {
 
   Status Seek(const std::string& target) override;
   bool Valid() const override { return !stack_.empty(); }
-  const std::string& key() const override {
-    return stack_.back().entries[stack_.back().index].key;
-  }
+  const std::string& key() const override { return stack_.back().entries[stack_.back().index].key; }
   Result<ObjectInfo> Info() override;
   Status Next() override;
 
@@ -33,8 +31,8 @@ class FileCursor : public KeyCursor {
     bool is_dir = false;
   };
   struct Level {
-    std::string prefix;  // key prefix of this directory ("" at the root)
-    std::string path;    // its path on disk
+    std::string prefix;          // key prefix of this directory ("" at the root)
+    std::string path;            // its path on disk
     std::vector<Entry> entries;  // sorted by key
     size_t index = 0;
   };

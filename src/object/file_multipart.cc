@@ -42,9 +42,9 @@ Result<std::string> ReadWhole(const std::string& path, const std::string& what) 
   if (fd < 0) return FromErrno(errno, what);
   struct stat st;
   std::string out;
-  Status s = ::fstat(fd, &st) == 0 ? fu::ReadAt(fd, 0, static_cast<uint64_t>(st.st_size), &out,
-                                                what)
-                                   : FromErrno(errno, what);
+  Status s = ::fstat(fd, &st) == 0
+                 ? fu::ReadAt(fd, 0, static_cast<uint64_t>(st.st_size), &out, what)
+                 : FromErrno(errno, what);
   ::close(fd);
   if (!s.ok()) return s;
   return out;
@@ -162,12 +162,13 @@ Status FileStore::CompleteMultipart(const std::string& key, const std::string& u
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
   RETURN_IF_ERROR(WriteAtomically(key, path, /*sync=*/false, [&](int fd) -> Status {
     for (const PartInfo& p : parts) {
-      ASSIGN_OR_RETURN(PartInfo got,
-                       ScanPart(dir + "/" + PartName(p.number), p.number,
-                                [&](const std::string& buf) { return fu::WriteAll(fd, buf, key); }));
+      ASSIGN_OR_RETURN(PartInfo got, ScanPart(dir + "/" + PartName(p.number), p.number,
+                                              [&](const std::string& buf) {
+                                                return fu::WriteAll(fd, buf, key);
+                                              }));
       if (got.etag != p.etag) {
-        return Status::InvalidArgument("multipart part " + std::to_string(p.number) +
-                                       " has etag " + got.etag + ", not " + p.etag);
+        return Status::InvalidArgument("multipart part " + std::to_string(p.number) + " has etag " +
+                                       got.etag + ", not " + p.etag);
       }
     }
     return Status::OK();

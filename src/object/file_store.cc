@@ -103,17 +103,23 @@ std::string FileStore::TempName() {
 }
 
 Status FileStore::MakeDirs(const std::string& dir, bool sync) const {
-  // Fast path: the directory usually exists already.
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::OK();
-  for (size_t pos = root_.size() + 1; pos <= dir.size(); ++pos) {
-    if (pos != dir.size() && dir[pos] != '/') continue;
-    std::string level = dir.substr(0, pos);
-    bool created;
-    RETURN_IF_ERROR(MkdirOne(level, &created));
-    if (created && sync) RETURN_IF_ERROR(fu::FsyncDir(fu::Dirname(level)));
+  Status s;
+  for (int attempt = 0; attempt < kPutAttempts; ++attempt) {
+    // Fast path: the directory usually exists already.
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::OK();
+    s = Status::OK();
+    for (size_t pos = root_.size() + 1; pos <= dir.size() && s.ok(); ++pos) {
+      if (pos != dir.size() && dir[pos] != '/') continue;
+      std::string level = dir.substr(0, pos);
+      bool created;
+      s = MkdirOne(level, &created);
+      if (s.ok() && created && sync) s = fu::FsyncDir(fu::Dirname(level));
+    }
+    // kNotFound: a concurrent Delete pruned a parent we had just seen or made; start over.
+    if (!s.Is(Code::kNotFound)) return s;
   }
-  return Status::OK();
+  return s;
 }
 
 Status FileStore::WriteAtomically(const std::string& key, const std::string& path, bool sync,
@@ -133,9 +139,9 @@ Status FileStore::WriteAtomically(const std::string& key, const std::string& pat
     if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
       int err = errno;
       if (err == EISDIR) {
-        s = Status(Code::kAlreadyExists,
-                   "put " + key + ": file:// cannot hold an object where keys '" + key +
-                       "/...' exist");
+        s = Status(
+            Code::kAlreadyExists,
+            "put " + key + ": file:// cannot hold an object where keys '" + key + "/...' exist");
       } else {
         s = FromErrno(err, "put " + key + ": rename");
       }
@@ -152,8 +158,7 @@ Status FileStore::WriteAtomically(const std::string& key, const std::string& pat
 
 Status FileStore::Put(const std::string& key, std::string_view data, const PutOptions& opts) {
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
-  return WriteAtomically(key, path, opts.sync,
-                         [&](int fd) { return fu::WriteAll(fd, data, key); });
+  return WriteAtomically(key, path, opts.sync, [&](int fd) { return fu::WriteAll(fd, data, key); });
 }
 
 Result<std::string> FileStore::Get(const std::string& key, uint64_t off, int64_t len) {

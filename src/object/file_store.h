@@ -40,8 +40,7 @@ class FileStore : public ObjectStore {
   };
   // `root` must be an absolute path. Fails with a one-line error when the directory is
   // missing (and may not be created), not a directory, or not writable.
-  static Result<std::unique_ptr<FileStore>> Open(const std::string& root,
-                                                 const Options& options);
+  static Result<std::unique_ptr<FileStore>> Open(const std::string& root, const Options& options);
   static Result<std::unique_ptr<FileStore>> Open(const std::string& root) {
     return Open(root, Options());
   }

@@ -2,13 +2,14 @@
 // name escaping, temporary files, several processes at once, and errors a user would see.
 #include "object/file_store.h"
 
+#include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
-#include <gtest/gtest.h>
 
 #include "tests/support/process.h"
 
@@ -61,7 +62,8 @@ TEST_F(FileStoreTest, KeysArePlainFilesUnderTheRoot) {
 }
 
 TEST_F(FileStoreTest, AwkwardKeysRoundTripAndListInOrder) {
-  std::vector<std::string> keys = {"%", "%25", "b//c", "a/", "a/.", "a/..", "a/b", "a-c", "x y/z é"};
+  std::vector<std::string> keys = {"%",    "%25", "b//c", "a/",     "a/.",
+                                   "a/..", "a/b", "a-c",  "x y/z é"};
   for (const auto& k : keys) ASSERT_TRUE(store_->Put(k, "v:" + k).ok()) << k;
   for (const auto& k : keys) {
     auto got = store_->Get(k);
@@ -71,9 +73,9 @@ TEST_F(FileStoreTest, AwkwardKeysRoundTripAndListInOrder) {
   std::vector<std::string> sorted = keys;
   std::sort(sorted.begin(), sorted.end());
   EXPECT_EQ(AllKeys(*store_), sorted);
-  EXPECT_TRUE(Exists(dir_ + "/a/%"));      // key "a/"
-  EXPECT_TRUE(Exists(dir_ + "/%25"));      // key "%"
-  EXPECT_TRUE(Exists(dir_ + "/a/%2E%2E")); // key "a/.."
+  EXPECT_TRUE(Exists(dir_ + "/a/%"));       // key "a/"
+  EXPECT_TRUE(Exists(dir_ + "/%25"));       // key "%"
+  EXPECT_TRUE(Exists(dir_ + "/a/%2E%2E"));  // key "a/.."
 }
 
 TEST_F(FileStoreTest, ForeignAndTemporaryFilesAreNotListed) {
@@ -183,7 +185,11 @@ TEST(FileStoreProcessesTest, ConcurrentProcessesNeverSeeHalfObjects) {
       std::string body(64 << 10, static_cast<char>('a' + p));
       for (int i = 0; i < kRounds; ++i) {
         std::string key = "shared/d" + std::to_string(i % 5) + "/k";
-        if (!(*store)->Put(key, body).ok()) _exit(3);
+        Status put = (*store)->Put(key, body);
+        if (!put.ok()) {
+          std::fprintf(stderr, "child %d: %s\n", p, put.ToString().c_str());
+          _exit(3);
+        }
         auto got = (*store)->Get(key);
         if (got.ok()) {
           if (got->size() != body.size()) _exit(4);

@@ -35,8 +35,7 @@ class MemStore::Cursor : public KeyCursor {
   bool Valid() const override { return it_ != objects_.end(); }
   const std::string& key() const override { return it_->first; }
   Result<ObjectInfo> Info() override {
-    return ObjectInfo{it_->first, it_->second.body->size(), it_->second.mtime_ns,
-                      it_->second.etag};
+    return ObjectInfo{it_->first, it_->second.body->size(), it_->second.mtime_ns, it_->second.etag};
   }
   Status Next() override {
     ++it_;

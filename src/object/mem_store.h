@@ -62,9 +62,9 @@ class MemStore : public ObjectStore {
 
   const std::string name_;
   mutable std::shared_mutex mu_;
-  std::map<std::string, Object> objects_;   // guarded by mu_
-  std::map<std::string, Upload> uploads_;   // guarded by mu_
-  uint64_t next_upload_ = 1;                // guarded by mu_
+  std::map<std::string, Object> objects_;  // guarded by mu_
+  std::map<std::string, Upload> uploads_;  // guarded by mu_
+  uint64_t next_upload_ = 1;               // guarded by mu_
 };
 
 }  // namespace strata::object

@@ -7,8 +7,9 @@ namespace strata::object {
 
 const char* StoreOpName(StoreOp op) {
   static constexpr const char* kNames[kStoreOpCount] = {
-      "get",           "put",         "head",          "delete",          "list",
-      "create_upload", "upload_part", "complete_upload", "abort_upload", "list_parts"};
+      "get",          "put",           "head",        "delete",
+      "list",         "create_upload", "upload_part", "complete_upload",
+      "abort_upload", "list_parts"};
   return kNames[static_cast<int>(op)];
 }
 
@@ -98,9 +99,8 @@ Result<std::string> MetricsStore::CreateMultipart(const std::string& key) {
   return r;
 }
 
-Result<std::string> MetricsStore::UploadPart(const std::string& key,
-                                             const std::string& upload_id, int part_number,
-                                             std::string_view data) {
+Result<std::string> MetricsStore::UploadPart(const std::string& key, const std::string& upload_id,
+                                             int part_number, std::string_view data) {
   int64_t start = clock_->MonotonicNanos();
   Result<std::string> r = target()->UploadPart(key, upload_id, part_number, data);
   Record(StoreOp::kUploadPart, start, r.ok(), r.ok() ? data.size() : 0);

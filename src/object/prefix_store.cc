@@ -12,8 +12,8 @@ Result<std::unique_ptr<PrefixStore>> PrefixStore::Open(std::shared_ptr<ObjectSto
 Result<std::unique_ptr<PrefixStore>> PrefixStore::ForVolume(std::shared_ptr<ObjectStore> target,
                                                             const std::string& volume) {
   if (volume.empty() || volume.find('/') != std::string::npos) {
-    return Status::InvalidArgument("volume name must be non-empty and contain no '/': '" +
-                                   volume + "'");
+    return Status::InvalidArgument("volume name must be non-empty and contain no '/': '" + volume +
+                                   "'");
   }
   return Open(std::move(target), volume + "/");
 }

@@ -23,8 +23,8 @@ Result<std::shared_ptr<ObjectStore>> StoreRegistry::Open(const std::string& url,
       known += scheme + "://";
     }
     return Status::InvalidArgument("unknown storage scheme '" + uri->scheme + "://' in " +
-                                   uri->Masked() + " (known: " +
-                                   (known.empty() ? "none registered" : known) + ")");
+                                   uri->Masked() +
+                                   " (known: " + (known.empty() ? "none registered" : known) + ")");
   }
   return it->second(*uri, opts);
 }
@@ -38,26 +38,28 @@ struct NamedMemStores {
 }  // namespace
 
 void RegisterLocalStores(StoreRegistry& registry) {
-  registry.Register("file", [](const Uri& uri,
-                               const StoreOptions&) -> Result<std::shared_ptr<ObjectStore>> {
-    if (!uri.host.empty()) {
-      return Status::InvalidArgument("file:// URL needs an absolute path (file:///dir), got "
-                                     "host '" + uri.host + "'");
-    }
-    if (uri.path.empty()) return Status::InvalidArgument("file:// URL has no directory");
-    ASSIGN_OR_RETURN(std::unique_ptr<FileStore> store, FileStore::Open(uri.path));
-    return std::shared_ptr<ObjectStore>(std::move(store));
-  });
+  registry.Register(
+      "file", [](const Uri& uri, const StoreOptions&) -> Result<std::shared_ptr<ObjectStore>> {
+        if (!uri.host.empty()) {
+          return Status::InvalidArgument(
+              "file:// URL needs an absolute path (file:///dir), got "
+              "host '" +
+              uri.host + "'");
+        }
+        if (uri.path.empty()) return Status::InvalidArgument("file:// URL has no directory");
+        ASSIGN_OR_RETURN(std::unique_ptr<FileStore> store, FileStore::Open(uri.path));
+        return std::shared_ptr<ObjectStore>(std::move(store));
+      });
   auto named = std::make_shared<NamedMemStores>();
-  registry.Register("mem", [named](const Uri& uri,
-                                   const StoreOptions&) -> Result<std::shared_ptr<ObjectStore>> {
-    std::string name = uri.host + uri.path;
-    if (name.empty()) return std::shared_ptr<ObjectStore>(MemStore::Open());
-    std::lock_guard lock(named->mu);
-    std::shared_ptr<MemStore>& slot = named->stores[name];
-    if (!slot) slot = MemStore::Open(name);
-    return std::shared_ptr<ObjectStore>(slot);
-  });
+  registry.Register(
+      "mem", [named](const Uri& uri, const StoreOptions&) -> Result<std::shared_ptr<ObjectStore>> {
+        std::string name = uri.host + uri.path;
+        if (name.empty()) return std::shared_ptr<ObjectStore>(MemStore::Open());
+        std::lock_guard lock(named->mu);
+        std::shared_ptr<MemStore>& slot = named->stores[name];
+        if (!slot) slot = MemStore::Open(name);
+        return std::shared_ptr<ObjectStore>(slot);
+      });
 }
 
 }  // namespace strata::object

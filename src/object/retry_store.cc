@@ -107,11 +107,10 @@ Result<std::string> RetryStore::CreateMultipart(const std::string& key) {
 Result<std::string> RetryStore::UploadPart(const std::string& key, const std::string& upload_id,
                                            int part_number, std::string_view data) {
   std::string out;
-  RETURN_IF_ERROR(
-      Run("upload part " + std::to_string(part_number) + " of " + key, [&]() -> Status {
-        ASSIGN_OR_RETURN(out, target()->UploadPart(key, upload_id, part_number, data));
-        return Status::OK();
-      }));
+  RETURN_IF_ERROR(Run("upload part " + std::to_string(part_number) + " of " + key, [&]() -> Status {
+    ASSIGN_OR_RETURN(out, target()->UploadPart(key, upload_id, part_number, data));
+    return Status::OK();
+  }));
   return out;
 }
 
@@ -122,8 +121,7 @@ Status RetryStore::CompleteMultipart(const std::string& key, const std::string& 
 }
 
 Status RetryStore::AbortMultipart(const std::string& key, const std::string& upload_id) {
-  return Run("abort multipart " + key,
-             [&] { return target()->AbortMultipart(key, upload_id); });
+  return Run("abort multipart " + key, [&] { return target()->AbortMultipart(key, upload_id); });
 }
 
 Result<std::vector<PartInfo>> RetryStore::ListParts(const std::string& key,

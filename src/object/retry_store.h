@@ -33,12 +33,12 @@ namespace strata::object {
 class RetryStore : public ObjectStoreWrapper {
  public:
   struct Options {
-    int max_attempts = 5;                                 // first try included; >= 1
-    std::chrono::milliseconds initial_backoff{100};       // cap of the first wait
-    std::chrono::milliseconds max_backoff{5000};          // cap of any wait
-    std::chrono::milliseconds total_timeout{120000};      // no new attempt after this
-    Clock* clock = nullptr;                               // nullptr: SystemClock::Get()
-    uint64_t seed = 0;                                    // jitter seed; 0: random
+    int max_attempts = 5;                             // first try included; >= 1
+    std::chrono::milliseconds initial_backoff{100};   // cap of the first wait
+    std::chrono::milliseconds max_backoff{5000};      // cap of any wait
+    std::chrono::milliseconds total_timeout{120000};  // no new attempt after this
+    Clock* clock = nullptr;                           // nullptr: SystemClock::Get()
+    uint64_t seed = 0;                                // jitter seed; 0: random
     Status Validate() const;
   };
 

@@ -103,11 +103,11 @@ TEST(FaultyStoreTest, RulesHonourOpsSkipAndCount) {
   o.rules.push_back(r);
   auto f = FaultyStore::Open(mem, o);
   ObjectStore& s = *f;
-  EXPECT_TRUE(s.Put("k1", "a").ok());          // skipped
+  EXPECT_TRUE(s.Put("k1", "a").ok());  // skipped
   EXPECT_EQ(s.Put("k2", "b").code(), Code::kIOError);
   EXPECT_EQ(s.Put("k3", "c").code(), Code::kIOError);
-  EXPECT_TRUE(s.Put("k4", "d").ok());          // count exhausted
-  EXPECT_TRUE(s.Get("k1").ok());               // other ops untouched
+  EXPECT_TRUE(s.Put("k4", "d").ok());                  // count exhausted
+  EXPECT_TRUE(s.Get("k1").ok());                       // other ops untouched
   EXPECT_EQ(mem->Head("k2").code(), Code::kNotFound);  // a failed put changed nothing
   EXPECT_EQ(f->injected(), 2u);
 

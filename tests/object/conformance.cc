@@ -149,25 +149,24 @@ TEST_P(ObjectStoreConformance, RangedGetEdges) {
     std::string want;
   };
   const Case cases[] = {
-      {0, 1, body.substr(0, 1)},          // first byte
-      {0, 1000, body},                    // exactly all
-      {0, -1, body},                      // to the end
-      {999, 1, body.substr(999)},         // last byte
-      {999, -1, body.substr(999)},        // last byte, open-ended
-      {500, 10, body.substr(500, 10)},    // middle
-      {990, 100, body.substr(990)},       // length past the end is clipped
-      {0, 5000, body},                    // longer than the object
-      {1000, -1, ""},                     // at the end
-      {1000, 10, ""},                     // at the end with a length
-      {4096, 1, ""},                      // far past the end
-      {10, 0, ""},                        // empty range
+      {0, 1, body.substr(0, 1)},        // first byte
+      {0, 1000, body},                  // exactly all
+      {0, -1, body},                    // to the end
+      {999, 1, body.substr(999)},       // last byte
+      {999, -1, body.substr(999)},      // last byte, open-ended
+      {500, 10, body.substr(500, 10)},  // middle
+      {990, 100, body.substr(990)},     // length past the end is clipped
+      {0, 5000, body},                  // longer than the object
+      {1000, -1, ""},                   // at the end
+      {1000, 10, ""},                   // at the end with a length
+      {4096, 1, ""},                    // far past the end
+      {10, 0, ""},                      // empty range
   };
   for (const Case& c : cases) {
     auto got = store().Get("r", c.off, c.len);
-    ASSERT_TRUE(got.ok()) << "off " << c.off << " len " << c.len << ": "
-                          << got.status().ToString();
-    EXPECT_TRUE(*got == c.want) << "off " << c.off << " len " << c.len << ": got "
-                                << got->size() << " bytes, want " << c.want.size();
+    ASSERT_TRUE(got.ok()) << "off " << c.off << " len " << c.len << ": " << got.status().ToString();
+    EXPECT_TRUE(*got == c.want) << "off " << c.off << " len " << c.len << ": got " << got->size()
+                                << " bytes, want " << c.want.size();
   }
   ASSERT_TRUE(store().Put("empty", "").ok());
   auto got = store().Get("empty", 0, 10);
@@ -195,9 +194,7 @@ TEST_P(ObjectStoreConformance, HeadReportsSize) {
   }
 }
 
-TEST_P(ObjectStoreConformance, DeleteMissingIsOk) {
-  EXPECT_TRUE(store().Delete("never/was").ok());
-}
+TEST_P(ObjectStoreConformance, DeleteMissingIsOk) { EXPECT_TRUE(store().Delete("never/was").ok()); }
 
 TEST_P(ObjectStoreConformance, DeleteRemoves) {
   ASSERT_TRUE(store().Put("d/k", "x").ok());
@@ -219,8 +216,7 @@ TEST_P(ObjectStoreConformance, ListPrefix) {
   o.prefix = "a";
   EXPECT_EQ(ListAll(store(), o).keys, (std::vector<std::string>{"a/1", "a/2", "a0", "ab"}));
   o.prefix = "";
-  EXPECT_EQ(ListAll(store(), o).keys,
-            (std::vector<std::string>{"a/1", "a/2", "a0", "ab", "b/1"}));
+  EXPECT_EQ(ListAll(store(), o).keys, (std::vector<std::string>{"a/1", "a/2", "a0", "ab", "b/1"}));
   auto page = store().List(ListOptions{.prefix = "a/"});
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->objects.size(), 2u);
@@ -343,8 +339,8 @@ TEST_P(ObjectStoreConformance, MultipartComplete) {
   auto e2 = store().UploadPart("mp/obj", *id, 2, p2);
   ASSERT_TRUE(e1.ok() && e2.ok()) << e1.status().ToString() << e2.status().ToString();
   EXPECT_EQ(store().Head("mp/obj").code(), Code::kNotFound);  // invisible until completed
-  ASSERT_TRUE(store().CompleteMultipart("mp/obj", *id, {{1, *e1, p1.size()},
-                                                        {2, *e2, p2.size()}}).ok());
+  ASSERT_TRUE(
+      store().CompleteMultipart("mp/obj", *id, {{1, *e1, p1.size()}, {2, *e2, p2.size()}}).ok());
   auto got = store().Get("mp/obj");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_TRUE(*got == p1 + p2);
@@ -361,8 +357,8 @@ TEST_P(ObjectStoreConformance, MultipartPartsUploadedOutOfOrder) {
   auto e2 = store().UploadPart("mp/ooo", *id, 2, p2);
   auto e1 = store().UploadPart("mp/ooo", *id, 1, p1);
   ASSERT_TRUE(e1.ok() && e2.ok());
-  ASSERT_TRUE(store().CompleteMultipart("mp/ooo", *id, {{1, *e1, p1.size()},
-                                                        {2, *e2, p2.size()}}).ok());
+  ASSERT_TRUE(
+      store().CompleteMultipart("mp/ooo", *id, {{1, *e1, p1.size()}, {2, *e2, p2.size()}}).ok());
   EXPECT_TRUE(*store().Get("mp/ooo") == p1 + p2);
 }
 
@@ -407,8 +403,8 @@ TEST_P(ObjectStoreConformance, MultipartUnknownUpload) {
 
 TEST_P(ObjectStoreConformance, KeysWithSpacesAndUnicode) {
   const std::vector<std::string> keys = {
-      "dir with spaces/file name.txt", "ünïcødé/日本語.bin", "emoji/😀", "tilde~and-dash",
-      "percent%20not-escaped", "q?uery&amp=1", "semi;colon,comma"};
+      "dir with spaces/file name.txt", "ünïcødé/日本語.bin", "emoji/😀",         "tilde~and-dash",
+      "percent%20not-escaped",         "q?uery&amp=1",       "semi;colon,comma"};
   for (const auto& k : keys) ASSERT_TRUE(store().Put(k, "body:" + k).ok()) << k;
   for (const auto& k : keys) {
     auto got = store().Get(k);
@@ -431,7 +427,8 @@ TEST_P(ObjectStoreConformance, ConcurrentPutsSameKey) {
   constexpr int kRounds = 5;
   constexpr size_t kSize = 256 << 10;
   std::vector<std::string> bodies;
-  for (int w = 0; w < kWriters; ++w) bodies.push_back(std::string(kSize, static_cast<char>('A' + w)));
+  for (int w = 0; w < kWriters; ++w)
+    bodies.push_back(std::string(kSize, static_cast<char>('A' + w)));
   ASSERT_TRUE(store().Put("same", bodies[0]).ok());
   std::atomic<bool> done{false};
   std::atomic<int> torn{0};

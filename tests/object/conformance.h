@@ -20,12 +20,12 @@
 // Thread-safety: test code; a case may call the store from several threads.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <memory>
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/status.h"
 #include "object/object_store.h"

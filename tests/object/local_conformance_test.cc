@@ -30,11 +30,11 @@ Result<std::shared_ptr<ObjectStore>> OpenFile() {
       std::make_shared<TempDirStore>(std::shared_ptr<ObjectStore>(std::move(store)), dir));
 }
 
-INSTANTIATE_TEST_SUITE_P(Local, ObjectStoreConformance,
-                         ::testing::Values(ConformanceTarget{"mem", OpenMem, {}, false},
-                                           ConformanceTarget{"file", OpenFile,
-                                                             {"ObjectAndPrefixOfSameName"}, false}),
-                         ConformanceTargetName);
+INSTANTIATE_TEST_SUITE_P(
+    Local, ObjectStoreConformance,
+    ::testing::Values(ConformanceTarget{"mem", OpenMem, {}, false},
+                      ConformanceTarget{"file", OpenFile, {"ObjectAndPrefixOfSameName"}, false}),
+    ConformanceTargetName);
 
 }  // namespace
 }  // namespace strata::object::conformance

@@ -2,9 +2,8 @@
 // and stopping it frees the port and removes its data.
 #include "tests/support/s3rver.h"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 namespace strata::testing {
 namespace {

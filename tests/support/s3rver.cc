@@ -68,12 +68,16 @@ Result<std::unique_ptr<S3rver>> S3rver::Start(const std::string& bucket) {
     std::vector<std::string> argv = {node,
                                      "--openssl-legacy-provider",
                                      script,
-                                     "-d", server->data_dir_,
-                                     "-a", "127.0.0.1",
-                                     "-p", std::to_string(port),
+                                     "-d",
+                                     server->data_dir_,
+                                     "-a",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port),
                                      "--no-vhost-buckets",
                                      "-s",
-                                     "--configure-bucket", bucket};
+                                     "--configure-bucket",
+                                     bucket};
     RETURN_IF_ERROR(server->process_.Start(argv, log));
     server->port_ = port;
     last = WaitForPort(port, 10000);
