@@ -172,3 +172,31 @@ TEST_P(AttrPermTest, WriteAndSearchNeededToCreateAndRemove) {
 }  // namespace
 STRATA_META_INSTANTIATE(AttrPermTest);
 }  // namespace strata::meta::testing
+
+namespace strata::meta::testing {
+namespace {
+
+TEST_P(AttrPermTest, SetAttrSizeTruncatesAndChargesUsage) {
+  Ino d = MustMkdir(kRootIno, "d", 0777);
+  Ino f = MustCreate(d, "f", 0644, User(1000, 1000));
+  SetAttrRequest r;
+  r.mask = kSetSize | kSetMode;
+  r.size = 10000;
+  r.mode = 0600;
+  auto a = meta().SetAttr(User(1000, 1000), f, r);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->length, 10000u);
+  EXPECT_EQ(a->mode, 0600u);
+  EXPECT_EQ(meta().GetDirUsage(d)->bytes, 10000);
+  EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_bytes, 10000u);
+  r.mask = kSetSize;
+  r.size = 10;
+  EXPECT_EQ(meta().SetAttr(User(2000, 2000), f, r).code(), Code::kPermissionDenied);
+  ASSERT_TRUE(meta().Unlink(Root(), d, "f").ok());
+  EXPECT_EQ(meta().GetDirUsage(d)->bytes, 0);
+  EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_bytes, 0u);
+  ExpectConsistent();
+}
+
+}  // namespace
+}  // namespace strata::meta::testing
