@@ -119,6 +119,27 @@ TEST_F(FileStoreTest, LongSegmentIsNameTooLong) {
   EXPECT_EQ(store_->Put(std::string(300, 'x'), "v").code(), Code::kNameTooLong);
 }
 
+TEST_F(FileStoreTest, MultipartCompleteChecksPartsAndLeavesNothingOnFailure) {
+  auto id = store_->CreateMultipart("mp");
+  ASSERT_TRUE(id.ok());
+  auto e1 = store_->UploadPart("mp", *id, 1, "one");
+  ASSERT_TRUE(e1.ok());
+  // Wrong etag, a part never uploaded, parts out of order, the wrong key: all refused.
+  EXPECT_EQ(store_->CompleteMultipart("mp", *id, {{1, "bad", 3}}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(store_->CompleteMultipart("mp", *id, {{1, *e1, 3}, {2, *e1, 3}}).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(store_->CompleteMultipart("mp", *id, {{2, *e1, 3}, {1, *e1, 3}}).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(store_->CompleteMultipart("other", *id, {{1, *e1, 3}}).code(), Code::kNotFound);
+  EXPECT_EQ(store_->Get("mp").code(), Code::kNotFound);
+  EXPECT_EQ(store_->UploadPart("mp", "../../etc", 1, "x").code(), Code::kNotFound);
+  // The upload survives the refusals and completes; its staging directory goes away.
+  ASSERT_TRUE(store_->CompleteMultipart("mp", *id, {{1, *e1, 3}}).ok());
+  EXPECT_EQ(*store_->Get("mp"), "one");
+  EXPECT_FALSE(Exists(dir_ + "/%multipart/" + *id));
+  EXPECT_EQ(AllKeys(*store_), std::vector<std::string>{"mp"});
+}
+
 TEST(FileStoreOpenTest, CreatesMissingDirectoryOrSaysWhyNot) {
   std::string dir = testing::MakeTempDir("filestore-open");
   auto made = FileStore::Open(dir + "/a/b/c");
