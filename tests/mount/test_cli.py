@@ -47,3 +47,34 @@ def test_subdir_and_read_only(volume, mount, tmp_path):
         open(os.path.join(ro.path, "new"), "wb")
     ro.unmount()
     volume.mounts.remove(ro)
+
+
+def test_sigterm_flushes_and_unmounts(fresh_volume, tmp_path):
+    """SIGTERM: the mount commits what open files have written, then unmounts by itself."""
+    import signal
+    from conftest import is_mounted
+    mp = str(tmp_path / "mnt")
+    m = fresh_volume.mount(mp)
+    fd = os.open(os.path.join(m.path, "open-at-exit"), os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, b"written, never closed")
+    os.kill(m.pid, signal.SIGTERM)
+    assert m.wait_exit(30), "mount process did not exit on SIGTERM"
+    assert not is_mounted(m.path)
+    try:
+        os.close(fd)
+    except OSError:
+        pass  # the mount is gone; the data must be there anyway
+    fresh_volume.mounts.remove(m)
+    m = fresh_volume.mount(mp)
+    with open(os.path.join(m.path, "open-at-exit"), "rb") as f:
+        assert f.read() == b"written, never closed"
+
+
+@pytest.mark.full_only
+def test_unreachable_engine(strata, tmp_path):
+    from conftest import free_port
+    mp = tmp_path / "mp"
+    mp.mkdir()
+    r = run(strata, "mount", f"redis://127.0.0.1:{free_port()}/0", str(mp))
+    assert r.returncode != 0
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
