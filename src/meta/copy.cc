@@ -104,7 +104,7 @@ Result<uint64_t> Meta::CopyFileRange(const Context& ctx, Ino src, uint64_t src_o
         left -= len;
       }
     }
-    if (dst_off + n > dattr.length) RETURN_IF_ERROR(internal::ChangeLength(txn, dattr, dst_off + n));
+    if (dst_off + n > dattr.length) RETURN_IF_ERROR(internal::ChangeLength(txn, dst, dattr, dst_off + n));
     dattr.mtime = dattr.ctime = internal::Now();
     internal::WriteAttr(txn, dst, dattr);
     copied = n;

@@ -26,10 +26,11 @@ void WriteChunkList(kv::Transaction& txn, Ino ino, uint32_t chunk,
 // Appends one record.
 Status AppendToChunk(kv::Transaction& txn, Ino ino, uint32_t chunk, const Slice& slice);
 
-// Sets attr.length to new_length and charges the difference to the usage of the file's
-// directory (attr.parent, or the volume only when hard-linked). kNoSpace past capacity.
+// Sets attr.length to new_length and charges the difference to the volume and to the usage
+// of the file's directory (attr.parent), or when hard-linked to each directory holding links
+// (times its link count there). kNoSpace past capacity.
 // An unlinked open file (nlink 0) is no longer counted, so nothing is charged for it.
-Status ChangeLength(kv::Transaction& txn, Attr& attr, uint64_t new_length);
+Status ChangeLength(kv::Transaction& txn, Ino ino, Attr& attr, uint64_t new_length);
 
 // Kernel-style check that `ctx` may change the data of the file: a regular file (kIsDir for a
 // directory, kInvalidArgument otherwise) writable by ctx.

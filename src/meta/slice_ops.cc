@@ -3,6 +3,8 @@
 // length helpers of file_util.h.
 #include <algorithm>
 
+#include "common/bytes.h"
+
 #include "meta/file_util.h"
 #include "meta/internal.h"
 #include "meta/meta.h"
@@ -40,7 +42,7 @@ Status AppendToChunk(kv::Transaction& txn, Ino ino, uint32_t chunk, const Slice&
   return Status::OK();
 }
 
-Status ChangeLength(kv::Transaction& txn, Attr& attr, uint64_t new_length) {
+Status ChangeLength(kv::Transaction& txn, Ino ino, Attr& attr, uint64_t new_length) {
   if (new_length == attr.length) return Status::OK();
   const int64_t delta = static_cast<int64_t>(new_length) - static_cast<int64_t>(attr.length);
   if (attr.nlink == 0) {
@@ -50,8 +52,21 @@ Status ChangeLength(kv::Transaction& txn, Attr& attr, uint64_t new_length) {
   }
   if (attr.parent != 0) {
     RETURN_IF_ERROR(UpdateUsage(txn, attr.parent, delta, 0));
-  } else {
-    RETURN_IF_ERROR(UpdateVolumeUsage(txn, delta, 0));  // hard-linked: no single directory
+    attr.length = new_length;
+    return Status::OK();
+  }
+  // Hard-linked: every directory holding a link counts the file's bytes (once per link), so
+  // each is charged, as unlink will later take the current length back from each.
+  RETURN_IF_ERROR(UpdateVolumeUsage(txn, delta, 0));
+  const std::string prefix = schema::ParentPrefix(ino);
+  ASSIGN_OR_RETURN(auto recs, txn.Scan(prefix, schema::PrefixEnd(prefix), attr.nlink + 1));
+  for (const auto& kv : recs) {
+    if (kv.key.size() != prefix.size() + 8 || kv.value.size() != 4) {
+      return Status::Corruption("malformed hard-link parent record");
+    }
+    const Ino dir = GetU64BE(kv.key.data() + prefix.size());
+    const int64_t links = GetU32BE(kv.value.data());
+    RETURN_IF_ERROR(UpdateDirUsage(txn, dir, delta * links, 0));
   }
   attr.length = new_length;
   return Status::OK();
@@ -109,7 +124,7 @@ Status Meta::WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice,
     ASSIGN_OR_RETURN(Attr attr, internal::ReadAttr(txn, ino));
     if (attr.type != FileType::kRegular) return Status::InvalidArgument("not a regular file");
     RETURN_IF_ERROR(internal::AppendToChunk(txn, ino, chunk_index, slice));
-    if (end > attr.length) RETURN_IF_ERROR(internal::ChangeLength(txn, attr, end));
+    if (end > attr.length) RETURN_IF_ERROR(internal::ChangeLength(txn, ino, attr, end));
     attr.mtime = mtime;
     attr.ctime = mtime;
     internal::WriteAttr(txn, ino, attr);

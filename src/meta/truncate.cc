@@ -65,7 +65,7 @@ Status Meta::Truncate(const Context& ctx, Ino ino, uint64_t length) {
     ASSIGN_OR_RETURN(Attr attr, internal::ReadAttr(txn, ino));
     RETURN_IF_ERROR(internal::CheckWritableFile(ctx, attr));
     if (length < attr.length) RETURN_IF_ERROR(DropSlicesFrom(txn, ino, length));
-    RETURN_IF_ERROR(internal::ChangeLength(txn, attr, length));
+    RETURN_IF_ERROR(internal::ChangeLength(txn, ino, attr, length));
     // POSIX: truncate updates mtime and ctime (ftruncate only when the size changes; the
     // kernel sends a size-only setattr in both cases, so we always do).
     attr.mtime = attr.ctime = internal::Now();
@@ -101,7 +101,7 @@ Status Meta::Fallocate(const Context& ctx, Ino ino, uint32_t mode, uint64_t offs
       changed = true;
     }
     if (!keep && end > attr.length) {
-      RETURN_IF_ERROR(internal::ChangeLength(txn, attr, end));
+      RETURN_IF_ERROR(internal::ChangeLength(txn, ino, attr, end));
       changed = true;
     }
     if (!changed) return Status::OK();

@@ -379,6 +379,31 @@ TEST_P(FilesTest, ProcessDeletedFilesSurvivesCrashesBetweenTransactions) {
   ASSERT_FALSE(view_b.empty());
 }
 
+TEST_P(FilesTest, UsageOfHardLinkedFileStaysExact) {
+  Ino d1 = MustMkdir(kRootIno, "d1");
+  Ino d2 = MustMkdir(kRootIno, "d2");
+  Ino f = MustCreate(d1, "f");
+  MustWrite(meta(), f, 0, 0, 100);
+  ASSERT_TRUE(meta().Link(Root(), f, d2, "g").ok());
+  ASSERT_TRUE(meta().Link(Root(), f, d2, "h").ok());
+  MustWrite(meta(), f, 0, 100, 50);
+  EXPECT_EQ(meta().GetDirUsage(d1)->bytes, 150);
+  EXPECT_EQ(meta().GetDirUsage(d2)->bytes, 300);  // two links there
+  EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_bytes, 150u);
+  ASSERT_TRUE(meta().Truncate(Root(), f, 10).ok());
+  EXPECT_EQ(meta().GetDirUsage(d1)->bytes, 10);
+  EXPECT_EQ(meta().GetDirUsage(d2)->bytes, 20);
+  ASSERT_TRUE(meta().Unlink(Root(), d2, "g").ok());
+  ASSERT_TRUE(meta().Unlink(Root(), d1, "f").ok());
+  auto n = meta().CopyFileRange(Root(), f, 0, f, 100, 10);  // grows the single-link file
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(meta().GetDirUsage(d2)->bytes, 110);
+  ASSERT_TRUE(meta().Unlink(Root(), d2, "h").ok());
+  EXPECT_EQ(meta().GetDirUsage(d1)->bytes, 0);
+  EXPECT_EQ(meta().GetDirUsage(d2)->bytes, 0);
+  EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_bytes, 0u);
+}
+
 STRATA_META_INSTANTIATE(FilesTest);
 
 }  // namespace
