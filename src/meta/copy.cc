@@ -50,8 +50,7 @@ Result<std::vector<Piece>> VisiblePieces(kv::Transaction& txn, Ino ino, uint64_t
       const uint64_t g_end = std::min<uint64_t>(uint64_t{g.pos} + g.len, hi);
       if (g_begin >= g_end) continue;
       const uint32_t skip = static_cast<uint32_t>(g_begin - g.pos);
-      add(Piece{base + g_begin, g_end - g_begin, g.id, g.id ? g.size : 0,
-                g.id ? g.off + skip : 0});
+      add(Piece{base + g_begin, g_end - g_begin, g.id, g.id ? g.size : 0, g.id ? g.off + skip : 0});
       cursor = g_end;
     }
     if (cursor < hi) add(Piece{base + cursor, hi - cursor, 0, 0, 0});  // never written
@@ -104,7 +103,8 @@ Result<uint64_t> Meta::CopyFileRange(const Context& ctx, Ino src, uint64_t src_o
         left -= len;
       }
     }
-    if (dst_off + n > dattr.length) RETURN_IF_ERROR(internal::ChangeLength(txn, dst, dattr, dst_off + n));
+    if (dst_off + n > dattr.length)
+      RETURN_IF_ERROR(internal::ChangeLength(txn, dst, dattr, dst_off + n));
     dattr.mtime = dattr.ctime = internal::Now();
     internal::WriteAttr(txn, dst, dattr);
     copied = n;

@@ -80,8 +80,8 @@ Result<std::vector<PosixLockRecord>> DecodePosixLocks(std::string_view data) {
   return out;
 }
 
-std::optional<FlockRecord> FindFlockConflict(const std::vector<FlockRecord>& records,
-                                             uint64_t sid, uint64_t owner, LockType type) {
+std::optional<FlockRecord> FindFlockConflict(const std::vector<FlockRecord>& records, uint64_t sid,
+                                             uint64_t owner, LockType type) {
   if (type == LockType::kUnlock) return std::nullopt;  // an unlock never waits
   for (const auto& r : records) {
     if (SameHolder(sid, owner, r.sid, r.owner)) continue;
@@ -155,9 +155,8 @@ void ApplyPosixLock(std::vector<PosixLockRecord>& records, uint64_t sid, uint64_
 }
 
 void DropFlocks(std::vector<FlockRecord>& records, uint64_t sid, std::optional<uint64_t> owner) {
-  std::erase_if(records, [&](const FlockRecord& r) {
-    return r.sid == sid && (!owner || r.owner == *owner);
-  });
+  std::erase_if(
+      records, [&](const FlockRecord& r) { return r.sid == sid && (!owner || r.owner == *owner); });
 }
 
 void DropPosixLocks(std::vector<PosixLockRecord>& records, uint64_t sid,

@@ -47,8 +47,8 @@ std::string EncodePosixLocks(const std::vector<PosixLockRecord>& records);
 Result<std::vector<PosixLockRecord>> DecodePosixLocks(std::string_view data);
 
 // flock: the first record of another holder that forbids `type` (kRead/kWrite), if any.
-std::optional<FlockRecord> FindFlockConflict(const std::vector<FlockRecord>& records,
-                                             uint64_t sid, uint64_t owner, LockType type);
+std::optional<FlockRecord> FindFlockConflict(const std::vector<FlockRecord>& records, uint64_t sid,
+                                             uint64_t owner, LockType type);
 // flock: sets (type kRead/kWrite, replacing any lock the holder had) or removes (kUnlock) the
 // holder's lock. REQUIRES for a lock: no conflict.
 void ApplyFlock(std::vector<FlockRecord>& records, uint64_t sid, uint64_t owner, LockType type);

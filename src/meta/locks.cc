@@ -115,8 +115,8 @@ Status Meta::Flock(const Context& ctx, Ino ino, uint64_t owner, LockType type, b
   return Status::OK();
 }
 
-Status Meta::SetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange& range,
-                   bool block, const std::function<bool()>& interrupted) {
+Status Meta::SetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange& range, bool block,
+                   const std::function<bool()>& interrupted) {
   if (options_.read_only) return internal::ReadOnlyError();
   if (range.start > range.end) return Status::InvalidArgument("lock range ends before it starts");
   const uint64_t sid = session_id_;
@@ -124,15 +124,15 @@ Status Meta::SetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange&
   if (r.pid == 0) r.pid = ctx.pid;
   Waiter waiter{bg_mu_, bg_cv_, bg_stop_};
   RETURN_IF_ERROR(waiter.Run(
-      [&](bool* conflict) { return TryPosixLock(*engine_, ino, sid, owner, r, conflict); },
-      block, interrupted));
+      [&](bool* conflict) { return TryPosixLock(*engine_, ino, sid, owner, r, conflict); }, block,
+      interrupted));
   if (range.type != LockType::kWrite) bg_cv_.notify_all();  // unlock or downgrade
   return Status::OK();
 }
 
-Result<LockRange> Meta::GetLk(const Context& ctx, Ino ino, uint64_t owner,
-                              const LockRange& probe) {
+Result<LockRange> Meta::GetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange& probe) {
   if (probe.start > probe.end) return Status::InvalidArgument("lock range ends before it starts");
+  if (probe.type == LockType::kUnlock) return Status::InvalidArgument("F_GETLK with F_UNLCK");
   LockRange out = probe;
   out.type = LockType::kUnlock;
   const uint64_t sid = session_id_;
@@ -143,8 +143,7 @@ Result<LockRange> Meta::GetLk(const Context& ctx, Ino ino, uint64_t owner,
       [&](kv::Transaction& txn) -> Status {
         out = probe;
         out.type = LockType::kUnlock;
-        ASSIGN_OR_RETURN(auto raw,
-                         txn.BatchGet({schema::PosixLockKey(ino), schema::AttrKey(ino)}));
+        ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::PosixLockKey(ino), schema::AttrKey(ino)}));
         if (!raw[1]) return Status::NotFound("no such inode " + std::to_string(ino));
         if (!raw[0]) return Status::OK();
         ASSIGN_OR_RETURN(auto recs, DecodePosixLocks(*raw[0]));

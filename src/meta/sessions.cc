@@ -33,8 +33,8 @@ constexpr int kDeletedFilesPerRound = 100;
 int64_t NowUnix() { return internal::Now().sec; }
 
 std::string EncodeSession(const SessionInfo& s) {
-  nlohmann::json j = {{"id", s.id},       {"host", s.host},       {"mount_point", s.mount_point},
-                      {"pid", s.pid},     {"version", s.version}, {"expire", s.expire_unix}};
+  nlohmann::json j = {{"id", s.id},   {"host", s.host},       {"mount_point", s.mount_point},
+                      {"pid", s.pid}, {"version", s.version}, {"expire", s.expire_unix}};
   return j.dump();
 }
 
@@ -298,10 +298,17 @@ Result<int> Meta::CleanupExpiredSessions(int64_t now_unix) {
 Result<Attr> Meta::OpenFile(const Context& ctx, Ino ino, int flags) {
   int mask = 0;
   switch (flags & O_ACCMODE) {
-    case O_RDONLY: mask = 4; break;
-    case O_WRONLY: mask = 2; break;
-    case O_RDWR: mask = 6; break;
-    default: return Status::InvalidArgument("bad open access mode");
+    case O_RDONLY:
+      mask = 4;
+      break;
+    case O_WRONLY:
+      mask = 2;
+      break;
+    case O_RDWR:
+      mask = 6;
+      break;
+    default:
+      return Status::InvalidArgument("bad open access mode");
   }
   if (flags & O_TRUNC) mask |= 2;
   if ((mask & 2) && options_.read_only) return internal::ReadOnlyError();
@@ -326,9 +333,8 @@ Status Meta::CloseFile(Ino ino) {
   const uint64_t sid = session_id_;
   if (sid == 0 || options_.read_only) return Status::OK();
   // Last close: an inode unlinked while open in this session is released now.
-  return kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
-    return ReleaseSustained(txn, sid, ino);
-  });
+  return kv::RunTxn(
+      *engine_, [&](kv::Transaction& txn) -> Status { return ReleaseSustained(txn, sid, ino); });
 }
 
 }  // namespace strata::meta

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "common/bytes.h"
-
 #include "meta/file_util.h"
 #include "meta/internal.h"
 #include "meta/meta.h"
@@ -112,8 +111,7 @@ Result<std::vector<Slice>> Meta::ReadChunk(Ino ino, uint32_t chunk_index) {
   return out;
 }
 
-Status Meta::WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice,
-                        const Timespec& mtime) {
+Status Meta::WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice, const Timespec& mtime) {
   if (options_.read_only) return internal::ReadOnlyError();
   if (slice.len == 0 || uint64_t{slice.pos} + slice.len > kChunkSize ||
       uint64_t{slice.off} + slice.len > slice.size) {

@@ -107,7 +107,7 @@ Result<int> ExpireHourDir(kv::KvEngine& engine, Ino dir, const std::string& name
       return Status::OK();
     }));
     removed += page_removed;
-    if (kept_dirs) return removed;   // cannot remove the hour directory itself
+    if (kept_dirs) return removed;  // cannot remove the hour directory itself
     if (seen == kExpirePage) continue;
     break;
   }

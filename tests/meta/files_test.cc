@@ -85,11 +85,10 @@ TEST_P(FilesTest, WriteSlicesThenReadChunk) {
   // Never-written chunks read as empty lists; bad windows are refused.
   EXPECT_TRUE(meta().ReadChunk(f, 1)->empty());
   EXPECT_EQ(meta().WriteSlice(f, 0, Slice{0, 9, 10, 5, 10}, {}).code(), Code::kInvalidArgument);
-  EXPECT_EQ(meta().WriteSlice(f, 0, Slice{static_cast<uint32_t>(kChunkSize) - 1, 9, 10, 0, 2}, {})
-                .code(),
-            Code::kInvalidArgument);
-  EXPECT_EQ(meta().WriteSlice(dir, 0, Slice{0, 9, 10, 0, 10}, {}).code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(
+      meta().WriteSlice(f, 0, Slice{static_cast<uint32_t>(kChunkSize) - 1, 9, 10, 0, 2}, {}).code(),
+      Code::kInvalidArgument);
+  EXPECT_EQ(meta().WriteSlice(dir, 0, Slice{0, 9, 10, 0, 10}, {}).code(), Code::kInvalidArgument);
 }
 
 TEST_P(FilesTest, SliceIdsAreUniqueAndNeverZero) {
@@ -194,8 +193,9 @@ TEST_P(FilesTest, FallocateModes) {
   EXPECT_EQ(MustGetAttr(f).length, 1090u);
   // Bad requests.
   EXPECT_EQ(meta().Fallocate(Root(), f, 0, 0, 0).code(), Code::kInvalidArgument);
-  EXPECT_EQ(meta().Fallocate(Root(), f, kFallocPunchHole | kFallocZeroRange | kFallocKeepSize,
-                             0, 1).code(),
+  EXPECT_EQ(meta()
+                .Fallocate(Root(), f, kFallocPunchHole | kFallocZeroRange | kFallocKeepSize, 0, 1)
+                .code(),
             Code::kInvalidArgument);
   EXPECT_EQ(meta().Fallocate(Root(), f, 0x100, 0, 1).code(), Code::kNotSupported);
   EXPECT_EQ(meta().Fallocate(User(5, 5), f, 0, 0, 1).code(), Code::kPermissionDenied);
@@ -207,10 +207,10 @@ TEST_P(FilesTest, PunchHoleAcrossChunks) {
   Ino f = MustCreate(kRootIno, "f");
   MustWrite(meta(), f, 0, 0, static_cast<uint32_t>(kChunkSize));
   MustWrite(meta(), f, 1, 0, 100);
-  ASSERT_TRUE(meta()
-                  .Fallocate(Root(), f, kFallocPunchHole | kFallocKeepSize, kChunkSize - 10, 20)
-                  .ok());
-  EXPECT_EQ(View(meta(), f, 0).back(), (Segment{static_cast<uint32_t>(kChunkSize) - 10, 10, 0, 10, 0}));
+  ASSERT_TRUE(
+      meta().Fallocate(Root(), f, kFallocPunchHole | kFallocKeepSize, kChunkSize - 10, 20).ok());
+  EXPECT_EQ(View(meta(), f, 0).back(),
+            (Segment{static_cast<uint32_t>(kChunkSize) - 10, 10, 0, 10, 0}));
   EXPECT_EQ(View(meta(), f, 1).front(), (Segment{0, 10, 0, 10, 0}));
 }
 
@@ -256,7 +256,8 @@ TEST_P(FilesTest, CopyFileRangeAcrossChunkBoundaryAndWithinOneFile) {
   auto n = meta().CopyFileRange(Root(), src, 0, dst, kChunkSize - 30, 100);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 100u);
-  EXPECT_EQ(View(meta(), dst, 0).back(), (Segment{static_cast<uint32_t>(kChunkSize) - 30, 30, s.id, 100, 0}));
+  EXPECT_EQ(View(meta(), dst, 0).back(),
+            (Segment{static_cast<uint32_t>(kChunkSize) - 30, 30, s.id, 100, 0}));
   EXPECT_EQ(View(meta(), dst, 1).front(), (Segment{0, 70, s.id, 100, 30}));
   EXPECT_EQ(Refs(engine(), s), 3);
   // Within one file: overlapping ranges are refused as Linux does, disjoint ones work.
@@ -271,8 +272,7 @@ TEST_P(FilesTest, CopyFileRangeAcrossChunkBoundaryAndWithinOneFile) {
   EXPECT_EQ(*n, 0u);
   // Permissions: reading the source, writing the destination.
   Ino priv = MustCreate(kRootIno, "priv", 0600);
-  EXPECT_EQ(meta().CopyFileRange(User(7, 7), priv, 0, dst, 0, 1).code(),
-            Code::kPermissionDenied);
+  EXPECT_EQ(meta().CopyFileRange(User(7, 7), priv, 0, dst, 0, 1).code(), Code::kPermissionDenied);
 }
 
 TEST_P(FilesTest, CompactChunkReplacesPrefixOnlyWhenUnchanged) {

@@ -103,27 +103,28 @@ TEST_P(LocksTest, PosixRangesConflictSplitAndReport) {
   // The holder itself sees no conflict.
   EXPECT_EQ(a_->GetLk(Root(), f_, 1, R(LockType::kWrite, 0, 10))->type, LockType::kUnlock);
   EXPECT_TRUE(b_->SetLk(Root(), f_, 1, R(LockType::kRead, 100, 199, 22), false).ok());
-  EXPECT_EQ(b_->SetLk(Root(), f_, 1, R(LockType::kRead, 99, 99), false).code(),
-            Code::kWouldBlock);
+  EXPECT_EQ(b_->SetLk(Root(), f_, 1, R(LockType::kRead, 99, 99), false).code(), Code::kWouldBlock);
   // Unlock of a sub-range splits a's lock; b may lock the hole only.
   ASSERT_TRUE(a_->SetLk(Root(), f_, 1, R(LockType::kUnlock, 40, 59), false).ok());
   EXPECT_TRUE(b_->SetLk(Root(), f_, 1, R(LockType::kWrite, 40, 59, 22), false).ok());
-  EXPECT_EQ(b_->SetLk(Root(), f_, 1, R(LockType::kWrite, 30, 45), false).code(),
-            Code::kWouldBlock);
+  EXPECT_EQ(b_->SetLk(Root(), f_, 1, R(LockType::kWrite, 30, 45), false).code(), Code::kWouldBlock);
   EXPECT_EQ(b_->GetLk(Root(), f_, 1, R(LockType::kWrite, 60, 70))->start, 60u);
   // Read locks share; a write probe reports the reader.
   EXPECT_EQ(a_->GetLk(Root(), f_, 1, R(LockType::kRead, 150, 160))->type, LockType::kUnlock);
   auto w = a_->GetLk(Root(), f_, 1, R(LockType::kWrite, 150, UINT64_MAX));
   EXPECT_EQ(w->type, LockType::kRead);
   EXPECT_EQ(w->pid, 22u);
-  EXPECT_EQ(a_->SetLk(Root(), f_, 1, R(LockType::kWrite, 5, 1), false).code(), Code::kInvalidArgument);
+  EXPECT_EQ(a_->SetLk(Root(), f_, 1, R(LockType::kWrite, 5, 1), false).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(a_->GetLk(Root(), f_, 1, R(LockType::kUnlock, 0, 1)).code(), Code::kInvalidArgument);
 }
 
 TEST_P(LocksTest, ReleaseLocksWakesABlockedPosixWaiter) {
   ASSERT_TRUE(a_->SetLk(Root(), f_, 1, R(LockType::kWrite, 0, UINT64_MAX), false).ok());
   ASSERT_TRUE(a_->Flock(Root(), f_, 1, LockType::kWrite, false).ok());
   Status result;
-  std::thread waiter([&] { result = b_->SetLk(Root(), f_, 5, R(LockType::kWrite, 1000, 2000), true); });
+  std::thread waiter(
+      [&] { result = b_->SetLk(Root(), f_, 5, R(LockType::kWrite, 1000, 2000), true); });
   ASSERT_TRUE(a_->ReleaseLocks(f_, 1).ok());
   waiter.join();
   EXPECT_TRUE(result.ok()) << result.ToString();

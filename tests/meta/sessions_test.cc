@@ -122,8 +122,7 @@ TEST_P(SessionsTest, OpenChecksAccessByFlags) {
   EXPECT_TRUE(m->OpenFile(User(1000, 100), f, O_RDWR).ok());
   EXPECT_TRUE(m->OpenFile(User(2000, 100), f, O_RDONLY).ok());  // group may read
   EXPECT_EQ(m->OpenFile(User(2000, 100), f, O_WRONLY).code(), Code::kPermissionDenied);
-  EXPECT_EQ(m->OpenFile(User(2000, 100), f, O_RDONLY | O_TRUNC).code(),
-            Code::kPermissionDenied);
+  EXPECT_EQ(m->OpenFile(User(2000, 100), f, O_RDONLY | O_TRUNC).code(), Code::kPermissionDenied);
   EXPECT_EQ(m->OpenFile(User(3000, 300), f, O_RDONLY).code(), Code::kPermissionDenied);
   EXPECT_TRUE(m->OpenFile(Root(), d, O_RDONLY).ok());
   EXPECT_EQ(m->OpenFile(Root(), d, O_RDWR).code(), Code::kIsDir);
@@ -196,6 +195,30 @@ TEST_P(SessionsTest, ElectedCleanerRemovesAbandonedSession) {
   EXPECT_EQ((*list)[0].id, live->session_id());
   EXPECT_GT((*list)[0].expire_unix, 0);
   EXPECT_TRUE(live->Flock(Root(), kRootIno, 2, LockType::kWrite, false).ok());
+}
+
+// A client whose session record was removed (it stalled past its expiry and was cleaned)
+// re-registers at its next heartbeat, keeping its id.
+TEST_P(SessionsTest, HeartbeatRenewsAndRecreatesTheRecord) {
+  MetaOptions o;
+  o.heartbeat_seconds = 1;
+  o.session_expiry_seconds = 30;
+  o.background_jobs = false;
+  auto m = OpenClient(o);
+  ASSERT_TRUE(m->NewSession(SessionInfo{}).ok());
+  const uint64_t sid = m->session_id();
+  ASSERT_TRUE(kv::RunTxn(engine(), [&](kv::Transaction& txn) -> Status {
+                txn.Delete(schema::SessionKey(sid));
+                return Status::OK();
+              }).ok());
+  bool back = false;
+  for (int i = 0; i < 300 && !back; i++) {  // up to 30 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto list = meta().ListSessions();
+    ASSERT_TRUE(list.ok());
+    back = list->size() == 1 && (*list)[0].id == sid;
+  }
+  EXPECT_TRUE(back);
 }
 
 STRATA_META_INSTANTIATE(SessionsTest);
