@@ -118,10 +118,17 @@ Status Meta::WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice, const
     return Status::InvalidArgument("slice window outside the chunk or the stored slice");
   }
   const uint64_t end = (uint64_t{chunk_index} << kChunkBits) + slice.pos + slice.len;
+  // The hot path of every write: one round trip reads the attr and the chunk list together.
+  const std::string chunk_key = schema::ChunkKey(ino, chunk_index);
   return kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
-    ASSIGN_OR_RETURN(Attr attr, internal::ReadAttr(txn, ino));
+    ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(ino), chunk_key}));
+    if (!raw[0]) return Status::NotFound("no such inode " + std::to_string(ino));
+    ASSIGN_OR_RETURN(Attr attr, schema::DecodeAttr(*raw[0]));
     if (attr.type != FileType::kRegular) return Status::InvalidArgument("not a regular file");
-    RETURN_IF_ERROR(internal::AppendToChunk(txn, ino, chunk_index, slice));
+    std::string list = raw[1].value_or("");
+    if (list.size() % 24 != 0) return Status::Corruption("slice list length not a multiple of 24");
+    schema::AppendSlice(&list, slice);
+    txn.Put(chunk_key, list);
     if (end > attr.length) RETURN_IF_ERROR(internal::ChangeLength(txn, ino, attr, end));
     attr.mtime = mtime;
     attr.ctime = mtime;
