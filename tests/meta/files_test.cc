@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <thread>
 
 #include "tests/meta/file_helpers.h"
 #include "tests/meta/fixture.h"
@@ -402,6 +404,38 @@ TEST_P(FilesTest, UsageOfHardLinkedFileStaysExact) {
   EXPECT_EQ(meta().GetDirUsage(d1)->bytes, 0);
   EXPECT_EQ(meta().GetDirUsage(d2)->bytes, 0);
   EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_bytes, 0u);
+}
+
+// Writers in several threads of two clients append to one chunk: no record is lost and the
+// length and usage come out exact.
+TEST_P(FilesTest, ConcurrentWritersLoseNoSlice) {
+  Ino f = MustCreate(kRootIno, "f");
+  auto other = OpenClient();
+  ASSERT_TRUE(other);
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<uint64_t> ids;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      Meta& m = t % 2 ? meta() : *other;
+      for (int i = 0; i < 15; i++) {
+        const uint32_t pos = static_cast<uint32_t>((t * 15 + i) * 100);
+        Slice s = MustWrite(m, f, 0, pos, 100);
+        std::lock_guard<std::mutex> lock(mu);
+        ids.insert(s.id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto list = meta().ReadChunk(f, 0);
+  ASSERT_TRUE(list.ok());
+  std::set<uint64_t> got;
+  for (const Slice& s : *list) got.insert(s.id);
+  EXPECT_EQ(list->size(), 60u);
+  EXPECT_EQ(got, ids);
+  EXPECT_EQ(MustGetAttr(f).length, 6000u);
+  EXPECT_EQ(meta().GetDirUsage(kRootIno)->bytes, 6000);
+  EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_bytes, 6000u);
 }
 
 STRATA_META_INSTANTIATE(FilesTest);
