@@ -119,7 +119,8 @@ class DataWriter::State {
     return f;
   }
   // Marks the slice frozen and queues its unsubmitted blocks. REQUIRES: mu_ held.
-  void FreezeLocked(FileState& f, const std::shared_ptr<SliceBuf>& s, Work* work);
+  // `s` is taken by value: callers pass the FileState::open entry this erases.
+  void FreezeLocked(FileState& f, std::shared_ptr<SliceBuf> s, Work* work);
   void FreezeFileLocked(FileState& f, Work* work);
   // Submits the uploads, then drives the chunks. REQUIRES: mu_ not held.
   void Run(Work work);
@@ -152,8 +153,7 @@ class DataWriter::State {
   std::thread timer_;
 };
 
-void DataWriter::State::FreezeLocked(FileState& f, const std::shared_ptr<SliceBuf>& s,
-                                     Work* work) {
+void DataWriter::State::FreezeLocked(FileState& f, std::shared_ptr<SliceBuf> s, Work* work) {
   if (s->frozen) return;
   s->frozen = true;
   frozen_bytes_ += s->len;
