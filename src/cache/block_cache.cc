@@ -4,6 +4,7 @@
 
 #include "cache/disk_tier.h"
 #include "cache/memory_tier.h"
+#include "common/posix_env.h"
 
 namespace strata::cache {
 
@@ -23,18 +24,29 @@ struct BlockCache::Counters {
 
 Result<std::unique_ptr<BlockCache>> BlockCache::Open(const CacheOptions& options) {
   RETURN_IF_ERROR(options.Validate());
+  std::unique_ptr<Env> own_env;
   std::unique_ptr<DiskTier> disk;
   if (!options.cache_dir.empty()) {
-    auto tier = DiskTier::Open(options.cache_dir, options.cache_size, options.free_space_ratio);
+    Env* env = options.env;
+    if (!env) {
+      own_env = std::make_unique<PosixEnv>();
+      env = own_env.get();
+    }
+    auto tier =
+        DiskTier::Open(env, options.cache_dir, options.cache_size, options.free_space_ratio);
     if (!tier.ok()) return Status::InvalidArgument(tier.status().message());
     disk = std::move(*tier);
   }
-  return std::unique_ptr<BlockCache>(
-      new BlockCache(std::make_unique<MemoryTier>(options.memory_size), std::move(disk)));
+  return std::unique_ptr<BlockCache>(new BlockCache(
+      std::move(own_env), std::make_unique<MemoryTier>(options.memory_size), std::move(disk)));
 }
 
-BlockCache::BlockCache(std::unique_ptr<MemoryTier> memory, std::unique_ptr<DiskTier> disk)
-    : memory_(std::move(memory)), disk_(std::move(disk)), counters_(new Counters) {}
+BlockCache::BlockCache(std::unique_ptr<Env> own_env, std::unique_ptr<MemoryTier> memory,
+                       std::unique_ptr<DiskTier> disk)
+    : own_env_(std::move(own_env)),
+      memory_(std::move(memory)),
+      disk_(std::move(disk)),
+      counters_(new Counters) {}
 
 BlockCache::~BlockCache() = default;
 

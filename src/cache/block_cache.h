@@ -15,6 +15,9 @@
 // for the rest of the process (disk_enabled() turns false) and the cache keeps working from
 // memory: the cache never makes a read fail.
 //
+// Disk I/O goes through CacheOptions::env (common/env.h), so the tier runs in memory in tests
+// and a failing disk can be simulated with FaultyEnv.
+//
 // Keys are object-store block keys (see chunk/block_key.h), e.g. "vol/chunks/0/1/1234_0_4096".
 // They must be relative paths without "." or ".." segments or empty segments; other keys are
 // cached in memory only.
@@ -30,6 +33,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace strata::cache {
@@ -39,6 +43,9 @@ struct CacheOptions {
   std::string cache_dir;                // disk tier directory; "" = no disk tier (default)
   uint64_t cache_size = 1ULL << 30;     // disk tier bytes (default 1 GiB; --cache-size)
   double free_space_ratio = 0.1;        // keep this fraction of the cache file system free
+  // The disk tier's file I/O (not owned; must outlive the cache). nullptr (default): a
+  // PosixEnv owned by the cache. Tests pass a MemEnv, or a FaultyEnv to fail the disk.
+  Env* env = nullptr;
   // kInvalidArgument naming the bad field (ratio outside [0, 1), ...).
   Status Validate() const;
 };
@@ -89,9 +96,11 @@ class BlockCache {
   CacheStats stats() const;
 
  private:
-  BlockCache(std::unique_ptr<MemoryTier> memory, std::unique_ptr<DiskTier> disk);
+  BlockCache(std::unique_ptr<Env> own_env, std::unique_ptr<MemoryTier> memory,
+             std::unique_ptr<DiskTier> disk);
 
   struct Counters;  // hit/miss counters (atomics)
+  std::unique_ptr<Env> own_env_;  // the default PosixEnv; declared first, destroyed last
   std::unique_ptr<MemoryTier> memory_;
   std::unique_ptr<DiskTier> disk_;  // null when there is no disk tier
   std::unique_ptr<Counters> counters_;

@@ -7,6 +7,9 @@
 #include <fstream>
 #include <string>
 
+#include "common/faulty_env.h"
+#include "common/mem_env.h"
+
 namespace strata::cache {
 namespace {
 
@@ -175,6 +178,88 @@ TEST(BlockCache, UnsafeKeysStayInMemory) {
   EXPECT_EQ(cache->stats().disk_blocks, 0u);
   EXPECT_FALSE(fs::exists(dir.path() + "/escape"));
   EXPECT_NE(cache->Get("../escape"), nullptr);
+}
+
+// The disk tier runs on any Env: here wholly in memory.
+TEST(BlockCache, DiskTierOnMemEnvSurvivesRestart) {
+  MemEnv env;
+  CacheOptions o = DiskOnly("/cache");
+  o.env = &env;
+  {
+    auto cache = std::move(*BlockCache::Open(o));
+    cache->Put("vol/chunks/0/0/7_0_5000", Block(5000, 'x'));
+    EXPECT_TRUE(cache->disk_enabled());
+  }
+  ASSERT_TRUE(env.WriteFileAtomic("/cache/blocks/vol/chunks/0/0/8_0_10.tmp.1.2.3", "partial").ok());
+  auto cache = std::move(*BlockCache::Open(o));
+  EXPECT_EQ(cache->stats().disk_blocks, 1u);
+  auto hit = cache->Get("vol/chunks/0/0/7_0_5000");
+  ASSERT_NE(hit, nullptr);
+  EXPECT_EQ(*hit, Block(5000, 'x'));
+  EXPECT_EQ(env.Stat("/cache/blocks/vol/chunks/0/0/8_0_10.tmp.1.2.3").status().code(),
+            Code::kNotFound);
+}
+
+// A full cache disk (ENOSPC on write): the tier is dropped, blocks are still cached in
+// memory, and the disk is not touched again.
+TEST(BlockCache, FullCacheDiskDisablesTierMemoryStillServes) {
+  MemEnv mem;
+  FaultyEnv env(&mem);
+  CacheOptions o = DiskOnly("/cache");
+  o.memory_size = 1 << 20;
+  o.env = &env;
+  auto cache = std::move(*BlockCache::Open(o));
+  cache->Put("k/a", Block(1024, 'a'));
+  EXPECT_EQ(cache->stats().disk_blocks, 1u);
+  env.AddRule({.op = FaultOp::kWrite, .path_prefix = "/cache", .error = ENOSPC});
+  cache->Put("k/b", Block(1024, 'b'));
+  EXPECT_FALSE(cache->disk_enabled());
+  EXPECT_EQ(cache->stats().disk_errors, 1u);
+  EXPECT_EQ(env.faults_injected(), 1u);
+  auto hit = cache->Get("k/b");
+  ASSERT_NE(hit, nullptr);
+  EXPECT_EQ(*hit, Block(1024, 'b'));
+  cache->Put("k/c", Block(1024, 'c'));
+  EXPECT_EQ(env.faults_injected(), 1u);  // a disabled tier does no more I/O
+  // No temporary file was left behind by the failed write.
+  auto names = mem.ListDir("/cache/blocks/k");
+  ASSERT_TRUE(names.ok());
+  ASSERT_EQ(names->size(), 1u);
+  EXPECT_EQ((*names)[0].name, "a");
+}
+
+// A failing cache disk on read (EIO): a miss, never an error or wrong bytes; the tier goes.
+TEST(BlockCache, ReadErrorIsAMissAndDisablesTier) {
+  MemEnv mem;
+  FaultyEnv env(&mem);
+  CacheOptions o = DiskOnly("/cache");
+  o.env = &env;
+  auto cache = std::move(*BlockCache::Open(o));
+  cache->Put("k/a", Block(4096, 'a'));
+  ASSERT_NE(cache->Get("k/a"), nullptr);
+  env.AddRule({.op = FaultOp::kRead, .path_prefix = "/cache", .error = EIO});
+  EXPECT_EQ(cache->Get("k/a"), nullptr);
+  EXPECT_FALSE(cache->disk_enabled());
+  EXPECT_EQ(cache->stats().disk_errors, 1u);
+  EXPECT_EQ(cache->stats().corrupt_dropped, 0u);
+}
+
+// The free-space ratio is read from the Env: a nearly full MemEnv keeps the tier empty.
+TEST(BlockCache, FreeSpaceRatioUsesEnvSpace) {
+  MemEnv::Options mo;
+  mo.capacity_bytes = 100 << 10;
+  MemEnv env(mo);
+  CacheOptions o = DiskOnly("/cache", 1 << 20);
+  o.free_space_ratio = 0.5;
+  o.env = &env;
+  auto cache = std::move(*BlockCache::Open(o));
+  cache->Put("k/a", Block(30 << 10, 'a'));  // leaves 70 KiB of 100 free: allowed
+  EXPECT_EQ(cache->stats().disk_blocks, 1u);
+  cache->Put("k/b", Block(30 << 10, 'b'));  // would leave 40 KiB < 50: evicts k/a first
+  EXPECT_EQ(cache->stats().disk_blocks, 1u);
+  EXPECT_TRUE(cache->Contains("k/b"));
+  EXPECT_FALSE(cache->Contains("k/a"));
+  EXPECT_TRUE(cache->disk_enabled());
 }
 
 TEST(CacheOptions, Validate) {

@@ -1,13 +1,6 @@
 #include "cache/disk_tier.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <filesystem>
 #include <vector>
 
 #include "common/bytes.h"
@@ -15,52 +8,12 @@
 
 namespace strata::cache {
 
-namespace fs = std::filesystem;
-
 namespace {
 
 constexpr uint32_t kCacheMagic = 0x53434331;  // "SCC1"
 constexpr size_t kTrailer = 8;
 
-// Writes all of `data` to fd; errno-style Status on failure.
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FromErrno(errno, "write " + path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::OK();
-}
-
-Result<std::string> ReadWhole(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return FromErrno(errno, "open " + path);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    return FromErrno(e, "stat " + path);
-  }
-  std::string out(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return FromErrno(e, "read " + path);
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  out.resize(got);
-  return out;
-}
+bool IsTemp(std::string_view name) { return name.find(".tmp.") != std::string_view::npos; }
 
 }  // namespace
 
@@ -73,48 +26,53 @@ bool DiskTier::ValidKey(std::string_view key) {
     if (end == std::string_view::npos) end = key.size();
     std::string_view seg = key.substr(start, end - start);
     if (seg.empty() || seg == "." || seg == "..") return false;
-    if (seg.find(".tmp.") != std::string_view::npos) return false;  // reserved for temp files
+    if (IsTemp(seg)) return false;  // reserved for temporary files
     start = end + 1;
   }
   return true;
 }
 
-Result<std::unique_ptr<DiskTier>> DiskTier::Open(const std::string& dir, uint64_t capacity,
-                                                 double free_space_ratio) {
-  std::string root = dir + "/blocks";
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) return Status::IOError("cannot create cache directory " + root + ": " + ec.message());
-  std::unique_ptr<DiskTier> tier(new DiskTier(root, capacity, free_space_ratio));
+Result<std::unique_ptr<DiskTier>> DiskTier::Open(Env* env, const std::string& dir,
+                                                 uint64_t capacity, double free_space_ratio) {
+  std::string root = JoinPath(dir, "blocks");
+  Status st = env->CreateDirs(root);
+  if (!st.ok()) return Status::IOError("cannot create cache directory " + root + ": " + st.ToString());
+  std::unique_ptr<DiskTier> tier(new DiskTier(env, root, capacity, free_space_ratio));
   RETURN_IF_ERROR(tier->Scan());
   return tier;
 }
 
-Status DiskTier::Scan() {
-  struct Found {
-    std::string key;
-    uint64_t size;
-    fs::file_time_type mtime;
-  };
-  std::vector<Found> found;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(root_, ec), end;
-  if (ec) return Status::IOError("cannot read cache directory " + root_ + ": " + ec.message());
-  for (; it != end; it.increment(ec)) {
-    if (ec) return Status::IOError("cannot scan cache directory " + root_ + ": " + ec.message());
-    if (!it->is_regular_file(ec)) continue;
-    std::string path = it->path().string();
-    std::string key = path.substr(root_.size() + 1);
-    if (key.find(".tmp.") != std::string::npos) {  // a write interrupted by a crash
-      fs::remove(it->path(), ec);
+Status DiskTier::ScanDir(const std::string& rel, std::vector<Found>* found) {
+  std::string dir = rel.empty() ? root_ : PathOf(rel);
+  auto entries = env_->ListDir(dir);
+  if (!entries.ok()) {
+    return Status::IOError("cannot scan cache directory " + dir + ": " +
+                           entries.status().ToString());
+  }
+  for (const DirEntry& e : *entries) {
+    std::string key = rel.empty() ? e.name : rel + "/" + e.name;
+    if (e.type == FileType::kDirectory) {
+      RETURN_IF_ERROR(ScanDir(key, found));
       continue;
     }
-    uint64_t size = it->file_size(ec);
-    if (ec || size < kTrailer || !ValidKey(key)) continue;
-    found.push_back({key, size - kTrailer, it->last_write_time(ec)});
+    if (e.type != FileType::kRegular) continue;
+    if (IsTemp(e.name)) {  // a write interrupted by a crash
+      // Deliberately dropped: a leftover we cannot remove is ignored again next time.
+      (void)env_->RemoveFile(PathOf(key));
+      continue;
+    }
+    auto info = env_->Stat(PathOf(key));
+    if (!info.ok() || info->size < kTrailer || !ValidKey(key)) continue;
+    found->push_back({key, info->size - kTrailer, info->mtime_nanos});
   }
+  return Status::OK();
+}
+
+Status DiskTier::Scan() {
+  std::vector<Found> found;
+  RETURN_IF_ERROR(ScanDir("", &found));
   std::sort(found.begin(), found.end(),
-            [](const Found& a, const Found& b) { return a.mtime > b.mtime; });  // newest first
+            [](const Found& a, const Found& b) { return a.mtime_ns > b.mtime_ns; });  // newest first
   std::vector<std::string> over;
   {
     std::lock_guard lock(mu_);
@@ -128,16 +86,22 @@ Status DiskTier::Scan() {
       bytes_ += f.size;
     }
   }
-  for (auto& p : over) ::unlink(p.c_str());
+  RemoveFiles(over);
   return Status::OK();
 }
 
 void DiskTier::Disable(const Status& why) {
   // Deliberately absorbed: a failing cache disk must not fail reads (DESIGN.md §7). The
   // counter and disk_enabled() make it visible in stats.
-  errors_++;
-  enabled_ = false;
+  if (enabled_.exchange(false)) errors_++;
   (void)why;
+}
+
+void DiskTier::RemoveFiles(const std::vector<std::string>& paths) {
+  for (const auto& p : paths) {
+    Status st = env_->RemoveFile(p);
+    if (!st.ok() && !st.Is(Code::kNotFound)) Disable(st);
+  }
 }
 
 std::shared_ptr<const std::string> DiskTier::Get(const std::string& key) {
@@ -148,8 +112,7 @@ std::shared_ptr<const std::string> DiskTier::Get(const std::string& key) {
     if (it == index_.end()) return nullptr;
     lru_.splice(lru_.begin(), lru_, it->second.lru);
   }
-  std::string path = PathOf(key);
-  auto body = ReadWhole(path);
+  auto body = env_->ReadFile(PathOf(key));
   if (!body.ok()) {
     if (!body.status().Is(Code::kNotFound)) Disable(body.status());
     Remove(key);
@@ -173,10 +136,10 @@ std::shared_ptr<const std::string> DiskTier::Get(const std::string& key) {
 
 bool DiskTier::FreeSpaceAllows(uint64_t incoming) const {
   if (ratio_ <= 0) return true;
-  struct statvfs sv;
-  if (::statvfs(root_.c_str(), &sv) != 0) return true;  // unknown: rely on cache_size
-  double total = static_cast<double>(sv.f_blocks) * sv.f_frsize;
-  double avail = static_cast<double>(sv.f_bavail) * sv.f_frsize;
+  auto space = env_->GetSpace(root_);
+  if (!space.ok()) return true;  // unknown: rely on cache_size
+  double total = static_cast<double>(space->total_bytes);
+  double avail = static_cast<double>(space->free_bytes);
   return avail - static_cast<double>(incoming) >= ratio_ * total;
 }
 
@@ -192,6 +155,26 @@ std::vector<std::string> DiskTier::MakeRoomLocked(uint64_t incoming) {
   return victims;
 }
 
+Status DiskTier::WriteFile(const std::string& key, std::string_view data) {
+  std::string path = PathOf(key);
+  RETURN_IF_ERROR(env_->CreateDirs(Dirname(path)));
+  std::string trailer;
+  PutU32BE(&trailer, Crc32c(data));
+  PutU32BE(&trailer, kCacheMagic);
+  // Not Env::WriteFileAtomic: that would need block + trailer in one buffer (a copy of a
+  // whole block). No sync: a cache file lost in a power cut is only a miss, and one cut
+  // short is caught by its checksum.
+  std::string tmp = env_->TempPathFor(path);
+  ASSIGN_OR_RETURN(auto file, env_->NewWritableFile(tmp, OpenMode::kCreateNew));
+  Status st = file->Append(data);
+  if (st.ok()) st = file->Append(trailer);
+  Status closed = file->Close();
+  if (st.ok()) st = closed;
+  if (st.ok()) st = env_->Rename(tmp, path);
+  if (!st.ok()) (void)env_->RemoveFile(tmp);  // dropped: the first error is the one to report
+  return st;
+}
+
 uint64_t DiskTier::Put(const std::string& key, std::string_view data) {
   if (!enabled_ || data.size() + kTrailer > capacity_ || !ValidKey(key)) return 0;
   uint64_t evicted = 0;
@@ -202,9 +185,9 @@ uint64_t DiskTier::Put(const std::string& key, std::string_view data) {
       if (index_.count(key)) return 0;  // blocks are immutable: already cached
       victims = MakeRoomLocked(data.size());
     }
-    // Free-space ratio: evict further (oldest first) while the file system is too full.
-    for (auto& v : victims) ::unlink(v.c_str());
+    RemoveFiles(victims);
     evicted = victims.size();
+    // Free-space ratio: evict further (oldest first) while the file system is too full.
     while (!FreeSpaceAllows(data.size() + kTrailer)) {
       std::string oldest;
       {
@@ -215,33 +198,12 @@ uint64_t DiskTier::Put(const std::string& key, std::string_view data) {
         index_.erase(oldest);
         lru_.pop_back();
       }
-      ::unlink(PathOf(oldest).c_str());
+      RemoveFiles({PathOf(oldest)});
       evicted++;
     }
     if (!FreeSpaceAllows(data.size() + kTrailer)) return evicted;
   }
-  std::string path = PathOf(key);
-  std::string tmp = path + ".tmp." + std::to_string(tmp_counter_++);
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  if (ec) {
-    Disable(Status::IOError("mkdir for cache file " + path + ": " + ec.message()));
-    return evicted;
-  }
-  std::string trailer;
-  PutU32BE(&trailer, Crc32c(data));
-  PutU32BE(&trailer, kCacheMagic);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    Disable(FromErrno(errno, "create " + tmp));
-    return evicted;
-  }
-  Status st = WriteAll(fd, data, tmp);
-  if (st.ok()) st = WriteAll(fd, trailer, tmp);
-  if (::close(fd) != 0 && st.ok()) st = FromErrno(errno, "close " + tmp);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = FromErrno(errno, "rename " + tmp);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
+  if (Status st = WriteFile(key, data); !st.ok()) {
     Disable(st);
     return evicted;
   }
@@ -255,7 +217,7 @@ uint64_t DiskTier::Put(const std::string& key, std::string_view data) {
       bytes_ += data.size();
     }
   }
-  for (auto& v : victims) ::unlink(v.c_str());
+  RemoveFiles(victims);
   return evicted + victims.size();
 }
 
@@ -271,7 +233,7 @@ void DiskTier::Remove(const std::string& key) {
       had = true;
     }
   }
-  if (had) ::unlink(PathOf(key).c_str());
+  if (had) RemoveFiles({PathOf(key)});
 }
 
 bool DiskTier::Contains(const std::string& key) {
