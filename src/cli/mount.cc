@@ -41,6 +41,7 @@ struct MountArgs {
   std::vector<std::string> fuse_opts;
   bool writeback_cache = false;
   bool no_bgjob = false;
+  bool no_default_permissions = false;
   bool debug = false;
   int threads = 32;
 };
@@ -110,6 +111,7 @@ Status Serve(const MountArgs& a, const std::function<void()>& ready) {
   fo.entry_timeout = a.entry_timeout;
   fo.negative_timeout = a.negative_timeout;
   fo.writeback_cache = a.writeback_cache;
+  fo.default_permissions = !a.no_default_permissions;
   fo.debug = a.debug;
   fo.max_threads = a.threads;
   SplitFuseOptions(a.fuse_opts, fo);
@@ -248,6 +250,8 @@ void RegisterMount(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_flag("--writeback-cache", a->writeback_cache, "Kernel write-back page cache");
   cmd->add_flag("--no-bgjob", a->no_bgjob, "Do not run background cleanup jobs");
+  cmd->add_flag("--no-default-permissions", a->no_default_permissions,
+                "Leave every permission check to the metadata layer (no kernel checks)");
   cmd->add_option("--threads", a->threads, "FUSE worker threads")->capture_default_str();
   cmd->add_flag("--debug", a->debug, "Trace FUSE requests on stderr");
   cmd->callback([a] {

@@ -99,6 +99,7 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(vfs::Volume* volume,
   std::vector<std::string> args = {"strata"};
   std::string o = "fsname=" + options.fsname + ",subtype=strata";
   if (options.allow_other) o += ",allow_other";
+  if (options.default_permissions) o += ",default_permissions";
   if (volume->read_only()) o += ",ro";
   for (const std::string& e : options.extra) o += "," + e;
   args.push_back("-o");

@@ -33,6 +33,10 @@ struct FuseOptions {
   int max_threads = 32;           // worker threads of the multi-threaded loop
   uint32_t max_write = 1 << 20;   // largest WRITE request (1 MiB)
   bool allow_other = false;       // -o allow_other
+  // The kernel checks permissions from cached attributes too (-o default_permissions): path
+  // components found in the dentry cache are otherwise never checked for search permission.
+  // The metadata layer checks every operation either way.
+  bool default_permissions = true;
   bool debug = false;             // libfuse request tracing on stderr
   bool handle_signals = true;     // SIGINT/SIGTERM/SIGHUP end Run() (then a clean unmount)
   std::string fsname = "strata";  // shown in /proc/mounts

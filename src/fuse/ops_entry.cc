@@ -132,7 +132,10 @@ meta::SetAttrRequest ToSetAttr(const struct stat* attr, int to_set) {
 void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
              struct fuse_file_info* fi) {
   Guarded(req, [&] {
-    ReplyAttr(req, ino, VolumeOf(req).SetAttr(ContextOf(req), ino, ToSetAttr(attr, to_set)));
+    std::optional<uint64_t> fh;
+    if (fi != nullptr) fh = fi->fh;
+    ReplyAttr(req, ino,
+              VolumeOf(req).SetAttr(ContextOf(req), ino, ToSetAttr(attr, to_set), fh));
   });
 }
 

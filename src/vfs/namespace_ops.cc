@@ -1,5 +1,7 @@
 // Volume: namespace operations (lookup, attributes, create/remove/rename of names, statfs).
 // Each maps client inodes to volume inodes, calls Meta, and maps the result back.
+#include <fcntl.h>
+
 #include "vfs/volume_impl.h"
 
 namespace strata::vfs {
@@ -21,15 +23,57 @@ Result<Attr> Volume::GetAttr(const Context& ctx, Ino ino) {
   return impl_->Overlay(v, a);
 }
 
-Result<Attr> Volume::SetAttr(const Context& ctx, Ino ino, const meta::SetAttrRequest& req) {
+// The kernel clears setuid/setgid after a write or truncate by sending a mode change with the
+// writer's credentials; a writer who is not the owner may do exactly that (and nothing more).
+Result<Attr> Volume::SetAttrKillPriv(const Context& ctx, meta::Ino v,
+                                     const meta::SetAttrRequest& req) {
+  auto r = impl_->meta->SetAttr(ctx, v, req);
+  if (r.ok() || !(r.status().Is(Code::kNotPermitted) || r.status().Is(Code::kPermissionDenied)) ||
+      !(req.mask & meta::kSetMode) || ctx.uid == 0) {
+    return r;
+  }
+  ASSIGN_OR_RETURN(meta::Attr cur, impl_->meta->GetAttr(v));
+  const uint32_t kill = 06000;
+  bool only_clears = (req.mode & ~kill) == (cur.mode & ~kill) && (req.mode & kill) != (cur.mode & kill) &&
+                     (req.mode & kill & ~cur.mode) == 0;
+  if (!only_clears) return r;
+  RETURN_IF_ERROR(impl_->meta->Access(ctx, v, 2 /* W_OK */));
+  meta::SetAttrRequest mode_only;
+  mode_only.mask = meta::kSetMode;
+  mode_only.mode = req.mode;
+  RETURN_IF_ERROR(impl_->meta->SetAttr(Context{}, v, mode_only).status());
+  meta::SetAttrRequest rest = req;
+  rest.mask &= ~static_cast<uint32_t>(meta::kSetMode);
+  if (rest.mask == 0) return impl_->meta->GetAttr(v);
+  return impl_->meta->SetAttr(ctx, v, rest);
+}
+
+Result<Attr> Volume::SetAttr(const Context& ctx, Ino ino, const meta::SetAttrRequest& req,
+                             std::optional<uint64_t> fh) {
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino v = impl_->ToVol(ino);
+  meta::SetAttrRequest rest = req;
   if (req.mask & meta::kSetSize) {
     // Pending slices must land before the truncate, or they would be committed on top of it.
     RETURN_IF_ERROR(impl_->chunks->Flush(v));
+    std::shared_ptr<FileHandle> h = fh ? impl_->GetFile(*fh) : nullptr;
+    if (h && h->ino == v && (h->flags & O_ACCMODE) != O_RDONLY) {
+      // ftruncate on a descriptor open for writing: the open already checked access.
+      meta::SetAttrRequest size_only;
+      size_only.mask = meta::kSetSize;
+      size_only.size = req.size;
+      RETURN_IF_ERROR(impl_->meta->SetAttr(Context{}, v, size_only).status());
+      rest.mask &= ~static_cast<uint32_t>(meta::kSetSize);
+      impl_->chunks->InvalidateFile(v);
+      impl_->SetKnownLength(v, req.size);
+      if (rest.mask == 0) {
+        ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(v));
+        return impl_->Overlay(v, a);
+      }
+    }
   }
-  ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->SetAttr(ctx, v, req));
-  if (req.mask & meta::kSetSize) {
+  ASSIGN_OR_RETURN(meta::Attr a, SetAttrKillPriv(ctx, v, rest));
+  if (rest.mask & meta::kSetSize) {
     impl_->chunks->InvalidateFile(v);
     impl_->SetKnownLength(v, a.length);
   }

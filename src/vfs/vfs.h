@@ -103,8 +103,11 @@ class Volume {
   // ---- Namespace
   Result<Entry> Lookup(const Context& ctx, Ino parent, const std::string& name);
   Result<Attr> GetAttr(const Context& ctx, Ino ino);
-  // req.mask kSetSize truncates through meta and drops the data path's cached view.
-  Result<Attr> SetAttr(const Context& ctx, Ino ino, const meta::SetAttrRequest& req);
+  // req.mask kSetSize truncates through meta and drops the data path's cached view. With the
+  // handle of a file opened for writing (ftruncate), the size change needs no permission check
+  // (the open had it).
+  Result<Attr> SetAttr(const Context& ctx, Ino ino, const meta::SetAttrRequest& req,
+                       std::optional<uint64_t> fh = std::nullopt);
   Status Access(const Context& ctx, Ino ino, int mask);
   Result<Entry> Mknod(const Context& ctx, Ino parent, const std::string& name, FileType type,
                       uint32_t mode, uint32_t rdev);
@@ -175,6 +178,7 @@ class Volume {
   class Impl;  // volume_impl.h; opaque to users
 
  private:
+  Result<Attr> SetAttrKillPriv(const Context& ctx, Ino vol_ino, const meta::SetAttrRequest& req);
   explicit Volume(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
