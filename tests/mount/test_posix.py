@@ -517,3 +517,30 @@ def test_strata_info(volume, d):
             assert os.path.exists(os.path.join(volume.storage[len("file://"):], k)), k
     r = subprocess.run([volume.strata, "info", "/"], capture_output=True, text=True)
     assert r.returncode != 0 and "not on a StrataFS mount" in r.stderr
+
+
+def test_cached_paths_are_still_permission_checked(d):
+    """A path component found in the kernel's dentry cache still needs search permission, and
+    ftruncate on a descriptor open for writing works whatever the file's mode."""
+    closed = os.path.join(d, "closed")
+    os.mkdir(closed)
+    write_file(os.path.join(closed, "f"), b"data")
+    os.chmod(closed, 0o700)
+    assert read_file(os.path.join(closed, "f")) == b"data"  # root fills the dentry cache
+
+    def as_user():
+        os.chdir(d)
+        os.setgroups([])
+        os.setresgid(4321, 4321, 4321)
+        os.setresuid(4321, 4321, 4321)
+        try:
+            open("closed/f", "rb")
+            return 1
+        except PermissionError:
+            pass
+        fd = os.open("mode0", os.O_CREAT | os.O_RDWR, 0)
+        os.ftruncate(fd, 100)
+        os.close(fd)
+        return 0 if os.stat("mode0").st_size == 100 else 2
+
+    assert in_child(as_user) == 0
