@@ -80,7 +80,19 @@ Result<Entry> Meta::Lookup(const Context& ctx, Ino parent, const std::string& na
                                                  schema::EntryKey(parent, name)}));
         ASSIGN_OR_RETURN(Attr dir, internal::CheckDir(raw[0], ctx, 1));
         (void)dir;
-        if (!raw[1]) return Status::NotFound("'" + name + "' not found");
+        if (!raw[1]) {
+          // /.trash is not an entry of the root (readdir does not list it) but is reachable by
+          // name once it exists, so users can list and restore trashed files.
+          if (parent == kRootIno && name == ".trash") {
+            ASSIGN_OR_RETURN(auto trash, txn.Get(schema::AttrKey(kTrashIno)));
+            if (trash) {
+              ASSIGN_OR_RETURN(Attr a, schema::DecodeAttr(*trash));
+              out = Entry{kTrashIno, a};
+              return Status::OK();
+            }
+          }
+          return Status::NotFound("'" + name + "' not found");
+        }
         FileType type;
         Ino ino;
         RETURN_IF_ERROR(schema::DecodeEntry(*raw[1], &type, &ino));

@@ -27,12 +27,18 @@ class TrashTest : public MetaTest {
 };
 
 TEST_P(TrashTest, UnlinkedFileGoesToTheHourDirectoryAndExpires) {
+  EXPECT_EQ(meta().Lookup(Root(), kRootIno, ".trash").code(), Code::kNotFound);  // none yet
   Ino d = MustMkdir(kRootIno, "d");
   Ino f = MustCreate(d, "report.txt");
   Slice s = MustWrite(meta(), f, 0, 0, 1000);
   const int64_t now = internal::Now().sec;
   ASSERT_TRUE(meta().Unlink(Root(), d, "report.txt").ok());
   EXPECT_EQ(meta().Lookup(Root(), d, "report.txt").code(), Code::kNotFound);
+  // /.trash is reachable by name from the root, though readdir of / does not list it.
+  auto trash = meta().Lookup(Root(), kRootIno, ".trash");
+  ASSERT_TRUE(trash.ok()) << trash.status().ToString();
+  EXPECT_EQ(trash->ino, kTrashIno);
+  EXPECT_EQ(trash->attr.type, FileType::kDirectory);
   // The hour directory is named for the current UTC hour.
   auto hours = ListNames(kTrashIno);
   ASSERT_EQ(hours.size(), 1u);
