@@ -43,7 +43,14 @@ Status ApplySetAttr(const Context& ctx, const SetAttrRequest& req, const Timespe
       return NotPermitted("only root or the owner (to one of its groups) may change the group");
     }
   }
-  if ((mask & kSetMode) && !root && !owner) return NotPermitted("only the owner may chmod");
+  // The kernel clears setuid/setgid after a write or truncate by anyone (file_remove_privs)
+  // with a chmod as the writer: a mode change that only drops those bits is always allowed.
+  const bool only_kills_privs =
+      (mask & kSetMode) && (req.mode & 07777) == (a.mode & ~(kSetuid | kSetgid) & 07777) &&
+      (a.mode & (kSetuid | kSetgid)) != 0;
+  if ((mask & kSetMode) && !root && !owner && !only_kills_privs) {
+    return NotPermitted("only the owner may chmod");
+  }
   if (mask & (kSetAtime | kSetMtime | kSetCtime)) {
     if (!root && !owner) return NotPermitted("only the owner may set explicit times");
   }

@@ -40,6 +40,19 @@ TEST_P(AttrPermTest, ChmodOnlyByOwnerOrRoot) {
   EXPECT_EQ(MustGetAttr(f).mode, 04755u);
 }
 
+TEST_P(AttrPermTest, AnyWriterMayDropSetuidAndSetgid) {
+  // After a write by another user the kernel drops the privilege bits with a chmod made as
+  // that user: it must pass, and only a chmod that does nothing else.
+  Ino f = MustCreate(kRootIno, "f", 0666, User(1000, 100));
+  ASSERT_TRUE(Chmod(User(1000, 100), f, 06777).ok());
+  EXPECT_EQ(Chmod(User(1001, 101), f, 0776).code(), Code::kNotPermitted);
+  auto a = Chmod(User(1001, 101), f, 0777);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(MustGetAttr(f).mode, 0777u);
+  // With no privilege bits left, the same chmod by a stranger is refused again.
+  EXPECT_EQ(Chmod(User(1001, 101), f, 0777).code(), Code::kNotPermitted);
+}
+
 TEST_P(AttrPermTest, ChmodClearsSetgidWhenCallerIsNotInTheGroup) {
   Ino f = MustCreate(kRootIno, "f", 0644, User(1000, 100));
   ASSERT_TRUE(Chown(Root(), f, std::nullopt, 200).ok());
