@@ -22,7 +22,8 @@ struct ConfigArgs {
 
 void RunConfig(const ConfigArgs& a) {
   if (MetaDatabaseMissing(a.meta_url)) {
-    return Fail("config", Status::NotFound("volume is not formatted (no database at " + a.meta_url + ")"));
+    return Fail("config",
+                Status::NotFound("volume is not formatted (no database at " + a.meta_url + ")"));
   }
   auto engine = OpenMetaEngine(a.meta_url);
   if (!engine.ok()) return Fail("config", engine.status());

@@ -1,8 +1,11 @@
 // strata format META_URL NAME --storage URL [...]: writes a volume's settings record into the
 // metadata engine and its NAME/strata.uuid object into the store (DESIGN.md §3). Checks come
-// first (flags, engine, existing settings, the store's uuid object) so that bad input writes
+// first (flags, the store's uuid object, engine, existing settings) so that bad input writes
 // nothing; then the metadata, then the uuid object (a re-run after a failed upload keeps the
 // uuid, so it completes the same volume).
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -11,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/meta_open.h"
+#include "common/uri.h"
 #include "meta/meta.h"
 #include "object/registry.h"
 
@@ -62,6 +66,15 @@ std::string NewUuid() {
   return s;
 }
 
+// True for a file:// URL whose directory does not exist: that store certainly holds no volume,
+// and opening it would create the directory.
+bool FileStoreDirMissing(const std::string& url) {
+  auto uri = ParseUri(url);
+  if (!uri.ok() || uri->scheme != "file" || uri->path.empty()) return false;
+  struct stat st;
+  return ::stat(uri->path.c_str(), &st) != 0 && errno == ENOENT;
+}
+
 void RunFormat(const FormatArgs& a) {
   meta::VolumeFormat f;
   f.name = a.name;
@@ -78,22 +91,40 @@ void RunFormat(const FormatArgs& a) {
   if (Status s = f.Validate(); !s.ok()) return Fail("format", s);
 
   if (Status s = CheckMetaUrl(a.meta_url); !s.ok()) return Fail("format", s);
-  // The store first: reading its uuid object writes nothing anywhere.
+
+  // The store first: reading its uuid object writes nothing, while opening the engine may
+  // (an sqlite3:// database file is created, a redis:// database gets its layout marker).
+  // One exception: opening a file:// store whose directory does not exist would create the
+  // directory; such a store holds no volume, so it is opened only after the engine checks.
   object::StoreRegistry stores;
   object::RegisterLocalStores(stores);
   object::RegisterS3Stores(stores);
   object::StoreOptions sopts;
   sopts.access_key = a.access_key;
   sopts.secret_key = a.secret_key;
-  auto store = stores.Open(a.storage, sopts);
-  if (!store.ok()) return Fail("format: storage", store.status());
+  std::shared_ptr<object::ObjectStore> store;
+  auto open_store = [&]() -> Status {
+    auto opened = stores.Open(a.storage, sopts);
+    if (!opened.ok()) return opened.status().WithContext("storage");
+    store = std::move(*opened);
+    return Status::OK();
+  };
   const std::string uuid_key = f.name + "/strata.uuid";
   std::optional<std::string> store_uuid;
-  auto existing = (*store)->Get(uuid_key);
-  if (existing.ok()) {
-    store_uuid = *existing;
-  } else if (existing.code() != Code::kNotFound) {
-    return Fail("format: storage", existing.status());
+  if (!FileStoreDirMissing(a.storage)) {
+    if (Status s = open_store(); !s.ok()) return Fail("format", s);
+    // A listing, not a Get: S3 answers a Get in a missing bucket with "not found" too, which
+    // would pass for "no volume here" and fail only after the metadata was written.
+    object::ListOptions lo;
+    lo.prefix = uuid_key;
+    lo.limit = 1;
+    auto listed = store->List(lo);
+    if (!listed.ok()) return Fail("format: storage", listed.status());
+    if (!listed->objects.empty() && listed->objects.front().key == uuid_key) {
+      auto existing = store->Get(uuid_key);
+      if (!existing.ok()) return Fail("format: storage", existing.status());
+      store_uuid = *existing;
+    }
   }
   auto held_by_other = [&] {
     return Fail("format", Status::AlreadyExists("storage prefix '" + f.name +
@@ -118,14 +149,17 @@ void RunFormat(const FormatArgs& a) {
   } else {
     return Fail("format", old.status());
   }
-
   if (store_uuid && *store_uuid != f.uuid) return held_by_other();
+  if (!store) {
+    if (Status s = open_store(); !s.ok()) return Fail("format", s);
+  }
+
   if (Status s = meta::Meta::Format(**engine, f, a.force); !s.ok()) return Fail("format", s);
-  if (Status s = (*store)->Put(uuid_key, f.uuid); !s.ok()) {
+  if (Status s = store->Put(uuid_key, f.uuid); !s.ok()) {
     return Fail("format: writing " + uuid_key, s);
   }
   std::printf("formatted volume %s (uuid %s) on %s, data in %s\n", f.name.c_str(), f.uuid.c_str(),
-              (*engine)->Describe().c_str(), (*store)->Describe().c_str());
+              (*engine)->Describe().c_str(), store->Describe().c_str());
 }
 
 }  // namespace

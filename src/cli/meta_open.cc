@@ -31,7 +31,9 @@ bool MetaDatabaseMissing(const std::string& url) {
   auto uri = ParseUri(url);
   if (!uri.ok() || uri->scheme != "sqlite3" || uri->path.empty()) return false;
   struct stat st;
-  return stat(uri->path.c_str(), &st) != 0;
+  if (stat(uri->path.c_str(), &st) != 0) return true;
+  // A zero-byte file (e.g. from `touch`) holds no database yet: opening it would write one.
+  return S_ISREG(st.st_mode) && st.st_size == 0;
 }
 
 void Fail(const std::string& context, const Status& s) {

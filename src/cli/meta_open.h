@@ -19,8 +19,9 @@ Result<std::shared_ptr<kv::KvEngine>> OpenMetaEngine(const std::string& url);
 // kInvalidArgument when the URL is malformed or names no built-in engine; opens nothing.
 Status CheckMetaUrl(const std::string& url);
 
-// True when the URL names an embedded database file that does not exist (sqlite3://): such a
-// volume is certainly unformatted, and opening the engine would create the file.
+// True when the URL names an embedded database file (sqlite3://) that does not exist or is
+// empty (zero bytes): such a volume is certainly unformatted, and opening the engine would
+// write a database into the file.
 bool MetaDatabaseMissing(const std::string& url);
 
 // Prints "strata: <context>: <status message>" to stderr and sets exit code 1.

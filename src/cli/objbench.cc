@@ -274,14 +274,15 @@ int RunObjbench(const ObjbenchOptions& o) {
   object::RetryStore* retry_store = retry->get();
   std::shared_ptr<ObjectStore> store = std::move(*retry);
 
-  std::fprintf(stderr, "objbench %s: %d threads, %d small objects of %s, %d big objects of %s\n",
-               store->Describe().c_str(), o.threads, o.count, HumanSize(*small_size).c_str(),
-               o.big_count, HumanSize(*big_size).c_str());
   const std::string prefix = "__strata_objbench_" + RandomTag() + "/";
   // One write first, so a wrong URL, key or bucket fails fast with a clear message (and
   // there is nothing to clean up yet).
   Status s = store->Put(prefix + "probe", "strata objbench probe");
   if (!s.ok()) return fail(s.WithContext("cannot write to " + store->Describe()));
+  // The banner only once the store answered: a failure above is the one line a user sees.
+  std::fprintf(stderr, "objbench %s: %d threads, %d small objects of %s, %d big objects of %s\n",
+               store->Describe().c_str(), o.threads, o.count, HumanSize(*small_size).c_str(),
+               o.big_count, HumanSize(*big_size).c_str());
   std::vector<PhaseResult> rows;
   s = Benchmark(*store, o, *small_size, *big_size, prefix, &rows);
   CleanUp(*store, prefix);
