@@ -9,6 +9,8 @@
 
 #include <sys/stat.h>
 
+#include <cxxabi.h>
+
 #include "common/status.h"
 #include "fuse/fuse_includes.h"
 #include "fuse/fuse_server.h"
@@ -38,10 +40,14 @@ void FillXattrLockOps(struct fuse_lowlevel_ops& ops);
 
 // Runs fn; any escaping exception replies EIO (STYLE.md: a catch-all in every callback). fn
 // replies exactly once on every path; the reply functions themselves do not throw.
+// libfuse cancels its worker threads when the loop ends (pthread_cancel): the forced unwind
+// that cancellation throws must pass through, or the process would terminate.
 template <typename F>
-void Guarded(fuse_req_t req, F&& fn) noexcept {
+void Guarded(fuse_req_t req, F&& fn) {
   try {
     fn();
+  } catch (abi::__forced_unwind&) {
+    throw;
   } catch (...) {
     fuse_reply_err(req, EIO);
   }
@@ -49,9 +55,11 @@ void Guarded(fuse_req_t req, F&& fn) noexcept {
 
 // For FORGET, which has no error reply.
 template <typename F>
-void GuardedNoReply(fuse_req_t req, F&& fn) noexcept {
+void GuardedNoReply(fuse_req_t req, F&& fn) {
   try {
     fn();
+  } catch (abi::__forced_unwind&) {
+    throw;
   } catch (...) {
     fuse_reply_none(req);
   }

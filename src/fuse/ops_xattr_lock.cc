@@ -98,7 +98,7 @@ void SetLk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi, struct flo
     meta::LockRange range = ToRange(lock);
     range.pid = static_cast<uint32_t>(fuse_req_ctx(req)->pid);
     ReplyStatus(req, VolumeOf(req).SetLk(ContextOf(req), ino, fi->fh, fi->lock_owner, range,
-                                         sleep != 0));
+                                         sleep != 0, [req] { return fuse_req_interrupted(req) != 0; }));
   });
 }
 
@@ -109,7 +109,8 @@ void Flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi, int op) {
     if (op & LOCK_EX) type = meta::LockType::kWrite;
     bool block = (op & LOCK_NB) == 0;
     ReplyStatus(req, VolumeOf(req).Flock(ContextOf(req), ino, fi->fh, fi->lock_owner, type,
-                                         block && type != meta::LockType::kUnlock));
+                                         block && type != meta::LockType::kUnlock,
+                                         [req] { return fuse_req_interrupted(req) != 0; }));
   });
 }
 

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -163,12 +164,15 @@ class Volume {
   Status RemoveXattr(const Context& ctx, Ino ino, const std::string& name);
 
   // ---- Locks, held in metadata (work across mounts). owner: the kernel's lock owner.
+  // A blocking request waits (polling with back-off up to 100 ms) until granted, or returns
+  // kInterrupted once `interrupted` says the caller gave up (a signal to the waiting process).
   Status Flock(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner, meta::LockType type,
-               bool block);
+               bool block, const std::function<bool()>& interrupted = {});
   Result<meta::LockRange> GetLk(const Context& ctx, Ino ino, uint64_t owner,
                                 const meta::LockRange& probe);
   Status SetLk(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
-               const meta::LockRange& range, bool block);
+               const meta::LockRange& range, bool block,
+               const std::function<bool()>& interrupted = {});
 
   // ---- Kernel inode references (FUSE lookup counts). Lookup/Create/Mk*/Link/ReadDir(plus)
   // results count one reference each when `counted` is true in the caller; Forget drops n.

@@ -1,5 +1,8 @@
 // Volume: extended attributes (with the virtual "strata.info"), flock and POSIX locks.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <string>
 
 #include "chunk/block_key.h"
@@ -8,6 +11,20 @@
 namespace strata::vfs {
 namespace {
 constexpr char kInfoXattr[] = "strata.info";
+
+// Waits for a lock by retrying the non-blocking request, so that an interrupted waiter (the
+// process got a signal, or the mount is going away) stops waiting and frees its FUSE thread.
+Status WaitForLock(const std::function<Status()>& try_once,
+                   const std::function<bool()>& interrupted) {
+  auto delay = std::chrono::milliseconds(2);
+  for (;;) {
+    Status s = try_once();
+    if (!s.Is(Code::kWouldBlock)) return s;
+    if (interrupted && interrupted()) return Status(Code::kInterrupted, "lock wait interrupted");
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(100));
+  }
+}
 }  // namespace
 
 Result<std::string> Volume::Impl::Info(const meta::Context& ctx, meta::Ino vol) {
@@ -73,14 +90,16 @@ Status Volume::RemoveXattr(const Context& ctx, Ino ino, const std::string& name)
 }
 
 Status Volume::Flock(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
-                     meta::LockType type, bool block) {
+                     meta::LockType type, bool block, const std::function<bool()>& interrupted) {
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino v = impl_->ToVol(ino);
   if (auto h = impl_->GetFile(fh)) {
     std::lock_guard<std::mutex> l(h->mu);
     h->flock_owner = owner;
   }
-  return impl_->meta->Flock(ctx, v, owner, type, block);
+  if (!block) return impl_->meta->Flock(ctx, v, owner, type, false);
+  return WaitForLock([&] { return impl_->meta->Flock(ctx, v, owner, type, false); },
+                     interrupted);
 }
 
 Result<meta::LockRange> Volume::GetLk(const Context& ctx, Ino ino, uint64_t owner,
@@ -89,9 +108,13 @@ Result<meta::LockRange> Volume::GetLk(const Context& ctx, Ino ino, uint64_t owne
 }
 
 Status Volume::SetLk(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
-                     const meta::LockRange& range, bool block) {
+                     const meta::LockRange& range, bool block,
+                     const std::function<bool()>& interrupted) {
   RETURN_IF_ERROR(impl_->CheckWritable());
-  return impl_->meta->SetLk(ctx, impl_->ToVol(ino), owner, range, block);
+  meta::Ino v = impl_->ToVol(ino);
+  if (!block) return impl_->meta->SetLk(ctx, v, owner, range, false);
+  return WaitForLock([&] { return impl_->meta->SetLk(ctx, v, owner, range, false); },
+                     interrupted);
 }
 
 }  // namespace strata::vfs

@@ -544,3 +544,24 @@ def test_cached_paths_are_still_permission_checked(d):
         return 0 if os.stat("mode0").st_size == 100 else 2
 
     assert in_child(as_user) == 0
+
+
+def test_killed_lock_waiter_does_not_keep_the_lock(d):
+    p = os.path.join(d, "contended")
+    write_file(p, b"")
+    holder = os.open(p, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    pid = os.fork()
+    if pid == 0:
+        g = os.open(p, os.O_RDWR)
+        fcntl.flock(g, fcntl.LOCK_EX)  # blocks
+        os._exit(0)
+    time.sleep(0.5)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    time.sleep(0.3)
+    other = os.open(p, os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody holds it now
+    os.close(other)
+    os.close(holder)
