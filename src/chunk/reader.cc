@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <map>
 
 #include "chunk/block_key.h"
@@ -166,7 +167,9 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
       results[i] = got.status();
       return;
     }
-    out.replace(f.dest, f.len, *got);
+    // memcpy into the buffer, not out.replace(): replace() rewrites the string's length
+    // field, and the fetch tasks run concurrently (a data race TSan reported).
+    memcpy(out.data() + f.dest, got->data(), f.len);
   };
   if (!fetches.empty()) {
     Latch latch(static_cast<int>(fetches.size()) - 1);

@@ -312,6 +312,7 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
   for (;;) {
     std::shared_ptr<FileState> f;
     std::shared_ptr<SliceBuf> head;
+    std::function<void(Ino, uint32_t)> listener;
     {
       std::lock_guard lock(mu_);
       auto fit = files_.find(ino);
@@ -322,16 +323,20 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
       head = qit->second.front();
       if (!head->UploadsDone()) return;
       f->committing.insert(chunk);
+      listener = listener_;
     }
     // Every block is stored (or failed): commit, or clean up.
     Status st = CommitSlice(*head);
+    // The reader's cached segments must be dropped BEFORE the slice leaves the pending queue:
+    // in between, a read would find the bytes neither in the overlay nor in its (stale)
+    // segments and return zeros (seen under TSan in ReadYourWritesBeforeFlush).
+    if (st.ok() && listener) listener(ino, chunk);
     if (!st.ok() && head->id != 0) {
       // Upload-before-commit: blocks of a slice that will never be committed are garbage.
       // A failed delete leaves objects that `strata gc` finds (nothing references them).
       (void)blocks_->DeleteSlice(head->id, head->len);
     }
     uint64_t commits = 0;
-    std::function<void(Ino, uint32_t)> listener;
     {
       std::lock_guard lock(mu_);
       auto& q = f->queues[chunk];
@@ -342,17 +347,13 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
       frozen_bytes_ -= head->len;
       if (st.ok()) {
         commits = ++f->commits[chunk];
-        listener = listener_;
       } else if (f->error.ok()) {
         f->error = st;
       }
       head->blocks.clear();  // memory is released now, the slice may live on in a task
     }
     cv_.notify_all();
-    if (st.ok()) {
-      if (listener) listener(ino, chunk);
-      MaybeCompact(ino, chunk, commits);
-    }
+    if (st.ok()) MaybeCompact(ino, chunk, commits);
   }
 }
 

@@ -101,7 +101,8 @@ class DataWriter {
   std::vector<OverlayPiece> CaptureOverlay(meta::Ino ino, uint64_t offset, uint64_t len) const;
 
   // Called (from an upload thread, no lock held) after each successful commit of a slice to
-  // (ino, chunk_index): the reader drops its cached segments there. Set before writing.
+  // (ino, chunk_index), before the slice stops being pending (CaptureOverlay): the reader
+  // drops its cached segments there. Set before writing.
   void SetCommitListener(std::function<void(meta::Ino, uint32_t)> listener);
 
   // Bytes currently buffered over all files (for stats and tests).
