@@ -1,6 +1,7 @@
 // strata config META_URL [--trash-days N] [--capacity GiB] [--inodes N]: changes the settings
 // that may change after format, in one transaction, and prints the result (secrets masked).
 // Limits take effect at once on every client; trash days at each client's next start.
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -21,6 +22,10 @@ struct ConfigArgs {
 };
 
 void RunConfig(const ConfigArgs& a) {
+  if (a.capacity_gib && *a.capacity_gib > (UINT64_MAX >> 30)) {
+    return Fail("config", Status::InvalidArgument("--capacity " + std::to_string(*a.capacity_gib) +
+                                                  " GiB is more than 16 EiB"));
+  }
   if (MetaDatabaseMissing(a.meta_url)) {
     return Fail("config",
                 Status::NotFound("volume is not formatted (no database at " + a.meta_url + ")"));

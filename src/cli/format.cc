@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -83,6 +84,10 @@ void RunFormat(const FormatArgs& a) {
   f.secret_key = a.secret_key;
   f.compression = a.compress;
   f.trash_days = a.trash_days;
+  if (a.capacity_gib > (UINT64_MAX >> 30)) {
+    return Fail("format", Status::InvalidArgument("--capacity " + std::to_string(a.capacity_gib) +
+                                                  " GiB is more than 16 EiB"));
+  }
   f.capacity_bytes = a.capacity_gib << 30;
   f.max_inodes = a.inodes;
   auto bs = ParseSize(a.block_size);

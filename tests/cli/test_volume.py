@@ -133,7 +133,10 @@ def test_config_changes_settings(strata, meta, store):
 
     r = strata("config", meta.url, "--trash-days", "-1")
     assert_one_line_error(r, "trash")
-    assert status(strata, meta.url)["setting"]["trash_days"] == 0
+    r = strata("config", meta.url, "--capacity", str(1 << 40))  # GiB: would wrap around
+    assert_one_line_error(r, "--capacity")
+    after = status(strata, meta.url)["setting"]
+    assert after["trash_days"] == 0 and after["capacity_bytes"] == 0
 
 
 def test_reformat_needs_force_for_another_block_size(strata, meta, store, engine):
@@ -182,7 +185,8 @@ def test_bad_format_arguments_write_nothing(strata, meta, store):
     for extra, named in [(["--block-size", "3M"], "block size"),
                          (["--block-size", "4X"], "block size"),
                          (["--compress", "brotli"], "brotli"),
-                         (["--trash-days", "-2"], "trash")]:
+                         (["--trash-days", "-2"], "trash"),
+                         (["--capacity", str(1 << 40)], "--capacity")]:
         r = format_vol(strata, meta, store, *extra)
         assert_one_line_error(r, named)
         assert meta.empty(), (extra, meta.snapshot())
