@@ -1,5 +1,6 @@
 #include "meta/kv/redis/redis_kv.h"
 
+#include <atomic>
 #include <map>
 
 #include "common/uri.h"
@@ -32,9 +33,21 @@ class RedisShared {
     return r;
   }
 
+  // Writes the layout marker before the first write of this process to a database that has
+  // none, so that opening a database (status on an unformatted volume, a refused format)
+  // leaves it untouched.
+  Status MarkLayout() {
+    if (layout_marked.load(std::memory_order_acquire)) return Status::OK();
+    ASSIGN_OR_RETURN(auto conn, pool.Acquire());
+    RETURN_IF_ERROR(conn->Command({"SET", kLayoutKey, kLayout, "NX"}).status());
+    layout_marked.store(true, std::memory_order_release);
+    return Status::OK();
+  }
+
   RedisPool pool;
   std::string shas[kNumScripts];
   std::string describe;
+  std::atomic<bool> layout_marked{false};
 };
 
 namespace {
@@ -110,6 +123,7 @@ class RedisTxn : public Transaction {
       // One read round trip is one atomic view; more must be checked to be one snapshot.
       return round_trips_ <= 1 ? Status::OK() : RunCommitScript(false);
     }
+    RETURN_IF_ERROR(sh_->MarkLayout());
     return RunCommitScript(/*with_writes=*/true);
   }
 
@@ -275,8 +289,11 @@ Result<std::unique_ptr<RedisKv>> RedisKv::Open(const RedisKvOptions& opts) {
           ", which may evict metadata; configure noeviction (or a volatile-* policy)");
     }
     ASSIGN_OR_RETURN(Reply layout, conn->Command({"GET", kLayoutKey}));
+    if (layout->type != REDIS_REPLY_NIL) {
+      if (std::string_view(layout->str, layout->len) == kLayout) sh->layout_marked = true;
+    }
     if (layout->type == REDIS_REPLY_NIL) {
-      RETURN_IF_ERROR(conn->Command({"SET", kLayoutKey, kLayout, "NX"}).status());
+      // Marked by the first write (MarkLayout), not here: opening writes nothing.
     } else if (std::string_view(layout->str, layout->len) != kLayout) {
       return Status::InvalidArgument(sh->describe + ": database holds layout '" +
                                      std::string(layout->str, layout->len) + "', not '" + kLayout +
@@ -336,7 +353,10 @@ Status RedisKv::Clear() {
   while (true) {
     ASSIGN_OR_RETURN(Reply r, shared_->Eval(kClearScript, {}));
     if (r->type != REDIS_REPLY_INTEGER) return Status::IOError("redis: bad clear reply");
-    if (r->integer == 0) return Status::OK();
+    if (r->integer == 0) {
+      shared_->layout_marked.store(false, std::memory_order_release);
+      return Status::OK();
+    }
   }
 }
 
