@@ -124,7 +124,13 @@ Status Volume::Flush(const Context& ctx, Ino ino, uint64_t fh, uint64_t lock_own
   auto h = impl_->GetFile(fh);
   if (!h) return Status(Code::kBadHandle, "unknown file handle");
   Status s = impl_->chunks->Flush(h->ino);
-  if (!impl_->options.read_only) {
+  bool locked = false;
+  {
+    std::lock_guard<std::mutex> l(impl_->inodes_mu);
+    auto it = impl_->inodes.find(h->ino);
+    locked = it != impl_->inodes.end() && it->second.posix_locked;
+  }
+  if (locked && !impl_->options.read_only) {
     // close() drops the POSIX locks of the closing process (its lock owner).
     Status l = impl_->meta->ReleaseLocks(h->ino, lock_owner);
     if (s.ok() && !l.ok() && !l.Is(Code::kNotFound)) s = l;

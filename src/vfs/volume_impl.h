@@ -31,6 +31,9 @@ struct InodeState {
   // The largest length this client has seen or written (meta length of the last getattr or
   // open, raised by local writes, set by truncate). Read-your-writes for reads after a flush.
   std::optional<uint64_t> length;
+  // This client took a POSIX lock on the inode: close() must then release the owner's locks
+  // (a metadata transaction that every other close can skip).
+  bool posix_locked = false;
   // mtime and length at the last open, for keep_cache.
   bool have_open_attr = false;
   meta::Timespec open_mtime;

@@ -112,6 +112,12 @@ Status Volume::SetLk(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
                      const std::function<bool()>& interrupted) {
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino v = impl_->ToVol(ino);
+  if (range.type != meta::LockType::kUnlock) {
+    // Marked before asking, so a close racing with the grant still releases it. Kept while
+    // the inode is known here (a file open here keeps it known).
+    std::lock_guard<std::mutex> l(impl_->inodes_mu);
+    impl_->inodes[v].posix_locked = true;
+  }
   if (!block) return impl_->meta->SetLk(ctx, v, owner, range, false);
   return WaitForLock([&] { return impl_->meta->SetLk(ctx, v, owner, range, false); },
                      interrupted);
