@@ -11,6 +11,14 @@
 namespace strata::fuse::ops {
 namespace {
 
+// With the kernel's write-back cache, the kernel places appends itself (at its i_size) and
+// writes back pages through any writable handle: an O_APPEND handle must then not move
+// writes to the end (libfuse's passthrough example does the same).
+int VfsFlags(fuse_req_t req, int flags) {
+  if (ServerOf(req).options().writeback_cache) flags &= ~O_APPEND;
+  return flags;
+}
+
 void FillFileInfo(struct fuse_file_info* fi, const vfs::OpenResult& o) {
   fi->fh = o.fh;
   fi->keep_cache = o.keep_cache ? 1 : 0;
@@ -19,7 +27,7 @@ void FillFileInfo(struct fuse_file_info* fi, const vfs::OpenResult& o) {
 
 void Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Guarded(req, [&] {
-    auto r = VolumeOf(req).OpenFile(ContextOf(req), ino, fi->flags);
+    auto r = VolumeOf(req).OpenFile(ContextOf(req), ino, VfsFlags(req, fi->flags));
     if (!r.ok()) return ReplyStatus(req, r.status());
     FillFileInfo(fi, *r);
     if (fuse_reply_open(req, fi) != 0) (void)VolumeOf(req).Release(ino, r->fh);  // interrupted
@@ -29,7 +37,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
             struct fuse_file_info* fi) {
   Guarded(req, [&] {
-    auto r = VolumeOf(req).Create(ContextOf(req), parent, name, mode & 07777, fi->flags);
+    auto r = VolumeOf(req).Create(ContextOf(req), parent, name, mode & 07777,
+                                  VfsFlags(req, fi->flags));
     if (!r.ok()) return ReplyStatus(req, r.status());
     FillFileInfo(fi, r->open);
     struct fuse_entry_param e = ToEntryParam(req, r->entry);
