@@ -78,3 +78,30 @@ def test_unreachable_engine(strata, tmp_path):
     r = run(strata, "mount", f"redis://127.0.0.1:{free_port()}/0", str(mp))
     assert r.returncode != 0
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_writeback_cache_mount(volume, tmp_path):
+    """With the kernel's write-back cache, appends from two handles and partial-page writes
+    through a write-only descriptor still produce the right bytes."""
+    m = volume.mount(str(tmp_path / "wb"), "--writeback-cache")
+    p = os.path.join(m.path, "wb-append")
+    a = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
+    b = os.open(p, os.O_WRONLY | os.O_APPEND)
+    expect = b""
+    for i in range(40):
+        line = f"{i}\n".encode()
+        os.write(a if i % 2 else b, line)
+        expect += line
+    os.close(a)
+    os.close(b)
+    with open(p, "rb") as f:
+        assert f.read() == expect
+    q = os.path.join(m.path, "wb-wo")
+    fd = os.open(q, os.O_CREAT | os.O_WRONLY, 0o200)
+    os.pwrite(fd, b"abc", 10)
+    os.pwrite(fd, b"Z", 1)
+    os.close(fd)
+    with open(q, "rb") as f:
+        assert f.read() == b"\0Z" + b"\0" * 8 + b"abc"
+    m.unmount()
+    volume.mounts.remove(m)
