@@ -114,6 +114,10 @@ Status Serve(const MountArgs& a, const std::function<void()>& ready) {
   fo.default_permissions = !a.no_default_permissions;
   fo.debug = a.debug;
   fo.max_threads = a.threads;
+  // A file system with per-user permissions is for every user: when root mounts it, other
+  // users may enter it (permissions are still checked). Unprivileged mounts need
+  // user_allow_other in /etc/fuse.conf, so for them it stays opt-in with -o allow_other.
+  fo.allow_other = geteuid() == 0;
   SplitFuseOptions(a.fuse_opts, fo);
   RETURN_IF_ERROR(fo.Validate());
   RETURN_IF_ERROR(fuse::CheckMountPoint(a.mount_point));
