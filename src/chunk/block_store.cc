@@ -130,6 +130,21 @@ Status BlockStore::Prefetch(uint64_t slice_id, uint32_t index, uint32_t block_le
   return FetchWhole(key, block_len).status();
 }
 
+Status BlockStore::SyncBlocks(const std::vector<std::string>& keys) {
+  object::PutOptions opts;
+  opts.sync = true;
+  for (const auto& key : keys) {
+    auto body = store_->Get(key, 0, -1);
+    if (!body.ok()) {
+      if (body.status().Is(Code::kNotFound)) continue;  // deleted meanwhile: nothing to keep
+      return body.status().WithContext("sync " + key);
+    }
+    Status st = store_->Put(key, *body, opts);
+    if (!st.ok()) return st.WithContext("sync " + key);
+  }
+  return Status::OK();
+}
+
 Status BlockStore::DeleteSlice(uint64_t slice_id, uint64_t slice_size) {
   Status first;
   for (const auto& key :

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cache/block_cache.h"
 #include "chunk/block_codec.h"
@@ -33,6 +34,12 @@ struct BlockStoreOptions {
   uint32_t block_size = 4 << 20;         // from the volume format, 64 KiB .. 16 MiB
   Compression compression = Compression::kNone;  // from the volume format
   bool cache_written_blocks = true;      // put uploaded blocks into the cache (read-after-write)
+  // True when a Put without PutOptions::sync may be lost in a power cut (file://: the block is
+  // a renamed but unflushed file). Then fsync must make earlier unsynced uploads durable
+  // (SyncBlocks) and compaction uploads with sync. False for stores whose every PUT is
+  // durable on return (S3 and the like) and for mem://. FromFormat sets it from the URL;
+  // the default is the safe one.
+  bool puts_need_sync = true;
   Status Validate() const;
 };
 
@@ -59,6 +66,13 @@ class BlockStore {
 
   // Fetches the whole block into the cache unless it is there (readahead, warmup).
   Status Prefetch(uint64_t slice_id, uint32_t index, uint32_t block_len);
+
+  // Makes already stored blocks durable against power loss: each key's stored body is read
+  // back and Put again, unchanged, with PutOptions::sync (the ObjectStore interface has no
+  // "fsync this key"; for file:// this rewrites the file through a synced temporary file and
+  // fsyncs its directory). A key that no longer exists is skipped: its slice was deleted
+  // meanwhile, so there is nothing to keep. Sequential; returns the first error.
+  Status SyncBlocks(const std::vector<std::string>& keys);
 
   // Deletes every block of a stored slice of `slice_size` bytes from the store and the cache.
   // Missing blocks are fine (deletion is idempotent, so a crashed deleter can re-run).

@@ -9,6 +9,12 @@ Result<ChunkOptions> ChunkOptions::FromFormat(const meta::VolumeFormat& format) 
   o.blocks.key_prefix = format.name.empty() ? "" : format.name + "/";
   o.blocks.block_size = format.block_size;
   ASSIGN_OR_RETURN(o.blocks.compression, ParseCompression(format.compression));
+  // Only a local directory loses an acknowledged Put in a power cut (see block_store.h).
+  // Anything that is not clearly remote keeps the safe default.
+  const std::string& url = format.storage_url;
+  o.blocks.puts_need_sync = !(url.rfind("mem://", 0) == 0 || url.rfind("s3://", 0) == 0 ||
+                              url.rfind("gs://", 0) == 0 || url.rfind("http://", 0) == 0 ||
+                              url.rfind("https://", 0) == 0);
   return o;
 }
 

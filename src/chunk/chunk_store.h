@@ -11,7 +11,9 @@
 //                     PendingEnd(ino) itself.
 //   getattr()         length = max(meta length, PendingEnd(ino)).
 //   flush()/release() Flush(ino) -> error maps to EIO/ENOSPC/EDQUOT via ToErrno.
-//   fsync()           Fsync(ino).
+//   fsync()           Fsync(ino): everything Flush does, plus every block of the file committed
+//                     since this client started (or since its last fsync) made durable
+//                     against power loss, then the metadata engine synced (writer.h).
 //   truncate/fallocate/copy_file_range on ino (and on the destination):
 //                     Flush(ino) first, then the Meta call, then InvalidateFile(ino).
 //   unmount           FlushAll(), then destroy.

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "chunk/block_key.h"
+#include "common/thread_pool.h"
 #include "meta/slices.h"
-#include "chunk/worker_pool.h"
 
 namespace strata::chunk {
 
@@ -14,7 +14,8 @@ using meta::Ino;
 
 class Compactor::State {
  public:
-  State(meta::Meta* meta, BlockStore* blocks) : meta_(meta), blocks_(blocks) {}
+  State(meta::Meta* meta, BlockStore* blocks, std::unique_ptr<ThreadPool> pool)
+      : meta_(meta), blocks_(blocks), pool_(std::move(pool)) {}
 
   Status CompactChunk(Ino ino, uint32_t chunk);
 
@@ -24,16 +25,31 @@ class Compactor::State {
       if (!queued_.insert({ino, chunk}).second) return;  // already queued
       pending_++;
     }
-    pool_.Submit([this, ino, chunk] {
+    // Never blocks: Schedule is called from upload and read paths. A full queue (or a
+    // pool shutting down) drops the job; the chunk is scheduled again when next found
+    // fragmented.
+    Status st = pool_->TrySubmit([this, ino, chunk] {
       {
         std::lock_guard lock(mu_);
         queued_.erase({ino, chunk});
       }
       Status st = CompactChunk(ino, chunk);  // counted in CompactChunk
       (void)st;
-      std::lock_guard lock(mu_);
-      if (--pending_ == 0) idle_cv_.notify_all();
+      Done();
     });
+    if (!st.ok()) {
+      {
+        std::lock_guard lock(mu_);
+        queued_.erase({ino, chunk});
+      }
+      failures++;
+      Done();
+    }
+  }
+
+  void Done() {
+    std::lock_guard lock(mu_);
+    if (--pending_ == 0) idle_cv_.notify_all();
   }
 
   void WaitIdle() {
@@ -53,7 +69,7 @@ class Compactor::State {
   std::condition_variable idle_cv_;
   std::set<std::pair<Ino, uint32_t>> queued_;  // guarded by mu_
   int pending_ = 0;                            // guarded by mu_
-  WorkerPool pool_{1};
+  std::unique_ptr<ThreadPool> pool_;  // last: drains its queue before the rest is destroyed
 };
 
 Status Compactor::State::CompactChunk(Ino ino, uint32_t chunk) {
@@ -99,8 +115,9 @@ Status Compactor::State::Rewrite(Ino ino, uint32_t chunk, const std::vector<meta
   meta::Slice replacement{pos, id, end - pos, 0, end - pos};
   Status st;
   for (uint32_t i = 0; st.ok() && i < NumBlocks(view.size(), bs); i++) {
-    st = blocks_->PutBlock(id, i, std::string_view(view).substr(uint64_t{i} * bs, BlockLen(view.size(), bs, i)),
-                           false);
+    st = blocks_->PutBlock(
+        id, i, std::string_view(view).substr(uint64_t{i} * bs, BlockLen(view.size(), bs, i)),
+        blocks_->options().puts_need_sync);  // see the header: replaces possibly fsync'ed data
   }
   if (st.ok()) st = meta_->CompactChunk(ino, chunk, slices, replacement);
   if (!st.ok()) {
@@ -111,7 +128,10 @@ Status Compactor::State::Rewrite(Ino ino, uint32_t chunk, const std::vector<meta
 }
 
 Result<std::unique_ptr<Compactor>> Compactor::Open(meta::Meta* meta, BlockStore* blocks) {
-  return std::unique_ptr<Compactor>(new Compactor(std::make_unique<State>(meta, blocks)));
+  ASSIGN_OR_RETURN(auto pool,
+                   ThreadPool::Open({.name = "compaction", .threads = 1, .queue_capacity = 1024}));
+  return std::unique_ptr<Compactor>(
+      new Compactor(std::make_unique<State>(meta, blocks, std::move(pool))));
 }
 Compactor::Compactor(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Compactor::~Compactor() = default;

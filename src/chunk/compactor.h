@@ -7,7 +7,13 @@
 // blocks are deleted. Leading and trailing holes are not stored; holes inside the view are
 // stored as zeros. The replaced slices lose a reference; the Deleter removes their blocks.
 //
-// Schedule(ino, chunk) queues a background compaction (deduplicated) on one worker thread.
+// Schedule(ino, chunk) queues a background compaction (deduplicated) on one worker thread
+// (a common ThreadPool); it never blocks, and a job that finds the queue full is dropped
+// (counted in failures(); the chunk is scheduled again when next found fragmented).
+//
+// Durability: when the store needs it (BlockStoreOptions::puts_need_sync, file://) the new
+// slice is uploaded with PutOptions::sync, because it replaces slices a client may already
+// have fsync'ed and whose blocks the deleter will remove.
 //
 // Thread-safety: all methods may be called from any thread concurrently.
 // Errors: Meta and BlockStore errors; kConflict when the chunk changed meanwhile (harmless:

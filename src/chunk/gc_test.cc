@@ -10,6 +10,7 @@
 namespace strata::chunk {
 namespace {
 
+using testing::HookStore;
 using testing::RandomBytes;
 using testing::TestVolume;
 using testing::VolumeSpec;
@@ -82,6 +83,69 @@ TEST(Compaction, TriggeredByFragmentedReads) {
   EXPECT_EQ(vol.meta()->ReadChunk(ino, 0)->size(), 1u);
   cs->InvalidateFile(ino);
   EXPECT_TRUE(vol.ReadAll(*cs, ino) == model);
+}
+
+// Another client appends to the chunk while the compaction runs (between its read of the
+// slice list and its commit): the list still begins with what it read, so the compaction
+// commits, and the appended slice stays on top of it.
+TEST(Compaction, AppendDuringCompactionSurvivesIt) {
+  TestVolume vol({.block_size = 64 << 10});
+  auto hooked = std::make_shared<HookStore>(vol.mem_shared());
+  auto cs = vol.OpenOn(hooked, vol.Options());
+  auto other = vol.Open();
+  meta::Ino ino = vol.NewFile("f");
+  std::string model = Fragment(*cs, ino, 4);
+  const std::string appended = RandomBytes(30000, 99);
+  bool fired = false;
+  hooked->SetPutHook([&](const std::string&, const object::PutOptions&) {
+    if (fired) return;
+    fired = true;  // the compactor's first upload: its slice list is already read
+    EXPECT_TRUE(other->Write(ino, model.size(), appended).ok());
+    EXPECT_TRUE(other->Flush(ino).ok());
+  });
+  ASSERT_TRUE(cs->compactor()->CompactChunk(ino, 0).ok());
+  ASSERT_TRUE(fired);
+  model += appended;
+  EXPECT_EQ(vol.meta()->ReadChunk(ino, 0)->size(), 2u);  // compacted + appended
+  EXPECT_TRUE(vol.ReadAll(*vol.Open(), ino) == model);
+  // Once the replaced slices are deleted, the store holds exactly what is referenced.
+  ASSERT_TRUE(cs->CollectGarbage().ok());
+  auto objects = vol.BlockObjects();
+  EXPECT_EQ(std::set<std::string>(objects.begin(), objects.end()),
+            ReferencedBlocks(vol, ino, 64 << 10));
+}
+
+// The chunk's list changes under the compaction (another client compacts it first): the
+// commit is refused with kConflict, the new slice's blocks are deleted, content intact.
+TEST(Compaction, ConflictDeletesNewBlocksAndKeepsContent) {
+  TestVolume vol({.block_size = 64 << 10});
+  auto hooked = std::make_shared<HookStore>(vol.mem_shared());
+  auto cs = vol.OpenOn(hooked, vol.Options());
+  auto other = vol.Open();
+  meta::Ino ino = vol.NewFile("f");
+  std::string model = Fragment(*cs, ino, 5);
+  std::set<std::string> ours;  // keys the conflicting compaction uploaded
+  bool fired = false;
+  hooked->SetPutHook([&](const std::string& key, const object::PutOptions&) {
+    ours.insert(key);
+    if (fired) return;
+    fired = true;
+    EXPECT_TRUE(other->compactor()->CompactChunk(ino, 0).ok());  // wins the race
+  });
+  Status st = cs->compactor()->CompactChunk(ino, 0);
+  EXPECT_TRUE(st.Is(Code::kConflict)) << st.ToString();
+  ASSERT_FALSE(ours.empty());
+  EXPECT_EQ(cs->compactor()->failures(), 1u);
+  auto objects = vol.BlockObjects();
+  for (auto& k : ours) {
+    EXPECT_EQ(std::count(objects.begin(), objects.end(), k), 0) << k << " left behind";
+  }
+  EXPECT_EQ(vol.meta()->ReadChunk(ino, 0)->size(), 1u);  // the other client's result
+  EXPECT_TRUE(vol.ReadAll(*vol.Open(), ino) == model);
+  ASSERT_TRUE(cs->CollectGarbage().ok());
+  objects = vol.BlockObjects();
+  EXPECT_EQ(std::set<std::string>(objects.begin(), objects.end()),
+            ReferencedBlocks(vol, ino, 64 << 10));
 }
 
 TEST(Deleter, RemovesExactlyTheUnreferencedBlocks) {

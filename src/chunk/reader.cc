@@ -9,7 +9,7 @@
 
 #include "chunk/block_key.h"
 #include "chunk/compactor.h"
-#include "chunk/worker_pool.h"
+#include "common/thread_pool.h"
 #include "meta/slices.h"
 
 namespace strata::chunk {
@@ -62,9 +62,12 @@ class Latch {
 
 class DataReader::State {
  public:
-  State(meta::Meta* meta, BlockStore* blocks, Compactor* compactor, const ReaderOptions& o)
+  State(meta::Meta* meta, BlockStore* blocks, Compactor* compactor, const ReaderOptions& o,
+        std::unique_ptr<ThreadPool> pool)
       : meta_(meta), blocks_(blocks), compactor_(compactor), opts_(o),
-        block_size_(blocks->block_size()), pool_(o.max_downloads) {}
+        block_size_(blocks->block_size()), pool_(std::move(pool)) {}
+
+  uint64_t prefetches() const { return prefetches_.load(); }
 
   Result<std::string> Read(Ino ino, uint64_t offset, size_t size, uint64_t length,
                            ReadState* state);
@@ -85,6 +88,9 @@ class DataReader::State {
   // Appends the block pieces covering file bytes [lo, hi) of one chunk to `out`.
   Status Plan(Ino ino, uint64_t lo, uint64_t hi, uint64_t base, std::vector<Fetch>* out);
   void Readahead(Ino ino, uint64_t from, uint64_t to);
+  // Background fetch of a whole block into the cache; dropped when the pool is saturated
+  // (readahead is an optimisation; a later read fetches the block itself).
+  void Prefetch(const Fetch& f);
 
   meta::Meta* const meta_;
   BlockStore* const blocks_;
@@ -92,13 +98,15 @@ class DataReader::State {
   const ReaderOptions opts_;
   const uint32_t block_size_;
   std::atomic<uint64_t> prefetch_bytes_{0};  // readahead bytes in flight
+  std::atomic<uint64_t> prefetches_{0};      // prefetch tasks queued (stats, tests)
 
   std::mutex mu_;
   uint64_t generation_ = 0;  // bumped by every invalidation; guarded by mu_
   std::map<std::pair<Ino, uint32_t>, std::shared_ptr<const std::vector<Segment>>>
       segments_;  // guarded by mu_
 
-  WorkerPool pool_;  // last: its threads stop (after draining) before the rest is destroyed
+  // Last: destroyed first, its threads finish the queued tasks before the rest goes.
+  std::unique_ptr<ThreadPool> pool_;
 };
 
 Result<std::shared_ptr<const std::vector<Segment>>> DataReader::State::Segments(Ino ino,
@@ -174,10 +182,13 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
   if (!fetches.empty()) {
     Latch latch(static_cast<int>(fetches.size()) - 1);
     for (size_t i = 1; i < fetches.size(); i++) {
-      pool_.Submit([&, i] {
+      std::function<void()> task = [&, i] {
         run(i);
         latch.Done();
-      });
+      };
+      // Blocking submit: the bounded queue is the back-pressure. It fails only when the pool
+      // is shutting down; then the fetch runs here.
+      if (!pool_->Submit(task).ok()) task();
     }
     run(0);
     latch.Wait();
@@ -186,11 +197,7 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
   // A partial read of a block prefetches the whole block into the cache (DESIGN.md §7).
   if (blocks_->cache()) {
     for (const Fetch& f : fetches) {
-      if (f.len == f.block_len) continue;
-      pool_.Submit([this, f] {
-        // Deliberately dropped: a failed prefetch only costs a later miss.
-        (void)blocks_->Prefetch(f.id, f.index, f.block_len);
-      });
+      if (f.len != f.block_len) Prefetch(f);
     }
   }
   if (state) {
@@ -224,11 +231,20 @@ void DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to) {
   }
   for (const Fetch& f : fetches) {
     if (prefetch_bytes_.load() + f.block_len > opts_.readahead_total) return;  // memory bound
-    prefetch_bytes_ += f.block_len;
-    pool_.Submit([this, f] {
-      (void)blocks_->Prefetch(f.id, f.index, f.block_len);  // dropped: see header
-      prefetch_bytes_ -= f.block_len;
-    });
+    Prefetch(f);
+  }
+}
+
+void DataReader::State::Prefetch(const Fetch& f) {
+  prefetch_bytes_ += f.block_len;
+  Status st = pool_->TrySubmit([this, f] {
+    (void)blocks_->Prefetch(f.id, f.index, f.block_len);  // dropped: see header
+    prefetch_bytes_ -= f.block_len;
+  });
+  if (st.ok()) {
+    prefetches_++;
+  } else {
+    prefetch_bytes_ -= f.block_len;  // queue full or shutting down: skipped, see above
   }
 }
 
@@ -238,8 +254,11 @@ Result<std::unique_ptr<DataReader>> DataReader::Open(meta::Meta* meta, BlockStor
                                                      Compactor* compactor,
                                                      const ReaderOptions& options) {
   RETURN_IF_ERROR(options.Validate());
-  return std::unique_ptr<DataReader>(
-      new DataReader(std::make_unique<State>(meta, blocks, compactor, options)));
+  ASSIGN_OR_RETURN(auto pool, ThreadPool::Open({.name = "downloads",
+                                                .threads = options.max_downloads,
+                                                .queue_capacity = 4096}));
+  return std::unique_ptr<DataReader>(new DataReader(
+      std::make_unique<State>(meta, blocks, compactor, options, std::move(pool))));
 }
 
 DataReader::DataReader(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -253,5 +272,6 @@ void DataReader::Invalidate(Ino ino, uint32_t chunk_index) {
   state_->Invalidate(ino, chunk_index);
 }
 void DataReader::InvalidateFile(Ino ino) { state_->InvalidateFile(ino); }
+uint64_t DataReader::prefetches() const { return state_->prefetches(); }
 
 }  // namespace strata::chunk

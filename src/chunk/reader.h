@@ -3,7 +3,7 @@
 // Read(ino, off, size, length, state) returns the committed bytes of the range: per chunk it
 // loads the slice list (Meta::ReadChunk) and resolves it into segments (meta::ResolveSlices),
 // caching the segments per (inode, chunk) until Invalidate*; then fetches the needed blocks
-// in parallel on the download pool (max_downloads threads) through the BlockStore (cache,
+// in parallel on the download pool (common ThreadPool, max_downloads threads) through the BlockStore (cache,
 // then store; ranged GETs for partial blocks of uncompressed volumes). Holes and bytes past
 // the chunk's written end but inside `length` read as zeros.
 //
@@ -75,6 +75,10 @@ class DataReader {
   // for close-to-open consistency, and after truncate/fallocate/copy_file_range).
   void Invalidate(meta::Ino ino, uint32_t chunk_index);
   void InvalidateFile(meta::Ino ino);
+
+  // Background whole-block fetches queued so far (readahead and small-read prefetch), for
+  // stats and tests. Prefetches skipped because the download queue was full are not counted.
+  uint64_t prefetches() const;
 
   class State;  // reader.cc
 

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -17,6 +19,33 @@
 #include "object/mem_store.h"
 
 namespace strata::chunk::testing {
+
+// A store wrapper whose Put first calls a hook with the key and options: tests use it to
+// record what was stored how, to hold an upload back, or to act between two steps of the
+// code under test. Everything else reaches the target unchanged.
+class HookStore : public object::ObjectStoreWrapper {
+ public:
+  using Hook = std::function<void(const std::string& key, const object::PutOptions& opts)>;
+  using ObjectStoreWrapper::ObjectStoreWrapper;
+  void SetPutHook(Hook hook) {
+    std::lock_guard lock(mu_);
+    hook_ = std::move(hook);
+  }
+  Status Put(const std::string& key, std::string_view data,
+             const object::PutOptions& opts) override {
+    Hook hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = hook_;
+    }
+    if (hook) hook(key, opts);
+    return ObjectStoreWrapper::Put(key, data, opts);
+  }
+
+ private:
+  std::mutex mu_;
+  Hook hook_;
+};
 
 struct VolumeSpec {
   uint32_t block_size = 1 << 20;
@@ -47,6 +76,7 @@ class TestVolume {
 
   meta::Meta* meta() { return meta_.get(); }
   object::ObjectStore* mem() { return mem_.get(); }
+  std::shared_ptr<object::ObjectStore> mem_shared() { return mem_; }
   object::FaultyStore* faulty() { return faulty_.get(); }
 
   // Options for this volume with small, test-friendly limits.
@@ -58,8 +88,11 @@ class TestVolume {
     return *o;
   }
 
-  std::unique_ptr<ChunkStore> Open(const ChunkOptions& o) {
-    auto cs = ChunkStore::Open(meta_.get(), faulty_, o);
+  std::unique_ptr<ChunkStore> Open(const ChunkOptions& o) { return OpenOn(faulty_, o); }
+  // A client whose store is `store` (a wrapper around mem_shared(), say).
+  std::unique_ptr<ChunkStore> OpenOn(std::shared_ptr<object::ObjectStore> store,
+                                     const ChunkOptions& o) {
+    auto cs = ChunkStore::Open(meta_.get(), std::move(store), o);
     EXPECT_TRUE(cs.ok()) << cs.status().ToString();
     return cs.ok() ? std::move(*cs) : nullptr;
   }

@@ -12,7 +12,7 @@
 
 #include "chunk/block_key.h"
 #include "chunk/compactor.h"
-#include "chunk/worker_pool.h"
+#include "common/thread_pool.h"
 #include "fmt/format.h"
 
 namespace strata::chunk {
@@ -28,6 +28,7 @@ Status WriterOptions::Validate() const {
   if (freeze_after_ms < 1 || idle_ms < 1) {
     return Status::InvalidArgument("slice freeze timers must be positive");
   }
+  if (max_unsynced_blocks < 1) return Status::InvalidArgument("max_unsynced_blocks must be >= 1");
   if (compact_every < 1 || compact_sync_slices < 2) {
     return Status::InvalidArgument("compaction thresholds must be positive");
   }
@@ -48,7 +49,8 @@ struct SliceBuf {
   uint32_t finished = 0;   // blocks whose upload finished (ok or not)
   std::vector<bool> synced;  // per block: stored with PutOptions::sync
   bool frozen = false;
-  bool sync = false;       // fsync asked for durable puts
+  bool done = false;       // committed or failed, and out of the queue (Flush waits on it)
+  bool sync = false;       // fsync asked for durable puts (guarded by the writer lock)
   Status error;            // first upload error
   // Set once, by the first upload task, outside the writer lock (id_mu).
   std::mutex id_mu;
@@ -64,7 +66,10 @@ struct FileState {
   std::map<uint32_t, uint64_t> commits;  // chunk -> commits so far (compaction trigger)
   Status error;                   // first failure since the last Flush
   int64_t last_write_ns = 0;
-  bool sync_mode = false;         // fsync was called: later uploads are durable too
+  // Keys of committed blocks stored without PutOptions::sync since the last Fsync, kept only
+  // when the store needs it (BlockStoreOptions::puts_need_sync): Fsync makes them durable.
+  std::vector<std::string> unsynced;
+  int syncing = 0;                // SyncFile runs in progress (fsync or background drain)
   bool Empty() const { return queues.empty(); }
 };
 
@@ -73,9 +78,9 @@ struct FileState {
 class DataWriter::State {
  public:
   State(meta::Meta* meta, BlockStore* blocks, Compactor* compactor, const WriterOptions& o,
-        Clock* clock)
+        Clock* clock, std::unique_ptr<ThreadPool> pool)
       : meta_(meta), blocks_(blocks), compactor_(compactor), opts_(o), clock_(clock),
-        block_size_(blocks->block_size()), pool_(o.max_uploads) {
+        block_size_(blocks->block_size()), pool_(std::move(pool)) {
     timer_ = std::thread([this] { TimerLoop(); });
   }
 
@@ -107,10 +112,16 @@ class DataWriter::State {
   using Task = std::pair<std::shared_ptr<SliceBuf>, uint32_t>;  // (slice, block index)
   // Work found under the lock, done after releasing it: uploads to submit and chunks whose
   // head slice may now be committable.
+  struct SyncJob {
+    Ino ino;
+    std::shared_ptr<FileState> file;
+    std::vector<std::string> keys;
+  };
   struct Work {
     std::vector<Task> tasks;
     std::vector<std::pair<Ino, uint32_t>> drive;
-    bool empty() const { return tasks.empty() && drive.empty(); }
+    std::vector<SyncJob> syncs;  // background drains of unsynced keys
+    bool empty() const { return tasks.empty() && drive.empty() && syncs.empty(); }
   };
 
   std::shared_ptr<FileState> FileLocked(Ino ino) {
@@ -124,10 +135,24 @@ class DataWriter::State {
   void FreezeFileLocked(FileState& f, Work* work);
   // Submits the uploads, then drives the chunks. REQUIRES: mu_ not held.
   void Run(Work work);
+  // Runs `task` on the upload pool; blocks while its queue is full (back-pressure). Only a
+  // pool that is shutting down refuses, and then the task runs in the calling thread.
+  void Submit(std::function<void()> task) {
+    if (!pool_->Submit(task).ok()) task();
+  }
   void Upload(const std::shared_ptr<SliceBuf>& s, uint32_t index);
+  // Takes the file's unsynced keys (SyncJob), or returns false when there are none.
+  // REQUIRES: mu_ held.
+  bool TakeUnsyncedLocked(Ino ino, const std::shared_ptr<FileState>& f, SyncJob* job);
+  // Makes the job's blocks durable; on failure gives the keys back to the file.
+  Status RunSync(SyncJob job);
+  // Drops the file's state when nothing about it is left to remember. REQUIRES: mu_ held.
+  void MaybeForgetLocked(Ino ino, const std::shared_ptr<FileState>& f);
   // Commits finished head slices of (ino, chunk) in order.
   void Drive(Ino ino, uint32_t chunk);
-  Status CommitSlice(SliceBuf& s);
+  // sync: the slice's `sync` flag, read under the lock. Returns whether the slice's blocks
+  // were all stored durably (through the re-put below) in *durable.
+  Status CommitSlice(SliceBuf& s, bool sync, bool* durable);
   void MaybeCompact(Ino ino, uint32_t chunk, uint64_t commits);
   void TimerLoop();
   // Frees memory under pressure: freezes every open slice. REQUIRES: mu_ held.
@@ -146,10 +171,12 @@ class DataWriter::State {
   uint64_t buffered_ = 0;                            // guarded by mu_
   uint64_t frozen_bytes_ = 0;  // buffered bytes in frozen slices (will be freed); mu_
   uint64_t next_seq_ = 1;                            // guarded by mu_
+  uint64_t unsynced_total_ = 0;  // keys in all FileState::unsynced; guarded by mu_
   bool stop_ = false;                                // guarded by mu_
   std::function<void(Ino, uint32_t)> listener_;      // guarded by mu_
 
-  WorkerPool pool_;  // declared last but one: destroyed before the state it touches
+  // Declared last but one: destroyed (draining its queue) before the state it touches.
+  std::unique_ptr<ThreadPool> pool_;
   std::thread timer_;
 };
 
@@ -178,7 +205,13 @@ void DataWriter::State::RelieveLocked(Work* work) {
 
 void DataWriter::State::Run(Work work) {
   for (auto& [s, index] : work.tasks) {
-    pool_.Submit([this, s = s, index = index] { Upload(s, index); });
+    Submit([this, s = s, index = index] { Upload(s, index); });
+  }
+  for (auto& job : work.syncs) {
+    auto shared = std::make_shared<SyncJob>(std::move(job));
+    // Deliberately dropped result: a failed background sync gives the keys back, and the
+    // file's next Fsync retries them and reports the error.
+    Submit([this, shared] { (void)RunSync(std::move(*shared)); });
   }
   std::sort(work.drive.begin(), work.drive.end());
   work.drive.erase(std::unique(work.drive.begin(), work.drive.end()), work.drive.end());
@@ -231,7 +264,6 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data)
         s->pos = in_chunk;
         s->seq = next_seq_++;
         s->created_ns = clock_->MonotonicNanos();
-        s->sync = f->sync_mode;
         f->open[chunk] = s;
         f->queues[chunk].push_back(s);
       }
@@ -295,12 +327,16 @@ void DataWriter::State::Upload(const std::shared_ptr<SliceBuf>& s, uint32_t inde
   Drive(s->ino, s->chunk);
 }
 
-Status DataWriter::State::CommitSlice(SliceBuf& s) {
+Status DataWriter::State::CommitSlice(SliceBuf& s, bool sync, bool* durable) {
   if (!s.error.ok()) return s.error;
-  if (s.sync) {  // fsync arrived after some blocks were stored without sync: store them again
+  *durable = false;
+  if (sync && blocks_->options().puts_need_sync) {
+    // fsync arrived after some blocks were stored without sync: store them again from memory
+    // (cheaper than SyncBlocks reading them back).
     for (uint32_t i = 0; i < s.blocks.size(); i++) {
       if (!s.synced[i]) RETURN_IF_ERROR(blocks_->PutBlock(s.id, i, *s.blocks[i], true));
     }
+    *durable = true;
   }
   int64_t now = clock_->NowNanos();
   meta::Timespec mtime{now / 1000000000, static_cast<uint32_t>(now % 1000000000)};
@@ -313,6 +349,7 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
     std::shared_ptr<FileState> f;
     std::shared_ptr<SliceBuf> head;
     std::function<void(Ino, uint32_t)> listener;
+    bool sync = false;
     {
       std::lock_guard lock(mu_);
       auto fit = files_.find(ino);
@@ -324,9 +361,11 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
       if (!head->UploadsDone()) return;
       f->committing.insert(chunk);
       listener = listener_;
+      sync = head->sync;
     }
     // Every block is stored (or failed): commit, or clean up.
-    Status st = CommitSlice(*head);
+    bool durable = false;
+    Status st = CommitSlice(*head, sync, &durable);
     // The reader's cached segments must be dropped BEFORE the slice leaves the pending queue:
     // in between, a read would find the bytes neither in the overlay nor in its (stale)
     // segments and return zeros (seen under TSan in ReadYourWritesBeforeFlush).
@@ -347,9 +386,20 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
       frozen_bytes_ -= head->len;
       if (st.ok()) {
         commits = ++f->commits[chunk];
+        if (blocks_->options().puts_need_sync && !durable) {
+          // Fsync (DESIGN.md §6) must make these durable later, even though the slice was
+          // committed by a timer long before it.
+          for (uint32_t i = 0; i < head->blocks.size(); i++) {
+            if (head->synced[i]) continue;
+            f->unsynced.push_back(BlockKey(blocks_->options().key_prefix, head->id, i,
+                                           static_cast<uint32_t>(head->blocks[i]->size())));
+            unsynced_total_++;
+          }
+        }
       } else if (f->error.ok()) {
         f->error = st;
       }
+      head->done = true;
       head->blocks.clear();  // memory is released now, the slice may live on in a task
     }
     cv_.notify_all();
@@ -368,33 +418,84 @@ void DataWriter::State::MaybeCompact(Ino ino, uint32_t chunk, uint64_t commits) 
   }
 }
 
+bool DataWriter::State::TakeUnsyncedLocked(Ino ino, const std::shared_ptr<FileState>& f,
+                                           SyncJob* job) {
+  if (f->unsynced.empty()) return false;
+  job->ino = ino;
+  job->file = f;
+  job->keys.swap(f->unsynced);
+  unsynced_total_ -= job->keys.size();
+  f->syncing++;
+  return true;
+}
+
+Status DataWriter::State::RunSync(SyncJob job) {
+  Status st = blocks_->SyncBlocks(job.keys);
+  {
+    std::lock_guard lock(mu_);
+    FileState& f = *job.file;
+    f.syncing--;
+    if (!st.ok()) {  // give the keys back: the next Fsync retries them
+      unsynced_total_ += job.keys.size();
+      f.unsynced.insert(f.unsynced.end(), job.keys.begin(), job.keys.end());
+    }
+    MaybeForgetLocked(job.ino, job.file);
+  }
+  cv_.notify_all();
+  return st;
+}
+
+void DataWriter::State::MaybeForgetLocked(Ino ino, const std::shared_ptr<FileState>& f) {
+  auto it = files_.find(ino);
+  if (it != files_.end() && it->second == f && f->Empty() && f->open.empty() &&
+      f->unsynced.empty() && f->syncing == 0 && f->error.ok()) {
+    files_.erase(it);
+  }
+}
+
 Status DataWriter::State::Flush(Ino ino, bool sync) {
   Work work;
   std::shared_ptr<FileState> f;
+  // The slices that exist now: Flush waits for these only, not for slices that other
+  // threads open on the file while it waits (those would otherwise keep it waiting until
+  // the idle timer).
+  std::vector<std::shared_ptr<SliceBuf>> waiting;
   {
     std::lock_guard lock(mu_);
     auto it = files_.find(ino);
-    if (it == files_.end()) return Status::OK();
-    f = it->second;
-    if (sync) {
-      f->sync_mode = true;
+    if (it != files_.end()) {
+      f = it->second;
+      FreezeFileLocked(*f, &work);
       for (auto& [chunk, q] : f->queues) {
-        for (auto& s : q) s->sync = true;
+        for (auto& s : q) {
+          if (sync) s->sync = true;
+          waiting.push_back(s);
+        }
+        work.drive.push_back({ino, chunk});
       }
     }
-    FreezeFileLocked(*f, &work);
-    for (auto& [chunk, q] : f->queues) work.drive.push_back({ino, chunk});
   }
-  Run(std::move(work));
   Status st;
-  {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return f->Empty(); });
-    st = f->error;
-    f->error = Status::OK();
-    auto it = files_.find(ino);
-    if (it != files_.end() && it->second == f && f->Empty() && f->open.empty() && !f->sync_mode) {
-      files_.erase(it);
+  if (f) {
+    Run(std::move(work));
+    SyncJob job;
+    bool have_job = false;
+    {
+      std::unique_lock lock(mu_);
+      // With sync, also wait for background syncs of this file's keys: they must be durable
+      // (or given back, to be retried here) before fsync returns.
+      cv_.wait(lock, [&] {
+        return std::all_of(waiting.begin(), waiting.end(), [](auto& s) { return s->done; }) &&
+               (!sync || f->syncing == 0);
+      });
+      st = f->error;
+      f->error = Status::OK();
+      if (sync && st.ok()) have_job = TakeUnsyncedLocked(ino, f, &job);
+      MaybeForgetLocked(ino, f);
+    }
+    if (have_job) {
+      st = RunSync(std::move(job));
+      if (!st.ok()) st = st.WithContext("fsync");
     }
   }
   if (sync && st.ok()) {
@@ -487,6 +588,14 @@ void DataWriter::State::TimerLoop() {
       }
       for (auto& s : due) FreezeLocked(*f, s, &work);
     }
+    if (unsynced_total_ > opts_.max_unsynced_blocks) {
+      // Bound the memory of remembered keys: make them durable now, in the background, as
+      // a local file system's writeback would; Fsync then has nothing left to do for them.
+      for (auto& [ino, f] : files_) {
+        SyncJob job;
+        if (TakeUnsyncedLocked(ino, f, &job)) work.syncs.push_back(std::move(job));
+      }
+    }
     if (work.empty()) continue;
     lock.unlock();
     Run(std::move(work));
@@ -500,8 +609,13 @@ Result<std::unique_ptr<DataWriter>> DataWriter::Open(meta::Meta* meta, BlockStor
                                                      Compactor* compactor,
                                                      const WriterOptions& options, Clock* clock) {
   RETURN_IF_ERROR(options.Validate());
+  // Queue bound: full blocks waiting for an upload thread. Memory is already bounded by
+  // buffer_size; the bound only keeps the queue from growing past what that allows.
+  ASSIGN_OR_RETURN(auto pool, ThreadPool::Open({.name = "uploads",
+                                                .threads = options.max_uploads,
+                                                .queue_capacity = 4096}));
   return std::unique_ptr<DataWriter>(new DataWriter(
-      std::make_unique<State>(meta, blocks, compactor, options, clock)));
+      std::make_unique<State>(meta, blocks, compactor, options, clock, std::move(pool))));
 }
 
 DataWriter::DataWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}

@@ -55,6 +55,9 @@ struct WriterOptions {
   int idle_ms = 1000;                   // a file not written for this long has its slices frozen
   int compact_every = 100;              // every Nth commit to a chunk checks for compaction
   int compact_sync_slices = 2500;       // past this many slices a commit compacts synchronously
+  // Block keys remembered for a later Fsync (see Fsync) over all files; past this many they
+  // are made durable in the background and forgotten (~100 bytes each).
+  uint64_t max_unsynced_blocks = 65536;
   Status Validate() const;
 };
 
@@ -84,10 +87,18 @@ class DataWriter {
   // bytes are buffered (not yet stored).
   Status Write(meta::Ino ino, uint64_t offset, std::string_view data);
 
-  // Freezes every slice of `ino` and returns once all of them are uploaded and committed (or
-  // failed). close() semantics of DESIGN.md §6.
+  // Freezes every slice of `ino` that exists at the call and returns once all of them are
+  // uploaded and committed (or failed). Slices that other threads open on the file meanwhile
+  // are not waited for. close() semantics of DESIGN.md §6.
   Status Flush(meta::Ino ino);
-  // Flush with durable puts (PutOptions::sync) for the blocks still to upload: fsync().
+  // fsync(): Flush, and every block of the file's slices committed since the writer started
+  // (or since the last Fsync) is durable against power loss before it returns, then the
+  // metadata engine is synced. Blocks still to upload are put with PutOptions::sync. When
+  // the store loses unsynced puts in a power cut (BlockStoreOptions::puts_need_sync,
+  // file://), the writer remembers the keys of blocks it committed without sync — also
+  // those committed by the freeze timers long before the fsync — and Fsync makes them
+  // durable with BlockStore::SyncBlocks. Past max_unsynced_blocks remembered keys, a
+  // background pass makes them all durable and forgets them (memory stays bounded).
   Status Fsync(meta::Ino ino);
   // Flush of every file (unmount).
   Status FlushAll();
