@@ -140,15 +140,33 @@ Status Volume::Impl::CheckWritable() const {
 
 meta::Attr Volume::Impl::Overlay(meta::Ino vol, meta::Attr attr) {
   if (attr.type != meta::FileType::kRegular) return attr;
-  uint64_t pending = chunks->PendingEnd(vol);
-  std::lock_guard<std::mutex> l(inodes_mu);
-  auto it = inodes.find(vol);
-  if (it != inodes.end()) {
+  uint64_t length = std::max(attr.length, chunks->PendingEnd(vol));
+  std::optional<uint64_t> known;
+  {
+    std::lock_guard<std::mutex> l(inodes_mu);
+    auto it = inodes.find(vol);
+    if (it != inodes.end()) known = it->second.length;
+  }
+  if (known && length < *known) {
+    // Shorter than this client wrote or saw: either another client truncated the file, or one
+    // of our slices was committed between the caller's metadata read and PendingEnd, so that
+    // neither showed it (fsx found this as a stat size going back). The pending end sampled
+    // BEFORE a fresh metadata read cannot miss a commit, and tells the two apart.
+    uint64_t pending = chunks->PendingEnd(vol);
+    auto fresh = meta->GetAttr(vol);
+    if (fresh.ok()) {
+      attr = *fresh;
+      length = std::max(fresh->length, pending);
+    }
+  }
+  {
     // Committed local writes are in attr already, and a truncate by another client shows as
     // a shorter attr: the fresh meta length (plus what is pending here) is the right base.
-    it->second.length = std::max(attr.length, pending);
+    std::lock_guard<std::mutex> l(inodes_mu);
+    auto it = inodes.find(vol);
+    if (it != inodes.end()) it->second.length = length;
   }
-  attr.length = std::max(attr.length, pending);
+  attr.length = length;
   return attr;
 }
 
