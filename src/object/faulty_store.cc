@@ -129,4 +129,9 @@ Result<std::vector<PartInfo>> FaultyStore::ListParts(const std::string& key,
   return target()->ListParts(key, upload_id);
 }
 
+Status FaultyStore::Sync(const std::vector<std::string>& keys) {
+  RETURN_IF_ERROR(Before(StoreOp::kSync, keys.empty() ? std::string() : keys.front()));
+  return target()->Sync(keys);
+}
+
 }  // namespace strata::object

@@ -6,7 +6,8 @@
 // target unchanged, so the data behind it stays real.
 //
 // Rules are checked in the order added; the first that fires decides the error. An injected
-// error happens before the target is called, so a failed Put changes nothing.
+// error happens before the target is called, so a failed Put changes nothing (and a failed
+// Sync, one call for all its keys, syncs none of them).
 //
 // Thread-safety: all methods may be called concurrently (rule state is locked).
 #pragma once
@@ -69,6 +70,7 @@ class FaultyStore : public ObjectStoreWrapper {
   Status AbortMultipart(const std::string& key, const std::string& upload_id) override;
   Result<std::vector<PartInfo>> ListParts(const std::string& key,
                                           const std::string& upload_id) override;
+  Status Sync(const std::vector<std::string>& keys) override;
 
  private:
   struct RuleState {

@@ -102,7 +102,7 @@ std::string FileStore::TempName() {
   return temp_prefix_ + std::to_string(temp_counter_.fetch_add(1));
 }
 
-Status FileStore::MakeDirs(const std::string& dir, bool sync) const {
+Status FileStore::MakeDirs(const std::string& dir) const {
   Status s;
   for (int attempt = 0; attempt < kPutAttempts; ++attempt) {
     // Fast path: the directory usually exists already.
@@ -114,7 +114,10 @@ Status FileStore::MakeDirs(const std::string& dir, bool sync) const {
       std::string level = dir.substr(0, pos);
       bool created;
       s = MkdirOne(level, &created);
-      if (s.ok() && created && sync) s = fu::FsyncDir(fu::Dirname(level));
+      // Always, not only for a synced Put: Sync flushes a file and its own directory only, so
+      // the entry of a new directory in its parent must be durable already. New directories
+      // are rare (one per 1000 slices for block keys), so this costs little.
+      if (s.ok() && created) s = fu::FsyncDir(fu::Dirname(level));
     }
     // kNotFound: a concurrent Delete pruned a parent we had just seen or made; start over.
     if (!s.Is(Code::kNotFound)) return s;
@@ -126,7 +129,7 @@ Status FileStore::WriteAtomically(const std::string& key, const std::string& pat
                                   const std::function<Status(int fd)>& fill) {
   const std::string dir = fu::Dirname(path);
   for (int attempt = 0; attempt < kPutAttempts; ++attempt) {
-    RETURN_IF_ERROR(MakeDirs(dir, sync).WithContext("put " + key));
+    RETURN_IF_ERROR(MakeDirs(dir).WithContext("put " + key));
     std::string tmp = dir + "/" + TempName();
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -221,6 +224,48 @@ Status FileStore::Delete(const std::string& key) {
   }
   PruneEmptyDirs(fu::Dirname(path));
   return Status::OK();
+}
+
+Status FileStore::SyncFile(const std::string& key, std::set<std::string>* dirs) const {
+  ASSIGN_OR_RETURN(std::string path, KeyPath(key));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    // Missing as Get sees it: nothing stored, nothing to make durable.
+    if (errno == ENOENT || errno == ENOTDIR) return Status::OK();
+    return FromErrno(errno, "sync " + key);
+  }
+  struct stat st;
+  Status s;
+  if (::fstat(fd, &st) != 0) {
+    s = FromErrno(errno, "sync " + key);
+  } else if (!S_ISDIR(st.st_mode)) {  // a directory of other keys is no object: skipped
+    if (::fsync(fd) != 0) {
+      s = FromErrno(errno, "sync " + key + ": fsync");
+    } else {
+      dirs->insert(fu::Dirname(path));
+    }
+  }
+  ::close(fd);
+  return s;
+}
+
+Status FileStore::Sync(const std::vector<std::string>& keys) {
+  // Every key is tried even after a failure (fsync is idempotent, and the others then need
+  // no retry to be durable); the first error is returned.
+  Status first;
+  std::set<std::string> dirs;  // distinct, so keys sharing a directory flush it once
+  for (const std::string& key : keys) {
+    Status s = SyncFile(key, &dirs);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  for (const std::string& dir : dirs) {
+    Status s = fu::FsyncDir(dir);
+    // Gone (kNotFound, or kNotDir when an object took its name): every object in it was
+    // deleted since and Delete pruned it; nothing is left to keep.
+    if (s.ok() || s.Is(Code::kNotFound) || s.Is(Code::kNotDir)) continue;
+    if (first.ok()) first = s.WithContext("sync");
+  }
+  return first;
 }
 
 Result<ListResult> FileStore::List(const ListOptions& opts) {

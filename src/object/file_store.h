@@ -12,9 +12,14 @@
 // Atomicity and durability (DESIGN.md §6): Put writes a uniquely named temporary file in the
 // target directory and rename()s it over the key, so readers see the old or the new body,
 // never a part, and several processes may write the same store at once. With
-// PutOptions::sync the file is fsync'ed before the rename and its directory (and any
-// directory Put created) after it; without, nothing is flushed (the renamed file survives a
-// crash of the process, not a power loss). Delete removes directories it leaves empty.
+// PutOptions::sync the file is fsync'ed before the rename and its directory after it;
+// without, the file and its directory entry are not flushed (the renamed file survives a
+// crash of the process, not a power loss). Either way, a directory Put creates is made
+// durable at once (its parent is fsync'ed after the mkdir): that happens once per directory
+// (block keys share a directory per 1000 slices), and it means that a later Sync needs to
+// flush only the file and the directory holding it. Sync(keys) fsyncs each existing key's
+// file, then each distinct directory holding one; missing keys (and keys naming a directory
+// of other keys) are skipped. Delete removes directories it leaves empty.
 //
 // Multipart uploads are staged on disk in DIR/%multipart/UPLOAD_ID/ (one file per part);
 // Complete concatenates the parts into a temporary file and renames it into place.
@@ -27,6 +32,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "object/object_store.h"
@@ -59,6 +65,7 @@ class FileStore : public ObjectStore {
   Status AbortMultipart(const std::string& key, const std::string& upload_id) override;
   Result<std::vector<PartInfo>> ListParts(const std::string& key,
                                           const std::string& upload_id) override;
+  Status Sync(const std::vector<std::string>& keys) override;
 
   const std::string& root() const { return root_; }
 
@@ -69,9 +76,11 @@ class FileStore : public ObjectStore {
   Result<std::string> KeyPath(const std::string& key) const;
   // A name for a temporary file, unique across threads and processes.
   std::string TempName();
-  // Creates the directories of `dir` below root_ (which must exist). With `sync`, fsyncs the
-  // parent of each directory it created.
-  Status MakeDirs(const std::string& dir, bool sync) const;
+  // Creates the directories of `dir` below root_ (which must exist) and fsyncs the parent of
+  // each directory it created, so every directory leading to an object is durable.
+  Status MakeDirs(const std::string& dir) const;
+  // Sync of one key: fsyncs its file and adds its directory to *dirs; a missing key is OK.
+  Status SyncFile(const std::string& key, std::set<std::string>* dirs) const;
   // Writes a temporary file in the directory of `path` with `fill`, then renames it to
   // `path`; retries when a concurrent Delete removed the directory meanwhile.
   Status WriteAtomically(const std::string& key, const std::string& path, bool sync,

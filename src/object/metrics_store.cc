@@ -9,7 +9,7 @@ const char* StoreOpName(StoreOp op) {
   static constexpr const char* kNames[kStoreOpCount] = {
       "get",          "put",           "head",        "delete",
       "list",         "create_upload", "upload_part", "complete_upload",
-      "abort_upload", "list_parts"};
+      "abort_upload", "list_parts",    "sync"};
   return kNames[static_cast<int>(op)];
 }
 
@@ -128,6 +128,13 @@ Result<std::vector<PartInfo>> MetricsStore::ListParts(const std::string& key,
   Result<std::vector<PartInfo>> r = target()->ListParts(key, upload_id);
   Record(StoreOp::kListParts, start, r.ok(), 0);
   return r;
+}
+
+Status MetricsStore::Sync(const std::vector<std::string>& keys) {
+  int64_t start = clock_->MonotonicNanos();
+  Status s = target()->Sync(keys);
+  Record(StoreOp::kSync, start, s.ok(), 0);
+  return s;
 }
 
 }  // namespace strata::object

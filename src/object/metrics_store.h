@@ -1,7 +1,7 @@
 // MetricsStore: counts calls, errors, bytes and latency of every operation on the store it
-// wraps, for `strata stats`, Prometheus export and objbench. Latencies go into a histogram
-// with power-of-two microsecond buckets, so percentiles are approximate (within 2x) but
-// recording is a few atomic adds.
+// wraps, for `strata stats`, Prometheus export and objbench (a Sync counts as one call,
+// whatever the number of keys). Latencies go into a histogram with power-of-two microsecond
+// buckets, so percentiles are approximate (within 2x) but recording is a few atomic adds.
 //
 // src/common has no metrics registry yet, so the counters live here with a small read API
 // (Snapshot); a registry can read them later without changing callers.
@@ -57,6 +57,7 @@ class MetricsStore : public ObjectStoreWrapper {
   Status AbortMultipart(const std::string& key, const std::string& upload_id) override;
   Result<std::vector<PartInfo>> ListParts(const std::string& key,
                                           const std::string& upload_id) override;
+  Status Sync(const std::vector<std::string>& keys) override;
 
  private:
   struct Counters {

@@ -81,4 +81,11 @@ Result<std::vector<PartInfo>> PrefixStore::ListParts(const std::string& key,
   return target()->ListParts(Full(key), upload_id);
 }
 
+Status PrefixStore::Sync(const std::vector<std::string>& keys) {
+  std::vector<std::string> full;
+  full.reserve(keys.size());
+  for (const std::string& key : keys) full.push_back(Full(key));
+  return target()->Sync(full);
+}
+
 }  // namespace strata::object

@@ -1,7 +1,8 @@
 // PrefixStore: confines a store to the keys under one prefix, normally the volume name plus
 // '/' (DESIGN.md §4: every object of volume NAME lives under "NAME/"). Callers see keys
-// without the prefix; List() strips it from keys and common prefixes, so several volumes can
-// share one bucket or directory without seeing each other.
+// without the prefix (every key argument, Sync's list included, gets the prefix added); List()
+// strips it from keys and common prefixes, so several volumes can share one bucket or
+// directory without seeing each other.
 //
 // Continuation tokens are passed through unchanged (they are the target's own).
 // Thread-safety: as the target store. Errors: the target's, plus kInvalidArgument for an
@@ -38,6 +39,7 @@ class PrefixStore : public ObjectStoreWrapper {
   Status AbortMultipart(const std::string& key, const std::string& upload_id) override;
   Result<std::vector<PartInfo>> ListParts(const std::string& key,
                                           const std::string& upload_id) override;
+  Status Sync(const std::vector<std::string>& keys) override;
 
   const std::string& prefix() const { return prefix_; }
 

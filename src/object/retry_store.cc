@@ -134,4 +134,11 @@ Result<std::vector<PartInfo>> RetryStore::ListParts(const std::string& key,
   return out;
 }
 
+Status RetryStore::Sync(const std::vector<std::string>& keys) {
+  // Sync is idempotent, so a retry simply makes every key durable again.
+  std::string what = "sync of " + std::to_string(keys.size()) + " keys";
+  if (!keys.empty()) what += " (" + keys.front() + (keys.size() > 1 ? ", ...)" : ")");
+  return Run(what, [&] { return target()->Sync(keys); });
+}
+
 }  // namespace strata::object

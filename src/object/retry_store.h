@@ -59,6 +59,7 @@ class RetryStore : public ObjectStoreWrapper {
   Status AbortMultipart(const std::string& key, const std::string& upload_id) override;
   Result<std::vector<PartInfo>> ListParts(const std::string& key,
                                           const std::string& upload_id) override;
+  Status Sync(const std::vector<std::string>& keys) override;
 
   // Number of retries made so far (attempts beyond the first), for metrics and tests.
   uint64_t retries() const { return retries_.load(); }

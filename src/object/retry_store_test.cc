@@ -49,6 +49,28 @@ TEST(RetryStoreTest, SucceedsThroughTransientFaults) {
   EXPECT_EQ(s.metrics->Snapshot(StoreOp::kPut).calls, 1u);  // faults fired before the backend
 }
 
+// Sync is retried like every other operation: transient faults are absorbed, a persistent
+// one is reported with the attempts made, a non-retryable one at once.
+TEST(RetryStoreTest, RetriesSync) {
+  Stack s(/*max_attempts=*/3);
+  ASSERT_TRUE(s.retry->Put("k", "body").ok());
+  s.faults->AddRule(FaultRule::Throttle(OpBit(StoreOp::kSync), 1.0, /*count=*/2));
+  ASSERT_TRUE(s.retry->Sync({"k", "absent"}).ok());
+  EXPECT_EQ(s.retry_impl->retries(), 2u);
+  EXPECT_EQ(s.metrics->Snapshot(StoreOp::kSync).calls, 1u);  // reached the backend once
+
+  s.faults->AddRule(FaultRule::Throttle(OpBit(StoreOp::kSync)));
+  Status st = s.retry->Sync({"k"});
+  EXPECT_EQ(st.code(), Code::kUnavailable);
+  EXPECT_NE(st.ToString().find("gave up after 3 attempts on sync"), std::string::npos)
+      << st.ToString();
+  s.faults->ClearRules();
+  s.faults->AddRule(Fail(OpBit(StoreOp::kSync), Code::kIOError, -1));
+  uint64_t retries = s.retry_impl->retries();
+  EXPECT_EQ(s.retry->Sync({"k"}).code(), Code::kIOError);
+  EXPECT_EQ(s.retry_impl->retries(), retries);
+}
+
 TEST(RetryStoreTest, GivesUpOnPersistentFaultsNamingAttempts) {
   Stack s(/*max_attempts=*/3);
   s.faults->AddRule(FaultRule::Throttle(OpBit(StoreOp::kPut)));

@@ -19,8 +19,9 @@ enum class StoreOp : int {
   kCompleteMultipart,
   kAbortMultipart,
   kListParts,
+  kSync,  // ObjectStore::Sync; one call however many keys
 };
-constexpr int kStoreOpCount = 10;
+constexpr int kStoreOpCount = 11;
 // "get", "put", ... for labels.
 const char* StoreOpName(StoreOp op);
 

@@ -1,10 +1,13 @@
-// PrefixStore, MetricsStore and FaultyStore over a real mem:// store.
+// PrefixStore, MetricsStore and FaultyStore over a real mem:// (or file://) store.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "object/faulty_store.h"
+#include "object/file_store.h"
 #include "object/mem_store.h"
 #include "object/metrics_store.h"
 #include "object/prefix_store.h"
+#include "tests/support/process.h"
 
 namespace strata::object {
 namespace {
@@ -66,6 +69,27 @@ TEST(PrefixStoreTest, MultipartLandsUnderThePrefix) {
   EXPECT_EQ(*mem->Get("v/big"), "hello world");
 }
 
+// Sync reaches the target with the prefix added: on file://, "loop/k" under the volume is a
+// path that cannot be opened (a symlink loop), while the same key without the prefix is
+// simply missing, which Sync skips.
+TEST(PrefixStoreTest, SyncAddsThePrefixToEveryKey) {
+  std::string dir = testing::MakeTempDir("prefix-sync");
+  auto file = FileStore::Open(dir);
+  ASSERT_TRUE(file.ok());
+  std::shared_ptr<ObjectStore> root = std::move(*file);
+  auto opened = PrefixStore::ForVolume(root, "v");
+  ASSERT_TRUE(opened.ok());
+  ObjectStore* vol = opened->get();  // the interface, where Put's defaults live
+  ASSERT_TRUE(vol->Put("present", "x").ok());
+  ASSERT_EQ(::symlink("loop", (dir + "/v/loop").c_str()), 0);
+  EXPECT_TRUE(root->Sync({"loop/k"}).ok());  // no such key at the root
+  Status st = vol->Sync({"present", "loop/k"});
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("v/loop/k"), std::string::npos) << st.ToString();
+  EXPECT_TRUE(vol->Sync({"present", "absent"}).ok());
+  testing::RemoveTree(dir);
+}
+
 TEST(MetricsStoreTest, CountsCallsErrorsBytesAndLatency) {
   std::shared_ptr<ObjectStore> mem = MemStore::Open();
   auto m = MetricsStore::Open(mem);
@@ -92,6 +116,28 @@ TEST(MetricsStoreTest, CountsCallsErrorsBytesAndLatency) {
   EXPECT_STREQ(StoreOpName(StoreOp::kUploadPart), "upload_part");
 }
 
+// One Sync call counts once, however many keys; a failed one counts as an error.
+TEST(MetricsStoreTest, CountsSyncCallsAndErrors) {
+  std::shared_ptr<ObjectStore> mem = MemStore::Open();
+  auto faults = std::shared_ptr<FaultyStore>(FaultyStore::Open(mem, {}));
+  auto m = MetricsStore::Open(faults);
+  ASSERT_TRUE(static_cast<ObjectStore&>(*m).Put("a", "1").ok());
+  ASSERT_TRUE(m->Sync({"a", "b", "c"}).ok());
+  ASSERT_TRUE(m->Sync({}).ok());
+  FaultRule r;
+  r.ops = OpBit(StoreOp::kSync);
+  r.code = Code::kIOError;
+  faults->AddRule(r);
+  EXPECT_EQ(m->Sync({"a"}).code(), Code::kIOError);
+  OpStats sync = m->Snapshot(StoreOp::kSync);
+  EXPECT_EQ(sync.calls, 3u);
+  EXPECT_EQ(sync.errors, 1u);
+  EXPECT_EQ(sync.bytes, 0u);
+  EXPECT_EQ(m->Snapshot(StoreOp::kPut).calls, 1u);  // Sync is not counted as anything else
+  EXPECT_EQ(m->Snapshot(StoreOp::kGet).calls, 0u);
+  EXPECT_STREQ(StoreOpName(StoreOp::kSync), "sync");
+}
+
 TEST(FaultyStoreTest, RulesHonourOpsSkipAndCount) {
   std::shared_ptr<ObjectStore> mem = MemStore::Open();
   FaultyStore::Options o;
@@ -110,6 +156,20 @@ TEST(FaultyStoreTest, RulesHonourOpsSkipAndCount) {
   EXPECT_TRUE(s.Get("k1").ok());                       // other ops untouched
   EXPECT_EQ(mem->Head("k2").code(), Code::kNotFound);  // a failed put changed nothing
   EXPECT_EQ(f->injected(), 2u);
+
+  // A Sync fault fails the call, naming the operation and its first key; Put rules leave
+  // Sync alone.
+  EXPECT_TRUE(s.Sync({"k1"}).ok());
+  FaultRule sync_rule;
+  sync_rule.ops = OpBit(StoreOp::kSync);
+  sync_rule.code = Code::kNoSpace;
+  sync_rule.count = 1;
+  f->AddRule(sync_rule);
+  Status synced = s.Sync({"k1", "k4"});
+  EXPECT_EQ(synced.code(), Code::kNoSpace);
+  EXPECT_NE(synced.ToString().find("sync k1"), std::string::npos) << synced.ToString();
+  EXPECT_TRUE(s.Sync({"k1", "k4"}).ok());
+  EXPECT_EQ(f->injected(), 3u);
 
   f->AddRule(FaultRule::Throttle(OpBit(StoreOp::kList)));
   auto l = s.List({});
