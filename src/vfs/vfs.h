@@ -147,13 +147,29 @@ class Volume {
   Result<uint64_t> CopyFileRange(const Context& ctx, Ino ino_in, uint64_t fh_in, uint64_t off_in,
                                  Ino ino_out, uint64_t fh_out, uint64_t off_out, uint64_t len);
 
-  // ---- Directories. Offsets: 0 = start; "." and ".." come first.
+  // ---- Directories. Offsets: 0 = start; "." and ".." come first. A handle holds a bounded
+  // window of the listing (about two metadata pages), whatever the directory's size.
   Result<uint64_t> OpenDir(const Context& ctx, Ino ino);
-  // Entries after `offset`, at most `max_items` (the caller stops early when its buffer is
-  // full and resumes from the last offset it consumed).
+  // Items after `offset`, at most `max_items` and at most kDirPage (an empty result is the
+  // end). The caller may stop early when its buffer is full and resume from the last offset
+  // it consumed, or from any offset this handle returned since its last rewind: a resume
+  // inside the current window is free, one before it re-lists from the start and skips
+  // forward (O(position)). Offset 0 (rewinddir) restarts and sees the directory as it is now.
+  // Entries created or removed during the listing never appear twice, and those that exist
+  // throughout are all listed. With plus, entries carry their attributes.
   Result<std::vector<DirItem>> ReadDir(const Context& ctx, Ino ino, uint64_t fh, uint64_t offset,
                                        size_t max_items, bool plus);
   Status ReleaseDir(Ino ino, uint64_t fh);
+  // Entries per metadata page of a listing; a handle holds at most 2 * kDirPage entries.
+  static constexpr size_t kDirPage = 1000;
+  // What a directory handle holds (diagnostics and tests): entries in its window now, the
+  // most it ever held, and how many metadata pages it fetched. kBadHandle for an unknown fh.
+  struct DirStats {
+    size_t window = 0;
+    size_t max_window = 0;
+    uint64_t pages = 0;
+  };
+  Result<DirStats> GetDirStats(uint64_t fh);
 
   // ---- Xattrs (flags: XATTR_CREATE=1, XATTR_REPLACE=2). "strata.info" is a virtual,
   // read-only attribute describing the file's layout (JSON), for `strata info`.

@@ -48,18 +48,30 @@ struct FileHandle {
   std::optional<uint64_t> flock_owner;  // set once flock was used through this handle
 };
 
+// An open directory: a bounded window over the listing, not the whole listing.
+//
+// Every item of the handle's listing has a sequence number: 1 = ".", 2 = "..", then 3, 4, ...
+// for the entries in name order. The offset handed to the caller with an item is its sequence
+// number, so "resume after offset s" means "continue with item s + 1". The handle keeps only
+// the entries [first_seq, first_seq + window.size()) and the meta cursor that continues after
+// the window (`next_cursor`, the last name scanned), so memory stays at about two meta pages
+// whatever the directory's size. A resume inside the window costs nothing; a resume just past
+// it fetches the next page from the cursor; a resume before it (seekdir far back) restarts the
+// listing from the start and skips forward, which is O(position). Because pages continue from
+// a name cursor, entries created or removed while the listing runs never make an entry appear
+// twice, and an entry that exists throughout is always seen.
 struct DirHandle {
   meta::Ino ino = 0;  // volume inode
-  std::mutex mu;
-  // Every entry loaded so far, in order; index i (0-based) has offset i + 3 ("." is offset
-  // 1's item, ".." offset 2's). Loading is lazy, a page at a time, so offsets stay stable for
-  // the life of the handle; offset 0 (rewinddir) reloads.
+  std::mutex mu;      // guards everything below; held across the page fetch
   bool loaded_dots = false;
   meta::Ino dotdot = 0;
-  std::vector<meta::DirEntry> entries;
-  std::string next_cursor;
-  bool eof = false;
-  bool plus = false;  // whether the loaded entries carry attributes
+  uint64_t first_seq = 3;  // sequence number of window[0] (or of the next entry if empty)
+  std::vector<meta::DirEntry> window;
+  std::string next_cursor;  // meta cursor after the window ("" = from the start)
+  bool eof = false;         // nothing follows the window
+  // Diagnostics (Volume::DirStats).
+  size_t max_window = 0;
+  uint64_t pages = 0;
 };
 
 class Volume::Impl {
