@@ -194,6 +194,25 @@ TEST_P(ObjectStoreConformance, HeadReportsSize) {
   }
 }
 
+// Sync (the fsync level of DESIGN.md §6 for objects already stored): OK for present and
+// missing keys alike, and it changes nothing a reader can see.
+TEST_P(ObjectStoreConformance, SyncKeepsObjectsAndSkipsMissingKeys) {
+  const std::string body = Pattern(70000, 9);
+  ASSERT_TRUE(store().Put("s/a", body).ok());
+  ASSERT_TRUE(store().Put("s/dir/b", "").ok());
+  ASSERT_TRUE(store().Put("s/deleted", "x").ok());
+  ASSERT_TRUE(store().Delete("s/deleted").ok());
+  Status st = store().Sync({"s/a", "s/dir/b", "s/never", "s/deleted", "s/dir/missing"});
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(store().Sync({}).ok());
+  EXPECT_TRUE(store().Sync({"s/a", "s/a"}).ok());  // twice in one call is fine
+  EXPECT_TRUE(*store().Get("s/a") == body);
+  EXPECT_EQ(*store().Get("s/dir/b"), "");
+  EXPECT_EQ(store().Head("s/never").code(), Code::kNotFound);  // nothing was created
+  EXPECT_EQ(store().Head("s/deleted").code(), Code::kNotFound);
+  EXPECT_EQ(ListAll(store(), {}).keys, (std::vector<std::string>{"s/a", "s/dir/b"}));
+}
+
 TEST_P(ObjectStoreConformance, DeleteMissingIsOk) { EXPECT_TRUE(store().Delete("never/was").ok()); }
 
 TEST_P(ObjectStoreConformance, DeleteRemoves) {

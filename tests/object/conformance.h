@@ -10,8 +10,8 @@
 //
 // Case names (for ConformanceTarget::skip): RoundTripEmpty, RoundTripOneByte, RoundTrip4MiB,
 // RoundTrip17MiB, OverwriteReplacesWholeBody, RangedGetEdges, MissingKeyIsNotFound,
-// HeadReportsSize, DeleteMissingIsOk, DeleteRemoves, ListPrefix, ObjectAndPrefixOfSameName
-// (file:// cannot: it skips it), ListDelimiter,
+// HeadReportsSize, SyncKeepsObjectsAndSkipsMissingKeys, DeleteMissingIsOk, DeleteRemoves,
+// ListPrefix, ObjectAndPrefixOfSameName (file:// cannot: it skips it), ListDelimiter,
 // ListStartAfter, ListEmpty, ListPaginationOver1000Keys, ListDelimiterPagination,
 // MultipartComplete, MultipartPartsUploadedOutOfOrder, MultipartListParts (uses ListParts),
 // MultipartAbort (uses AbortMultipart), MultipartUnknownUpload, KeysWithSpacesAndUnicode,
