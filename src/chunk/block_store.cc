@@ -131,17 +131,9 @@ Status BlockStore::Prefetch(uint64_t slice_id, uint32_t index, uint32_t block_le
 }
 
 Status BlockStore::SyncBlocks(const std::vector<std::string>& keys) {
-  object::PutOptions opts;
-  opts.sync = true;
-  for (const auto& key : keys) {
-    auto body = store_->Get(key, 0, -1);
-    if (!body.ok()) {
-      if (body.status().Is(Code::kNotFound)) continue;  // deleted meanwhile: nothing to keep
-      return body.status().WithContext("sync " + key);
-    }
-    Status st = store_->Put(key, *body, opts);
-    if (!st.ok()) return st.WithContext("sync " + key);
-  }
+  if (!options_.puts_need_sync || keys.empty()) return Status::OK();
+  Status st = store_->Sync(keys);  // skips keys deleted meanwhile: nothing to keep
+  if (!st.ok()) return st.WithContext(fmt::format("sync {} blocks", keys.size()));
   return Status::OK();
 }
 

@@ -36,9 +36,9 @@ struct BlockStoreOptions {
   bool cache_written_blocks = true;      // put uploaded blocks into the cache (read-after-write)
   // True when a Put without PutOptions::sync may be lost in a power cut (file://: the block is
   // a renamed but unflushed file). Then fsync must make earlier unsynced uploads durable
-  // (SyncBlocks) and compaction uploads with sync. False for stores whose every PUT is
-  // durable on return (S3 and the like) and for mem://. FromFormat sets it from the URL;
-  // the default is the safe one.
+  // (SyncBlocks, i.e. ObjectStore::Sync) and compaction uploads with sync. False for stores
+  // whose every PUT is durable on return (S3 and the like) and for mem://. FromFormat sets
+  // it from the URL; the default is the safe one.
   bool puts_need_sync = true;
   Status Validate() const;
 };
@@ -67,11 +67,12 @@ class BlockStore {
   // Fetches the whole block into the cache unless it is there (readahead, warmup).
   Status Prefetch(uint64_t slice_id, uint32_t index, uint32_t block_len);
 
-  // Makes already stored blocks durable against power loss: each key's stored body is read
-  // back and Put again, unchanged, with PutOptions::sync (the ObjectStore interface has no
-  // "fsync this key"; for file:// this rewrites the file through a synced temporary file and
-  // fsyncs its directory). A key that no longer exists is skipped: its slice was deleted
-  // meanwhile, so there is nothing to keep. Sequential; returns the first error.
+  // Makes already stored blocks (keys from BlockKey) durable against power loss with one
+  // ObjectStore::Sync call: nothing is read or written again (file:// fsyncs each file and
+  // its directory). A key that no longer exists is skipped: its slice was deleted meanwhile,
+  // so there is nothing to keep (and, as nothing is re-stored, nothing is resurrected).
+  // Does nothing when the store needs no such step (!puts_need_sync: every Put is durable).
+  // Errors: the store's, with "sync N blocks" as context; the caller retries all the keys.
   Status SyncBlocks(const std::vector<std::string>& keys);
 
   // Deletes every block of a stored slice of `slice_size` bytes from the store and the cache.

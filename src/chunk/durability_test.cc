@@ -1,9 +1,14 @@
-// Writer and reader behaviours a user notices: what fsync makes durable, what close waits
-// for, sequential readahead, and a failing cache disk. Real Meta (memkv) and a mem:// store.
+// Writer and reader behaviours a user notices: what fsync makes durable (and how: a store
+// Sync in place, never a re-read or re-store), what close waits for, sequential readahead,
+// and a failing cache disk. Real Meta (memkv) and a mem:// store.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <set>
@@ -13,6 +18,7 @@
 #include "chunk/test_volume.h"
 #include "common/faulty_env.h"
 #include "common/mem_env.h"
+#include "object/file_store.h"
 #include "object/metrics_store.h"
 
 namespace strata::chunk {
@@ -24,29 +30,65 @@ using testing::TestVolume;
 
 constexpr uint32_t kBlock = 64 << 10;
 
-// Records every Put: key -> whether some Put of it was durable (PutOptions::sync).
-class PutLog {
+// Records what the writer made durable and how: a key is durable once a Put of it had
+// PutOptions::sync or a Sync call named it after it was stored.
+class DurabilityLog {
  public:
-  HookStore::Hook Hook() {
-    return [this](const std::string& key, const object::PutOptions& o) {
+  void Attach(HookStore& store) {
+    store.SetPutHook([this](const std::string& key, const object::PutOptions& o) {
       std::lock_guard lock(mu_);
-      synced_[key] = synced_[key] || o.sync;
+      puts_[key]++;
+      durable_[key] = o.sync;  // a later unsynced Put would undo an earlier sync
       if (o.sync) sync_puts_++;
-    };
+    });
+    store.SetSyncHook([this](const std::vector<std::string>& keys) {
+      std::lock_guard lock(mu_);
+      for (const auto& k : keys) {
+        if (puts_.count(k)) durable_[k] = true;
+        synced_keys_.push_back(k);
+        synced_count_++;
+      }
+    });
   }
   bool Synced(const std::string& key) {
     std::lock_guard lock(mu_);
-    return synced_.count(key) && synced_[key];
+    return durable_.count(key) && durable_[key];
+  }
+  // Work done to make data durable: Puts with sync plus keys named in Sync calls.
+  int durable_ops() {
+    std::lock_guard lock(mu_);
+    return sync_puts_ + synced_count_;
   }
   int sync_puts() {
     std::lock_guard lock(mu_);
     return sync_puts_;
   }
+  int puts(const std::string& key) {
+    std::lock_guard lock(mu_);
+    return puts_.count(key) ? puts_[key] : 0;
+  }
+  int total_puts() {
+    std::lock_guard lock(mu_);
+    int n = 0;
+    for (auto& [k, c] : puts_) n += c;
+    return n;
+  }
+  // Keys named in Sync calls since the last call of this, sorted (repeats kept).
+  std::vector<std::string> TakeSyncedKeys() {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    out.swap(synced_keys_);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
 
  private:
   std::mutex mu_;
-  std::map<std::string, bool> synced_;
+  std::map<std::string, int> puts_;
+  std::map<std::string, bool> durable_;
+  std::vector<std::string> synced_keys_;
   int sync_puts_ = 0;
+  int synced_count_ = 0;  // keys named in Sync calls, ever
 };
 
 // Waits (without asserting any duration) until cond holds; false only if it never does
@@ -65,8 +107,8 @@ bool Eventually(F cond) {
 TEST(Fsync, MakesBlocksCommittedEarlierByTimersDurable) {
   TestVolume vol({.block_size = kBlock});
   auto store = std::make_shared<HookStore>(vol.mem_shared());
-  PutLog log;
-  store->SetPutHook(log.Hook());
+  DurabilityLog log;
+  log.Attach(*store);
   ChunkOptions o = vol.Options();
   o.blocks.puts_need_sync = true;  // as on file://
   o.writer.idle_ms = 20;           // the timer commits the slice, not Flush
@@ -82,20 +124,20 @@ TEST(Fsync, MakesBlocksCommittedEarlierByTimersDurable) {
 
   ASSERT_TRUE(cs->Fsync(ino).ok());
   for (auto& k : keys) EXPECT_TRUE(log.Synced(k)) << k;
-  EXPECT_EQ(vol.BlockObjects(), keys);  // re-stored in place, nothing added
+  EXPECT_EQ(vol.BlockObjects(), keys);  // made durable in place, nothing added
   EXPECT_TRUE(vol.ReadAll(*vol.Open(), ino) == data);
-  // Nothing new since: a second fsync stores nothing again.
-  int before = log.sync_puts();
+  // Nothing new since: a second fsync has nothing to do.
+  int before = log.durable_ops();
   ASSERT_TRUE(cs->Fsync(ino).ok());
-  EXPECT_EQ(log.sync_puts(), before);
+  EXPECT_EQ(log.durable_ops(), before);
 }
 
 // A close() (Flush) before the fsync: the later fsync still covers that data.
 TEST(Fsync, CoversDataOfAnEarlierClose) {
   TestVolume vol({.block_size = kBlock});
   auto store = std::make_shared<HookStore>(vol.mem_shared());
-  PutLog log;
-  store->SetPutHook(log.Hook());
+  DurabilityLog log;
+  log.Attach(*store);
   ChunkOptions o = vol.Options();
   o.blocks.puts_need_sync = true;
   auto cs = vol.OpenOn(store, o);
@@ -109,12 +151,153 @@ TEST(Fsync, CoversDataOfAnEarlierClose) {
   for (auto& k : keys) EXPECT_TRUE(log.Synced(k)) << k;
 }
 
-// Stores whose every PUT is durable (S3, mem://): fsync stores nothing twice.
+// fsync on file:// after timer commits: one store Sync naming exactly the file's blocks that
+// were committed without sync — not another file's — and not a single Get or Put (the old
+// way read every block back and stored it again).
+TEST(Fsync, SyncsExactlyTheUnsyncedBlocksInPlace) {
+  TestVolume vol({.block_size = kBlock});
+  auto metrics =
+      std::shared_ptr<object::MetricsStore>(object::MetricsStore::Open(vol.mem_shared()));
+  auto store = std::make_shared<HookStore>(metrics);
+  DurabilityLog log;
+  log.Attach(*store);
+  ChunkOptions o = vol.Options();
+  o.blocks.puts_need_sync = true;
+  o.writer.idle_ms = 20;  // timers commit, without sync
+  auto cs = vol.OpenOn(store, o);
+  meta::Ino a = vol.NewFile("a"), b = vol.NewFile("b");
+  ASSERT_TRUE(cs->Write(a, 0, RandomBytes(2 * kBlock + 10, 8)).ok());
+  ASSERT_TRUE(Eventually([&] { return !cs->writer()->HasPending(a); }));
+  ASSERT_TRUE(cs->Write(a, 5 * kBlock, RandomBytes(kBlock, 9)).ok());  // a second slice
+  ASSERT_TRUE(Eventually([&] { return !cs->writer()->HasPending(a); }));
+  const std::vector<std::string> keys_a = vol.BlockObjects();
+  ASSERT_EQ(keys_a.size(), 4u);
+  ASSERT_TRUE(cs->Write(b, 0, RandomBytes(100, 10)).ok());
+  ASSERT_TRUE(Eventually([&] { return !cs->writer()->HasPending(b); }));
+  std::vector<std::string> keys_b;
+  for (auto& k : vol.BlockObjects()) {
+    if (!std::count(keys_a.begin(), keys_a.end(), k)) keys_b.push_back(k);
+  }
+  ASSERT_EQ(keys_b.size(), 1u);
+  EXPECT_TRUE(log.TakeSyncedKeys().empty());
+
+  auto count = [&](object::StoreOp op) { return metrics->Snapshot(op).calls; };
+  const uint64_t gets = count(object::StoreOp::kGet), puts = count(object::StoreOp::kPut);
+  ASSERT_TRUE(cs->Fsync(a).ok());
+  EXPECT_EQ(count(object::StoreOp::kSync), 1u);
+  EXPECT_EQ(log.TakeSyncedKeys(), keys_a);
+  EXPECT_EQ(count(object::StoreOp::kGet), gets);
+  EXPECT_EQ(count(object::StoreOp::kPut), puts);
+  for (auto& k : keys_b) EXPECT_FALSE(log.Synced(k)) << k;  // another file's fsync's job
+
+  ASSERT_TRUE(cs->Fsync(b).ok());
+  EXPECT_EQ(log.TakeSyncedKeys(), keys_b);
+  ASSERT_TRUE(cs->Fsync(a).ok());  // nothing new: not even an empty Sync call
+  EXPECT_EQ(count(object::StoreOp::kSync), 2u);
+  EXPECT_EQ(count(object::StoreOp::kGet), gets);
+  EXPECT_EQ(count(object::StoreOp::kPut), puts);
+}
+
+// fsync while a slice is still open: its full blocks were already stored without sync (they
+// upload as soon as they fill), so they are synced in place; the last, partial block is
+// stored with sync. No block is stored twice.
+TEST(Fsync, SyncsBlocksOfAnOpenSliceInsteadOfStoringThemAgain) {
+  TestVolume vol({.block_size = kBlock});
+  auto store = std::make_shared<HookStore>(vol.mem_shared());
+  DurabilityLog log;
+  log.Attach(*store);
+  ChunkOptions o = vol.Options();
+  o.blocks.puts_need_sync = true;
+  o.writer.idle_ms = o.writer.freeze_after_ms = 600000;  // only the fsync freezes the slice
+  auto cs = vol.OpenOn(store, o);
+  meta::Ino ino = vol.NewFile("f");
+  const std::string data = RandomBytes(2 * kBlock + 100, 11);
+  ASSERT_TRUE(cs->Write(ino, 0, data).ok());
+  ASSERT_TRUE(Eventually([&] { return log.total_puts() == 2; }));  // the two full blocks
+  ASSERT_TRUE(cs->Fsync(ino).ok());
+  auto keys = vol.BlockObjects();
+  ASSERT_EQ(keys.size(), 3u);
+  std::vector<std::string> full, partial;
+  for (auto& k : keys) {
+    EXPECT_EQ(log.puts(k), 1) << k;
+    EXPECT_TRUE(log.Synced(k)) << k;
+    (k.ends_with("_" + std::to_string(kBlock)) ? full : partial).push_back(k);
+  }
+  EXPECT_EQ(log.TakeSyncedKeys(), full);
+  EXPECT_EQ(log.sync_puts(), 1);  // the partial block
+  EXPECT_TRUE(vol.ReadAll(*vol.Open(), ino) == data);
+}
+
+// A failing store Sync fails the fsync; the keys are kept, and the next fsync syncs them.
+TEST(Fsync, FailedSyncIsReportedAndRetriedByTheNextFsync) {
+  TestVolume vol({.block_size = kBlock});
+  ChunkOptions o = vol.Options();
+  o.blocks.puts_need_sync = true;
+  auto cs = vol.Open(o);  // through vol.faulty()
+  meta::Ino ino = vol.NewFile("f");
+  ASSERT_TRUE(cs->Write(ino, 0, RandomBytes(kBlock, 12)).ok());
+  ASSERT_TRUE(cs->Flush(ino).ok());  // committed without sync
+  object::FaultRule r;
+  r.ops = object::OpBit(object::StoreOp::kSync);
+  r.code = Code::kIOError;
+  r.message = "disk went away";
+  r.count = 1;
+  vol.faulty()->AddRule(r);
+  Status st = cs->Fsync(ino);
+  EXPECT_EQ(st.code(), Code::kIOError);
+  EXPECT_NE(st.ToString().find("disk went away"), std::string::npos) << st.ToString();
+  EXPECT_EQ(vol.faulty()->injected(), 1u);
+  ASSERT_TRUE(cs->Fsync(ino).ok());  // the kept keys, synced now
+  EXPECT_EQ(vol.faulty()->injected(), 1u);
+  // A third fsync has nothing left to sync: a fault would not be reached.
+  vol.faulty()->AddRule(r);
+  EXPECT_TRUE(cs->Fsync(ino).ok());
+}
+
+// The same on a real file:// store: fsync leaves every block file in place (same inode, so
+// not rewritten through a temporary file) and the data reads back.
+TEST(Fsync, FileStoreBlocksAreSyncedInPlace) {
+  char tmpl[] = "/tmp/strata-fsync-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  {
+    auto file = object::FileStore::Open(dir);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    std::shared_ptr<object::ObjectStore> store = std::move(*file);
+    TestVolume vol({.block_size = kBlock});
+    ChunkOptions o = vol.Options();
+    o.blocks.puts_need_sync = true;  // what FromFormat sets for file://
+    auto cs = vol.OpenOn(store, o);
+    meta::Ino ino = vol.NewFile("f");
+    const std::string data = RandomBytes(3 * kBlock + 7, 13);
+    ASSERT_TRUE(cs->Write(ino, 0, data).ok());
+    ASSERT_TRUE(cs->Flush(ino).ok());     // close(): stored without sync
+    std::map<std::string, ino_t> inodes;  // block file -> inode number
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      struct stat st;
+      if (e.is_regular_file() && ::stat(e.path().c_str(), &st) == 0) {
+        inodes[e.path()] = st.st_ino;
+      }
+    }
+    ASSERT_EQ(inodes.size(), 4u);
+    ASSERT_TRUE(cs->Fsync(ino).ok());
+    for (auto& [path, inode] : inodes) {
+      struct stat st;
+      ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+      EXPECT_EQ(st.st_ino, inode) << path << " was rewritten";
+    }
+    EXPECT_TRUE(vol.ReadAll(*vol.OpenOn(store, o), ino) == data);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Stores whose every PUT is durable (S3, mem://): fsync stores nothing twice and syncs
+// nothing.
 TEST(Fsync, NoRewritesWhenPutsAreDurable) {
   TestVolume vol({.block_size = kBlock});
   auto store = std::make_shared<HookStore>(vol.mem_shared());
-  PutLog log;
-  store->SetPutHook(log.Hook());
+  DurabilityLog log;
+  log.Attach(*store);
   ChunkOptions o = vol.Options();
   EXPECT_FALSE(o.blocks.puts_need_sync);  // FromFormat: mem:// is not a local directory
   auto cs = vol.OpenOn(store, o);
@@ -122,7 +305,7 @@ TEST(Fsync, NoRewritesWhenPutsAreDurable) {
   ASSERT_TRUE(cs->Write(ino, 0, RandomBytes(2 * kBlock, 4)).ok());
   ASSERT_TRUE(cs->Flush(ino).ok());
   ASSERT_TRUE(cs->Fsync(ino).ok());
-  EXPECT_EQ(log.sync_puts(), 0);
+  EXPECT_EQ(log.durable_ops(), 0);  // neither synced Puts nor Sync calls
 }
 
 // Remembered keys are bounded: past max_unsynced_blocks they are made durable in the
@@ -130,8 +313,8 @@ TEST(Fsync, NoRewritesWhenPutsAreDurable) {
 TEST(Fsync, RememberedKeysAreBoundedByBackgroundSync) {
   TestVolume vol({.block_size = kBlock});
   auto store = std::make_shared<HookStore>(vol.mem_shared());
-  PutLog log;
-  store->SetPutHook(log.Hook());
+  DurabilityLog log;
+  log.Attach(*store);
   ChunkOptions o = vol.Options();
   o.blocks.puts_need_sync = true;
   o.writer.max_unsynced_blocks = 2;
@@ -152,10 +335,10 @@ TEST(Fsync, RememberedKeysAreBoundedByBackgroundSync) {
   };
   // At most max_unsynced_blocks stay remembered; the rest were made durable already.
   ASSERT_TRUE(Eventually([&] { return synced() >= 3; }));
-  int before = log.sync_puts();
+  int before = log.durable_ops();
   for (meta::Ino ino : inos) ASSERT_TRUE(cs->Fsync(ino).ok());
   EXPECT_EQ(synced(), 5);
-  EXPECT_LE(log.sync_puts() - before, 2);  // fsync redid only what was still remembered
+  EXPECT_LE(log.durable_ops() - before, 2);  // fsync synced only what was still remembered
 }
 
 // close() waits for what was written before it, not for slices other threads open on the

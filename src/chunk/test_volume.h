@@ -20,16 +20,30 @@
 
 namespace strata::chunk::testing {
 
-// A store wrapper whose Put first calls a hook with the key and options: tests use it to
-// record what was stored how, to hold an upload back, or to act between two steps of the
-// code under test. Everything else reaches the target unchanged.
+// A store wrapper whose Put (and Sync) first calls a hook with the key(s) and options: tests
+// use it to record what was stored or made durable how, to hold an upload back, or to act
+// between two steps of the code under test. Everything else reaches the target unchanged.
 class HookStore : public object::ObjectStoreWrapper {
  public:
   using Hook = std::function<void(const std::string& key, const object::PutOptions& opts)>;
+  using SyncHook = std::function<void(const std::vector<std::string>& keys)>;
   using ObjectStoreWrapper::ObjectStoreWrapper;
   void SetPutHook(Hook hook) {
     std::lock_guard lock(mu_);
     hook_ = std::move(hook);
+  }
+  void SetSyncHook(SyncHook hook) {
+    std::lock_guard lock(mu_);
+    sync_hook_ = std::move(hook);
+  }
+  Status Sync(const std::vector<std::string>& keys) override {
+    SyncHook hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = sync_hook_;
+    }
+    if (hook) hook(keys);
+    return ObjectStoreWrapper::Sync(keys);
   }
   Status Put(const std::string& key, std::string_view data,
              const object::PutOptions& opts) override {
@@ -45,6 +59,7 @@ class HookStore : public object::ObjectStoreWrapper {
  private:
   std::mutex mu_;
   Hook hook_;
+  SyncHook sync_hook_;
 };
 
 struct VolumeSpec {

@@ -331,11 +331,14 @@ Status DataWriter::State::CommitSlice(SliceBuf& s, bool sync, bool* durable) {
   if (!s.error.ok()) return s.error;
   *durable = false;
   if (sync && blocks_->options().puts_need_sync) {
-    // fsync arrived after some blocks were stored without sync: store them again from memory
-    // (cheaper than SyncBlocks reading them back).
+    // fsync arrived after some blocks were stored without sync: flush those in place.
+    std::vector<std::string> keys;
     for (uint32_t i = 0; i < s.blocks.size(); i++) {
-      if (!s.synced[i]) RETURN_IF_ERROR(blocks_->PutBlock(s.id, i, *s.blocks[i], true));
+      if (s.synced[i]) continue;
+      keys.push_back(BlockKey(blocks_->options().key_prefix, s.id, i,
+                              static_cast<uint32_t>(s.blocks[i]->size())));
     }
+    RETURN_IF_ERROR(blocks_->SyncBlocks(keys));
     *durable = true;
   }
   int64_t now = clock_->NowNanos();

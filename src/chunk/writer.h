@@ -97,8 +97,11 @@ class DataWriter {
   // the store loses unsynced puts in a power cut (BlockStoreOptions::puts_need_sync,
   // file://), the writer remembers the keys of blocks it committed without sync — also
   // those committed by the freeze timers long before the fsync — and Fsync makes them
-  // durable with BlockStore::SyncBlocks. Past max_unsynced_blocks remembered keys, a
-  // background pass makes them all durable and forgets them (memory stays bounded).
+  // durable in place with BlockStore::SyncBlocks (one ObjectStore::Sync call for the
+  // file's remembered keys; nothing is read or stored again). A slice whose upload began
+  // before the fsync gets the same treatment for its blocks already stored without sync.
+  // Past max_unsynced_blocks remembered keys, a background pass makes them all durable and
+  // forgets them (memory stays bounded).
   Status Fsync(meta::Ino ino);
   // Flush of every file (unmount).
   Status FlushAll();
