@@ -154,9 +154,11 @@ class Volume {
   // end). The caller may stop early when its buffer is full and resume from the last offset
   // it consumed, or from any offset this handle returned since its last rewind: a resume
   // inside the current window is free, one before it re-lists from the start and skips
-  // forward (O(position)). Offset 0 (rewinddir) restarts and sees the directory as it is now.
-  // Entries created or removed during the listing never appear twice, and those that exist
-  // throughout are all listed. With plus, entries carry their attributes.
+  // forward (O(position)), so such a cookie then names the item at that position in the
+  // directory as it is now. Offset 0 (rewinddir) restarts and sees the directory as it is now.
+  // In a listing read forwards (resumes only from offsets at or after the window, as the kernel
+  // does), entries created or removed meanwhile never make an entry appear twice, and those
+  // that exist throughout are all listed. With plus, entries carry their attributes.
   Result<std::vector<DirItem>> ReadDir(const Context& ctx, Ino ino, uint64_t fh, uint64_t offset,
                                        size_t max_items, bool plus);
   Status ReleaseDir(Ino ino, uint64_t fh);
