@@ -68,9 +68,9 @@ TEST_P(ConcurrencyTest, ConflictingNamespaceOperationsKeepInvariants) {
             break;
           case 5:
           case 6: {
-            const uint32_t flags = rng() % 5 == 0 ? kRenameExchange
-                                   : rng() % 4 == 0 ? kRenameNoReplace
-                                                    : 0;
+            const uint32_t flags = rng() % 5 == 0   ? uint32_t{kRenameExchange}
+                                   : rng() % 4 == 0 ? uint32_t{kRenameNoReplace}
+                                                    : uint32_t{0};
             // Directories named nX may themselves become targets: moves nest them.
             Ino from = pick_dir(), to = pick_dir();
             if (rng() % 4 == 0) {

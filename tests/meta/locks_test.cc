@@ -31,7 +31,9 @@ class LocksTest : public MetaTest {
     o.session_expiry_seconds = 7200;
     o.background_jobs = false;
     auto m = OpenClient(o);
-    if (m) EXPECT_TRUE(m->NewSession(SessionInfo{}).ok());
+    if (m) {
+      EXPECT_TRUE(m->NewSession(SessionInfo{}).ok());
+    }
     return m;
   }
   static LockRange R(LockType t, uint64_t start, uint64_t end, uint32_t pid = 0) {
