@@ -253,7 +253,13 @@ drop_caches() {
 }
 
 now() { date +%s.%N; }
-rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }
+rec() {  # rec SYSTEM TEST VALUE UNIT; rclone's write and create only reach its local cache
+  local t=$2
+  if [ "$1" = rclone ] && { [ "$t" = write ] || [ "$t" = create ]; }; then
+    t="$t (local cache only)"
+  fi
+  printf '%s\t%s\t%s\t%s\n' "$1" "$t" "$3" "$4" >>"$RAW"
+}
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.3f", n / (b - a) }'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
