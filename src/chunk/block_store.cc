@@ -70,16 +70,23 @@ Result<std::shared_ptr<const std::string>> BlockStore::FetchWhole(const std::str
   }
   Status status;
   std::shared_ptr<const std::string> data;
-  auto body = store_->Get(key, 0, -1);
-  if (!body.ok()) {
-    status = body.status().WithContext("download " + key);
-  } else {
-    auto plain = DecodeBlock(*body, len);
-    if (!plain.ok()) {
-      status = plain.status().WithContext("block " + key);
+  // A fetch that finished between our cache miss and our registration left the block in the
+  // cache (it caches before it unregisters): look again rather than GET it a second time.
+  if (cache_) {
+    if (auto hit = cache_->Get(key); hit && hit->size() == len) data = hit;
+  }
+  if (!data) {
+    auto body = store_->Get(key, 0, -1);
+    if (!body.ok()) {
+      status = body.status().WithContext("download " + key);
     } else {
-      data = std::make_shared<const std::string>(std::move(*plain));
-      if (cache_) cache_->Put(key, data);
+      auto plain = DecodeBlock(*body, len);
+      if (!plain.ok()) {
+        status = plain.status().WithContext("block " + key);
+      } else {
+        data = std::make_shared<const std::string>(std::move(*plain));
+        if (cache_) cache_->Put(key, data);
+      }
     }
   }
   {
