@@ -31,6 +31,7 @@ struct MountArgs {
   std::string log_file;
   std::string cache_dir;
   std::string cache_size = "1G";
+  double free_space_ratio = 0.1;
   std::string buffer_size = "300M";
   int max_uploads = 20;
   double attr_timeout = 1.0;
@@ -101,6 +102,7 @@ Status Serve(const MountArgs& a, const std::function<void()>& ready) {
   vo.read_only = a.read_only;
   vo.cache_dir = a.cache_dir;
   ASSIGN_OR_RETURN(vo.cache_size, ParseMiBSize(a.cache_size));
+  vo.free_space_ratio = a.free_space_ratio;
   ASSIGN_OR_RETURN(vo.buffer_size, ParseMiBSize(a.buffer_size));
   vo.max_uploads = a.max_uploads;
   vo.background_jobs = !a.no_bgjob;
@@ -235,6 +237,9 @@ void RegisterMount(CLI::App& app) {
   cmd->add_option("--log", a->log_file, "Log file of the background process (default: none)");
   cmd->add_option("--cache-dir", a->cache_dir, "Local disk cache directory (default: none)");
   cmd->add_option("--cache-size", a->cache_size, "Disk cache size, e.g. 10G (bare number: MiB)")
+      ->capture_default_str();
+  cmd->add_option("--free-space-ratio", a->free_space_ratio,
+                  "Keep this fraction of the cache disk free (0..0.9)")
       ->capture_default_str();
   cmd->add_option("--buffer-size", a->buffer_size, "Write buffer for all files, e.g. 300M")
       ->capture_default_str();

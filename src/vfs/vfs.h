@@ -50,6 +50,7 @@ struct VolumeOptions {
   bool read_only = false;          // every mutation returns kReadOnly; no session is written
   std::string cache_dir;           // "" = no disk cache (memory only)
   uint64_t cache_size = 1ULL << 30;   // disk cache bytes (default 1 GiB)
+  double free_space_ratio = 0.1;   // keep this fraction of the cache disk free (0..0.9)
   uint64_t buffer_size = 300ULL << 20;  // write buffer bytes, all files (default 300 MiB)
   int max_uploads = 20;            // concurrent block uploads
   int max_downloads = 16;          // concurrent block downloads/prefetches

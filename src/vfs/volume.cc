@@ -17,6 +17,9 @@ namespace strata::vfs {
 Status VolumeOptions::Validate() const {
   if (buffer_size < (8ULL << 20)) return Status::InvalidArgument("--buffer-size must be >= 8 MiB");
   if (max_uploads < 1) return Status::InvalidArgument("--max-uploads must be at least 1");
+  if (!(free_space_ratio >= 0 && free_space_ratio <= 0.9)) {
+    return Status::InvalidArgument("--free-space-ratio must be between 0 and 0.9");
+  }
   if (max_downloads < 1) return Status::InvalidArgument("max_downloads must be at least 1");
   for (size_t i = 0; i < subdir.size();) {
     size_t j = subdir.find('/', i);
@@ -96,6 +99,7 @@ Result<std::unique_ptr<Volume>> Volume::Open(std::shared_ptr<kv::KvEngine> engin
   co.reader.max_downloads = options.max_downloads;
   co.cache.cache_dir = options.cache_dir;
   co.cache.cache_size = options.cache_size;
+  co.cache.free_space_ratio = options.free_space_ratio;
   co.background_jobs = options.background_jobs && !options.read_only;
   ASSIGN_OR_RETURN(impl->chunks, chunk::ChunkStore::Open(impl->meta.get(), impl->store, co));
 
