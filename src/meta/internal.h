@@ -31,7 +31,7 @@ Status CheckSticky(const Context& ctx, const Attr& dir, const Attr& victim);
 Status CheckName(const std::string& name);
 
 // Adds deltas to the usage record of directory `dir` and the volume counters
-// (usedSpace/usedInodes). Writes inside txn.
+// (usedSpace/usedInodes, in the shard of `dir`: namespace_util.h). Writes inside txn.
 Status UpdateUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes);
 
 // Called inside the transaction that drops an inode's last link (nlink reached 0; the attr

@@ -60,7 +60,7 @@ Status DropLink(kv::Transaction& txn, Ino ino, Attr& a, Ino parent, const std::s
     WriteAttr(txn, ino, a);
     return Status::OK();
   }
-  RETURN_IF_ERROR(UpdateVolumeUsage(txn, -UsageBytes(a), -1));
+  RETURN_IF_ERROR(UpdateVolumeUsage(txn, parent, -UsageBytes(a), -1));
   WriteAttr(txn, ino, a);
   return ReleaseInode(txn, ino, a, session_id, is_open);
 }

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "meta/kv/kv.h"
@@ -28,6 +29,20 @@ inline constexpr char kUsedInodesCounter[] = "usedInodes";
 inline constexpr char kCapacityCounter[] = "capacityBytes";
 inline constexpr char kMaxInodesCounter[] = "maxInodes";
 
+// The volume usage counters are sharded so that operations in unrelated directories write
+// different keys (and optimistic engines do not retry them against each other): the delta of
+// an operation goes to `usedSpace/{k}` / `usedInodes/{k}`, k = UsageShard(its directory, or
+// the file for a length change). The totals are the sum over all shards plus the unsharded
+// `usedSpace` / `usedInodes` of volumes written before sharding (read, never written again).
+// A shard may be negative (an inode counted into one shard can leave through another).
+inline constexpr int kUsageShards = 16;
+inline int UsageShard(Ino ino) { return static_cast<int>(ino % kUsageShards); }
+// The key of one shard of kUsedSpaceCounter or kUsedInodesCounter.
+std::string UsageShardKey(const char* counter, int shard);
+// Every key whose values add up to the volume's used bytes (bytes) or inodes (!bytes): the
+// kUsageShards shard keys, then the unsharded key.
+std::vector<std::string> VolumeUsageKeys(bool bytes);
+
 inline Status ReadOnlyError() { return Status(Code::kReadOnly, "the volume is mounted read-only"); }
 
 // Decodes a parent directory's attr from a raw record and checks the caller may use it with
@@ -36,8 +51,11 @@ Result<Attr> CheckDir(const std::optional<std::string>& raw, const Context& ctx,
 
 // Usage of one directory only (hard links: entries are counted in each directory).
 Status UpdateDirUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes);
-// Volume counters only; kNoSpace when a positive delta passes capacity or the inode limit.
-Status UpdateVolumeUsage(kv::Transaction& txn, int64_t bytes, int64_t inodes);
+// Volume counters only, in the shard of `shard_of` (the directory the change happens in, or
+// the file whose length changes). kNoSpace when a positive delta passes capacity or the inode
+// limit: with such a limit set the check reads every shard (exact, but then the operation
+// conflicts with every other usage change); without one only the own shard is touched.
+Status UpdateVolumeUsage(kv::Transaction& txn, Ino shard_of, int64_t bytes, int64_t inodes);
 
 // Bytes a file contributes to usage: its length for regular files, 0 otherwise.
 inline int64_t UsageBytes(const Attr& a) {

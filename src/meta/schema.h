@@ -3,7 +3,9 @@
 // together and a directory's entries or a file's chunks are one range scan.
 //
 //   setting                          VolumeFormat JSON
-//   C{name}                          counter, u64 BE (nextInode, nextSlice, usedSpace, usedInodes, ...)
+//   C{name}                          counter, u64 BE (nextInode, nextSlice, capacityBytes, ...)
+//   C{usedSpace|usedInodes}/{k}      volume usage shard k (0..15), i64 BE; the totals add up
+//                                    every shard and the unsharded C{usedSpace|usedInodes}
 //   A{ino:8}I                        attribute record (EncodeAttr)
 //   A{ino:8}D{name}                  directory entry -> type u8 | ino u64
 //   A{ino:8}C{chunk:4}               slice list: 24-byte records appended in commit order

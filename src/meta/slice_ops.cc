@@ -56,7 +56,7 @@ Status ChangeLength(kv::Transaction& txn, Ino ino, Attr& attr, uint64_t new_leng
   }
   // Hard-linked: every directory holding a link counts the file's bytes (once per link), so
   // each is charged, as unlink will later take the current length back from each.
-  RETURN_IF_ERROR(UpdateVolumeUsage(txn, delta, 0));
+  RETURN_IF_ERROR(UpdateVolumeUsage(txn, ino, delta, 0));
   const std::string prefix = schema::ParentPrefix(ino);
   ASSIGN_OR_RETURN(auto recs, txn.Scan(prefix, schema::PrefixEnd(prefix), attr.nlink + 1));
   for (const auto& kv : recs) {

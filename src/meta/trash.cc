@@ -101,7 +101,7 @@ Result<int> ExpireHourDir(kv::KvEngine& engine, Ino dir, const std::string& name
           internal::WriteAttr(txn, ino, a);
           continue;
         }
-        RETURN_IF_ERROR(internal::UpdateVolumeUsage(txn, -internal::UsageBytes(a), -1));
+        RETURN_IF_ERROR(internal::UpdateVolumeUsage(txn, dir, -internal::UsageBytes(a), -1));
         RETURN_IF_ERROR(internal::ReleaseInode(txn, ino, a, 0, false));
       }
       return Status::OK();

@@ -1,7 +1,8 @@
 // Usage accounting (internal.h UpdateUsage, namespace_util.h): bytes and inodes per directory
-// (U{ino}) and for the volume (C{usedSpace}, C{usedInodes}), updated inside the transaction of
-// the operation that changes them, so they are exact after any crash. Capacity and inode
-// limits come from counters that mirror the settings (see meta.cc WriteSettings).
+// (U{ino}) and for the volume (C{usedSpace/k}, C{usedInodes/k}, 16 shards summed, plus the
+// unsharded keys of older volumes), updated inside the transaction of the operation that
+// changes them, so they are exact after any crash. Capacity and inode limits come from
+// counters that mirror the settings (see meta.cc WriteSettings).
 #include "common/bytes.h"
 #include "meta/internal.h"
 #include "meta/meta.h"
@@ -46,34 +47,76 @@ Status UpdateDirUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inod
   return Status::OK();
 }
 
-Status UpdateVolumeUsage(kv::Transaction& txn, int64_t bytes, int64_t inodes) {
+std::string UsageShardKey(const char* counter, int shard) {
+  return schema::CounterKey(std::string(counter) + "/" + std::to_string(shard));
+}
+
+std::vector<std::string> VolumeUsageKeys(bool bytes) {
+  const char* counter = bytes ? kUsedSpaceCounter : kUsedInodesCounter;
+  std::vector<std::string> keys;
+  keys.reserve(kUsageShards + 1);
+  for (int k = 0; k < kUsageShards; k++) keys.push_back(UsageShardKey(counter, k));
+  keys.push_back(schema::CounterKey(counter));
+  return keys;
+}
+
+namespace {
+
+// Sum of raw[from, from + kUsageShards + 1): one counter's shards and its unsharded key.
+int64_t SumUsage(const std::vector<std::optional<std::string>>& raw, size_t from) {
+  int64_t sum = 0;
+  for (size_t i = from; i < from + kUsageShards + 1; i++) {
+    sum += schema::DecodeI64(raw[i].value_or(""));
+  }
+  return sum;
+}
+
+// Every usage key of the volume: space keys, then inode keys (VolumeUsageKeys order).
+std::vector<std::string> AllUsageKeys() {
+  std::vector<std::string> keys = VolumeUsageKeys(true);
+  for (auto& k : VolumeUsageKeys(false)) keys.push_back(std::move(k));
+  return keys;
+}
+
+}  // namespace
+
+Status UpdateVolumeUsage(kv::Transaction& txn, Ino shard_of, int64_t bytes, int64_t inodes) {
   if (bytes == 0 && inodes == 0) return Status::OK();
+  const int shard = UsageShard(shard_of);
   const std::vector<std::string> keys = {
-      schema::CounterKey(kUsedSpaceCounter), schema::CounterKey(kUsedInodesCounter),
+      UsageShardKey(kUsedSpaceCounter, shard), UsageShardKey(kUsedInodesCounter, shard),
       schema::CounterKey(kCapacityCounter), schema::CounterKey(kMaxInodesCounter)};
   ASSIGN_OR_RETURN(auto raw, txn.BatchGet(keys));
-  const int64_t used_space = schema::DecodeI64(raw[0].value_or(""));
-  const int64_t used_inodes = schema::DecodeI64(raw[1].value_or(""));
+  const int64_t shard_space = schema::DecodeI64(raw[0].value_or(""));
+  const int64_t shard_inodes = schema::DecodeI64(raw[1].value_or(""));
   const uint64_t capacity = DecodeU64(raw[2]);
   const uint64_t max_inodes = DecodeU64(raw[3]);
-  if (bytes > 0 && capacity > 0 && static_cast<uint64_t>(used_space + bytes) > capacity) {
-    return Status(Code::kNoSpace, "volume capacity of " + std::to_string(capacity) +
-                                      " bytes reached");
+  const bool check_space = bytes > 0 && capacity > 0;
+  const bool check_inodes = inodes > 0 && max_inodes > 0;
+  if (check_space || check_inodes) {
+    // A limit applies: the totals over every shard, read in this transaction so that a
+    // concurrent change anywhere in the volume conflicts with it (the check stays exact).
+    ASSIGN_OR_RETURN(auto all, txn.BatchGet(AllUsageKeys()));
+    const int64_t used_space = SumUsage(all, 0);
+    const int64_t used_inodes = SumUsage(all, kUsageShards + 1);
+    if (check_space && used_space + bytes > static_cast<int64_t>(capacity)) {
+      return Status(Code::kNoSpace, "volume capacity of " + std::to_string(capacity) +
+                                        " bytes reached");
+    }
+    if (check_inodes && used_inodes + inodes > static_cast<int64_t>(max_inodes)) {
+      return Status(Code::kNoSpace, "volume inode limit of " + std::to_string(max_inodes) +
+                                        " reached");
+    }
   }
-  if (inodes > 0 && max_inodes > 0 && static_cast<uint64_t>(used_inodes + inodes) > max_inodes) {
-    return Status(Code::kNoSpace, "volume inode limit of " + std::to_string(max_inodes) +
-                                      " reached");
-  }
-  if (bytes != 0) txn.Put(keys[0], schema::EncodeI64(used_space + bytes));
-  if (inodes != 0) txn.Put(keys[1], schema::EncodeI64(used_inodes + inodes));
+  if (bytes != 0) txn.Put(keys[0], schema::EncodeI64(shard_space + bytes));
+  if (inodes != 0) txn.Put(keys[1], schema::EncodeI64(shard_inodes + inodes));
   return Status::OK();
 }
 
 Status UpdateUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes) {
-  RETURN_IF_ERROR(UpdateVolumeUsage(txn, bytes, inodes));
+  RETURN_IF_ERROR(UpdateVolumeUsage(txn, dir, bytes, inodes));
   return UpdateDirUsage(txn, dir, bytes, inodes);
 }
-
 }  // namespace internal
 
 Result<DirUsage> Meta::GetDirUsage(Ino dir) {
@@ -104,15 +147,17 @@ Result<StatFs> Meta::GetStatFs(const Context& ctx, Ino ino) {
   RETURN_IF_ERROR(kv::RunTxn(
       *engine_,
       [&](kv::Transaction& txn) -> Status {
-        ASSIGN_OR_RETURN(
-            auto raw, txn.BatchGet({schema::CounterKey(internal::kUsedSpaceCounter),
-                                    schema::CounterKey(internal::kUsedInodesCounter),
-                                    schema::CounterKey(internal::kCapacityCounter),
-                                    schema::CounterKey(internal::kMaxInodesCounter)}));
-        st.used_bytes = static_cast<uint64_t>(std::max<int64_t>(0, schema::DecodeI64(raw[0].value_or(""))));
-        st.used_inodes = static_cast<uint64_t>(std::max<int64_t>(0, schema::DecodeI64(raw[1].value_or(""))));
-        st.total_bytes = internal::DecodeU64(raw[2]);
-        st.total_inodes = internal::DecodeU64(raw[3]);
+        // Every shard of both counters and the two limits, in one BatchGet.
+        std::vector<std::string> keys = internal::AllUsageKeys();
+        const size_t limits = keys.size();
+        keys.push_back(schema::CounterKey(internal::kCapacityCounter));
+        keys.push_back(schema::CounterKey(internal::kMaxInodesCounter));
+        ASSIGN_OR_RETURN(auto raw, txn.BatchGet(keys));
+        st.used_bytes = static_cast<uint64_t>(std::max<int64_t>(0, internal::SumUsage(raw, 0)));
+        st.used_inodes = static_cast<uint64_t>(
+            std::max<int64_t>(0, internal::SumUsage(raw, internal::kUsageShards + 1)));
+        st.total_bytes = internal::DecodeU64(raw[limits]);
+        st.total_inodes = internal::DecodeU64(raw[limits + 1]);
         return Status::OK();
       },
       opts));

@@ -196,8 +196,9 @@ void MetaTest::ExpectConsistent(const std::vector<Ino>& allowed_orphans) {
           n.has_usage = true;
           n.usage.bytes = schema::DecodeI64(kv.value.substr(0, 8));
           n.usage.inodes = schema::DecodeI64(kv.value.substr(8, 8));
-        } else if (k == schema::CounterKey("usedInodes")) {
-          used_inodes = schema::DecodeI64(kv.value);
+        } else if (k == schema::CounterKey("usedInodes") ||
+                   k.starts_with(schema::CounterKey("usedInodes/"))) {
+          used_inodes += schema::DecodeI64(kv.value);  // the shards and the unsharded key
         }
       }
       if (kvs.size() < 1000) break;
@@ -271,7 +272,7 @@ void MetaTest::ExpectConsistent(const std::vector<Ino>& allowed_orphans) {
       if (!reached.count(c)) ADD_FAILURE() << "directory " << c << " unreachable from the root";
     }
   }
-  EXPECT_EQ(used_inodes, inodes) << "volume usedInodes counter";
+  EXPECT_EQ(used_inodes, inodes) << "volume usedInodes counters (sum of the shards)";
 }
 
 }  // namespace strata::meta::testing

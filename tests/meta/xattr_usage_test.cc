@@ -1,4 +1,5 @@
 // Conformance: xattrs, usage counters, statfs and volume limits.
+#include "meta/schema.h"
 #include "tests/meta/fixture.h"
 
 namespace strata::meta::testing {
@@ -119,6 +120,81 @@ TEST_P(XattrUsageTest, CapacityIsReported) {
   auto st = meta().GetStatFs(Root(), kRootIno);
   EXPECT_EQ(st->total_bytes, 1u << 30);
   EXPECT_EQ(st->used_bytes, 0u);
+}
+
+// The volume counters are sharded by directory (16 shards); limits must hold over the sum.
+TEST_P(XattrUsageTest, LimitsHoldAcrossDirectoriesInDifferentShards) {
+  VolumeFormat f = DefaultFormat();
+  f.max_inodes = 40;
+  f.capacity_bytes = 10000;
+  Reformat(f);
+  std::vector<Ino> dirs;
+  for (int i = 0; i < 20; i++) dirs.push_back(MustMkdir(kRootIno, "d" + std::to_string(i)));
+  std::vector<Ino> files;
+  for (int i = 0; i < 20; i++) files.push_back(MustCreate(dirs[i], "f"));
+  for (Ino d : dirs) {
+    EXPECT_EQ(meta().Mknod(Root(), d, "g", FileType::kRegular, 0644, 0).code(), Code::kNoSpace);
+  }
+  EXPECT_EQ(meta().Mkdir(Root(), kRootIno, "more", 0755).code(), Code::kNoSpace);
+  EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_inodes, 40u);
+  // 20 files x 500 bytes fill the capacity exactly; one more byte anywhere does not fit.
+  for (Ino file : files) ASSERT_TRUE(meta().Truncate(Root(), file, 500).ok());
+  for (Ino file : files) EXPECT_EQ(meta().Truncate(Root(), file, 501).code(), Code::kNoSpace);
+  EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_bytes, 10000u);
+  // Room made in one directory is usable from any other.
+  ASSERT_TRUE(meta().Truncate(Root(), files[3], 0).ok());
+  ASSERT_TRUE(meta().Unlink(Root(), dirs[5], "f").ok());
+  EXPECT_TRUE(meta().Truncate(Root(), files[11], 1500).ok());
+  EXPECT_TRUE(meta().Mknod(Root(), dirs[17], "g", FileType::kRegular, 0644, 0).ok());
+  auto st = meta().GetStatFs(Root(), kRootIno);
+  EXPECT_EQ(st->used_bytes, 10000u);
+  EXPECT_EQ(st->used_inodes, 40u);
+  ExpectConsistent();
+}
+
+// A volume written before the counters were sharded keeps its totals in the unsharded
+// `usedSpace` / `usedInodes` keys: they still count, and are never written again.
+TEST_P(XattrUsageTest, UnshardedCountersOfOlderVolumesStillCount) {
+  const std::string old_space = schema::CounterKey("usedSpace");
+  const std::string old_inodes = schema::CounterKey("usedInodes");
+  ASSERT_TRUE(kv::RunTxn(engine(), [&](kv::Transaction& txn) -> Status {
+                txn.Put(old_space, schema::EncodeI64(700));
+                txn.Put(old_inodes, schema::EncodeI64(7));
+                return Status::OK();
+              }).ok());
+  auto st = meta().GetStatFs(Root(), kRootIno);
+  EXPECT_EQ(st->used_bytes, 700u);
+  EXPECT_EQ(st->used_inodes, 7u);
+  Ino f1 = MustCreate(kRootIno, "f1");
+  ASSERT_TRUE(meta().Truncate(Root(), f1, 300).ok());
+  st = meta().GetStatFs(Root(), kRootIno);
+  EXPECT_EQ(st->used_bytes, 1000u);
+  EXPECT_EQ(st->used_inodes, 8u);
+  // The limits count the old keys too.
+  ASSERT_TRUE(meta()
+                  .UpdateFormat([](VolumeFormat& v) {
+                    v.max_inodes = 9;
+                    v.capacity_bytes = 1100;
+                    return Status::OK();
+                  })
+                  .ok());
+  Ino f2 = MustCreate(kRootIno, "f2");
+  EXPECT_EQ(meta().Mknod(Root(), kRootIno, "f3", FileType::kRegular, 0644, 0).code(),
+            Code::kNoSpace);
+  EXPECT_EQ(meta().Truncate(Root(), f2, 101).code(), Code::kNoSpace);
+  EXPECT_TRUE(meta().Truncate(Root(), f2, 100).ok());
+  ASSERT_TRUE(meta().Unlink(Root(), kRootIno, "f1").ok());
+  st = meta().GetStatFs(Root(), kRootIno);
+  EXPECT_EQ(st->used_bytes, 800u);
+  EXPECT_EQ(st->used_inodes, 8u);
+  std::optional<std::string> raw_space, raw_inodes;
+  ASSERT_TRUE(kv::RunTxn(engine(), [&](kv::Transaction& txn) -> Status {
+                ASSIGN_OR_RETURN(raw_space, txn.Get(old_space));
+                ASSIGN_OR_RETURN(raw_inodes, txn.Get(old_inodes));
+                return Status::OK();
+              }).ok());
+  EXPECT_EQ(schema::DecodeI64(raw_space.value_or("")), 700);
+  EXPECT_EQ(schema::DecodeI64(raw_inodes.value_or("")), 7);
 }
 
 }  // namespace
