@@ -104,6 +104,11 @@ Result<std::shared_ptr<const std::string>> BlockStore::FetchWhole(const std::str
   return data;
 }
 
+bool BlockStore::InFlight(const std::string& key) {
+  std::lock_guard lock(mu_);
+  return inflight_.count(key) != 0;
+}
+
 Result<std::string> BlockStore::ReadBlock(uint64_t slice_id, uint32_t index, uint32_t block_len,
                                           uint32_t off, uint32_t len, bool fill_cache) {
   if (static_cast<uint64_t>(off) + len > block_len) {
@@ -116,6 +121,12 @@ Result<std::string> BlockStore::ReadBlock(uint64_t slice_id, uint32_t index, uin
       if (auto hit = cache_->Get(key); hit && hit->size() == block_len) {
         return hit->substr(off, len);
       }
+    }
+    // The whole block is being downloaded already (readahead): wait for that GET rather than
+    // send a second, ranged one for part of the same bytes.
+    if (InFlight(key)) {
+      ASSIGN_OR_RETURN(auto whole, FetchWhole(key, block_len));
+      return whole->substr(off, len);
     }
     // Uncompressed volume: the payload is the plain block from byte 0 (block_codec.h).
     auto part = store_->Get(key, off, len);
@@ -134,6 +145,8 @@ Result<std::string> BlockStore::ReadBlock(uint64_t slice_id, uint32_t index, uin
 Status BlockStore::Prefetch(uint64_t slice_id, uint32_t index, uint32_t block_len) {
   std::string key = BlockKey(options_.key_prefix, slice_id, index, block_len);
   if (cache_ && cache_->Contains(key)) return Status::OK();
+  // Someone is fetching it already: do not hold a download thread just to wait for that.
+  if (InFlight(key)) return Status::OK();
   return FetchWhole(key, block_len).status();
 }
 

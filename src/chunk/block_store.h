@@ -5,7 +5,9 @@
 // Reads look in the cache first, then the object store. A full-block read is verified
 // (CRC32C) and put into the cache; a partial read of an uncompressed volume, when the caller
 // does not ask for the whole block to be cached, is a ranged GET of just those bytes.
-// Concurrent reads of the same missing block share one GET.
+// Concurrent reads of the same missing block share one GET, and a partial read of a block whose
+// whole-block GET is under way (readahead) waits for that GET instead of sending its own.
+// Prefetch of a block already being fetched returns at once.
 //
 // Thread-safety: every method may be called from any thread concurrently.
 // Errors: the store's Status with the key as context (kNotFound when a block that metadata
@@ -83,6 +85,9 @@ class BlockStore {
   // The whole plain block, from the cache or the store (verified), shared by concurrent
   // callers asking for the same key.
   Result<std::shared_ptr<const std::string>> FetchWhole(const std::string& key, uint32_t len);
+
+  // True while a whole-block GET of `key` is under way (FetchWhole's leader).
+  bool InFlight(const std::string& key);
 
   std::shared_ptr<object::ObjectStore> store_;
   cache::BlockCache* cache_;

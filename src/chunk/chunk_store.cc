@@ -55,6 +55,14 @@ ChunkStore::~ChunkStore() {
   // members are destroyed in reverse declaration order after this body.
   writer_.reset();
   if (compactor_) compactor_->WaitIdle();
+  // Clean unmount: delete the blocks of slices that became unreferenced (files deleted or
+  // overwritten just now, compactions just done) instead of leaving them in the store until
+  // some client's next periodic pass. Only where background jobs run (not --no-bgjob), and
+  // bounded: a slow or failing store must not hold the unmount for long; whatever is left
+  // stays pending in the metadata for the next deleter.
+  if (deleter_ && deleter_->started()) {
+    (void)deleter_->Drain(std::chrono::seconds(10));  // errors: retried by the next deleter
+  }
 }
 
 Result<std::string> ChunkStore::Read(meta::Ino ino, uint64_t offset, size_t size,

@@ -61,7 +61,8 @@ class ChunkStore {
   static Result<std::unique_ptr<ChunkStore>> Open(meta::Meta* meta,
                                                   std::shared_ptr<object::ObjectStore> store,
                                                   const ChunkOptions& options);
-  // Flushes (dropping errors deliberately; call FlushAll first to see them) and stops.
+  // Flushes (dropping errors deliberately; call FlushAll first to see them) and stops. When
+  // background jobs run, it first deletes the blocks still pending deletion (bounded: 10 s).
   ~ChunkStore();
   ChunkStore(const ChunkStore&) = delete;
   ChunkStore& operator=(const ChunkStore&) = delete;

@@ -4,7 +4,9 @@ namespace strata::chunk {
 
 Deleter::Deleter(meta::Meta* meta, BlockStore* blocks) : meta_(meta), blocks_(blocks) {}
 
-Deleter::~Deleter() {
+Deleter::~Deleter() { Stop(); }
+
+void Deleter::Stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -13,9 +15,31 @@ Deleter::~Deleter() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool Deleter::started() const {
+  std::lock_guard lock(mu_);
+  return started_;
+}
+
+Result<int> Deleter::Drain(std::chrono::milliseconds bound, int batch) {
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  Stop();  // no background pass racing the last ones
+  int total = 0;
+  for (;;) {
+    int files = 0;
+    ASSIGN_OR_RETURN(int n, Pass(batch, &files));
+    total += n;
+    // A pass that found no deleted file to expand and no pending slice: done.
+    if ((n == 0 && files == 0) || std::chrono::steady_clock::now() >= deadline) return total;
+  }
+}
+
 Result<int> Deleter::RunOnce(int limit) {
-  ASSIGN_OR_RETURN(int files, meta_->ProcessDeletedFiles(limit));
-  (void)files;
+  int files = 0;
+  return Pass(limit, &files);
+}
+
+Result<int> Deleter::Pass(int limit, int* files) {
+  ASSIGN_OR_RETURN(*files, meta_->ProcessDeletedFiles(limit));
   ASSIGN_OR_RETURN(auto pending, meta_->PendingSliceDeletions(limit));
   int done = 0;
   for (const meta::SliceRef& ref : pending) {
@@ -33,6 +57,7 @@ Result<int> Deleter::RunOnce(int limit) {
 void Deleter::Start(std::chrono::milliseconds interval) {
   std::lock_guard lock(mu_);
   if (thread_.joinable() || stop_) return;
+  started_ = true;
   thread_ = std::thread([this, interval] { Loop(interval); });
 }
 

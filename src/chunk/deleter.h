@@ -6,8 +6,8 @@
 // missing block succeeds) and only then calls Meta::ConfirmSliceDeleted. A crash between the
 // two leaves the slice pending, and the next run deletes (nothing) and confirms it.
 //
-// Start() runs RunOnce in a background thread every interval until the Deleter is destroyed;
-// several clients may run deleters at once (deletes are idempotent).
+// Start() runs RunOnce in a background thread every interval until the Deleter is destroyed
+// (or Drain()ed); several clients may run deleters at once (deletes are idempotent).
 //
 // Thread-safety: all methods may be called from any thread.
 // Errors: RunOnce returns the first Meta/store error; the background loop counts and retries
@@ -41,18 +41,31 @@ class Deleter {
   void Start(std::chrono::milliseconds interval);
   // Wakes the background thread for an immediate pass.
   void Kick();
+  // True once Start() was called (background deletion is on for this client).
+  bool started() const;
+
+  // Clean shutdown: stops the background thread, then runs passes until nothing is pending,
+  // a pass fails (the next client's deleter retries) or `bound` has passed (checked between
+  // passes of at most `batch` slices). Returns the slices deleted, or the failing pass's
+  // error. Blocks of files deleted just before an unmount are thus gone at unmount instead
+  // of lingering until some client's next periodic pass.
+  Result<int> Drain(std::chrono::milliseconds bound, int batch = 100);
 
   uint64_t slices_deleted() const;
   uint64_t errors() const;
 
  private:
   void Loop(std::chrono::milliseconds interval);
+  void Stop();  // ends the background thread (idempotent)
+  // RunOnce, also reporting how many deleted files were expanded into pending slices.
+  Result<int> Pass(int limit, int* files);
 
   meta::Meta* meta_;
   BlockStore* blocks_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;     // guarded by mu_
+  bool started_ = false;  // guarded by mu_
   bool kicked_ = false;   // guarded by mu_
   uint64_t deleted_ = 0;  // guarded by mu_
   uint64_t errors_ = 0;   // guarded by mu_

@@ -87,10 +87,14 @@ class DataReader::State {
   Result<std::shared_ptr<const std::vector<Segment>>> Segments(Ino ino, uint32_t chunk);
   // Appends the block pieces covering file bytes [lo, hi) of one chunk to `out`.
   Status Plan(Ino ino, uint64_t lo, uint64_t hi, uint64_t base, std::vector<Fetch>* out);
-  void Readahead(Ino ino, uint64_t from, uint64_t to);
-  // Background fetch of a whole block into the cache; dropped when the pool is saturated
-  // (readahead is an optimisation; a later read fetches the block itself).
-  void Prefetch(const Fetch& f);
+  // Queues background fetches of the blocks holding file bytes [from, to) (bounded by
+  // readahead_total bytes in flight); returns the file offset up to which they were queued.
+  uint64_t Readahead(Ino ino, uint64_t from, uint64_t to);
+  // Background fetch of a whole block into the cache; false (nothing queued) when the pool's
+  // queue is full (readahead is an optimisation; a later read fetches the block itself).
+  bool Prefetch(const Fetch& f);
+  // x rounded up to a multiple of the block size.
+  uint64_t RoundUp(uint64_t x) const { return (x + block_size_ - 1) / block_size_ * block_size_; }
 
   meta::Meta* const meta_;
   BlockStore* const blocks_;
@@ -156,6 +160,14 @@ Status DataReader::State::Plan(Ino ino, uint64_t lo, uint64_t hi, uint64_t base,
   return Status::OK();
 }
 
+// How far a read may land from where the previous one ended and still count as sequential,
+// once a sequential run has opened a window (at most the window itself).
+// The kernel sends a sequential reader's requests (128 KiB .. 1 MiB each, up to its 1 MiB
+// readahead) concurrently, and they reach us slightly out of order; an exact-offset test
+// would take each reordering for a seek and throw the window away (measured: most of a
+// cold 512 MiB `dd` through FUSE then ran with one or two GETs in flight).
+constexpr uint64_t kReorderSlack = 2ULL << 20;
+
 Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t size,
                                             uint64_t length, ReadState* state) {
   if (offset >= length || size == 0) return std::string();
@@ -167,10 +179,39 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
     RETURN_IF_ERROR(Plan(ino, lo, hi, offset, &fetches));
     lo = hi;
   }
+  bool sequential = false;
+  if (state) {
+    // Sequential: where the last read ended (a first read at 0 counts) or, once a window is
+    // open, near it (reordered requests of the kernel's readahead).
+    uint64_t slack = std::min(kReorderSlack, state->window);
+    sequential = offset + slack >= state->next_offset && offset <= state->next_offset + slack;
+    if (sequential) {
+      state->window = state->window == 0
+                          ? block_size_
+                          : std::min<uint64_t>(state->window * 2, opts_.readahead_max);
+      state->next_offset = std::max(state->next_offset, end);
+    } else {
+      state->window = 0;
+      state->prefetched_to = 0;
+      state->next_offset = end;
+    }
+    // Readahead before this read's own fetches, so the blocks ahead are on their way while
+    // it waits. The window's end is rounded up to a block: the next reads then start past
+    // what was issued instead of asking for the same block again and again.
+    if (state->window > 0 && blocks_->cache()) {
+      uint64_t from = std::max(state->next_offset, state->prefetched_to);
+      uint64_t to = std::min(RoundUp(state->next_offset + state->window), length);
+      if (from < to) state->prefetched_to = std::max(from, Readahead(ino, from, to));
+    }
+  }
+  // A sequential reader reads the rest of the block next: fetch it whole into the cache
+  // (one GET, shared with a readahead of the same block) rather than a ranged GET now and
+  // the whole block again later.
+  const bool whole = sequential && blocks_->cache() != nullptr;
   std::vector<Status> results(fetches.size());
   auto run = [&](size_t i) {
     const Fetch& f = fetches[i];
-    auto got = blocks_->ReadBlock(f.id, f.index, f.block_len, f.off, f.len, false);
+    auto got = blocks_->ReadBlock(f.id, f.index, f.block_len, f.off, f.len, whole);
     if (!got.ok()) {
       results[i] = got.status();
       return;
@@ -194,58 +235,47 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
     latch.Wait();
   }
   for (auto& st : results) RETURN_IF_ERROR(st);
-  // A partial read of a block prefetches the whole block into the cache (DESIGN.md §7).
-  if (blocks_->cache()) {
+  // A partial read of a block prefetches the whole block into the cache (DESIGN.md §7); a
+  // sequential read already fetched it whole.
+  if (blocks_->cache() && !whole) {
     for (const Fetch& f : fetches) {
       if (f.len != f.block_len) Prefetch(f);
-    }
-  }
-  if (state) {
-    if (offset == state->next_offset) {  // sequential (a first read at 0 counts)
-      state->window = state->window == 0
-                          ? block_size_
-                          : std::min<uint64_t>(state->window * 2, opts_.readahead_max);
-    } else {
-      state->window = 0;
-      state->prefetched_to = 0;
-    }
-    state->next_offset = end;
-    if (state->window > 0 && blocks_->cache()) {
-      uint64_t from = std::max(end, state->prefetched_to);
-      uint64_t to = std::min(end + state->window, length);
-      if (from < to) {
-        state->prefetched_to = to;
-        Readahead(ino, from, to);
-      }
     }
   }
   return out;
 }
 
-void DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to) {
+uint64_t DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to) {
   std::vector<Fetch> fetches;
   for (uint64_t lo = from; lo < to;) {
     uint64_t hi = std::min<uint64_t>(to, (lo / kChunkSize + 1) * kChunkSize);
-    if (!Plan(ino, lo, hi, from, &fetches).ok()) return;  // the foreground read will report it
+    // A planning error is left to the foreground read, which will report it.
+    if (!Plan(ino, lo, hi, from, &fetches).ok()) return from;
     lo = hi;
   }
+  // Plan lists the pieces chunk by chunk, each chunk's in file order; holes are skipped.
   for (const Fetch& f : fetches) {
-    if (prefetch_bytes_.load() + f.block_len > opts_.readahead_total) return;  // memory bound
-    Prefetch(f);
+    // Over the memory bound, or the queue is full: stop here, and report how far the issued
+    // prefetches reach, so a later read issues the rest instead of skipping it for good.
+    if (prefetch_bytes_.load() + f.block_len > opts_.readahead_total || !Prefetch(f)) {
+      return from + f.dest;
+    }
   }
+  return to;
 }
 
-void DataReader::State::Prefetch(const Fetch& f) {
+bool DataReader::State::Prefetch(const Fetch& f) {
   prefetch_bytes_ += f.block_len;
   Status st = pool_->TrySubmit([this, f] {
     (void)blocks_->Prefetch(f.id, f.index, f.block_len);  // dropped: see header
     prefetch_bytes_ -= f.block_len;
   });
-  if (st.ok()) {
-    prefetches_++;
-  } else {
+  if (!st.ok()) {
     prefetch_bytes_ -= f.block_len;  // queue full or shutting down: skipped, see above
+    return false;
   }
+  prefetches_++;
+  return true;
 }
 
 // ---- DataReader: forwards to State.
