@@ -7,11 +7,16 @@
 // then store; ranged GETs for partial blocks of uncompressed volumes). Holes and bytes past
 // the chunk's written end but inside `length` read as zeros.
 //
-// Readahead: `state` (one per open handle, kept by the caller) detects sequential reads; the
-// window starts at one block and doubles on each sequential read up to readahead_max, and
-// the blocks ahead are prefetched into the cache in the background (bounded in total by
-// readahead_total bytes in flight). A read smaller than a block fetches its whole block into
-// the cache (a following read of the same block is a cache hit).
+// Readahead: `state` (one per open handle, kept by the caller) detects sequential reads: a
+// read at the previous read's end (a first read at 0), or, once a window is open, within
+// min(window, 2 MiB) of it (the kernel's concurrent FUSE reads arrive slightly reordered).
+// The window starts at one block and doubles on each sequential read up to readahead_max;
+// before a read fetches its own blocks, the blocks ahead up to the window's end are queued
+// for background fetch into the cache (bounded in total by readahead_total bytes in flight),
+// so a sequential reader keeps several block GETs in flight. A sequential read fetches its
+// blocks whole (sharing the readahead GET); a read smaller than a block otherwise gets its
+// bytes (ranged GET on uncompressed volumes) and its whole block is prefetched into the cache
+// (a following read of the same block is a cache hit). Each block is downloaded once.
 //
 // A chunk whose view has >= compact_segments non-hole segments is handed to the compactor
 // (in the background) when one is given.
