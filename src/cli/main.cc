@@ -1,6 +1,8 @@
 // strata: the command-line front door. Each subcommand lives in its own file and is added here.
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -10,7 +12,20 @@ int main(int argc, char** argv) {
   CLI::App app{"StrataFS: a POSIX file system on object storage", "strata"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "strata 0.1.0");
+  app.get_formatter()->column_width(36);  // long options keep their description on their line
+  // Argument errors are one line that names what was wrong, like every other strata error.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "strata: " + std::string(e.what()) + " (see --help)\n";
+  });
   strata::cli::RegisterAll(app);
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known |= sub->check_name(argv[1]);
+    if (!known) {
+      std::fprintf(stderr, "strata: unknown command '%s' (see strata --help)\n", argv[1]);
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -57,7 +57,7 @@ def test_subcommand_help_lists_options(strata, cmd):
 def test_unknown_subcommand_and_option(strata):
     r = strata("frobnicate")
     assert r.returncode != 0, r
-    assert "subcommand" in r.stderr, r
+    assert "unknown command 'frobnicate'" in r.stderr and len(r.stderr.splitlines()) == 1, r
     r = strata("status", "--no-such-flag", "sqlite3:///nonexistent/x.db")
     assert r.returncode != 0, r
     assert "--no-such-flag" in r.stderr + r.stdout, r
