@@ -70,7 +70,9 @@ TEST(ChunkStore, RandomOverwritesMatchAModel) {
     ASSERT_TRUE(cs->Write(ino, off, bytes).ok());
     if (model.size() < off + len) model.resize(off + len, '\0');
     model.replace(off, len, bytes);
-    if (i % 37 == 0) ASSERT_TRUE(cs->Flush(ino).ok());
+    if (i % 37 == 0) {
+      ASSERT_TRUE(cs->Flush(ino).ok());
+    }
     if (i % 10 == 0) {  // read-your-writes at any moment, flushed or not
       uint64_t ro = rng() % model.size();
       size_t rl = 1 + rng() % (300 << 10);

@@ -1,0 +1,166 @@
+// DataWriter: flush and fsync of a file, the pending view readers overlay on committed data,
+// and the timers that freeze idle slices. Locking rules: writer_state.h.
+#include "chunk/writer_state.h"
+
+namespace strata::chunk {
+
+void DataWriter::State::MaybeForgetLocked(Ino ino, const std::shared_ptr<FileState>& f) {
+  auto it = files_.find(ino);
+  if (it != files_.end() && it->second == f && f->Empty() && f->open.empty() &&
+      f->unsynced.empty() && f->syncing == 0 && f->error.ok()) {
+    files_.erase(it);
+  }
+}
+
+Status DataWriter::State::Flush(Ino ino, bool sync) {
+  Work work;
+  std::shared_ptr<FileState> f;
+  // The slices that exist now: Flush waits for these only, not for slices that other
+  // threads open on the file while it waits (those would otherwise keep it waiting until
+  // the idle timer).
+  std::vector<std::shared_ptr<SliceBuf>> waiting;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(ino);
+    if (it != files_.end()) {
+      f = it->second;
+      FreezeFileLocked(*f, &work);
+      for (auto& [chunk, q] : f->queues) {
+        for (auto& s : q) {
+          if (sync) s->sync = true;
+          waiting.push_back(s);
+        }
+        work.drive.push_back({ino, chunk});
+      }
+    }
+  }
+  Status st;
+  if (f) {
+    Run(std::move(work));
+    SyncJob job;
+    bool have_job = false;
+    {
+      std::unique_lock lock(mu_);
+      // With sync, also wait for background syncs of this file's keys: they must be durable
+      // (or given back, to be retried here) before fsync returns.
+      cv_.wait(lock, [&] {
+        return std::all_of(waiting.begin(), waiting.end(), [](auto& s) { return s->done; }) &&
+               (!sync || f->syncing == 0);
+      });
+      st = f->error;
+      f->error = Status::OK();
+      if (sync && st.ok()) have_job = TakeUnsyncedLocked(ino, f, &job);
+      MaybeForgetLocked(ino, f);
+    }
+    if (have_job) {
+      st = RunSync(std::move(job));
+      if (!st.ok()) st = st.WithContext("fsync");
+    }
+  }
+  if (sync && st.ok()) {
+    st = meta_->engine().Sync();
+    if (!st.ok()) st = st.WithContext("sync metadata");
+  }
+  return st;
+}
+
+Status DataWriter::State::FlushAll() {
+  std::vector<Ino> inos;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [ino, f] : files_) inos.push_back(ino);
+  }
+  Status first;
+  for (Ino ino : inos) {
+    Status st = Flush(ino, false);
+    if (!st.ok() && first.ok()) first = st;
+  }
+  return first;
+}
+
+uint64_t DataWriter::State::PendingEnd(Ino ino) const {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(ino);
+  if (it == files_.end()) return 0;
+  uint64_t end = 0;
+  for (auto& [chunk, q] : it->second->queues) {
+    for (auto& s : q) end = std::max(end, chunk * kChunkSize + s->pos + s->len);
+  }
+  return end;
+}
+
+bool DataWriter::State::HasPending(Ino ino) const {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(ino);
+  return it != files_.end() && !it->second->queues.empty();
+}
+
+std::vector<OverlayPiece> DataWriter::State::CaptureOverlay(Ino ino, uint64_t offset,
+                                                            uint64_t len) const {
+  std::vector<std::pair<uint64_t, OverlayPiece>> pieces;  // (seq, piece)
+  std::lock_guard lock(mu_);
+  auto it = files_.find(ino);
+  if (it == files_.end()) return {};
+  uint64_t end = offset + len;
+  for (auto& [chunk, q] : it->second->queues) {
+    for (auto& s : q) {
+      uint64_t start = chunk * kChunkSize + s->pos;
+      uint64_t lo = std::max(start, offset), hi = std::min(start + s->len, end);
+      if (lo >= hi || s->blocks.empty()) continue;
+      OverlayPiece p;
+      p.offset = lo;
+      p.data.reserve(hi - lo);
+      for (uint64_t x = lo; x < hi;) {
+        uint64_t rel = x - start;
+        const std::string& b = *s->blocks[rel / block_size_];
+        uint64_t in = rel % block_size_;
+        uint64_t take = std::min<uint64_t>(hi - x, b.size() - in);
+        p.data.append(b, in, take);
+        x += take;
+      }
+      pieces.push_back({s->seq, std::move(p)});
+    }
+  }
+  std::sort(pieces.begin(), pieces.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<OverlayPiece> out;
+  out.reserve(pieces.size());
+  for (auto& [seq, p] : pieces) out.push_back(std::move(p));
+  return out;
+}
+
+void DataWriter::State::TimerLoop() {
+  const int64_t freeze_ns = int64_t{opts_.freeze_after_ms} * 1000000;
+  const int64_t idle_ns = int64_t{opts_.idle_ms} * 1000000;
+  const auto tick = std::chrono::milliseconds(std::clamp(opts_.idle_ms / 4, 10, 250));
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, tick);
+    if (stop_) break;
+    int64_t now = clock_->MonotonicNanos();
+    Work work;
+    for (auto& [ino, f] : files_) {
+      bool idle = now - f->last_write_ns >= idle_ns;
+      std::vector<std::shared_ptr<SliceBuf>> due;
+      for (auto& [chunk, s] : f->open) {
+        if (idle || now - s->created_ns >= freeze_ns) due.push_back(s);
+      }
+      for (auto& s : due) FreezeLocked(*f, s, &work);
+    }
+    if (unsynced_total_ > opts_.max_unsynced_blocks) {
+      // Bound the memory of remembered keys: make them durable now, in the background, as
+      // a local file system's writeback would; Fsync then has nothing left to do for them.
+      for (auto& [ino, f] : files_) {
+        SyncJob job;
+        if (TakeUnsyncedLocked(ino, f, &job)) work.syncs.push_back(std::move(job));
+      }
+    }
+    if (work.empty()) continue;
+    lock.unlock();
+    Run(std::move(work));
+    lock.lock();
+  }
+}
+
+
+}  // namespace strata::chunk

@@ -1,0 +1,177 @@
+// DataWriter internals shared by writer.cc (write path, public forwarding),
+// writer_commit.cc (freeze, upload, commit, compaction, fsync) and writer_flush.cc (flush,
+// pending view for readers, freeze timers). Not part of the public API.
+//
+// Locking: one mutex (State::mu_) guards every file's slice
+// bookkeeping and the buffer budget; it is never held across an object-store call, a
+// metadata transaction or a wait on another lock. Block bytes of a full block (or of a frozen
+// slice) never change, so upload tasks read them without the lock.
+#pragma once
+
+#include "chunk/writer.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "chunk/block_key.h"
+#include "chunk/compactor.h"
+#include "common/thread_pool.h"
+#include "fmt/format.h"
+
+namespace strata::chunk {
+
+using meta::Ino;
+using meta::kChunkSize;
+
+namespace writer_detail {
+
+struct SliceBuf {
+  Ino ino = 0;
+  uint32_t chunk = 0;
+  uint32_t pos = 0;        // position in the chunk
+  uint32_t len = 0;        // bytes buffered
+  uint64_t seq = 0;        // global write order (overlay)
+  int64_t created_ns = 0;  // monotonic
+  std::vector<std::unique_ptr<std::string>> blocks;  // plain bytes; the last may be partial
+  uint32_t submitted = 0;  // blocks handed to the upload pool
+  uint32_t finished = 0;   // blocks whose upload finished (ok or not)
+  std::vector<bool> synced;  // per block: stored with PutOptions::sync
+  bool frozen = false;
+  bool done = false;       // committed or failed, and out of the queue (Flush waits on it)
+  bool sync = false;       // fsync asked for durable puts (guarded by the writer lock)
+  Status error;            // first upload error
+  // Set once, by the first upload task, outside the writer lock (id_mu).
+  std::mutex id_mu;
+  uint64_t id = 0;
+
+  bool UploadsDone() const { return frozen && finished == blocks.size(); }
+};
+
+struct FileState {
+  std::map<uint32_t, std::shared_ptr<SliceBuf>> open;                // chunk -> open slice
+  std::map<uint32_t, std::deque<std::shared_ptr<SliceBuf>>> queues;  // chunk -> uncommitted
+  std::set<uint32_t> committing;  // chunks whose head slice is being committed
+  std::map<uint32_t, uint64_t> commits;  // chunk -> commits so far (compaction trigger)
+  Status error;                   // first failure since the last Flush
+  int64_t last_write_ns = 0;
+  // Keys of committed blocks stored without PutOptions::sync since the last Fsync, kept only
+  // when the store needs it (BlockStoreOptions::puts_need_sync): Fsync makes them durable.
+  std::vector<std::string> unsynced;
+  int syncing = 0;                // SyncFile runs in progress (fsync or background drain)
+  bool Empty() const { return queues.empty(); }
+};
+
+}  // namespace writer_detail
+
+using writer_detail::FileState;
+using writer_detail::SliceBuf;
+
+class DataWriter::State {
+ public:
+  State(meta::Meta* meta, BlockStore* blocks, Compactor* compactor, const WriterOptions& o,
+        Clock* clock, std::unique_ptr<ThreadPool> pool)
+      : meta_(meta), blocks_(blocks), compactor_(compactor), opts_(o), clock_(clock),
+        block_size_(blocks->block_size()), pool_(std::move(pool)) {
+    timer_ = std::thread([this] { TimerLoop(); });
+  }
+
+  ~State() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    timer_.join();
+  }
+
+  Status Write(Ino ino, uint64_t offset, std::string_view data);
+  Status Flush(Ino ino, bool sync);
+  Status FlushAll();
+  uint64_t PendingEnd(Ino ino) const;
+  bool HasPending(Ino ino) const;
+  std::vector<OverlayPiece> CaptureOverlay(Ino ino, uint64_t offset, uint64_t len) const;
+  void SetListener(std::function<void(Ino, uint32_t)> l) {
+    std::lock_guard lock(mu_);
+    listener_ = std::move(l);
+  }
+  uint64_t buffered() const {
+    std::lock_guard lock(mu_);
+    return buffered_;
+  }
+
+ private:
+  using Task = std::pair<std::shared_ptr<SliceBuf>, uint32_t>;  // (slice, block index)
+  // Work found under the lock, done after releasing it: uploads to submit and chunks whose
+  // head slice may now be committable.
+  struct SyncJob {
+    Ino ino;
+    std::shared_ptr<FileState> file;
+    std::vector<std::string> keys;
+  };
+  struct Work {
+    std::vector<Task> tasks;
+    std::vector<std::pair<Ino, uint32_t>> drive;
+    std::vector<SyncJob> syncs;  // background drains of unsynced keys
+    bool empty() const { return tasks.empty() && drive.empty() && syncs.empty(); }
+  };
+
+  std::shared_ptr<FileState> FileLocked(Ino ino) {
+    auto& f = files_[ino];
+    if (!f) f = std::make_shared<FileState>();
+    return f;
+  }
+  // Marks the slice frozen and queues its unsubmitted blocks. REQUIRES: mu_ held.
+  // `s` is taken by value: callers pass the FileState::open entry this erases.
+  void FreezeLocked(FileState& f, std::shared_ptr<SliceBuf> s, Work* work);
+  void FreezeFileLocked(FileState& f, Work* work);
+  // Submits the uploads, then drives the chunks. REQUIRES: mu_ not held.
+  void Run(Work work);
+  // Runs `task` on the upload pool; blocks while its queue is full (back-pressure). Only a
+  // pool that is shutting down refuses, and then the task runs in the calling thread.
+  void Submit(std::function<void()> task) {
+    if (!pool_->Submit(task).ok()) task();
+  }
+  void Upload(const std::shared_ptr<SliceBuf>& s, uint32_t index);
+  // Takes the file's unsynced keys (SyncJob), or returns false when there are none.
+  // REQUIRES: mu_ held.
+  bool TakeUnsyncedLocked(Ino ino, const std::shared_ptr<FileState>& f, SyncJob* job);
+  // Makes the job's blocks durable; on failure gives the keys back to the file.
+  Status RunSync(SyncJob job);
+  // Drops the file's state when nothing about it is left to remember. REQUIRES: mu_ held.
+  void MaybeForgetLocked(Ino ino, const std::shared_ptr<FileState>& f);
+  // Commits finished head slices of (ino, chunk) in order.
+  void Drive(Ino ino, uint32_t chunk);
+  // sync: the slice's `sync` flag, read under the lock. Returns whether the slice's blocks
+  // were all stored durably (through the re-put below) in *durable.
+  Status CommitSlice(SliceBuf& s, bool sync, bool* durable);
+  void MaybeCompact(Ino ino, uint32_t chunk, uint64_t commits);
+  void TimerLoop();
+  // Frees memory under pressure: freezes every open slice. REQUIRES: mu_ held.
+  void RelieveLocked(Work* work);
+
+  meta::Meta* const meta_;
+  BlockStore* const blocks_;
+  Compactor* const compactor_;
+  const WriterOptions opts_;
+  Clock* const clock_;
+  const uint32_t block_size_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // slice done, memory freed, stop
+  std::map<Ino, std::shared_ptr<FileState>> files_;  // guarded by mu_
+  uint64_t buffered_ = 0;                            // guarded by mu_
+  uint64_t frozen_bytes_ = 0;  // buffered bytes in frozen slices (will be freed); mu_
+  uint64_t next_seq_ = 1;                            // guarded by mu_
+  uint64_t unsynced_total_ = 0;  // keys in all FileState::unsynced; guarded by mu_
+  bool stop_ = false;                                // guarded by mu_
+  std::function<void(Ino, uint32_t)> listener_;      // guarded by mu_
+
+  // Declared last but one: destroyed (draining its queue) before the state it touches.
+  std::unique_ptr<ThreadPool> pool_;
+  std::thread timer_;
+};
+
+}  // namespace strata::chunk
