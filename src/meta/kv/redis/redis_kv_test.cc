@@ -60,23 +60,6 @@ KvEngineFactory RedisFactory() {
 INSTANTIATE_TEST_SUITE_P(Redis, KvConformanceTest, ::testing::Values(RedisFactory()),
                          conformance::FactoryName);
 
-Status Put(KvEngine& kv, const std::string& k, const std::string& v) {
-  return RunTxn(kv, [&](Transaction& t) {
-    t.Put(k, v);
-    return Status::OK();
-  });
-}
-
-std::string Get(KvEngine& kv, const std::string& k) {
-  std::string out = "<absent>";
-  Status s = RunTxn(kv, [&](Transaction& t) {
-    ASSIGN_OR_RETURN(auto v, t.Get(k));
-    if (v) out = *v;
-    return Status::OK();
-  });
-  return s.ok() ? out : s.ToString();
-}
-
 // Starts a dedicated server, or skips the test.
 #define START_OR_SKIP(var, ...)                                             \
   auto var##_r = RedisServer::Start(__VA_ARGS__);                           \
@@ -104,8 +87,8 @@ TEST(RedisKvTest, PasswordIsRequiredAndNeverShown) {
   auto right = RedisKv::OpenUrl("redis://:s3cret@" + base);
   ASSERT_TRUE(right.ok()) << right.status().ToString();
   EXPECT_EQ((*right)->Describe().find("s3cret"), std::string::npos);
-  ASSERT_TRUE(Put(**right, "k", "v").ok());
-  EXPECT_EQ(Get(**right, "k"), "v");
+  ASSERT_TRUE(conformance::PutOne(**right, "k", "v").ok());
+  EXPECT_EQ(conformance::Read(**right, "k"), "v");
 }
 
 TEST(RedisKvTest, EvictingServerIsRefusedVolatileIsAccepted) {
@@ -124,20 +107,20 @@ TEST(RedisKvTest, DatabasesAreSeparate) {
   auto two = RedisKv::OpenUrl(Shared().server->Url(2));
   ASSERT_TRUE(one.ok() && two.ok());
   ASSERT_TRUE((*one)->Clear().ok() && (*two)->Clear().ok());
-  ASSERT_TRUE(Put(**one, "only-in-1", "x").ok());
-  EXPECT_EQ(Get(**one, "only-in-1"), "x");
-  EXPECT_EQ(Get(**two, "only-in-1"), "<absent>");
+  ASSERT_TRUE(conformance::PutOne(**one, "only-in-1", "x").ok());
+  EXPECT_EQ(conformance::Read(**one, "only-in-1"), "x");
+  EXPECT_EQ(conformance::Read(**two, "only-in-1"), "<absent>");
 }
 
 TEST(RedisKvTest, ReconnectsAfterRestart) {
   START_OR_SKIP(server);
   auto kv = RedisKv::OpenUrl(server->Url() + "?pool_size=4");
   ASSERT_TRUE(kv.ok()) << kv.status().ToString();
-  ASSERT_TRUE(Put(**kv, "before", "1").ok());
+  ASSERT_TRUE(conformance::PutOne(**kv, "before", "1").ok());
   ASSERT_TRUE(server->Restart().ok());  // no persistence: the data is gone, the engine is not
-  ASSERT_TRUE(Put(**kv, "after", "2").ok());
-  EXPECT_EQ(Get(**kv, "after"), "2");
-  EXPECT_EQ(Get(**kv, "before"), "<absent>");
+  ASSERT_TRUE(conformance::PutOne(**kv, "after", "2").ok());
+  EXPECT_EQ(conformance::Read(**kv, "after"), "2");
+  EXPECT_EQ(conformance::Read(**kv, "before"), "<absent>");
   // While the server is down, requests fail as unavailable instead of hanging.
   server->Stop();
   Status s = RunTxn(

@@ -45,23 +45,6 @@ KvEngineFactory SqliteFactory() {
 INSTANTIATE_TEST_SUITE_P(Sqlite, KvConformanceTest, ::testing::Values(SqliteFactory()),
                          conformance::FactoryName);
 
-Status Put(KvEngine& kv, const std::string& k, const std::string& v) {
-  return RunTxn(kv, [&](Transaction& t) {
-    t.Put(k, v);
-    return Status::OK();
-  });
-}
-
-std::string Get(KvEngine& kv, const std::string& k) {
-  std::string out = "<absent>";
-  Status s = RunTxn(kv, [&](Transaction& t) {
-    ASSIGN_OR_RETURN(auto v, t.Get(k));
-    if (v) out = *v;
-    return Status::OK();
-  });
-  return s.ok() ? out : s.ToString();
-}
-
 class SqliteKvTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = strata::testing::MakeTempDir("strata-sqlite-kv-unit"); }
@@ -98,15 +81,15 @@ TEST_F(SqliteKvTest, RegistryOpensItAndDataPersistsAcrossEngines) {
     auto a = registry.Open(url);
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     EXPECT_EQ((*a)->Describe(), "sqlite3://" + dir_ + "/meta.db");
-    ASSERT_TRUE(Put(**a, std::string("k\0", 2), "v").ok());
+    ASSERT_TRUE(conformance::PutOne(**a, std::string("k\0", 2), "v").ok());
     auto b = registry.Open(url);  // a second mount of the same file
     ASSERT_TRUE(b.ok());
-    EXPECT_EQ(Get(**b, std::string("k\0", 2)), "v");
+    EXPECT_EQ(conformance::Read(**b, std::string("k\0", 2)), "v");
     ASSERT_TRUE((*a)->Sync().ok());
   }
   auto again = SqliteKv::Open(dir_ + "/meta.db");
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(Get(**again, std::string("k\0", 2)), "v");
+  EXPECT_EQ(conformance::Read(**again, std::string("k\0", 2)), "v");
 }
 
 TEST_F(SqliteKvTest, CommittedTransactionSurvivesSigkill) {
@@ -116,7 +99,7 @@ TEST_F(SqliteKvTest, CommittedTransactionSurvivesSigkill) {
   if (pid == 0) {
     // The child commits, then dies without closing anything (synchronous=NORMAL).
     auto kv = SqliteKv::Open(path);
-    if (!kv.ok() || !Put(**kv, "survivor", "yes").ok()) _exit(1);
+    if (!kv.ok() || !conformance::PutOne(**kv, "survivor", "yes").ok()) _exit(1);
     auto txn = (*kv)->Begin(false);  // and one left open, never committed
     if (txn.ok()) (*txn)->Put("uncommitted", "no");
     kill(getpid(), SIGKILL);
@@ -127,8 +110,8 @@ TEST_F(SqliteKvTest, CommittedTransactionSurvivesSigkill) {
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
   auto kv = SqliteKv::Open(path);
   ASSERT_TRUE(kv.ok()) << kv.status().ToString();
-  EXPECT_EQ(Get(**kv, "survivor"), "yes");
-  EXPECT_EQ(Get(**kv, "uncommitted"), "<absent>");
+  EXPECT_EQ(conformance::Read(**kv, "survivor"), "yes");
+  EXPECT_EQ(conformance::Read(**kv, "uncommitted"), "<absent>");
 }
 
 TEST_F(SqliteKvTest, WriteInReadOnlyTransactionFailsCommit) {
@@ -138,7 +121,7 @@ TEST_F(SqliteKvTest, WriteInReadOnlyTransactionFailsCommit) {
   ASSERT_TRUE(t.ok());
   (*t)->Put("x", "y");
   EXPECT_FALSE((*t)->Commit().ok());
-  EXPECT_EQ(Get(**kv, "x"), "<absent>");
+  EXPECT_EQ(conformance::Read(**kv, "x"), "<absent>");
 }
 
 }  // namespace

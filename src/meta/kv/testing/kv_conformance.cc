@@ -8,20 +8,6 @@
 #include "common/bytes.h"
 
 namespace strata::kv::conformance {
-namespace {
-
-using ::testing::TestParamInfo;
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    ::strata::Status _s = (expr);                           \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
-  } while (0)
-#define EXPECT_OK(expr)                                     \
-  do {                                                      \
-    ::strata::Status _s = (expr);                           \
-    EXPECT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
-  } while (0)
 
 Status PutOne(KvEngine& kv, const std::string& key, const std::string& value) {
   return RunTxn(kv, [&](Transaction& t) {
@@ -45,6 +31,22 @@ std::string Read(KvEngine& kv, const std::string& key) {
   if (!s.ok()) return "<error " + s.ToString() + ">";
   return out;
 }
+
+namespace {
+
+using ::testing::TestParamInfo;
+
+#define ASSERT_OK(expr)                                     \
+  do {                                                      \
+    ::strata::Status _s = (expr);                           \
+    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
+  } while (0)
+#define EXPECT_OK(expr)                                     \
+  do {                                                      \
+    ::strata::Status _s = (expr);                           \
+    EXPECT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
+  } while (0)
+
 
 // Every committed pair of [begin, end), streamed in pages of `page`.
 std::vector<KeyValue> ScanAll(KvEngine& kv, const std::string& begin, const std::string& end,

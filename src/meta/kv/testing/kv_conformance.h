@@ -46,6 +46,11 @@ class KvConformanceTest : public ::testing::TestWithParam<KvEngineFactory> {
 };
 
 void PrintTo(const KvEngineFactory& f, std::ostream* os);  // for GoogleTest messages
+
+// One-key helpers, also for engine-specific tests: a transaction that puts key=value, and a
+// read-only one that returns key's committed value ("<absent>" when missing).
+Status PutOne(KvEngine& kv, const std::string& key, const std::string& value);
+std::string Read(KvEngine& kv, const std::string& key);
 std::string FactoryName(const ::testing::TestParamInfo<KvEngineFactory>& info);
 
 }  // namespace strata::kv::conformance
