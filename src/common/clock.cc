@@ -41,6 +41,13 @@ int64_t FakeClock::MonotonicNanos() const {
 void FakeClock::SleepFor(std::chrono::nanoseconds d) {
   if (d.count() <= 0) return;
   std::unique_lock lock(mu_);
+  slept_ += d.count();
+  if (auto_advance_) {
+    mono_ += d.count();
+    wall_ += d.count();
+    cv_.notify_all();
+    return;
+  }
   int64_t deadline = mono_ + d.count();
   sleepers_++;
   cv_.notify_all();  // WaitForSleepers watches the count
@@ -65,6 +72,16 @@ void FakeClock::SetWallNanos(int64_t wall_nanos) {
 void FakeClock::WaitForSleepers(int n) {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return sleepers_ >= n; });
+}
+
+void FakeClock::set_auto_advance(bool on) {
+  std::lock_guard lock(mu_);
+  auto_advance_ = on;
+}
+
+std::chrono::nanoseconds FakeClock::slept() const {
+  std::lock_guard lock(mu_);
+  return std::chrono::nanoseconds(slept_);
 }
 
 int FakeClock::sleepers() const {

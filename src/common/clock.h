@@ -6,7 +6,10 @@
 //                the calling thread until other threads have advanced the monotonic time to at
 //                least (time at the call + duration); a zero or negative duration returns at
 //                once. WaitForSleepers(n) lets a test wait until n threads are blocked in
-//                SleepFor before it advances, so tests need no real sleeps.
+//                SleepFor before it advances, so tests need no real sleeps. With
+//                set_auto_advance(true), SleepFor instead advances the clock by the duration
+//                and returns at once (a retry loop then runs through its whole time budget
+//                in microseconds of real time).
 //
 // Thread-safety: every method of both clocks may be called from any thread.
 // Errors: none.
@@ -57,6 +60,9 @@ class FakeClock final : public Clock {
   // Blocks until at least `n` threads are inside SleepFor.
   void WaitForSleepers(int n);
   int sleepers() const;
+  void set_auto_advance(bool on);
+  // Total time slept through SleepFor (both modes), for tests of back-off.
+  std::chrono::nanoseconds slept() const;
 
  private:
   mutable std::mutex mu_;
@@ -64,6 +70,8 @@ class FakeClock final : public Clock {
   int64_t wall_;
   int64_t mono_;
   int sleepers_ = 0;
+  bool auto_advance_ = false;
+  int64_t slept_ = 0;
 };
 
 }  // namespace strata
