@@ -80,7 +80,7 @@ Status Backoff::GiveUp(const Status& last, std::string_view what) const {
   int attempts = retries_ + 1;
   std::string msg = "gave up on " + std::string(what) + " after " + std::to_string(attempts) +
                     (attempts == 1 ? " attempt" : " attempts") + " in " + secs;
-  if (last.IsRetryable()) {
+  if (last.Is(Code::kUnavailable) || last.Is(Code::kTimeout)) {
     return Status(Code::kUnavailable, msg + ": " + last.ToString());
   }
   return last.WithContext(msg);

@@ -16,9 +16,9 @@
 //
 // Thread-safety: Deadline and BackoffPolicy are values. A Backoff object belongs to one retry
 // sequence on one thread; its random source is its own.
-// Errors: BackoffPolicy::Validate -> kInvalidArgument naming the field. GiveUp keeps the last
-// error's code when it is retryable as kUnavailable (EIO at the FUSE edge) with the attempt
-// count and elapsed time in the message.
+// Errors: BackoffPolicy::Validate -> kInvalidArgument naming the field. GiveUp turns a last
+// kUnavailable/kTimeout into kUnavailable (EIO at the FUSE edge) and keeps other codes (a
+// conflict storm stays kConflict), with the attempt count and elapsed time in the message.
 #pragma once
 
 #include <chrono>
@@ -87,7 +87,7 @@ class Backoff {
   const Deadline& deadline() const { return deadline_; }
   bool Expired() const { return deadline_.Expired(*clock_); }
 
-  // The error to return when giving up on `what` after `last`: a retryable `last` becomes
+  // The error to return when giving up on `what` after `last`: kUnavailable/kTimeout become
   // kUnavailable "gave up on WHAT after N attempts in Xs: <last>", others keep their code.
   Status GiveUp(const Status& last, std::string_view what) const;
 

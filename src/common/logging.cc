@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <chrono>
 
 namespace strata::logging {
 
@@ -104,6 +105,19 @@ void Flush() { spdlog::default_logger_raw()->flush(); }
 
 void Write(Level level, const char* file, int line, std::string_view message) {
   spdlog::default_logger_raw()->log(spdlog::source_loc{file, line, ""}, ToSpd(level), message);
+}
+
+bool RateLimiter::Admit(uint64_t* suppressed) {
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  int64_t next = next_ns_.load(std::memory_order_relaxed);
+  if (now < next || !next_ns_.compare_exchange_strong(next, now + interval_ns_)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  *suppressed = dropped_.exchange(0, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace strata::logging

@@ -20,6 +20,8 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,7 +59,40 @@ void Log(Level level, const char* file, int line, fmt::format_string<Args...> fo
   Write(level, file, line, fmt::format(format, std::forward<Args>(args)...));
 }
 
+// Admits at most one line per `interval` at one call site, counting what it suppressed, so a
+// failing engine or store retried by 32 threads does not flood the log. Keep one per call
+// site (the LOG_*_EVERY macros declare a function-local static: per-site state of the
+// process logger, like the logger itself).
+// Thread-safety: Admit may be called from any thread (lock-free).
+class RateLimiter {
+ public:
+  explicit RateLimiter(int64_t interval_ms) : interval_ns_(interval_ms * 1000000) {}
+  // True when a line may be written now; *suppressed gets how many were dropped since the
+  // last admitted one.
+  bool Admit(uint64_t* suppressed);
+
+ private:
+  const int64_t interval_ns_;
+  std::atomic<int64_t> next_ns_{0};
+  std::atomic<uint64_t> dropped_{0};
+};
+
 }  // namespace strata::logging
+
+#define STRATA_LOG_EVERY(level, interval_ms, fmtstr, ...)                                     \
+  do {                                                                                        \
+    static ::strata::logging::RateLimiter strata_rl_(interval_ms);                            \
+    uint64_t strata_rl_dropped_ = 0;                                                          \
+    if (::strata::logging::Enabled(::strata::logging::Level::level) &&                        \
+        strata_rl_.Admit(&strata_rl_dropped_)) {                                              \
+      ::strata::logging::Log(::strata::logging::Level::level, __FILE__, __LINE__,             \
+                             fmtstr " ({} similar lines suppressed)", ##__VA_ARGS__,         \
+                             strata_rl_dropped_);                                             \
+    }                                                                                         \
+  } while (0)
+// One line per 10 s per call site at most, with the count of suppressed ones.
+#define LOG_WARN_EVERY(...) STRATA_LOG_EVERY(kWarn, 10000, __VA_ARGS__)
+#define LOG_ERROR_EVERY(...) STRATA_LOG_EVERY(kError, 10000, __VA_ARGS__)
 
 #define STRATA_LOG(level, ...) \
   ::strata::logging::Log(::strata::logging::Level::level, __FILE__, __LINE__, __VA_ARGS__)

@@ -86,6 +86,26 @@ TEST_F(LoggingTest, LevelCanChangeAtRunTime) {
   EXPECT_EQ(text.find("silenced"), std::string::npos);
 }
 
+TEST_F(LoggingTest, RateLimitedSiteWritesOneLinePerIntervalAndCountsTheRest) {
+  std::string path = dir_ + "/strata.log";
+  ASSERT_TRUE(InitLogging({.level = Level::kInfo, .file = path}).ok());
+  for (int i = 0; i < 50; i++) LOG_WARN_EVERY("store down: attempt {}", i);
+  Flush();
+  std::string text = Slurp(path);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_NE(text.find("store down: attempt 0 (0 similar lines suppressed)"), std::string::npos)
+      << text;
+
+  RateLimiter rl(/*interval_ms=*/0);  // every call admitted, nothing dropped
+  uint64_t dropped = 7;
+  EXPECT_TRUE(rl.Admit(&dropped));
+  EXPECT_EQ(dropped, 0u);
+  RateLimiter slow(/*interval_ms=*/600000);
+  EXPECT_TRUE(slow.Admit(&dropped));
+  EXPECT_FALSE(slow.Admit(&dropped));
+  EXPECT_FALSE(slow.Admit(&dropped));
+}
+
 TEST_F(LoggingTest, UnopenableFileIsAnIOError) {
   // spdlog creates missing parent directories, so make the parent a regular file.
   std::ofstream(dir_ + "/plainfile") << "x";

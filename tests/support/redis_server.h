@@ -27,6 +27,7 @@ class RedisServer {
   std::string Url(int db = 0) const;
   Status Restart();
   void Stop() { proc_.Stop(); }
+  int pid() const { return proc_.pid(); }
 
  private:
   RedisServer() = default;

@@ -21,6 +21,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/backoff.h"
+#include "common/clock.h"
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace strata::kv {
@@ -70,12 +73,45 @@ class Transaction {
   // Applies the buffered writes atomically. kConflict when the read set changed.
   // A read-only transaction commits trivially. After Commit (either result) the object is done.
   virtual Status Commit() = 0;
+
+  // The time by which every call of this transaction must have answered: engines that wait
+  // on a network bound each wait by it (and by their own per-reply timeout), answering
+  // kTimeout/kUnavailable when it passes. RunTxn sets it right after Begin. Default: ignored
+  // (in-process engines never wait long).
+  virtual void SetDeadline(const Deadline& deadline, Clock* clock) {
+    (void)deadline;
+    (void)clock;
+  }
 };
 
+// How long and how RunTxn retries, per engine (set by the composition root from --meta-timeout;
+// the defaults suit tools and tests). Every transaction gets `budget` from its first attempt:
+// past it RunTxn gives up with kUnavailable (EIO at the FUSE edge) naming the last error, so
+// a stopped engine costs a caller at most about `budget`, never minutes.
+struct RetryPolicy {
+  std::chrono::milliseconds budget{30000};
+  BackoffPolicy backoff{std::chrono::microseconds(200), std::chrono::milliseconds(200), 0.5};
+  Clock* clock = SystemClock::Get();  // not owned; must outlive the engine's transactions
+  Status Validate() const;
+};
+
+// Where RunTxn counts what it does (the composition root points these into its registry;
+// null members count nothing). Pointers stay owned by the registry.
+struct TxnMetrics {
+  Counter* transactions = nullptr;  // RunTxn calls
+  Counter* conflicts = nullptr;     // attempts that ended in kConflict
+  Counter* retries = nullptr;       // attempts after the first
+  Counter* failures = nullptr;      // RunTxn calls that returned an error of the engine (not of fn)
+  Histogram* latency = nullptr;     // seconds per RunTxn call, retries included
+};
+
+// Per-call overrides of the engine's RetryPolicy. Fields left at their "unset" value take the
+// policy's.
 struct TxnOptions {
-  int max_retries = 50;        // attempts after the first, on retryable errors
-  int base_backoff_us = 200;   // jittered exponential back-off between attempts
-  int max_backoff_us = 50000;
+  int max_retries = -1;        // attempts after the first; -1: bounded by the deadline only
+  int base_backoff_us = -1;    // -1: policy.backoff.initial
+  int max_backoff_us = -1;     // -1: policy.backoff.max
+  std::optional<Deadline> deadline;  // nullopt: policy.budget from the first attempt
   bool read_only = false;      // engines may use a cheaper snapshot and skip Commit work
 };
 
@@ -90,10 +126,25 @@ class KvEngine {
   // Makes every transaction committed so far survive a power loss (fsync; DESIGN.md §6). Engines
   // whose commits are already durable when they return do nothing.
   virtual Status Sync() { return Status::OK(); }
+
+  // The retry policy of RunTxn for this engine. Set it before sharing the engine between
+  // threads (the composition root does, right after opening it).
+  const RetryPolicy& retry_policy() const { return retry_policy_; }
+  void set_retry_policy(const RetryPolicy& policy) { retry_policy_ = policy; }
+  const TxnMetrics& txn_metrics() const { return txn_metrics_; }
+  void set_txn_metrics(const TxnMetrics& m) { txn_metrics_ = m; }
+
+ private:
+  RetryPolicy retry_policy_;
+  TxnMetrics txn_metrics_;
 };
 
 // THE retry loop. Runs fn in a fresh transaction and commits it; on a retryable error from fn
-// or Commit, backs off (jittered, exponential) and runs fn again, up to opts.max_retries.
+// or Commit, backs off (common/backoff.h: jittered, exponential, capped) and runs fn again
+// until the deadline (engine.retry_policy().budget unless opts say otherwise) or
+// opts.max_retries. Giving up on a retryable error returns kUnavailable "gave up on
+// transaction after N attempts in Xs: <last error>"; a conflict storm or an engine outage
+// that outlasts the budget is logged (warn, rate-limited).
 // fn must be safe to re-run: it describes reads and writes, it keeps no effects outside the
 // transaction except through variables it resets at its start.
 Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,

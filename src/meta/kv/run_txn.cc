@@ -1,48 +1,74 @@
 // RunTxn: the one retry loop of the KV core (kv.h). Every metadata operation goes through it,
-// so the policy lives here only: bounded attempts, jittered exponential back-off, and retry
-// exactly when Status::IsRetryable() says trying again may help.
+// so the policy lives here only: a time budget per call (RetryPolicy::budget, --meta-timeout),
+// the one back-off helper (common/backoff.h), and retry exactly when Status::IsRetryable()
+// says trying again may help.
 #include <algorithm>
 #include <chrono>
-#include <optional>
-#include <random>
-#include <thread>
 
+#include "common/logging.h"
 #include "meta/kv/kv.h"
 
 namespace strata::kv {
+
+Status RetryPolicy::Validate() const {
+  if (budget.count() <= 0) return Status::InvalidArgument("metadata timeout must be positive");
+  if (clock == nullptr) return Status::InvalidArgument("retry policy needs a clock");
+  return backoff.Validate();
+}
+
 namespace {
 
-// Sleeps a random time in [d/2, d] where d = base * 2^(attempt-1), capped at max. Half of the
-// delay is fixed so that retries keep their order of magnitude; the random half spreads
-// colliding transactions apart.
-void Backoff(int attempt, const TxnOptions& opts, std::optional<std::minstd_rand>& rng) {
-  if (opts.base_backoff_us <= 0) return;
-  if (!rng) rng.emplace(std::random_device{}());  // only transactions that retry pay for this
-  int64_t d = opts.base_backoff_us;
-  for (int i = 1; i < attempt && d < opts.max_backoff_us; i++) d *= 2;
-  d = std::min<int64_t>(d, std::max(opts.max_backoff_us, opts.base_backoff_us));
-  std::uniform_int_distribution<int64_t> jitter(d / 2, d);
-  std::this_thread::sleep_for(std::chrono::microseconds(jitter(*rng)));
+void Count(Counter* c) {
+  if (c) c->Inc();
 }
 
 }  // namespace
 
 Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,
               const TxnOptions& opts) {
+  const RetryPolicy& policy = engine.retry_policy();
+  const TxnMetrics& m = engine.txn_metrics();
+  Clock* clock = policy.clock;
+  BackoffPolicy bp = policy.backoff;
+  if (opts.base_backoff_us >= 0) bp.initial = std::chrono::microseconds(opts.base_backoff_us);
+  if (opts.max_backoff_us >= 0) bp.max = std::chrono::microseconds(opts.max_backoff_us);
+  if (bp.max < bp.initial) bp.max = bp.initial;
+  Deadline deadline = opts.deadline ? *opts.deadline : Deadline::After(*clock, policy.budget);
+  Backoff backoff(bp, clock, deadline);
+  const int64_t start = clock->MonotonicNanos();
+  Count(m.transactions);
+  auto finish = [&](Status s, bool engine_error) {
+    if (m.latency) m.latency->Observe(static_cast<double>(clock->MonotonicNanos() - start) / 1e9);
+    if (engine_error && !s.ok()) Count(m.failures);
+    return s;
+  };
+
   Status last;
-  std::optional<std::minstd_rand> rng;
-  const int attempts = 1 + std::max(0, opts.max_retries);
-  for (int attempt = 0; attempt < attempts; attempt++) {
-    if (attempt > 0) Backoff(attempt, opts, rng);
+  for (int attempt = 0;; attempt++) {
+    if (attempt > 0) {
+      bool out_of_attempts = opts.max_retries >= 0 && attempt > opts.max_retries;
+      if (out_of_attempts || !backoff.Wait()) {
+        Status s = backoff.GiveUp(last, "transaction on " + engine.Describe());
+        if (!last.Is(Code::kConflict)) {
+          LOG_WARN_EVERY("metadata: {}", s.ToString());
+        } else {
+          LOG_WARN_EVERY("metadata: conflicts outlasted the retries: {}", s.ToString());
+        }
+        return finish(std::move(s), true);
+      }
+      Count(m.retries);
+    }
     auto txn = engine.Begin(opts.read_only);
     if (!txn.ok()) {
-      if (!txn.status().IsRetryable()) return txn.status();
+      if (!txn.status().IsRetryable()) return finish(txn.status(), true);
       last = txn.status();
       continue;
     }
+    (*txn)->SetDeadline(deadline, clock);
     Status s = fn(**txn);
     if (!s.ok()) {
       if (s.IsRetryable()) {
+        if (s.Is(Code::kConflict)) Count(m.conflicts);
         last = std::move(s);
         continue;
       }
@@ -50,16 +76,18 @@ Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,
       // that reads outside a snapshot), the error may be an artefact of a concurrent change.
       Status v = (*txn)->Validate();
       if (v.Is(Code::kConflict)) {
+        Count(m.conflicts);
         last = std::move(v);
         continue;
       }
-      return s;  // a failed validation of another kind says nothing about s: report s
+      return finish(std::move(s), false);  // a failed validation of another kind says nothing
     }
     s = (*txn)->Commit();
-    if (s.ok() || !s.IsRetryable()) return s;
+    if (s.ok()) return finish(std::move(s), false);
+    if (!s.IsRetryable()) return finish(std::move(s), true);
+    if (s.Is(Code::kConflict)) Count(m.conflicts);
     last = std::move(s);
   }
-  return last.WithContext("transaction gave up after " + std::to_string(attempts) + " attempts");
 }
 
 std::string PrefixEnd(std::string_view prefix) {

@@ -7,7 +7,9 @@
 namespace strata::kv {
 namespace {
 
-timeval Tv(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
+timeval Tv(int64_t ms) {
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
 
 Status ErrorReply(const std::string& where, std::string_view msg) {
   std::string m = where + ": " + std::string(msg);
@@ -47,8 +49,8 @@ Result<std::unique_ptr<RedisConn>> RedisConn::Connect(const RedisKvOptions& opts
     redisFree(ctx);
     return s;
   }
-  redisSetTimeout(ctx, Tv(opts.io_timeout_ms));
   auto conn = std::unique_ptr<RedisConn>(new RedisConn(ctx, where));
+  conn->SetReplyTimeout(opts.io_timeout_ms);
   if (!opts.password.empty()) {
     std::vector<std::string_view> auth = {"AUTH"};
     if (!opts.user.empty()) auth.push_back(opts.user);
@@ -64,6 +66,13 @@ Result<std::unique_ptr<RedisConn>> RedisConn::Connect(const RedisKvOptions& opts
 }
 
 RedisConn::~RedisConn() { redisFree(ctx_); }
+
+void RedisConn::SetReplyTimeout(int64_t ms) {
+  if (ms < 1) ms = 1;
+  if (ms == reply_timeout_ms_) return;
+  redisSetTimeout(ctx_, Tv(ms));
+  reply_timeout_ms_ = ms;
+}
 
 Result<Reply> RedisConn::Command(const std::vector<std::string_view>& args) {
   if (broken_) return Status::Unavailable(where_ + ": connection lost");
@@ -105,14 +114,21 @@ bool RedisConn::ClosedByPeer() const {
   return poll(&p, 1, 0) != 0;
 }
 
-Result<RedisPool::Handle> RedisPool::Acquire() {
+Result<RedisPool::Handle> RedisPool::Acquire(int64_t budget_ms) {
+  if (budget_ms == 0) return Status::Timeout("redis: the metadata deadline passed");
+  int64_t wait_ms = opts_.io_timeout_ms;
+  if (budget_ms > 0 && budget_ms < wait_ms) wait_ms = budget_ms;
+  auto with_timeout = [&](Handle h) -> Result<Handle> {
+    h->SetReplyTimeout(wait_ms);
+    return h;
+  };
   std::unique_lock lock(mu_);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.io_timeout_ms);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   while (true) {
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
-      if (!conn->ClosedByPeer()) return Handle(this, std::move(conn));
+      if (!conn->ClosedByPeer()) return with_timeout(Handle(this, std::move(conn)));
       open_--;  // the server went away (restart, timeout): drop it
     }
     if (open_ < opts_.pool_size) break;
@@ -131,7 +147,7 @@ Result<RedisPool::Handle> RedisPool::Acquire() {
     freed_.notify_one();
     return conn.status();
   }
-  return Handle(this, std::move(*conn));
+  return with_timeout(Handle(this, std::move(*conn)));
 }
 
 void RedisPool::Release(std::unique_ptr<RedisConn> conn) {

@@ -55,6 +55,9 @@ class RedisConn {
   Result<Reply> Eval(const std::string& script, const std::string& sha,
                      const std::vector<std::string_view>& args);
 
+  // Sets how long one reply may take (ms, >= 1); a no-op when unchanged (a setsockopt).
+  void SetReplyTimeout(int64_t ms);
+
   bool broken() const { return broken_; }
   // True when the server closed the connection while it sat idle.
   bool ClosedByPeer() const;
@@ -64,6 +67,7 @@ class RedisConn {
   redisContext* ctx_;
   std::string where_;  // "redis host:port" for messages
   bool broken_ = false;
+  int64_t reply_timeout_ms_ = 0;  // what redisSetTimeout was last given
 };
 
 class RedisPool {
@@ -87,8 +91,10 @@ class RedisPool {
     std::unique_ptr<RedisConn> conn_;
   };
 
-  // Waits (up to io_timeout_ms) when pool_size connections are in use.
-  Result<Handle> Acquire();
+  // Waits (up to io_timeout_ms, and at most `budget_ms` when >= 0) when pool_size connections
+  // are in use. The connection's reply timeout is io_timeout_ms, lowered to budget_ms when
+  // that is smaller, so no call waits past the caller's deadline. budget_ms 0: kTimeout.
+  Result<Handle> Acquire(int64_t budget_ms = -1);
   const RedisKvOptions& options() const { return opts_; }
 
  private:

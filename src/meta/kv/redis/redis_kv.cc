@@ -26,8 +26,9 @@ class RedisShared {
 
   // Runs a script on a pooled connection. *lost tells whether the connection failed during
   // the request (then the server may or may not have run it).
-  Result<Reply> Eval(Script s, const std::vector<std::string_view>& args, bool* lost = nullptr) {
-    ASSIGN_OR_RETURN(auto conn, pool.Acquire());
+  Result<Reply> Eval(Script s, const std::vector<std::string_view>& args, bool* lost = nullptr,
+                     int64_t budget_ms = -1) {
+    ASSIGN_OR_RETURN(auto conn, pool.Acquire(budget_ms));
     auto r = conn->Eval(kScripts[s], shas[s], args);
     if (lost) *lost = conn->broken();
     return r;
@@ -68,6 +69,16 @@ class RedisTxn : public Transaction {
  public:
   RedisTxn(std::shared_ptr<RedisShared> sh, bool read_only)
       : sh_(std::move(sh)), read_only_(read_only) {}
+
+  void SetDeadline(const Deadline& deadline, Clock* clock) override {
+    deadline_ = deadline;
+    clock_ = clock;
+  }
+  // What is left of the caller's deadline for one call (ms; -1: no deadline; 0: passed).
+  int64_t BudgetMs() const {
+    if (clock_ == nullptr || deadline_.is_never()) return -1;
+    return deadline_.RemainingMillis(*clock_, sh_->pool.options().io_timeout_ms);
+  }
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
     RETURN_IF_ERROR(CheckOpen());
@@ -152,7 +163,7 @@ class RedisTxn : public Transaction {
     rkeys.reserve(keys.size());
     for (const auto& k : keys) rkeys.push_back("d" + k);
     for (const auto& k : rkeys) cmd.push_back(k);
-    ASSIGN_OR_RETURN(auto conn, sh_->pool.Acquire());
+    ASSIGN_OR_RETURN(auto conn, sh_->pool.Acquire(BudgetMs()));
     ASSIGN_OR_RETURN(Reply reply, conn->Command(cmd));
     round_trips_++;
     std::vector<const redisReply*> items;
@@ -183,7 +194,7 @@ class RedisTxn : public Transaction {
       std::string min = "[" + std::string(b);
       std::string max = e.empty() ? "+" : "(" + std::string(e);
       std::string count = std::to_string(n);
-      ASSIGN_OR_RETURN(Reply r, sh_->Eval(kScanScript, {min, max, count}));
+      ASSIGN_OR_RETURN(Reply r, sh_->Eval(kScanScript, {min, max, count}, nullptr, BudgetMs()));
       round_trips_++;
       if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
         return Status::IOError("redis: unexpected scan reply");
@@ -238,7 +249,7 @@ class RedisTxn : public Transaction {
       }
     }
     bool lost = false;
-    auto r = sh_->Eval(kCommitScript, args, &lost);
+    auto r = sh_->Eval(kCommitScript, args, &lost, BudgetMs());
     if (!r.ok()) {
       if (with_writes && lost) {
         return Status::IOError("redis: commit outcome unknown, the connection failed: " +
@@ -252,6 +263,8 @@ class RedisTxn : public Transaction {
 
   std::shared_ptr<RedisShared> sh_;
   const bool read_only_;
+  Deadline deadline_ = Deadline::Never();
+  Clock* clock_ = nullptr;
   bool done_ = false;
   int round_trips_ = 0;
   WriteBuffer writes_;

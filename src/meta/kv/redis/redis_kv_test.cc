@@ -4,6 +4,9 @@
 #include "meta/kv/redis/redis_kv.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
 
 #include "meta/kv/testing/kv_conformance.h"
 #include "tests/support/process.h"
@@ -110,6 +113,29 @@ TEST(RedisKvTest, DatabasesAreSeparate) {
   ASSERT_TRUE(conformance::PutOne(**one, "only-in-1", "x").ok());
   EXPECT_EQ(conformance::Read(**one, "only-in-1"), "x");
   EXPECT_EQ(conformance::Read(**two, "only-in-1"), "<absent>");
+}
+
+// A server that accepts connections but never answers (SIGSTOP: a hung or partitioned
+// primary) costs a transaction its deadline, not io_timeout_ms per reply times the retries.
+TEST(RedisKvTest, AFrozenServerCostsATransactionItsDeadlineOnly) {
+  START_OR_SKIP(server);
+  auto kv = RedisKv::OpenUrl(server->Url() + "?pool_size=2&io_timeout_ms=10000");
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  ASSERT_TRUE(conformance::PutOne(**kv, "before", "1").ok());
+  RetryPolicy p;
+  p.budget = std::chrono::milliseconds(1500);
+  (*kv)->set_retry_policy(p);
+  ASSERT_EQ(kill(server->pid(), SIGSTOP), 0);
+  auto start = std::chrono::steady_clock::now();
+  Status s = RunTxn(**kv, [](Transaction& t) { return t.Get("before").status(); });
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  kill(server->pid(), SIGCONT);
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+  EXPECT_LT(took, 5.0) << "waited past the 1.5 s budget: " << s.ToString();
+  // The same engine works again once the server answers.
+  p.budget = std::chrono::milliseconds(10000);
+  (*kv)->set_retry_policy(p);
+  EXPECT_EQ(conformance::Read(**kv, "before"), "1");
 }
 
 TEST(RedisKvTest, ReconnectsAfterRestart) {
