@@ -1,6 +1,7 @@
 // DataWriter: freezing slices, uploading their blocks, committing them in order, compaction
 // triggers and fsync of blocks stored without sync. Locking rules: writer_state.h.
 #include "chunk/writer_state.h"
+#include "common/logging.h"
 
 namespace strata::chunk {
 
@@ -63,7 +64,13 @@ void DataWriter::State::Upload(const std::shared_ptr<SliceBuf>& s, uint32_t inde
     sync = s->sync;
     if (!s->error.ok()) st = s->error;  // a sibling block failed: do not upload more
   }
-  if (st.ok()) st = blocks_->PutBlock(s->id, index, *block, sync);
+  if (st.ok()) {
+    st = RunCatching("upload block", [&] { return blocks_->PutBlock(s->id, index, *block, sync); });
+  }
+  if (!st.ok()) {
+    LOG_WARN_EVERY("upload of block {} of slice {} (inode {}) failed: {}", index, s->id, s->ino,
+                   st.ToString());
+  }
   {
     std::lock_guard lock(mu_);
     s->finished++;
@@ -117,7 +124,11 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
     }
     // Every block is stored (or failed): commit, or clean up.
     bool durable = false;
-    Status st = CommitSlice(*head, sync, &durable);
+    Status st = RunCatching("commit slice", [&] { return CommitSlice(*head, sync, &durable); });
+    if (!st.ok()) {
+      LOG_WARN_EVERY("commit of slice {} (inode {}, chunk {}) failed: {}", head->id, ino, chunk,
+                     st.ToString());
+    }
     // The reader's cached segments must be dropped BEFORE the slice leaves the pending queue:
     // in between, a read would find the bytes neither in the overlay nor in its (stale)
     // segments and return zeros (seen under TSan in ReadYourWritesBeforeFlush).
@@ -125,7 +136,11 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
     if (!st.ok() && head->id != 0) {
       // Upload-before-commit: blocks of a slice that will never be committed are garbage.
       // A failed delete leaves objects that `strata gc` finds (nothing references them).
-      (void)blocks_->DeleteSlice(head->id, head->len);
+      Status del = blocks_->DeleteSlice(head->id, head->len);
+      if (!del.ok()) {
+        LOG_WARN_EVERY("deleting blocks of uncommitted slice {} failed (gc will find them): {}",
+                       head->id, del.ToString());
+      }
     }
     uint64_t commits = 0;
     {

@@ -1,5 +1,10 @@
 #include "common/thread_pool.h"
 
+#include <exception>
+#include <new>
+
+#include "common/logging.h"
+
 namespace strata {
 
 Status ThreadPoolOptions::Validate() const {
@@ -59,11 +64,33 @@ void ThreadPool::WorkerLoop() {
     not_full_.notify_one();
     try {
       task();
+    } catch (const std::exception& e) {
+      // Logged and counted, not rethrown: an escaped exception would terminate the whole
+      // mount. Tasks whose caller waits for a result wrap their work in RunCatching, so this
+      // is the last line of defence.
+      LOG_ERROR("thread pool '{}': a task threw: {}", options_.name, e.what());
+      std::lock_guard lock(mu_);
+      failed_++;
     } catch (...) {
-      // Counted, not rethrown: an escaped exception would terminate the whole mount.
+      LOG_ERROR("thread pool '{}': a task threw a non-standard exception", options_.name);
       std::lock_guard lock(mu_);
       failed_++;
     }
+  }
+}
+
+Status RunCatching(std::string_view what, const std::function<Status()>& fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    LOG_ERROR("{}: out of memory", what);
+    return Status::IOError(std::string(what) + ": out of memory");
+  } catch (const std::exception& e) {
+    LOG_ERROR("{}: unexpected exception: {}", what, e.what());
+    return Status::IOError(std::string(what) + ": unexpected exception: " + e.what());
+  } catch (...) {
+    LOG_ERROR("{}: unexpected non-standard exception", what);
+    return Status::IOError(std::string(what) + ": unexpected exception");
   }
 }
 

@@ -10,9 +10,11 @@
 //   Shutdown    stops accepting (later submits get kCancelled, blocked submitters wake with
 //               kCancelled), runs every task already queued, then joins the workers.
 //
-// A task must not throw; if one does, the exception is swallowed and counted in
-// failed_tasks() so that one bad task cannot kill the process (SubmitWithFuture tasks deliver
-// theirs through the future instead).
+// A task must not throw; if one does, the exception is logged (error, with the pool's name)
+// and counted in failed_tasks() so that one bad task cannot kill the process
+// (SubmitWithFuture tasks deliver theirs through the future instead). A task whose result
+// somebody waits for (an upload that close() waits on) runs its work inside RunCatching, so
+// the waiter gets an error instead of waiting for ever.
 //
 // Thread-safety: every method may be called from any thread, except that Shutdown() and the
 // destructor must not be called from a task of this pool (they join its threads), and a task
@@ -28,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -84,5 +87,10 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::once_flag joined_;
 };
+
+// Runs fn and returns its Status; an exception escaping fn (bad_alloc in a codec, a bug)
+// becomes kIOError "WHAT: unexpected exception: ..." and one error log line, so the caller's
+// bookkeeping (counting a finished upload, waking a waiter) still runs.
+Status RunCatching(std::string_view what, const std::function<Status()>& fn);
 
 }  // namespace strata

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "common/backoff.h"
+#include "common/logging.h"
+
 namespace strata::object {
 
 Status RetryStore::Options::Validate() const {
@@ -23,41 +26,28 @@ Result<std::unique_ptr<RetryStore>> RetryStore::Open(std::shared_ptr<ObjectStore
 RetryStore::RetryStore(std::shared_ptr<ObjectStore> target, const Options& options)
     : ObjectStoreWrapper(std::move(target)),
       options_(options),
-      clock_(options.clock ? options.clock : SystemClock::Get()),
-      rng_(options.seed ? options.seed : std::random_device()()) {}
+      clock_(options.clock ? options.clock : SystemClock::Get()) {}
 
 std::string RetryStore::Describe() const { return target()->Describe(); }
 
-std::chrono::nanoseconds RetryStore::Backoff(int retry) {
-  using std::chrono::nanoseconds;
-  nanoseconds cap = options_.initial_backoff;
-  for (int i = 1; i < retry && cap < options_.max_backoff; ++i) cap *= 2;
-  cap = std::min<nanoseconds>(cap, options_.max_backoff);
-  if (cap.count() <= 0) return nanoseconds(0);
-  std::lock_guard lock(rng_mu_);
-  std::uniform_int_distribution<int64_t> dist(0, cap.count());
-  return nanoseconds(dist(rng_));
-}
-
 Status RetryStore::Run(const std::string& what, const std::function<Status()>& attempt) {
-  const int64_t start = clock_->MonotonicNanos();
-  const int64_t budget =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.total_timeout).count();
+  BackoffPolicy policy{options_.initial_backoff, options_.max_backoff, /*jitter=*/1.0};
+  uint64_t seed = 0;
+  if (options_.seed) seed = options_.seed + seq_.fetch_add(1, std::memory_order_relaxed);
+  Backoff backoff(policy, clock_, Deadline::After(*clock_, options_.total_timeout), seed);
   Status s;
   int attempts = 0;
   while (true) {
     s = attempt();
     ++attempts;
     if (s.ok() || !s.IsRetryable()) return s;
-    if (attempts >= options_.max_attempts) break;
-    std::chrono::nanoseconds wait = Backoff(attempts);
-    if (clock_->MonotonicNanos() + wait.count() - start >= budget) break;
-    clock_->SleepFor(wait);
+    LOG_DEBUG("store: {} failed (attempt {}): {}", what, attempts, s.ToString());
+    if (attempts >= options_.max_attempts || !backoff.Wait()) break;
     retries_.fetch_add(1);
   }
-  std::string msg = "gave up after " + std::to_string(attempts) +
-                    (attempts == 1 ? " attempt" : " attempts") + " on " + what;
-  return s.WithContext(msg);
+  Status given_up = backoff.GiveUp(s, what);
+  LOG_WARN_EVERY("store {}: {}", target()->Describe(), given_up.ToString());
+  return given_up;
 }
 
 Result<std::string> RetryStore::Get(const std::string& key, uint64_t off, int64_t len) {

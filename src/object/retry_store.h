@@ -1,11 +1,14 @@
 // RetryStore: retries operations that failed with a retryable error (Status::IsRetryable():
-// kUnavailable such as 503 SlowDown or a reset connection, kTimeout, kConflict), with jittered
-// exponential back-off ("full jitter": each wait is uniform in [0, min(max, initial * 2^n)]).
+// kUnavailable such as 503 SlowDown or a reset connection, kTimeout, kConflict), with the one
+// back-off helper (common/backoff.h) in "full jitter" mode: each wait is uniform in
+// [0, min(max, initial * 2^n)].
 // Every other error (kNotFound, kPermissionDenied/403, kInvalidArgument, kNoSpace, ...) is
 // returned at once: retrying cannot fix it.
 //
-// When it gives up, the error keeps the last failure's code and says how many attempts were
-// made: "Unavailable: gave up after 5 attempts on put vol/x: 503 SlowDown".
+// When it gives up it logs one line (warn, rate-limited per process) and returns kUnavailable
+// (EIO at the FUSE edge) for a last kUnavailable/kTimeout, the last code otherwise, saying
+// what, how many attempts and how long: "Unavailable: gave up on put vol/x after 5 attempts
+// in 3.2s: Unavailable: 503 SlowDown". Each retry is logged at debug level.
 //
 // Timeouts: a call in flight cannot be cancelled from outside safely, so the per-try timeout
 // belongs to the backend's transport (StoreOptions::request_timeout_ms for s3://, which
@@ -15,7 +18,7 @@
 // Multipart caveat: CompleteMultipart is retried too; if a first attempt succeeded on the
 // server but its reply was lost, the retry reports kNotFound (the upload is gone).
 //
-// Thread-safety: all methods may be called concurrently (the jitter source is locked).
+// Thread-safety: all methods may be called concurrently (each call has its own back-off).
 #pragma once
 
 #include <chrono>
@@ -33,10 +36,10 @@ namespace strata::object {
 class RetryStore : public ObjectStoreWrapper {
  public:
   struct Options {
-    int max_attempts = 5;                             // first try included; >= 1
+    int max_attempts = 10;                            // first try included; >= 1 (--io-retries)
     std::chrono::milliseconds initial_backoff{100};   // cap of the first wait
     std::chrono::milliseconds max_backoff{5000};      // cap of any wait
-    std::chrono::milliseconds total_timeout{120000};  // no new attempt after this
+    std::chrono::milliseconds total_timeout{60000};   // no wait past this (--io-timeout)
     Clock* clock = nullptr;                           // nullptr: SystemClock::Get()
     uint64_t seed = 0;                                // jitter seed; 0: random
     Status Validate() const;
@@ -69,12 +72,9 @@ class RetryStore : public ObjectStoreWrapper {
 
   // Runs `attempt` until it returns a non-retryable Status or the budget is spent.
   Status Run(const std::string& what, const std::function<Status()>& attempt);
-  std::chrono::nanoseconds Backoff(int retry);
-
   Options options_;
   Clock* clock_;
-  std::mutex rng_mu_;
-  std::mt19937_64 rng_;  // guarded by rng_mu_
+  std::atomic<uint64_t> seq_{0};  // varies the fixed seed between calls
   std::atomic<uint64_t> retries_{0};
 };
 

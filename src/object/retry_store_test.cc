@@ -62,7 +62,7 @@ TEST(RetryStoreTest, RetriesSync) {
   s.faults->AddRule(FaultRule::Throttle(OpBit(StoreOp::kSync)));
   Status st = s.retry->Sync({"k"});
   EXPECT_EQ(st.code(), Code::kUnavailable);
-  EXPECT_NE(st.ToString().find("gave up after 3 attempts on sync"), std::string::npos)
+  EXPECT_NE(st.ToString().find("gave up on sync of 1 keys (k) after 3 attempts"), std::string::npos)
       << st.ToString();
   s.faults->ClearRules();
   s.faults->AddRule(Fail(OpBit(StoreOp::kSync), Code::kIOError, -1));
@@ -77,7 +77,7 @@ TEST(RetryStoreTest, GivesUpOnPersistentFaultsNamingAttempts) {
   Status st = s.retry->Put("k", "body");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Code::kUnavailable);
-  EXPECT_NE(st.ToString().find("gave up after 3 attempts"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.ToString().find("gave up on put k after 3 attempts"), std::string::npos) << st.ToString();
   EXPECT_NE(st.ToString().find("SlowDown"), std::string::npos) << st.ToString();
   EXPECT_EQ(s.faults->injected(), 3u);
   EXPECT_EQ(s.mem->Head("k").code(), Code::kNotFound);
@@ -110,6 +110,33 @@ TEST(RetryStoreTest, StopsWhenTotalTimeoutIsSpent) {
   Status st = (*r)->Delete("k");
   EXPECT_EQ(st.code(), Code::kUnavailable);
   EXPECT_LT(faults->injected(), 1000u);
+}
+
+// A store that stays down past the budget: the call ends at the budget (fake clock, no real
+// waiting) with EIO's code and what was tried; one that returns within it succeeds.
+TEST(RetryStoreTest, AnOutageIsBoundedByTheBudgetOnAFakeClock) {
+  FakeClock clock;
+  clock.set_auto_advance(true);
+  auto mem = std::shared_ptr<MemStore>(MemStore::Open());
+  auto faults = std::shared_ptr<FaultyStore>(FaultyStore::Open(mem, {}));
+  faults->AddRule(Fail(OpBit(StoreOp::kPut), Code::kTimeout, -1));
+  RetryStore::Options o;
+  o.max_attempts = 1000000;
+  o.total_timeout = std::chrono::seconds(30);
+  o.clock = &clock;
+  auto r = RetryStore::Open(faults, o);
+  ASSERT_TRUE(r.ok());
+  int64_t start = clock.MonotonicNanos();
+  Status st = (*r)->Put("vol/chunks/0/0/7_0_4096", "x", {});
+  EXPECT_EQ(st.code(), Code::kUnavailable) << st.ToString();
+  EXPECT_NE(st.ToString().find("put vol/chunks/0/0/7_0_4096"), std::string::npos);
+  EXPECT_EQ(clock.MonotonicNanos() - start, 30LL * 1000000000LL);
+  EXPECT_GT(faults->injected(), 10u);
+
+  faults->ClearRules();
+  faults->AddRule(Fail(OpBit(StoreOp::kPut), Code::kUnavailable, 4));
+  EXPECT_TRUE((*r)->Put("k", "x", {}).ok());
+  EXPECT_EQ(*mem->Get("k", 0, -1), "x");
 }
 
 TEST(RetryStoreTest, RejectsBadOptions) {
