@@ -9,15 +9,15 @@ int g_exit_code = 0;  // set once by the subcommand that runs; main's only piece
 int ExitCode() { return g_exit_code; }
 void SetExitCode(int code) { g_exit_code = code; }
 
-void RegisterAll(CLI::App& app) {
-  // Each subcommand file adds a line here: RegisterFoo(app);
-  RegisterFormat(app);
-  RegisterStatus(app);
-  RegisterConfig(app);
-  RegisterMount(app);
+void RegisterAll(CLI::App& app, const client::Registries& registries) {
+  // Each subcommand file adds a line here: RegisterFoo(app[, registries]);
+  RegisterFormat(app, registries);
+  RegisterStatus(app, registries);
+  RegisterConfig(app, registries);
+  RegisterMount(app, registries);
   RegisterUmount(app);
   RegisterInfo(app);
-  RegisterObjbench(app);
+  RegisterObjbench(app, registries);
 }
 
 }  // namespace strata::cli

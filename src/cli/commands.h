@@ -4,23 +4,26 @@
 
 #include <CLI/CLI.hpp>
 
+#include "client/builtins.h"
+
 namespace strata::cli {
 
-// Registers every subcommand (defined in commands.cc).
-void RegisterAll(CLI::App& app);
+// Registers every subcommand (defined in commands.cc). `registries` (filled by main with
+// client::RegisterBuiltins) is borrowed by the subcommands and must outlive the app.
+void RegisterAll(CLI::App& app, const client::Registries& registries);
 // The exit status set by the subcommand that ran (0 by default).
 int ExitCode();
 void SetExitCode(int code);
 
 // `strata format`, `strata status`, `strata config` (format.cc, status.cc, config.cc).
-void RegisterFormat(CLI::App& app);
-void RegisterStatus(CLI::App& app);
-void RegisterConfig(CLI::App& app);
+void RegisterFormat(CLI::App& app, const client::Registries& registries);
+void RegisterStatus(CLI::App& app, const client::Registries& registries);
+void RegisterConfig(CLI::App& app, const client::Registries& registries);
 
 // One per subcommand, each defined in its own file.
-void RegisterObjbench(CLI::App& app);  // objbench.cc
+void RegisterObjbench(CLI::App& app, const client::Registries& registries);  // objbench.cc
 // `strata mount`, `strata umount`, `strata info` (mount.cc, umount.cc, info.cc).
-void RegisterMount(CLI::App& app);
+void RegisterMount(CLI::App& app, const client::Registries& registries);
 void RegisterUmount(CLI::App& app);
 void RegisterInfo(CLI::App& app);
 

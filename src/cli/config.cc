@@ -21,7 +21,7 @@ struct ConfigArgs {
   std::optional<uint64_t> inodes;
 };
 
-void RunConfig(const ConfigArgs& a) {
+void RunConfig(const client::Registries& registries, const ConfigArgs& a) {
   if (a.capacity_gib && *a.capacity_gib > (UINT64_MAX >> 30)) {
     return Fail("config", Status::InvalidArgument("--capacity " + std::to_string(*a.capacity_gib) +
                                                   " GiB is more than 16 EiB"));
@@ -30,7 +30,7 @@ void RunConfig(const ConfigArgs& a) {
     return Fail("config",
                 Status::NotFound("volume is not formatted (no database at " + a.meta_url + ")"));
   }
-  auto engine = OpenMetaEngine(a.meta_url);
+  auto engine = OpenMetaEngine(registries, a.meta_url);
   if (!engine.ok()) return Fail("config", engine.status());
   meta::MetaOptions opts;
   opts.background_jobs = false;
@@ -52,14 +52,14 @@ void RunConfig(const ConfigArgs& a) {
 
 }  // namespace
 
-void RegisterConfig(CLI::App& app) {
+void RegisterConfig(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<ConfigArgs>();
   CLI::App* cmd = app.add_subcommand("config", "Change a volume's settings (trash, limits)");
   cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
   cmd->add_option("--trash-days", a->trash_days, "Days unlinked files stay in .trash (0: off)");
   cmd->add_option("--capacity", a->capacity_gib, "Volume capacity in GiB (0: unlimited)");
   cmd->add_option("--inodes", a->inodes, "Maximum number of inodes (0: unlimited)");
-  cmd->callback([a] { RunConfig(*a); });
+  cmd->callback([a, reg = &registries] { RunConfig(*reg, *a); });
 }
 
 }  // namespace strata::cli

@@ -76,7 +76,7 @@ bool FileStoreDirMissing(const std::string& url) {
   return ::stat(uri->path.c_str(), &st) != 0 && errno == ENOENT;
 }
 
-void RunFormat(const FormatArgs& a) {
+void RunFormat(const client::Registries& registries, const FormatArgs& a) {
   meta::VolumeFormat f;
   f.name = a.name;
   f.storage_url = a.storage;
@@ -95,15 +95,13 @@ void RunFormat(const FormatArgs& a) {
   f.block_size = *bs;
   if (Status s = f.Validate(); !s.ok()) return Fail("format", s);
 
-  if (Status s = CheckMetaUrl(a.meta_url); !s.ok()) return Fail("format", s);
+  if (Status s = CheckMetaUrl(registries, a.meta_url); !s.ok()) return Fail("format", s);
 
   // The store first: reading its uuid object writes nothing, while opening the engine may
   // (an sqlite3:// database file is created, a redis:// database gets its layout marker).
   // One exception: opening a file:// store whose directory does not exist would create the
   // directory; such a store holds no volume, so it is opened only after the engine checks.
-  object::StoreRegistry stores;
-  object::RegisterLocalStores(stores);
-  object::RegisterS3Stores(stores);
+  const object::StoreRegistry& stores = registries.stores;
   object::StoreOptions sopts;
   sopts.access_key = a.access_key;
   sopts.secret_key = a.secret_key;
@@ -137,7 +135,7 @@ void RunFormat(const FormatArgs& a) {
   };
   if (store_uuid && MetaDatabaseMissing(a.meta_url)) return held_by_other();
 
-  auto engine = OpenMetaEngine(a.meta_url);
+  auto engine = OpenMetaEngine(registries, a.meta_url);
   if (!engine.ok()) return Fail("format", engine.status());
   auto old = meta::Meta::LoadFormat(**engine);
   if (old.ok()) {
@@ -169,7 +167,7 @@ void RunFormat(const FormatArgs& a) {
 
 }  // namespace
 
-void RegisterFormat(CLI::App& app) {
+void RegisterFormat(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<FormatArgs>();
   CLI::App* cmd = app.add_subcommand("format", "Create (or update) a volume");
   cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
@@ -184,7 +182,7 @@ void RegisterFormat(CLI::App& app) {
   cmd->add_option("--access-key", a->access_key, "Object store access key");
   cmd->add_option("--secret-key", a->secret_key, "Object store secret key");
   cmd->add_flag("--force", a->force, "Allow a different name, block size or compression");
-  cmd->callback([a] { RunFormat(*a); });
+  cmd->callback([a, reg = &registries] { RunFormat(*reg, *a); });
 }
 
 }  // namespace strata::cli

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "client/builtins.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"StrataFS: a POSIX file system on object storage", "strata"};
@@ -17,7 +18,10 @@ int main(int argc, char** argv) {
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return "strata: " + std::string(e.what()) + " (see --help)\n";
   });
-  strata::cli::RegisterAll(app);
+  // The one registration of every engine and store backend, for every subcommand.
+  strata::client::Registries registries;
+  strata::client::RegisterBuiltins(registries);
+  strata::cli::RegisterAll(app, registries);
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) known |= sub->check_name(argv[1]);

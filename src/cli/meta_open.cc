@@ -9,22 +9,13 @@
 
 namespace strata::cli {
 
-Result<std::shared_ptr<kv::KvEngine>> OpenMetaEngine(const std::string& url) {
-  kv::KvRegistry registry;
-  kv::RegisterMemKv(registry);
-  kv::RegisterSqliteKv(registry);
-  kv::RegisterRedisKv(registry);
-  return registry.Open(url);
+Result<std::shared_ptr<kv::KvEngine>> OpenMetaEngine(const client::Registries& registries,
+                                                     const std::string& url) {
+  return registries.engines.Open(url);
 }
 
-Status CheckMetaUrl(const std::string& url) {
-  auto uri = ParseUri(url);
-  if (!uri.ok()) return uri.status().WithContext("metadata URL");
-  if (uri->scheme != "memkv" && uri->scheme != "sqlite3" && uri->scheme != "redis") {
-    return Status::InvalidArgument("unknown metadata engine '" + uri->scheme + "://' in " +
-                                   uri->Masked() + " (known: memkv://, redis://, sqlite3://)");
-  }
-  return Status::OK();
+Status CheckMetaUrl(const client::Registries& registries, const std::string& url) {
+  return registries.engines.Check(url);
 }
 
 bool MetaDatabaseMissing(const std::string& url) {

@@ -8,16 +8,18 @@
 #include <string>
 
 #include "common/status.h"
+#include "client/builtins.h"
 #include "meta/kv/kv.h"
 
 namespace strata::cli {
 
-// memkv://, sqlite3://, redis://. kInvalidArgument for a malformed URL or an unknown engine,
-// kUnavailable when the server cannot be reached (in bounded time; the engine decides).
-Result<std::shared_ptr<kv::KvEngine>> OpenMetaEngine(const std::string& url);
+// An engine of `registries` for the URL. kInvalidArgument for a malformed URL or an unknown
+// engine, kUnavailable when the server cannot be reached (in bounded time; the engine decides).
+Result<std::shared_ptr<kv::KvEngine>> OpenMetaEngine(const client::Registries& registries,
+                                                     const std::string& url);
 
-// kInvalidArgument when the URL is malformed or names no built-in engine; opens nothing.
-Status CheckMetaUrl(const std::string& url);
+// kInvalidArgument when the URL is malformed or names no registered engine; opens nothing.
+Status CheckMetaUrl(const client::Registries& registries, const std::string& url);
 
 // True when the URL names an embedded database file (sqlite3://) that does not exist or is
 // empty (zero bytes): such a volume is certainly unformatted, and opening the engine would

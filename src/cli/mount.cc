@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -16,35 +17,24 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "client/client.h"
+#include "common/logging.h"
+#include "common/uri.h"
 #include "fuse/fuse_server.h"
-#include "meta/kv/kv.h"
-#include "object/registry.h"
-#include "vfs/vfs.h"
 
 namespace strata::cli {
 namespace {
 
+// What `strata mount` is given: the client's options tree (flags bind straight to its
+// fields) plus what belongs to the FUSE adapter and to this process.
 struct MountArgs {
-  std::string meta_url;
+  client::ClientOptions client;
   std::string mount_point;
   bool daemon = false;
-  std::string log_file;
-  std::string cache_dir;
-  std::string cache_size = "1G";
-  double free_space_ratio = 0.1;
-  std::string buffer_size = "300M";
-  int max_uploads = 20;
-  double attr_timeout = 1.0;
-  double entry_timeout = 1.0;
-  double negative_timeout = 0.0;
-  bool read_only = false;
-  std::string subdir;
+  std::string log_level = "info";
   std::vector<std::string> fuse_opts;
-  bool writeback_cache = false;
-  bool no_bgjob = false;
   bool no_default_permissions = false;
-  bool debug = false;
-  int threads = 32;
+  fuse::FuseOptions fuse;
 };
 
 // "300M", "1G", "512K", "4096B"; a bare number means MiB (as --cache-size/--buffer-size do in
@@ -87,35 +77,10 @@ void SplitFuseOptions(const std::vector<std::string>& in, fuse::FuseOptions& out
 
 // Opens the volume and mounts it. On success, calls ready() and serves until unmounted.
 // Returns the error (for the pipe or stderr) when anything fails before serving.
-Status Serve(const MountArgs& a, const std::function<void()>& ready) {
-  kv::KvRegistry engines;
-  kv::RegisterMemKv(engines);
-  kv::RegisterSqliteKv(engines);
-  kv::RegisterRedisKv(engines);
-  object::StoreRegistry stores;
-  object::RegisterLocalStores(stores);
-  object::RegisterS3Stores(stores);
-
-  vfs::VolumeOptions vo;
-  vo.mount_point = a.mount_point;
-  vo.subdir = a.subdir;
-  vo.read_only = a.read_only;
-  vo.cache_dir = a.cache_dir;
-  ASSIGN_OR_RETURN(vo.cache_size, ParseMiBSize(a.cache_size));
-  vo.free_space_ratio = a.free_space_ratio;
-  ASSIGN_OR_RETURN(vo.buffer_size, ParseMiBSize(a.buffer_size));
-  vo.max_uploads = a.max_uploads;
-  vo.background_jobs = !a.no_bgjob;
-  RETURN_IF_ERROR(vo.Validate());
-
-  fuse::FuseOptions fo;
-  fo.attr_timeout = a.attr_timeout;
-  fo.entry_timeout = a.entry_timeout;
-  fo.negative_timeout = a.negative_timeout;
-  fo.writeback_cache = a.writeback_cache;
+Status Serve(const client::Registries& registries, const MountArgs& a,
+             const std::function<void()>& ready) {
+  fuse::FuseOptions fo = a.fuse;
   fo.default_permissions = !a.no_default_permissions;
-  fo.debug = a.debug;
-  fo.max_threads = a.threads;
   // A file system with per-user permissions is for every user: when root mounts it, other
   // users may enter it (permissions are still checked). Unprivileged mounts need
   // user_allow_other in /etc/fuse.conf, so for them it stays opt-in with -o allow_other.
@@ -124,35 +89,39 @@ Status Serve(const MountArgs& a, const std::function<void()>& ready) {
   RETURN_IF_ERROR(fo.Validate());
   RETURN_IF_ERROR(fuse::CheckMountPoint(a.mount_point));
 
-  auto engine = engines.Open(a.meta_url);
-  if (!engine.ok()) return engine.status().WithContext("metadata engine");
-  auto volume = vfs::Volume::Open(*engine, stores, vo);
-  if (!volume.ok()) {
-    if (volume.status().Is(Code::kNotFound) &&
-        volume.status().message().find("not formatted") != std::string_view::npos) {
-      return Status(Code::kNotFound, "volume is not formatted: run `strata format " +
-                                         a.meta_url + " NAME --storage URL` first");
-    }
-    return volume.status();
-  }
-  fo.fsname = "strata:" + (*volume)->name();
-  ASSIGN_OR_RETURN(auto server, fuse::FuseServer::Mount(volume->get(), a.mount_point, fo));
+  client::ClientOptions co = a.client;
+  co.volume.mount_point = a.mount_point;
+  ASSIGN_OR_RETURN(auto c, client::Client::Open(registries, co));
+  fo.fsname = "strata:" + c->volume().name();
+  fo.metrics = &c->metrics();
+  ASSIGN_OR_RETURN(auto server, fuse::FuseServer::Mount(&c->volume(), a.mount_point, fo));
+  LOG_INFO("mounted {} at {}", c->volume().name(), a.mount_point);
   ready();
   Status run = server->Run();
   // Unmounting: land every open file's data before the mount goes away.
-  Status flushed = (*volume)->FlushAll();
-  if (!flushed.ok()) {
-    std::fprintf(stderr, "strata mount: flushing at unmount: %s\n", flushed.ToString().c_str());
-  }
+  Status flushed = c->volume().FlushAll();
+  if (!flushed.ok()) LOG_ERROR("flushing open files at unmount: {}", flushed.ToString());
   server.reset();  // unmounts
-  volume->reset();
+  c.reset();
+  LOG_INFO("unmounted {}", a.mount_point);
+  logging::Flush();
   return run;
 }
 
-int RunForeground(const MountArgs& a) {
-  Status s = Serve(a, [&] {
+// --log-level and --log for this process (stderr when no file is given).
+Status StartLogging(const MountArgs& a) {
+  logging::LogOptions lo = a.client.log;
+  ASSIGN_OR_RETURN(lo.level, logging::ParseLogLevel(a.log_level));
+  return logging::InitLogging(lo);
+}
+
+int RunForeground(const client::Registries& registries, const MountArgs& a) {
+  Status s = StartLogging(a);
+  if (s.ok()) s = Serve(registries, a, [&] {
+    auto uri = ParseUri(a.client.meta_url);  // never print a password
+    std::string shown = uri.ok() ? uri->Masked() : "volume";
     std::fprintf(stderr, "strata: %s mounted at %s (Ctrl-C or `strata umount %s` to stop)\n",
-                 a.meta_url.c_str(), a.mount_point.c_str(), a.mount_point.c_str());
+                 shown.c_str(), a.mount_point.c_str(), a.mount_point.c_str());
   });
   if (!s.ok()) {
     std::fprintf(stderr, "strata mount: %s\n", s.ToString().c_str());
@@ -162,7 +131,7 @@ int RunForeground(const MountArgs& a) {
 }
 
 // -d: the child reports "OK" or the error text through the pipe, then serves.
-int RunDaemon(const MountArgs& a) {
+int RunDaemon(const client::Registries& registries, const MountArgs& a) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     std::perror("strata mount: pipe");
@@ -178,8 +147,8 @@ int RunDaemon(const MountArgs& a) {
     setsid();
     int in = open("/dev/null", O_RDONLY);
     if (in >= 0) dup2(in, 0);
-    int out = a.log_file.empty() ? open("/dev/null", O_WRONLY)
-                                 : open(a.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    // Without --log the background process still says what went wrong: in DefaultLogFile().
+    int out = open(a.client.log.file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (out >= 0) {
       dup2(out, 1);
       dup2(out, 2);
@@ -188,7 +157,8 @@ int RunDaemon(const MountArgs& a) {
       // Deliberately ignored: "/" always exists; the mount point is absolute.
     }
     int wfd = fds[1];
-    Status s = Serve(a, [&] {
+    Status s = StartLogging(a);
+    if (s.ok()) s = Serve(registries, a, [&] {
       ssize_t n = write(wfd, "OK", 2);
       (void)n;  // the parent reads EOF as failure if this is lost
       close(wfd);
@@ -200,7 +170,8 @@ int RunDaemon(const MountArgs& a) {
         ssize_t n = write(wfd, msg.data(), msg.size());
         (void)n;
       }
-      std::fprintf(stderr, "strata mount: %s\n", msg.c_str());
+      LOG_ERROR("mount failed: {}", msg);
+      logging::Flush();
       _exit(1);
     }
     _exit(0);
@@ -225,45 +196,103 @@ int RunDaemon(const MountArgs& a) {
   return 1;
 }
 
+// A size flag ("300M", "1G"; a bare number is MiB) written straight into `field`.
+void AddSizeOption(CLI::App* cmd, const std::string& name, uint64_t* field, uint64_t min,
+                   const std::string& help) {
+  cmd->add_option_function<std::string>(
+         name,
+         [field, name, min](const std::string& v) {
+           auto n = ParseMiBSize(v);
+           if (!n.ok()) throw CLI::ValidationError(name, std::string(n.status().message()));
+           if (*n < min) {
+             throw CLI::ValidationError(name, "must be at least " + std::to_string(min >> 20) +
+                                                  " MiB");
+           }
+           *field = *n;
+         },
+         help)
+      ->default_str(std::to_string(*field >> 20) + "M");
+}
+
+// Seconds as a double, into a milliseconds field.
+void AddSecondsOption(CLI::App* cmd, const std::string& name, std::chrono::milliseconds* field,
+                      const std::string& help) {
+  cmd->add_option_function<double>(
+         name,
+         [field, name](double v) {
+           if (!(v >= 0.1 && v <= 86400)) {
+             throw CLI::ValidationError(name, "must be between 0.1 and 86400 seconds");
+           }
+           *field = std::chrono::milliseconds(static_cast<int64_t>(v * 1000));
+         },
+         help)
+      ->default_str(std::to_string(field->count() / 1000));
+}
+
+std::string DefaultLogFile() {
+  if (geteuid() == 0) return "/var/log/strata.log";
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "/tmp") + "/.strata/strata.log";
+}
+
 }  // namespace
 
-void RegisterMount(CLI::App& app) {
+void RegisterMount(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<MountArgs>();
+  client::ClientOptions& o = a->client;
   CLI::App* cmd = app.add_subcommand("mount", "Mount a volume (foreground unless -d)");
-  cmd->add_option("META_URL", a->meta_url, "Metadata URL, e.g. sqlite3:///var/lib/strata/meta.db")
+  cmd->add_option("META_URL", o.meta_url, "Metadata URL, e.g. sqlite3:///var/lib/strata/meta.db")
       ->required();
   cmd->add_option("MOUNTPOINT", a->mount_point, "Existing empty directory")->required();
   cmd->add_flag("-d,--background", a->daemon, "Run in the background once mounted");
-  cmd->add_option("--log", a->log_file, "Log file of the background process (default: none)");
-  cmd->add_option("--cache-dir", a->cache_dir, "Local disk cache directory (default: none)");
-  cmd->add_option("--cache-size", a->cache_size, "Disk cache size, e.g. 10G (bare number: MiB)")
+  cmd->add_option("--log", o.log.file,
+                  "Log file (default: stderr in the foreground; with -d " + DefaultLogFile() +
+                      ")");
+  cmd->add_option("--log-level", a->log_level, "debug, info, warn, error or off")
       ->capture_default_str();
-  cmd->add_option("--free-space-ratio", a->free_space_ratio,
+  AddSecondsOption(cmd, "--meta-timeout", &o.io.meta_timeout,
+                   "Give up on a metadata operation after this many seconds (EIO)");
+  AddSecondsOption(cmd, "--io-timeout", &o.io.io_timeout,
+                   "Give up on an object store operation after this many seconds (EIO)");
+  cmd->add_option("--io-retries", o.io.io_retries, "Attempts per object store operation")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--cache-dir", o.cache.cache_dir, "Local disk cache directory (default: none)");
+  AddSizeOption(cmd, "--cache-size", &o.cache.cache_size, 1 << 20,
+                "Disk cache size, e.g. 10G (bare number: MiB)");
+  cmd->add_option("--free-space-ratio", o.cache.free_space_ratio,
                   "Keep this fraction of the cache disk free (0..0.9)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
+  AddSizeOption(cmd, "--buffer-size", &o.writer.buffer_size, 8 << 20,
+                "Write buffer for all files, e.g. 300M");
+  cmd->add_option("--max-uploads", o.writer.max_uploads, "Concurrent block uploads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-downloads", o.reader.max_downloads, "Concurrent block downloads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--attr-timeout", a->fuse.attr_timeout, "Kernel attribute cache, seconds")
       ->capture_default_str();
-  cmd->add_option("--buffer-size", a->buffer_size, "Write buffer for all files, e.g. 300M")
+  cmd->add_option("--entry-timeout", a->fuse.entry_timeout, "Kernel name cache, seconds")
       ->capture_default_str();
-  cmd->add_option("--max-uploads", a->max_uploads, "Concurrent block uploads")
-      ->capture_default_str();
-  cmd->add_option("--attr-timeout", a->attr_timeout, "Kernel attribute cache, seconds")
-      ->capture_default_str();
-  cmd->add_option("--entry-timeout", a->entry_timeout, "Kernel name cache, seconds")
-      ->capture_default_str();
-  cmd->add_option("--negative-timeout", a->negative_timeout,
+  cmd->add_option("--negative-timeout", a->fuse.negative_timeout,
                   "Kernel cache of missing names, seconds (0: not cached)")
       ->capture_default_str();
-  cmd->add_flag("--read-only", a->read_only, "Mount read-only (no session is written)");
-  cmd->add_option("--subdir", a->subdir, "Mount this directory of the volume as the root");
+  cmd->add_flag("--read-only", o.volume.read_only, "Mount read-only (no session is written)");
+  cmd->add_option("--subdir", o.volume.subdir, "Mount this directory of the volume as the root");
   // One value per -o (repeatable), so -o does not swallow META_URL and MOUNTPOINT.
   cmd->add_option("-o", a->fuse_opts, "FUSE options, comma separated (allow_other, ...)")
       ->allow_extra_args(false);
-  cmd->add_flag("--writeback-cache", a->writeback_cache, "Kernel write-back page cache");
-  cmd->add_flag("--no-bgjob", a->no_bgjob, "Do not run background cleanup jobs");
+  cmd->add_flag("--writeback-cache", a->fuse.writeback_cache, "Kernel write-back page cache");
+  cmd->add_flag("--no-bgjob", [a](int64_t) { a->client.background_jobs = false; },
+                "Do not run background cleanup jobs");
   cmd->add_flag("--no-default-permissions", a->no_default_permissions,
                 "Leave every permission check to the metadata layer (no kernel checks)");
-  cmd->add_option("--threads", a->threads, "FUSE worker threads")->capture_default_str();
-  cmd->add_flag("--debug", a->debug, "Trace FUSE requests on stderr");
-  cmd->callback([a] {
+  cmd->add_option("--threads", a->fuse.max_threads, "FUSE worker threads")->capture_default_str();
+  cmd->add_flag("--debug", a->fuse.debug, "Trace FUSE requests on stderr");
+  const client::Registries* reg = &registries;
+  cmd->callback([a, reg] {
     char real[PATH_MAX];
     if (realpath(a->mount_point.c_str(), real) == nullptr) {
       std::fprintf(stderr, "strata mount: mount point %s does not exist\n",
@@ -272,7 +301,14 @@ void RegisterMount(CLI::App& app) {
       return;
     }
     a->mount_point = real;
-    SetExitCode(a->daemon ? RunDaemon(*a) : RunForeground(*a));
+    Status url = reg->engines.Check(a->client.meta_url);
+    if (!url.ok()) {
+      std::fprintf(stderr, "strata mount: %s\n", url.ToString().c_str());
+      SetExitCode(1);
+      return;
+    }
+    if (a->daemon && a->client.log.file.empty()) a->client.log.file = DefaultLogFile();
+    SetExitCode(a->daemon ? RunDaemon(*reg, *a) : RunForeground(*reg, *a));
   });
 }
 

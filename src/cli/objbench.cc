@@ -251,7 +251,7 @@ Status Benchmark(ObjectStore& store, const ObjbenchOptions& o, uint64_t small_si
   return Status::OK();
 }
 
-int RunObjbench(const ObjbenchOptions& o) {
+int RunObjbench(const client::Registries& registries, const ObjbenchOptions& o) {
   auto fail = [](const Status& s) {
     std::fprintf(stderr, "strata objbench: %s\n", s.ToString().c_str());
     return 1;
@@ -264,10 +264,7 @@ int RunObjbench(const ObjbenchOptions& o) {
   Result<uint64_t> big_size = ParseSize(o.big_size);
   if (!big_size.ok()) return fail(big_size.status().WithContext("--big-size"));
 
-  object::StoreRegistry registry;
-  object::RegisterLocalStores(registry);
-  object::RegisterS3Stores(registry);
-  auto raw = registry.Open(o.url, o.store);
+  auto raw = registries.stores.Open(o.url, o.store);
   if (!raw.ok()) return fail(raw.status());
   auto retry = object::RetryStore::Open(*raw, object::RetryStore::Options());
   if (!retry.ok()) return fail(retry.status());
@@ -294,7 +291,7 @@ int RunObjbench(const ObjbenchOptions& o) {
 
 }  // namespace
 
-void RegisterObjbench(CLI::App& app) {
+void RegisterObjbench(CLI::App& app, const client::Registries& registries) {
   auto opts = std::make_shared<ObjbenchOptions>();
   CLI::App* sub = app.add_subcommand(
       "objbench", "Measure an object store: put/get/head/list/delete, small and big objects");
@@ -313,7 +310,7 @@ void RegisterObjbench(CLI::App& app) {
   sub->add_option("--region", opts->store.region, "S3 region (default us-east-1)");
   sub->add_option("--credentials-file", opts->store.credentials_file,
                   "file with ACCESS:SECRET or an AWS [default] section");
-  sub->callback([opts] { SetExitCode(RunObjbench(*opts)); });
+  sub->callback([opts, reg = &registries] { SetExitCode(RunObjbench(*reg, *opts)); });
 }
 
 }  // namespace strata::cli

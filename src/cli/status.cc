@@ -13,11 +13,11 @@
 namespace strata::cli {
 namespace {
 
-void RunStatus(const std::string& url) {
+void RunStatus(const client::Registries& registries, const std::string& url) {
   if (MetaDatabaseMissing(url)) {
     return Fail("status", Status::NotFound("volume is not formatted (no database at " + url + ")"));
   }
-  auto engine = OpenMetaEngine(url);
+  auto engine = OpenMetaEngine(registries, url);
   if (!engine.ok()) return Fail("status", engine.status());
   meta::MetaOptions opts;
   opts.read_only = true;
@@ -45,11 +45,11 @@ void RunStatus(const std::string& url) {
 
 }  // namespace
 
-void RegisterStatus(CLI::App& app) {
+void RegisterStatus(CLI::App& app, const client::Registries& registries) {
   auto url = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("status", "Show a volume's settings and live sessions");
   cmd->add_option("META_URL", *url, "Metadata engine URL")->required();
-  cmd->callback([url] { RunStatus(*url); });
+  cmd->callback([url, reg = &registries] { RunStatus(*reg, *url); });
 }
 
 }  // namespace strata::cli

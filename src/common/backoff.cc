@@ -69,7 +69,7 @@ bool Backoff::Wait() {
   if (Expired()) return false;
   nanoseconds d = NextWait();
   if (d.count() > 0) clock_->SleepFor(d);
-  return true;
+  return !Expired();  // an attempt started at the deadline could only fail for lack of time
 }
 
 nanoseconds Backoff::Elapsed() const { return nanoseconds(clock_->MonotonicNanos() - start_); }

@@ -74,8 +74,9 @@ class Backoff {
 
   // The next wait, advancing the sequence (not clipped to the deadline).
   std::chrono::nanoseconds NextDelay();
-  // Sleeps the next delay, clipped to the deadline. false (without sleeping) when the
-  // deadline has already passed: the caller should give up.
+  // Sleeps the next delay, clipped to the deadline. false when the deadline has passed (before
+  // or by the end of this wait): the caller should give up, with the error it has, rather than
+  // try once more with no time left.
   bool Wait();
   // The wait Wait() would make, clipped to the deadline, for callers that wait on a condition
   // variable instead of sleeping (so a local event can end the wait early). 0 when expired.

@@ -210,7 +210,16 @@ Result<Histogram*> MetricsRegistry::GetHistogram(std::string_view name, std::str
   return slot.get();
 }
 
+void MetricsRegistry::AddCollector(std::function<void()> collector) {
+  std::lock_guard lock(collectors_mu_);
+  collectors_.push_back(std::move(collector));
+}
+
 std::string MetricsRegistry::Render() const {
+  {
+    std::lock_guard lock(collectors_mu_);
+    for (const auto& c : collectors_) c();
+  }
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& [name, f] : families_) {

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -109,8 +110,14 @@ class MetricsRegistry {
                                   const Labels& labels = {},
                                   const std::vector<double>& bounds = LatencyBuckets());
 
-  // Every family sorted by name, each with "# HELP" and "# TYPE" lines, its series sorted by
-  // labels; histograms as _bucket{le=...} (cumulative), _sum and _count.
+  // Adds a function Render() runs first, to sample state that is not counted as it happens
+  // (cache sizes, buffered bytes) into gauges of this registry. It must not call Render and
+  // must stay valid as long as the registry.
+  void AddCollector(std::function<void()> collector);
+
+  // Runs the collectors, then renders every family sorted by name, each with "# HELP" and
+  // "# TYPE" lines, its series sorted by labels; histograms as _bucket{le=...} (cumulative),
+  // _sum and _count.
   std::string Render() const;
 
  private:
@@ -129,6 +136,8 @@ class MetricsRegistry {
 
   mutable std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;
+  mutable std::mutex collectors_mu_;  // taken before mu_, never inside it
+  std::vector<std::function<void()>> collectors_;
 };
 
 }  // namespace strata

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fuse/op_metrics.h"
 #include "fuse/ops.h"
 
 namespace strata::fuse {
@@ -109,7 +110,11 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(vfs::Volume* volume,
   for (std::string& a : args) argv.push_back(a.data());
   struct fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
 
-  const struct fuse_lowlevel_ops& ops = LowLevelOps();
+  if (options.metrics != nullptr) {
+    server->op_metrics_ = std::make_unique<FuseOpMetrics>(*options.metrics);
+  }
+  const struct fuse_lowlevel_ops& ops =
+      options.metrics != nullptr ? CountedLowLevelOps() : LowLevelOps();
   server->session_ = fuse_session_new(&fargs, &ops, sizeof(ops), server.get());
   fuse_opt_free_args(&fargs);
   if (server->session_ == nullptr) {

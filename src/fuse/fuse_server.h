@@ -18,12 +18,15 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics.h"
 #include "common/status.h"
 #include "vfs/vfs.h"
 
 struct fuse_session;
 
 namespace strata::fuse {
+
+class FuseOpMetrics;  // op_metrics.h
 
 struct FuseOptions {
   double attr_timeout = 1.0;      // kernel attribute cache, seconds
@@ -41,6 +44,9 @@ struct FuseOptions {
   bool handle_signals = true;     // SIGINT/SIGTERM/SIGHUP end Run() (then a clean unmount)
   std::string fsname = "strata";  // shown in /proc/mounts
   std::vector<std::string> extra; // other -o options, passed to libfuse as they are
+  // Where each FUSE operation is counted (strata_fuse_ops_total{op}, _errors_total{op},
+  // strata_fuse_op_seconds{op}); borrowed, must outlive the server. nullptr: not counted.
+  MetricsRegistry* metrics = nullptr;
   Status Validate() const;
 };
 
@@ -64,6 +70,8 @@ class FuseServer {
 
   vfs::Volume& volume() { return *volume_; }
   const FuseOptions& options() const { return options_; }
+  // Null when options().metrics is null.
+  FuseOpMetrics* op_metrics() { return op_metrics_.get(); }
 
  private:
   FuseServer(vfs::Volume* volume, std::string mount_point, FuseOptions options);
@@ -74,6 +82,7 @@ class FuseServer {
   struct fuse_session* session_ = nullptr;
   bool mounted_ = false;
   bool signals_installed_ = false;
+  std::unique_ptr<FuseOpMetrics> op_metrics_;
 };
 
 }  // namespace strata::fuse

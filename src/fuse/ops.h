@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "fuse/fuse_includes.h"
 #include "fuse/fuse_server.h"
+#include "fuse/op_metrics.h"
 #include "vfs/vfs.h"
 
 namespace strata::fuse {
@@ -49,6 +50,7 @@ void Guarded(fuse_req_t req, F&& fn) {
   } catch (abi::__forced_unwind&) {
     throw;
   } catch (...) {
+    CountErrorReply();
     fuse_reply_err(req, EIO);
   }
 }

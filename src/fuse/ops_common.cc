@@ -90,6 +90,7 @@ struct fuse_entry_param ToEntryParam(fuse_req_t req, const meta::Entry& entry) {
 void ReplyStatus(fuse_req_t req, const Status& s) {
   int err = s.ok() ? 0 : ToErrno(s);
   if (!s.ok() && err == 0) err = EIO;
+  if (err != 0) CountErrorReply();
   fuse_reply_err(req, err);
 }
 

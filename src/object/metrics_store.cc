@@ -28,9 +28,24 @@ uint64_t OpStats::LatencyQuantileUs(double q) const {
 }
 
 std::unique_ptr<MetricsStore> MetricsStore::Open(std::shared_ptr<ObjectStore> target,
-                                                 Clock* clock) {
-  return std::unique_ptr<MetricsStore>(
+                                                 Clock* clock, MetricsRegistry* registry) {
+  auto store = std::unique_ptr<MetricsStore>(
       new MetricsStore(std::move(target), clock ? clock : SystemClock::Get()));
+  if (registry) store->Bind(*registry);
+  return store;
+}
+
+void MetricsStore::Bind(MetricsRegistry& r) {
+  for (int i = 0; i < kStoreOpCount; ++i) {
+    Labels l = {{"op", StoreOpName(static_cast<StoreOp>(i))}};
+    Counters& c = counters_[i];
+    // Names are constants: the registry cannot refuse them.
+    c.r_calls = *r.GetCounter("strata_object_requests_total", "Object store requests", l);
+    c.r_errors = *r.GetCounter("strata_object_errors_total", "Object store requests that failed", l);
+    c.r_bytes = *r.GetCounter("strata_object_bytes_total", "Object store body bytes", l);
+    c.r_latency =
+        *r.GetHistogram("strata_object_request_seconds", "Object store request latency", l);
+  }
 }
 
 OpStats MetricsStore::Snapshot(StoreOp op) const {
@@ -55,6 +70,12 @@ void MetricsStore::Record(StoreOp op, int64_t start_ns, bool ok, uint64_t bytes)
   c.bytes.fetch_add(bytes, std::memory_order_relaxed);
   c.total_latency_us.fetch_add(us, std::memory_order_relaxed);
   c.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  if (c.r_calls) {
+    c.r_calls->Inc();
+    if (!ok) c.r_errors->Inc();
+    c.r_bytes->Inc(bytes);
+    c.r_latency->Observe(static_cast<double>(elapsed_ns) / 1e9);
+  }
 }
 
 Result<std::string> MetricsStore::Get(const std::string& key, uint64_t off, int64_t len) {

@@ -3,8 +3,9 @@
 // whatever the number of keys). Latencies go into a histogram with power-of-two microsecond
 // buckets, so percentiles are approximate (within 2x) but recording is a few atomic adds.
 //
-// src/common has no metrics registry yet, so the counters live here with a small read API
-// (Snapshot); a registry can read them later without changing callers.
+// Given a MetricsRegistry, every operation is also counted into its series (the owner's
+// registry, exported by --metrics): strata_object_requests_total{op}, _errors_total{op},
+// _bytes_total{op} and the histogram strata_object_request_seconds{op}.
 //
 // Thread-safety: all methods may be called concurrently; Snapshot is not atomic across
 // operations (each counter is read once).
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "object/object_store.h"
 #include "object/store_op.h"
 
@@ -38,9 +40,11 @@ struct OpStats {
 
 class MetricsStore : public ObjectStoreWrapper {
  public:
-  // `clock` nullptr: SystemClock::Get().
+  // `clock` nullptr: SystemClock::Get(). `registry` (may be null) is borrowed and must outlive
+  // the store.
   static std::unique_ptr<MetricsStore> Open(std::shared_ptr<ObjectStore> target,
-                                            Clock* clock = nullptr);
+                                            Clock* clock = nullptr,
+                                            MetricsRegistry* registry = nullptr);
 
   OpStats Snapshot(StoreOp op) const;
 
@@ -63,9 +67,15 @@ class MetricsStore : public ObjectStoreWrapper {
   struct Counters {
     std::atomic<uint64_t> calls{0}, errors{0}, bytes{0}, total_latency_us{0};
     std::array<std::atomic<uint64_t>, kLatencyBuckets> buckets{};
+    // The registry's series (null without a registry).
+    Counter* r_calls = nullptr;
+    Counter* r_errors = nullptr;
+    Counter* r_bytes = nullptr;
+    Histogram* r_latency = nullptr;
   };
   MetricsStore(std::shared_ptr<ObjectStore> target, Clock* clock)
       : ObjectStoreWrapper(std::move(target)), clock_(clock) {}
+  void Bind(MetricsRegistry& registry);
   void Record(StoreOp op, int64_t start_ns, bool ok, uint64_t bytes);
 
   Clock* clock_;

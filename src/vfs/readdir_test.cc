@@ -15,7 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include "meta/kv/mem_kv.h"
 #include "meta/meta.h"
+#include "vfs/test_client.h"
 #include "vfs/vfs.h"
 
 namespace strata::vfs {
@@ -26,19 +28,15 @@ constexpr size_t kMaxWindow = 2 * Volume::kDirPage;
 class ReadDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    kv::RegisterMemKv(engines_);
-    object::RegisterLocalStores(stores_);
-    auto e = engines_.Open("memkv://");
+    auto e = kv::MemKv::Open();
     ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = *e;
+    engine_ = std::shared_ptr<kv::KvEngine>(std::move(*e));
     meta::VolumeFormat f;
     f.name = "vol";
     f.uuid = "readdir-test-uuid";
     f.storage_url = "mem://readdir-test";
     ASSERT_TRUE(meta::Meta::Format(*engine_, f, false).ok());
-    VolumeOptions o;
-    o.background_jobs = false;
-    auto v = Volume::Open(engine_, stores_, o);
+    auto v = testing::OpenTestClient(engine_);
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     vol_ = std::move(*v);
   }
@@ -54,10 +52,8 @@ class ReadDirTest : public ::testing::Test {
     return d->ino;
   }
 
-  kv::KvRegistry engines_;
-  object::StoreRegistry stores_;
   std::shared_ptr<kv::KvEngine> engine_;
-  std::unique_ptr<Volume> vol_;
+  testing::TestClient vol_;
   Context ctx_;  // root
 };
 

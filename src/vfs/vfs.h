@@ -1,8 +1,8 @@
 // Volume: the inode-level file-system API of one mounted StrataFS volume, with plain types
 // only (no libfuse, no struct stat). The FUSE adapter (src/fuse/) and the S3 gateway are thin
-// layers over it. A Volume owns everything a client needs: the Meta (and its session), the
-// object store (wrapped with the volume prefix, retries and metrics), the data path (slice
-// writers and readers, block cache) and the background jobs (deleted-file cleanup).
+// layers over it. A Volume owns the parts the composition root (client::Client) built for it:
+// the Meta (and its session), the object store stack, the data path (slice writers and
+// readers, block cache) and its background jobs (deleted-file cleanup).
 //
 // Inode numbers seen by callers are "client inodes": with `subdir` set, the chosen directory
 // appears as inode 1 (kRootIno) and the volume's real root is never reachable ("..", of the
@@ -31,9 +31,11 @@
 #include <vector>
 
 #include "common/status.h"
+#include "chunk/chunk_store.h"
 #include "meta/kv/kv.h"
+#include "meta/meta.h"
 #include "meta/types.h"
-#include "object/registry.h"
+#include "object/object_store.h"
 
 namespace strata::vfs {
 
@@ -48,15 +50,18 @@ struct VolumeOptions {
   std::string mount_point;         // recorded in the session ("" for tools)
   std::string subdir;              // "" = the whole volume; else "a/b" mounted as the root
   bool read_only = false;          // every mutation returns kReadOnly; no session is written
-  std::string cache_dir;           // "" = no disk cache (memory only)
-  uint64_t cache_size = 1ULL << 30;   // disk cache bytes (default 1 GiB)
-  double free_space_ratio = 0.1;   // keep this fraction of the cache disk free (0..0.9)
-  uint64_t buffer_size = 300ULL << 20;  // write buffer bytes, all files (default 300 MiB)
-  int max_uploads = 20;            // concurrent block uploads
-  int max_downloads = 16;          // concurrent block downloads/prefetches
-  bool background_jobs = true;     // session cleanup, deleted-file/slice cleanup
   std::string version = "0.1.0";   // recorded in the session
   Status Validate() const;
+};
+
+// What a Volume is made of, built by the composition root (client/client.h) and handed over
+// whole: the Volume owns them from then on. `chunks` uses `meta` and `store` and is destroyed
+// first.
+struct VolumeParts {
+  std::shared_ptr<kv::KvEngine> engine;
+  std::unique_ptr<meta::Meta> meta;
+  std::shared_ptr<object::ObjectStore> store;
+  std::unique_ptr<chunk::ChunkStore> chunks;
 };
 
 // One directory entry as ReadDir returns it. `offset` is what the caller passes back to
@@ -84,12 +89,9 @@ struct CreateResult {
 
 class Volume {
  public:
-  // Opens the volume stored in `engine`: loads its format, opens the store named there with
-  // `stores`, starts the session (read-write only) and background jobs. kNotFound "volume is
-  // not formatted"; kNotFound for a missing subdir; store errors as the registry gives them.
-  static Result<std::unique_ptr<Volume>> Open(std::shared_ptr<kv::KvEngine> engine,
-                                              const object::StoreRegistry& stores,
-                                              const VolumeOptions& options);
+  // Takes over the parts (all non-null), resolves the subdir (kNotFound / kNotDir) and starts
+  // the session (read-write only). The composition root (client::Client) builds the parts.
+  static Result<std::unique_ptr<Volume>> Open(VolumeParts parts, const VolumeOptions& options);
   // Flushes every open file (errors logged), stops background jobs, closes the session.
   ~Volume();
   Volume(const Volume&) = delete;
@@ -101,6 +103,10 @@ class Volume {
   const std::string& name() const;
   uint32_t block_size() const;
   bool read_only() const;
+  // The data path and the metadata this volume was given (for the composition root's
+  // metrics and for tools); owned by the volume.
+  chunk::ChunkStore* chunk_store();
+  meta::Meta* meta();
 
   // ---- Namespace
   Result<Entry> Lookup(const Context& ctx, Ino parent, const std::string& name);

@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include "meta/kv/mem_kv.h"
 #include "meta/meta.h"
+#include "vfs/test_client.h"
 
 namespace strata::vfs {
 namespace {
@@ -18,11 +20,9 @@ namespace {
 class VolumeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    kv::RegisterMemKv(engines_);
-    object::RegisterLocalStores(stores_);
-    auto e = engines_.Open("memkv://");
+    auto e = kv::MemKv::Open();
     ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = *e;
+    engine_ = std::shared_ptr<kv::KvEngine>(std::move(*e));
     meta::VolumeFormat f;
     f.name = "vol";
     f.uuid = "test-uuid";
@@ -31,15 +31,12 @@ class VolumeTest : public ::testing::Test {
     ASSERT_TRUE(meta::Meta::Format(*engine_, f, false).ok());
   }
 
-  std::unique_ptr<Volume> OpenVolume(VolumeOptions o = {}) {
-    o.background_jobs = false;
-    auto v = Volume::Open(engine_, stores_, o);
+  testing::TestClient OpenVolume(VolumeOptions o = {}) {
+    auto v = testing::OpenTestClient(engine_, o);
     EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? std::move(*v) : nullptr;
+    return v.ok() ? std::move(*v) : testing::TestClient();
   }
 
-  kv::KvRegistry engines_;
-  object::StoreRegistry stores_;
   std::shared_ptr<kv::KvEngine> engine_;
   Context ctx_;  // root
 };
@@ -222,8 +219,7 @@ TEST_F(VolumeTest, SubdirIsTheRoot) {
 
   VolumeOptions missing;
   missing.subdir = "nope";
-  missing.background_jobs = false;
-  EXPECT_EQ(Volume::Open(engine_, stores_, missing).status().code(), Code::kNotFound);
+  EXPECT_EQ(testing::OpenTestClient(engine_, missing).status().code(), Code::kNotFound);
 }
 
 TEST_F(VolumeTest, ReadOnlyRefusesChanges) {

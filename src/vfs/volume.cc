@@ -8,19 +8,13 @@
 
 #include "chunk/chunk_store.h"
 #include "meta/meta.h"
-#include "object/retry_store.h"
+#include "common/logging.h"
 #include "vfs/volume_impl.h"
 #include "vfs/vfs.h"
 
 namespace strata::vfs {
 
 Status VolumeOptions::Validate() const {
-  if (buffer_size < (8ULL << 20)) return Status::InvalidArgument("--buffer-size must be >= 8 MiB");
-  if (max_uploads < 1) return Status::InvalidArgument("--max-uploads must be at least 1");
-  if (!(free_space_ratio >= 0 && free_space_ratio <= 0.9)) {
-    return Status::InvalidArgument("--free-space-ratio must be between 0 and 0.9");
-  }
-  if (max_downloads < 1) return Status::InvalidArgument("max_downloads must be at least 1");
   for (size_t i = 0; i < subdir.size();) {
     size_t j = subdir.find('/', i);
     if (j == std::string::npos) j = subdir.size();
@@ -64,45 +58,17 @@ Result<meta::Ino> ResolveSubdir(meta::Meta& m, const std::string& subdir) {
 
 Volume::Volume(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<Volume>> Volume::Open(std::shared_ptr<kv::KvEngine> engine,
-                                             const object::StoreRegistry& stores,
-                                             const VolumeOptions& options) {
+Result<std::unique_ptr<Volume>> Volume::Open(VolumeParts parts, const VolumeOptions& options) {
   RETURN_IF_ERROR(options.Validate());
+  if (!parts.engine || !parts.meta || !parts.store || !parts.chunks) {
+    return Status::InvalidArgument("volume parts missing");
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->engine = engine;
-  ASSIGN_OR_RETURN(meta::VolumeFormat format, meta::Meta::LoadFormat(*engine));
-
-  meta::MetaOptions mo;
-  mo.read_only = options.read_only;
-  mo.background_jobs = options.background_jobs && !options.read_only;
-  ASSIGN_OR_RETURN(impl->meta, meta::Meta::Open(engine, mo));
-
-  object::StoreOptions so;
-  so.access_key = format.access_key;
-  so.secret_key = format.secret_key;
-  auto raw = stores.Open(format.storage_url, so);
-  if (!raw.ok()) return raw.status().WithContext("object store");
-  // Transient store errors (503, resets) are retried here, once, for every layer above.
-  ASSIGN_OR_RETURN(auto retry, object::RetryStore::Open(*raw, object::RetryStore::Options{}));
-  impl->store = std::shared_ptr<object::ObjectStore>(std::move(retry));
-  // Reachability: a clear error at mount, not EIO on the first read.
-  auto head = impl->store->Head(format.name + "/strata.uuid");
-  if (!head.ok() && !head.status().Is(Code::kNotFound)) {
-    return head.status().WithContext("object store " + impl->store->Describe() +
-                                     " is not usable");
-  }
-
-  ASSIGN_OR_RETURN(chunk::ChunkOptions co, chunk::ChunkOptions::FromFormat(format));
-  co.writer.buffer_size = options.buffer_size;
-  co.writer.max_uploads = options.max_uploads;
-  co.reader.max_downloads = options.max_downloads;
-  co.cache.cache_dir = options.cache_dir;
-  co.cache.cache_size = options.cache_size;
-  co.cache.free_space_ratio = options.free_space_ratio;
-  co.background_jobs = options.background_jobs && !options.read_only;
-  ASSIGN_OR_RETURN(impl->chunks, chunk::ChunkStore::Open(impl->meta.get(), impl->store, co));
-
+  impl->engine = std::move(parts.engine);
+  impl->meta = std::move(parts.meta);
+  impl->store = std::move(parts.store);
+  impl->chunks = std::move(parts.chunks);
   if (!options.subdir.empty()) {
     ASSIGN_OR_RETURN(impl->root, ResolveSubdir(*impl->meta, options.subdir));
   }
@@ -120,11 +86,11 @@ Result<std::unique_ptr<Volume>> Volume::Open(std::shared_ptr<kv::KvEngine> engin
 Volume::~Volume() {
   if (!impl_) return;
   Status s = FlushAll();
-  if (!s.ok()) std::fprintf(stderr, "strata: flushing at unmount: %s\n", s.ToString().c_str());
+  if (!s.ok()) LOG_ERROR("flushing open files at unmount: {}", s.ToString());
   impl_->chunks.reset();
   if (!impl_->options.read_only) {
     Status c = impl_->meta->CloseSession();
-    if (!c.ok()) std::fprintf(stderr, "strata: closing session: %s\n", c.ToString().c_str());
+    if (!c.ok()) LOG_WARN("closing session {}: {}", impl_->meta->session_id(), c.ToString());
   }
   impl_->meta.reset();
 }
@@ -134,6 +100,8 @@ Status Volume::FlushAll() { return impl_->chunks ? impl_->chunks->FlushAll() : S
 const std::string& Volume::name() const { return impl_->meta->format().name; }
 uint32_t Volume::block_size() const { return impl_->meta->format().block_size; }
 bool Volume::read_only() const { return impl_->options.read_only; }
+chunk::ChunkStore* Volume::chunk_store() { return impl_->chunks.get(); }
+meta::Meta* Volume::meta() { return impl_->meta.get(); }
 
 // ---- Impl helpers
 

@@ -13,6 +13,7 @@
 // Thread-safety: a KvEngine is shared by all threads; a Transaction belongs to one thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -96,8 +97,10 @@ struct RetryPolicy {
 };
 
 // Where RunTxn counts what it does (the composition root points these into its registry;
-// null members count nothing). Pointers stay owned by the registry.
+// null members count nothing). `owner` keeps the registry holding the series alive for as
+// long as the engine may count into them (several clients may share one engine).
 struct TxnMetrics {
+  std::shared_ptr<const void> owner;
   Counter* transactions = nullptr;  // RunTxn calls
   Counter* conflicts = nullptr;     // attempts that ended in kConflict
   Counter* retries = nullptr;       // attempts after the first
@@ -131,12 +134,15 @@ class KvEngine {
   // threads (the composition root does, right after opening it).
   const RetryPolicy& retry_policy() const { return retry_policy_; }
   void set_retry_policy(const RetryPolicy& policy) { retry_policy_ = policy; }
-  const TxnMetrics& txn_metrics() const { return txn_metrics_; }
-  void set_txn_metrics(const TxnMetrics& m) { txn_metrics_ = m; }
+  // May be called while transactions run (the last client to open the engine counts).
+  std::shared_ptr<const TxnMetrics> txn_metrics() const { return txn_metrics_.load(); }
+  void set_txn_metrics(TxnMetrics m) {
+    txn_metrics_.store(std::make_shared<const TxnMetrics>(std::move(m)));
+  }
 
  private:
   RetryPolicy retry_policy_;
-  TxnMetrics txn_metrics_;
+  std::atomic<std::shared_ptr<const TxnMetrics>> txn_metrics_{std::make_shared<const TxnMetrics>()};
 };
 
 // THE retry loop. Runs fn in a fresh transaction and commits it; on a retryable error from fn
@@ -157,6 +163,9 @@ class KvRegistry {
  public:
   void Register(const std::string& scheme, KvFactory factory);
   Result<std::shared_ptr<KvEngine>> Open(const std::string& url) const;
+  // The checks of Open without opening anything: kInvalidArgument for a malformed URL or an
+  // unregistered scheme (the message lists the registered ones).
+  Status Check(const std::string& url) const;
 
  private:
   std::vector<std::pair<std::string, KvFactory>> factories_;

@@ -17,10 +17,19 @@ void KvRegistry::Register(const std::string& scheme, KvFactory factory) {
 }
 
 Result<std::shared_ptr<KvEngine>> KvRegistry::Open(const std::string& url) const {
+  RETURN_IF_ERROR(Check(url));
+  auto uri = ParseUri(url);
+  for (const auto& [scheme, factory] : factories_) {
+    if (scheme == uri->scheme) return factory(url);
+  }
+  return Status::Internal("engine vanished from the registry");
+}
+
+Status KvRegistry::Check(const std::string& url) const {
   auto uri = ParseUri(url);
   if (!uri.ok()) return uri.status().WithContext("metadata URL");
   for (const auto& [scheme, factory] : factories_) {
-    if (scheme == uri->scheme) return factory(url);
+    if (scheme == uri->scheme) return Status::OK();
   }
   std::vector<std::string> known;
   for (const auto& [scheme, factory] : factories_) known.push_back(scheme + "://");

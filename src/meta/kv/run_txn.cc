@@ -27,7 +27,8 @@ void Count(Counter* c) {
 Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,
               const TxnOptions& opts) {
   const RetryPolicy& policy = engine.retry_policy();
-  const TxnMetrics& m = engine.txn_metrics();
+  const std::shared_ptr<const TxnMetrics> metrics = engine.txn_metrics();
+  const TxnMetrics& m = *metrics;
   Clock* clock = policy.clock;
   BackoffPolicy bp = policy.backoff;
   if (opts.base_backoff_us >= 0) bp.initial = std::chrono::microseconds(opts.base_backoff_us);

@@ -85,13 +85,14 @@ TEST_F(RunTxnTest, NonRetryableErrorsReturnAtOnce) {
 }
 
 TEST_F(RunTxnTest, CountsTransactionsConflictsRetriesAndFailures) {
-  MetricsRegistry reg;
+  auto reg = std::make_shared<MetricsRegistry>();
   TxnMetrics m;
-  m.transactions = *reg.GetCounter("txn_total", "t");
-  m.conflicts = *reg.GetCounter("txn_conflicts_total", "c");
-  m.retries = *reg.GetCounter("txn_retries_total", "r");
-  m.failures = *reg.GetCounter("txn_failures_total", "f");
-  m.latency = *reg.GetHistogram("txn_seconds", "l");
+  m.owner = reg;
+  m.transactions = *reg->GetCounter("txn_total", "t");
+  m.conflicts = *reg->GetCounter("txn_conflicts_total", "c");
+  m.retries = *reg->GetCounter("txn_retries_total", "r");
+  m.failures = *reg->GetCounter("txn_failures_total", "f");
+  m.latency = *reg->GetHistogram("txn_seconds", "l");
   kv_->set_txn_metrics(m);
   int calls = 0;
   ASSERT_TRUE(RunTxn(*kv_, [&](Transaction&) {

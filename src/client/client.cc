@@ -1,0 +1,158 @@
+// Client: builds a volume's parts in one place, in dependency order (client.h).
+#include "client/client.h"
+
+#include <utility>
+
+#include "chunk/chunk_store.h"
+#include "common/logging.h"
+#include "meta/meta.h"
+#include "object/retry_store.h"
+
+namespace strata::client {
+
+Status IoOptions::Validate() const {
+  if (meta_timeout.count() < 100) return Status::InvalidArgument("--meta-timeout must be >= 0.1 s");
+  if (io_timeout.count() < 100) return Status::InvalidArgument("--io-timeout must be >= 0.1 s");
+  if (io_retries < 1) return Status::InvalidArgument("--io-retries must be at least 1");
+  return Status::OK();
+}
+
+Status ClientOptions::Validate() const {
+  if (meta_url.empty()) return Status::InvalidArgument("a metadata URL is required");
+  RETURN_IF_ERROR(io.Validate());
+  RETURN_IF_ERROR(meta.Validate());
+  RETURN_IF_ERROR(writer.Validate());
+  RETURN_IF_ERROR(reader.Validate());
+  RETURN_IF_ERROR(cache.Validate());
+  return volume.Validate();
+}
+
+namespace {
+
+// The engine's error for an unformatted volume, said as what to do about it.
+Status NotFormatted(const Status& s, const std::string& meta_url) {
+  if (s.Is(Code::kNotFound) && s.message().find("not formatted") != std::string_view::npos) {
+    return Status(Code::kNotFound, "volume is not formatted: run `strata format " + meta_url +
+                                       " NAME --storage URL` first");
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::Open(const Registries& registries,
+                                             const ClientOptions& options, Clock* clock) {
+  RETURN_IF_ERROR(options.Validate());
+  auto engine = registries.engines.Open(options.meta_url);
+  if (!engine.ok()) return engine.status().WithContext("metadata engine");
+  return OpenOnEngine(*engine, registries, options, clock);
+}
+
+Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngine> engine,
+                                                     const Registries& registries,
+                                                     const ClientOptions& options, Clock* clock) {
+  RETURN_IF_ERROR(options.Validate());
+  std::unique_ptr<Client> c(new Client());
+  c->options_ = options;
+  c->clock_ = clock ? clock : SystemClock::Get();
+  c->metrics_ = std::make_shared<MetricsRegistry>();
+  const bool read_only = options.volume.read_only;
+  const bool background = options.background_jobs && !read_only;
+
+  // Metadata engine, with the time budget and the transaction counters.
+  c->engine_ = std::move(engine);
+  kv::RetryPolicy policy;
+  policy.budget = options.io.meta_timeout;
+  policy.clock = c->clock_;
+  c->engine_->set_retry_policy(policy);
+  MetricsRegistry& r = *c->metrics_;
+  kv::TxnMetrics tm;
+  tm.owner = c->metrics_;
+  tm.transactions = *r.GetCounter("strata_meta_transactions_total", "Metadata transactions");
+  tm.conflicts = *r.GetCounter("strata_meta_conflicts_total", "Transaction attempts that conflicted");
+  tm.retries = *r.GetCounter("strata_meta_retries_total", "Transaction attempts after the first");
+  tm.failures = *r.GetCounter("strata_meta_failures_total", "Transactions the engine failed");
+  tm.latency = *r.GetHistogram("strata_meta_transaction_seconds", "Metadata transaction latency");
+  c->engine_->set_txn_metrics(tm);
+
+  auto format = meta::Meta::LoadFormat(*c->engine_);
+  if (!format.ok()) return NotFormatted(format.status(), options.meta_url);
+  meta::MetaOptions mo = options.meta;
+  mo.read_only = read_only;
+  mo.background_jobs = mo.background_jobs && background;
+  ASSIGN_OR_RETURN(auto meta, meta::Meta::Open(c->engine_, mo));
+
+  // Store stack: backend -> metrics (what reaches the backend) -> retries (the budget).
+  object::StoreOptions so;
+  so.access_key = format->access_key;
+  so.secret_key = format->secret_key;
+  so.request_timeout_ms = static_cast<int>(
+      std::min<int64_t>(so.request_timeout_ms, options.io.io_timeout.count()));
+  auto raw = registries.stores.Open(format->storage_url, so);
+  if (!raw.ok()) return raw.status().WithContext("object store");
+  c->store_metrics_ = object::MetricsStore::Open(*raw, c->clock_, c->metrics_.get());
+  object::RetryStore::Options ro;
+  ro.max_attempts = options.io.io_retries;
+  ro.total_timeout = options.io.io_timeout;
+  ro.clock = c->clock_;
+  ASSIGN_OR_RETURN(auto retry, object::RetryStore::Open(c->store_metrics_, ro));
+  std::shared_ptr<object::ObjectStore> store(std::move(retry));
+  // Reachability: a clear error at mount, not EIO on the first read.
+  auto head = store->Head(format->name + "/strata.uuid");
+  if (!head.ok() && !head.status().Is(Code::kNotFound)) {
+    return head.status().WithContext("object store " + store->Describe() + " is not usable");
+  }
+
+  // Data path: block layout from the format, everything else from the options tree.
+  ASSIGN_OR_RETURN(chunk::ChunkOptions co, chunk::ChunkOptions::FromFormat(*format));
+  co.writer = options.writer;
+  co.reader = options.reader;
+  co.cache = options.cache;
+  co.background_jobs = background;
+  ASSIGN_OR_RETURN(auto chunks, chunk::ChunkStore::Open(meta.get(), store, co));
+
+  vfs::VolumeParts parts{c->engine_, std::move(meta), store, std::move(chunks)};
+  ASSIGN_OR_RETURN(c->volume_, vfs::Volume::Open(std::move(parts), options.volume));
+  c->RegisterStoreMetrics();
+  LOG_INFO("volume {} opened: metadata {}, store {}{}", format->name, c->engine_->Describe(),
+           store->Describe(), read_only ? " (read-only)" : "");
+  return c;
+}
+
+Client::~Client() {
+  volume_.reset();  // flushes, stops background jobs, closes the session
+}
+
+void Client::RegisterStoreMetrics() {
+  // Sampled state, refreshed by Render (AddCollector).
+  MetricsRegistry& r = *metrics_;
+  Gauge* buffered = *r.GetGauge("strata_buffer_bytes", "Write buffer bytes in use");
+  Gauge* mem_bytes = *r.GetGauge("strata_cache_bytes", "Bytes held by a cache tier",
+                                 {{"tier", "memory"}});
+  Gauge* disk_bytes = *r.GetGauge("strata_cache_bytes", "Bytes held by a cache tier",
+                                  {{"tier", "disk"}});
+  Gauge* mem_hits = *r.GetGauge("strata_cache_hits", "Block lookups served by a cache tier",
+                                {{"tier", "memory"}});
+  Gauge* disk_hits = *r.GetGauge("strata_cache_hits", "Block lookups served by a cache tier",
+                                 {{"tier", "disk"}});
+  Gauge* misses = *r.GetGauge("strata_cache_misses", "Block lookups no cache tier served");
+  Gauge* evictions = *r.GetGauge("strata_cache_evictions", "Blocks evicted from the caches");
+  Gauge* disk_errors = *r.GetGauge("strata_cache_disk_errors", "Cache disk I/O errors");
+  chunk::ChunkStore* chunks = volume_->chunk_store();
+  r.AddCollector([=] {
+    buffered->Set(static_cast<double>(chunks->writer()->buffered_bytes()));
+    if (chunks->cache() == nullptr) return;
+    cache::CacheStats s = chunks->cache()->stats();
+    mem_bytes->Set(static_cast<double>(s.memory_bytes));
+    disk_bytes->Set(static_cast<double>(s.disk_bytes));
+    mem_hits->Set(static_cast<double>(s.memory_hits));
+    disk_hits->Set(static_cast<double>(s.disk_hits));
+    misses->Set(static_cast<double>(s.misses));
+    evictions->Set(static_cast<double>(s.evictions));
+    disk_errors->Set(static_cast<double>(s.disk_errors));
+  });
+}
+
+std::string Client::RenderMetrics() { return metrics_->Render(); }
+
+}  // namespace strata::client

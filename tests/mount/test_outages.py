@@ -1,0 +1,132 @@
+"""A mount never hangs on a dead engine or store, says what went wrong, and works again when
+the remote side returns (no remount). Runs once (sqlite job): it starts its own redis-server
+with an append-only file, so a stop and a restart on the same port keep the data."""
+import errno
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import Volume, free_port, wait_port
+
+pytestmark = pytest.mark.full_only
+
+META_TIMEOUT = 3  # seconds: --meta-timeout of the mount under test
+
+
+class Redis:
+    def __init__(self, base):
+        self.port = free_port()
+        self.dir = base
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)  # graceful: the AOF is complete
+        self.proc.wait(10)
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+@pytest.fixture
+def redis_volume(strata, tmp_path):
+    os.chmod(tmp_path, 0o755)
+    r = Redis(tmp_path)
+    r.start()
+    vol = Volume(strata, str(tmp_path), f"redis://127.0.0.1:{r.port}/0",
+                 f"file://{tmp_path}/data", [])
+    vol.format()
+    yield vol, r
+    try:
+        if r.proc.poll() is not None:
+            r.start()
+        vol.close()
+    finally:
+        r.close()
+
+
+def timed_errno(fn):
+    start = time.monotonic()
+    try:
+        fn()
+    except OSError as e:
+        return e.errno, time.monotonic() - start
+    return 0, time.monotonic() - start
+
+
+def test_stopped_engine_gives_eio_within_the_budget_then_recovers(redis_volume):
+    vol, redis = redis_volume
+    m = vol.mount(None, "--meta-timeout", str(META_TIMEOUT), "--attr-timeout", "0",
+                  "--entry-timeout", "0")
+    with open(os.path.join(m.path, "before"), "w") as f:
+        f.write("kept")
+
+    redis.stop()
+    err, took = timed_errno(lambda: os.stat(os.path.join(m.path, "missing")))
+    assert err == errno.EIO, err
+    # A hang guard, not a speed test: the budget plus generous slack for a loaded machine.
+    assert took < META_TIMEOUT + 20, took
+    err, took = timed_errno(lambda: open(os.path.join(m.path, "new"), "w").close())
+    assert err == errno.EIO, err
+    assert took < 2 * META_TIMEOUT + 20, took
+    assert m.alive()
+
+    redis.start()  # same port, same data
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with open(os.path.join(m.path, "after"), "w") as f:
+                f.write("back")
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the mount did not recover"
+            time.sleep(0.2)
+    with open(os.path.join(m.path, "before")) as f:
+        assert f.read() == "kept"
+    with open(os.path.join(m.path, "after")) as f:
+        assert f.read() == "back"
+    m.unmount()
+    with open(m.log) as f:
+        log = f.read()
+    assert "gave up on transaction" in log, log
+    assert "Connection refused" in log or "cannot connect" in log, log
+
+
+def test_a_failing_store_is_logged_with_the_key(strata, tmp_path):
+    """The store is a 2 MiB tmpfs: a 4 MiB file cannot be stored; close() fails with ENOSPC,
+    the mount goes on, and its log names the block key and the error."""
+    os.chmod(tmp_path, 0o755)
+    data = tmp_path / "data"
+    data.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(data)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        vol = Volume(strata, str(tmp_path), f"sqlite3://{tmp_path}/meta.db", f"file://{data}", [])
+        vol.format()
+        m = vol.mount()
+        f = open(os.path.join(m.path, "big"), "wb")
+        f.write(os.urandom(4 << 20))
+        with pytest.raises(OSError) as e:
+            f.close()
+        assert e.value.errno in (errno.ENOSPC, errno.EIO), e.value
+        with open(os.path.join(m.path, "small"), "w") as g:  # the mount goes on
+            g.write("ok")
+        vol.close()
+        with open(m.log) as lf:
+            log = lf.read()
+        lines = [l for l in log.splitlines() if "upload of block" in l]
+        assert lines, log
+        assert "/chunks/" in lines[0] and "NoSpace" in lines[0], lines[0]
+    finally:
+        subprocess.run(["umount", "-l", str(data)])
