@@ -141,7 +141,8 @@ class Volume {
   Status Flush(const Context& ctx, Ino ino, uint64_t fh, uint64_t lock_owner);
   // Last close of the handle. Drops flock locks held through it.
   Status Release(Ino ino, uint64_t fh);
-  // fsync/fdatasync: Flush plus making store and engine durable against power loss.
+  // fsync/fdatasync: Flush plus making store and engine durable against power loss. Handles
+  // opened with O_SYNC or O_DSYNC do this after every Write.
   Status Fsync(const Context& ctx, Ino ino, uint64_t fh, bool datasync);
   Status Fallocate(const Context& ctx, Ino ino, uint64_t fh, uint32_t mode, uint64_t off,
                    uint64_t len);
@@ -163,6 +164,10 @@ class Volume {
   Result<std::vector<DirItem>> ReadDir(const Context& ctx, Ino ino, uint64_t fh, uint64_t offset,
                                        size_t max_items, bool plus);
   Status ReleaseDir(Ino ino, uint64_t fh);
+  // fsync of a directory: every namespace change committed so far (its entries among them)
+  // survives a power loss when it returns: the metadata engine is synced (KvEngine::Sync).
+  // kBadHandle for an unknown directory handle.
+  Status FsyncDir(const Context& ctx, Ino ino, uint64_t fh, bool datasync);
   // Entries per metadata page of a listing; a handle holds at most 2 * kDirPage entries.
   static constexpr size_t kDirPage = 1000;
   // What a directory handle holds (diagnostics and tests): entries in its window now, the
