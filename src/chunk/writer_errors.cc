@@ -39,10 +39,10 @@ Status DataWriter::State::CheckErrorLocked(Ino ino, ErrorCursor* cursor) {
 }
 
 void DataWriter::State::OrphanLocked(Ino ino, ErrorRecord& rec, std::vector<std::string>* logs) {
+  if (rec.orphan) return;  // logged when it became one: one line per file, not per slice
   logs->push_back(fmt::format("write error on inode {} that no open file saw: {}; the file's "
                               "next flush/fsync reports it",
                               ino, rec.error.ToString()));
-  if (rec.orphan) return;
   rec.orphan = true;
   orphans_++;
   if (orphans_ <= DataWriter::kMaxOrphanErrors) return;
