@@ -6,6 +6,7 @@
 
 #include "chunk/chunk_store.h"
 #include "chunk/test_volume.h"
+#include "common/logging.h"
 
 namespace strata::chunk {
 namespace {
@@ -159,6 +160,30 @@ TEST(WriterErrors, ErrorsOfSeveralFailuresAreTheLatest) {
   EXPECT_FALSE(cs->Flush(ino, &b).ok());  // b was open for the second one
   cs->CloseErrorCursor(ino);
   cs->CloseErrorCursor(ino);
+}
+
+TEST(WriterErrors, OrphansAreBounded) {
+  // Past kMaxOrphanErrors files with an orphan, the oldest is dropped (memory stays bounded).
+  // The inodes need no metadata: their uploads fail before any commit.
+  TestVolume vol({.block_size = 64 << 10});
+  auto cs = vol.Open();
+  FillStore(vol);
+  const logging::Level level = logging::GetLevel();
+  logging::SetLevel(logging::Level::kError);  // one warning per orphan otherwise
+  const meta::Ino first = 1000;
+  const meta::Ino last = first + DataWriter::kMaxOrphanErrors;  // one more than the bound
+  for (meta::Ino ino = first; ino <= last; ino++) {
+    ASSERT_TRUE(cs->Write(ino, 0, "x").ok());
+    cs->Drain(ino);
+  }
+  logging::SetLevel(level);
+  ErrorCursor oldest = cs->OpenErrorCursor(first);
+  ErrorCursor second = cs->OpenErrorCursor(first + 1);
+  ErrorCursor newest = cs->OpenErrorCursor(last);
+  EXPECT_TRUE(cs->Flush(first, &oldest).ok());  // dropped
+  EXPECT_TRUE(cs->Flush(first + 1, &second).Is(Code::kNoSpace));
+  EXPECT_TRUE(cs->Flush(last, &newest).Is(Code::kNoSpace));
+  for (meta::Ino ino : {first, first + 1, last}) cs->CloseErrorCursor(ino);
 }
 
 }  // namespace
