@@ -3,10 +3,11 @@
 // pending view for readers, freeze timers) and writer_errors.cc (the error sequences).
 // Not part of the public API.
 //
-// Locking: one mutex (State::mu_) guards every file's slice
-// bookkeeping and the buffer budget; it is never held across an object-store call, a
-// metadata transaction or a wait on another lock. Block bytes of a full block (or of a frozen
-// slice) never change, so upload tasks read them without the lock.
+// Locking: one mutex (State::mu_) guards every file's slice bookkeeping, the error sequences
+// (and the ErrorCursors passed in) and the buffer budget; it is never held across an
+// object-store call, a metadata transaction, a log line or a wait on another lock. Block
+// bytes of a full block (or of a frozen slice) never change, so upload tasks read them
+// without the lock.
 #pragma once
 
 #include "chunk/writer.h"
