@@ -4,18 +4,20 @@
 // pending writes; fragmented chunks get compacted; unreferenced blocks get deleted).
 //
 // How the VFS uses it (DESIGN.md §6, §7):
-//   open()            InvalidateFile(ino) (close-to-open: see other mounts' commits).
-//   write()           Write(ino, off, data).
+//   open()            InvalidateFile(ino) (close-to-open: see other mounts' commits);
+//                     OpenErrorCursor(ino), kept in the file handle (errseq, writer.h).
+//   write()           Write(ino, off, data, &cursor).
 //   read()            Read(ino, off, size, attr.length, &handle_read_state): sees this
 //                     mount's buffered writes (read-your-writes) and extends `length` to
 //                     PendingEnd(ino) itself.
 //   getattr()         length = max(meta length, PendingEnd(ino)).
-//   flush()/release() Flush(ino) -> error maps to EIO/ENOSPC/EDQUOT via ToErrno.
-//   fsync()           Fsync(ino): everything Flush does, plus every block of the file committed
-//                     since this client started (or since its last fsync) made durable
-//                     against power loss, then the metadata engine synced (writer.h).
+//   flush()           Flush(ino, &cursor) -> error maps to EIO/ENOSPC/EDQUOT via ToErrno.
+//   release()         Drain(ino) if writes are pending, then CloseErrorCursor(ino).
+//   fsync()           Fsync(ino, &cursor): everything Flush does, plus every block of the file
+//                     committed since this client started (or since its last fsync) made
+//                     durable against power loss, then the metadata engine synced (writer.h).
 //   truncate/fallocate/copy_file_range on ino (and on the destination):
-//                     Flush(ino) first, then the Meta call, then InvalidateFile(ino).
+//                     Drain(ino) first, then the Meta call, then InvalidateFile(ino).
 //   unmount           FlushAll(), then destroy.
 //
 // Thread-safety: every method may be called from any thread concurrently.
@@ -67,8 +69,9 @@ class ChunkStore {
   ChunkStore(const ChunkStore&) = delete;
   ChunkStore& operator=(const ChunkStore&) = delete;
 
-  Status Write(meta::Ino ino, uint64_t offset, std::string_view data) {
-    return writer_->Write(ino, offset, data);
+  Status Write(meta::Ino ino, uint64_t offset, std::string_view data,
+               const ErrorCursor* since = nullptr) {
+    return writer_->Write(ino, offset, data, since);
   }
   // Committed data overlaid with this client's pending writes. `length` is the file length
   // the caller knows (meta attr); it is raised to PendingEnd(ino). state may be null.
@@ -76,6 +79,12 @@ class ChunkStore {
                            ReadState* state);
   Status Flush(meta::Ino ino) { return writer_->Flush(ino); }
   Status Fsync(meta::Ino ino) { return writer_->Fsync(ino); }
+  // The error-sequence calls of writer.h ("Write errors"), for open file descriptions.
+  Status Flush(meta::Ino ino, ErrorCursor* cursor) { return writer_->Flush(ino, cursor); }
+  Status Fsync(meta::Ino ino, ErrorCursor* cursor) { return writer_->Fsync(ino, cursor); }
+  void Drain(meta::Ino ino) { writer_->Drain(ino); }
+  ErrorCursor OpenErrorCursor(meta::Ino ino) { return writer_->OpenErrorCursor(ino); }
+  void CloseErrorCursor(meta::Ino ino) { writer_->CloseErrorCursor(ino); }
   Status FlushAll() { return writer_->FlushAll(); }
   uint64_t PendingEnd(meta::Ino ino) const { return writer_->PendingEnd(ino); }
   void InvalidateFile(meta::Ino ino) { reader_->InvalidateFile(ino); }

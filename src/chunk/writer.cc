@@ -22,7 +22,8 @@ Status WriterOptions::Validate() const {
   return Status::OK();
 }
 
-Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data) {
+Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
+                                const ErrorCursor* since) {
   constexpr uint64_t kMaxFileSize = 1ULL << 50;  // 1 PiB; chunk indexes stay 32-bit
   if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) {
     return Status{Code::kFileTooLarge, "write beyond the maximum file size"};
@@ -50,8 +51,10 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data)
         }
         cv_.wait(lock);
       }
+      // Fail fast after an upload/commit failure this caller has not been told of yet (the
+      // cursor does not move: its next Flush/Fsync still reports it).
+      if (Status err = PeekErrorLocked(ino, since); !err.ok()) return err;
       auto f = FileLocked(ino);
-      if (!f->error.ok()) return f->error;
       f->last_write_ns = clock_->MonotonicNanos();
       std::shared_ptr<SliceBuf> s;
       if (auto it = f->open.find(chunk); it != f->open.end()) {
@@ -119,11 +122,16 @@ DataWriter::~DataWriter() {
   (void)state_->FlushAll();
 }
 
-Status DataWriter::Write(Ino ino, uint64_t offset, std::string_view data) {
-  return state_->Write(ino, offset, data);
+Status DataWriter::Write(Ino ino, uint64_t offset, std::string_view data,
+                         const ErrorCursor* since) {
+  return state_->Write(ino, offset, data, since);
 }
-Status DataWriter::Flush(Ino ino) { return state_->Flush(ino, false); }
-Status DataWriter::Fsync(Ino ino) { return state_->Flush(ino, true); }
+Status DataWriter::Flush(Ino ino, ErrorCursor* cursor) { return state_->Flush(ino, false, cursor); }
+Status DataWriter::Fsync(Ino ino, ErrorCursor* cursor) { return state_->Flush(ino, true, cursor); }
+// Deliberately dropped: without a cursor the flush reports nothing (see State::Flush).
+void DataWriter::Drain(Ino ino) { (void)state_->Flush(ino, false, nullptr); }
+ErrorCursor DataWriter::OpenErrorCursor(Ino ino) { return state_->OpenCursor(ino); }
+void DataWriter::CloseErrorCursor(Ino ino) { state_->CloseCursor(ino); }
 Status DataWriter::FlushAll() { return state_->FlushAll(); }
 uint64_t DataWriter::PendingEnd(Ino ino) const { return state_->PendingEnd(ino); }
 bool DataWriter::HasPending(Ino ino) const { return state_->HasPending(ino); }

@@ -143,6 +143,7 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
       }
     }
     uint64_t commits = 0;
+    std::vector<std::string> logs;
     {
       std::lock_guard lock(mu_);
       auto& q = f->queues[chunk];
@@ -163,13 +164,14 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
             unsynced_total_++;
           }
         }
-      } else if (f->error.ok()) {
-        f->error = st;
+      } else {
+        RecordErrorLocked(ino, st, &logs);  // every open description will hear of it
       }
       head->done = true;
       head->blocks.clear();  // memory is released now, the slice may live on in a task
     }
     cv_.notify_all();
+    LogAll(logs);
     if (st.ok()) MaybeCompact(ino, chunk, commits);
   }
 }

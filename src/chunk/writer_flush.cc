@@ -7,12 +7,12 @@ namespace strata::chunk {
 void DataWriter::State::MaybeForgetLocked(Ino ino, const std::shared_ptr<FileState>& f) {
   auto it = files_.find(ino);
   if (it != files_.end() && it->second == f && f->Empty() && f->open.empty() &&
-      f->unsynced.empty() && f->syncing == 0 && f->error.ok()) {
+      f->unsynced.empty() && f->syncing == 0) {
     files_.erase(it);
   }
 }
 
-Status DataWriter::State::Flush(Ino ino, bool sync) {
+Status DataWriter::State::Flush(Ino ino, bool sync, ErrorCursor* cursor) {
   Work work;
   std::shared_ptr<FileState> f;
   // The slices that exist now: Flush waits for these only, not for slices that other
@@ -47,8 +47,7 @@ Status DataWriter::State::Flush(Ino ino, bool sync) {
         return std::all_of(waiting.begin(), waiting.end(), [](auto& s) { return s->done; }) &&
                (!sync || f->syncing == 0);
       });
-      st = f->error;
-      f->error = Status::OK();
+      if (cursor) st = CheckErrorLocked(ino, cursor);
       if (sync && st.ok()) have_job = TakeUnsyncedLocked(ino, f, &job);
       MaybeForgetLocked(ino, f);
     }
@@ -56,6 +55,12 @@ Status DataWriter::State::Flush(Ino ino, bool sync) {
       st = RunSync(std::move(job));
       if (!st.ok()) st = st.WithContext("fsync");
     }
+  }
+  if (!f && cursor) {
+    // Nothing pending, but errors recorded before the call count too (a timer's commit
+    // failed since this description's last Flush).
+    std::lock_guard lock(mu_);
+    st = CheckErrorLocked(ino, cursor);
   }
   if (sync && st.ok()) {
     st = meta_->engine().Sync();
@@ -70,12 +75,12 @@ Status DataWriter::State::FlushAll() {
     std::lock_guard lock(mu_);
     for (auto& [ino, f] : files_) inos.push_back(ino);
   }
-  Status first;
-  for (Ino ino : inos) {
-    Status st = Flush(ino, false);
-    if (!st.ok() && first.ok()) first = st;
+  for (Ino ino : inos) (void)Flush(ino, false, nullptr);  // reports nothing: see below
+  std::lock_guard lock(mu_);
+  for (auto& [ino, rec] : errors_) {
+    if (rec.stamp > 0 && !rec.seen) return rec.error.WithContext("inode " + std::to_string(ino));
   }
-  return first;
+  return Status::OK();
 }
 
 uint64_t DataWriter::State::PendingEnd(Ino ino) const {

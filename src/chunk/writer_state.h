@@ -1,11 +1,13 @@
 // DataWriter internals shared by writer.cc (write path, public forwarding),
-// writer_commit.cc (freeze, upload, commit, compaction, fsync) and writer_flush.cc (flush,
-// pending view for readers, freeze timers). Not part of the public API.
+// writer_commit.cc (freeze, upload, commit, compaction, fsync), writer_flush.cc (flush,
+// pending view for readers, freeze timers) and writer_errors.cc (the error sequences).
+// Not part of the public API.
 //
-// Locking: one mutex (State::mu_) guards every file's slice
-// bookkeeping and the buffer budget; it is never held across an object-store call, a
-// metadata transaction or a wait on another lock. Block bytes of a full block (or of a frozen
-// slice) never change, so upload tasks read them without the lock.
+// Locking: one mutex (State::mu_) guards every file's slice bookkeeping, the error sequences
+// (and the ErrorCursors passed in) and the buffer budget; it is never held across an
+// object-store call, a metadata transaction, a log line or a wait on another lock. Block
+// bytes of a full block (or of a frozen slice) never change, so upload tasks read them
+// without the lock.
 #pragma once
 
 #include "chunk/writer.h"
@@ -55,7 +57,6 @@ struct FileState {
   std::map<uint32_t, std::deque<std::shared_ptr<SliceBuf>>> queues;  // chunk -> uncommitted
   std::set<uint32_t> committing;  // chunks whose head slice is being committed
   std::map<uint32_t, uint64_t> commits;  // chunk -> commits so far (compaction trigger)
-  Status error;                   // first failure since the last Flush
   int64_t last_write_ns = 0;
   // Keys of committed blocks stored without PutOptions::sync since the last Fsync, kept only
   // when the store needs it (BlockStoreOptions::puts_need_sync): Fsync makes them durable.
@@ -64,8 +65,19 @@ struct FileState {
   bool Empty() const { return queues.empty(); }
 };
 
+// A file's error sequence (writer.h "Write errors"). Exists while the file has open cursors
+// or keeps an orphan error.
+struct ErrorRecord {
+  uint64_t stamp = 0;    // stamp of the latest error; 0 = none recorded
+  Status error;          // the latest error
+  bool seen = false;     // reported through some cursor
+  bool orphan = false;   // kept for the next description (no cursor saw it)
+  int cursors = 0;       // open cursors (descriptions)
+};
+
 }  // namespace writer_detail
 
+using writer_detail::ErrorRecord;
 using writer_detail::FileState;
 using writer_detail::SliceBuf;
 
@@ -87,9 +99,12 @@ class DataWriter::State {
     timer_.join();
   }
 
-  Status Write(Ino ino, uint64_t offset, std::string_view data);
-  Status Flush(Ino ino, bool sync);
+  Status Write(Ino ino, uint64_t offset, std::string_view data, const ErrorCursor* since);
+  // Flush (sync: Fsync). cursor null: wait only, report no recorded error (Drain).
+  Status Flush(Ino ino, bool sync, ErrorCursor* cursor);
   Status FlushAll();
+  ErrorCursor OpenCursor(Ino ino);
+  void CloseCursor(Ino ino);
   uint64_t PendingEnd(Ino ino) const;
   bool HasPending(Ino ino) const;
   std::vector<OverlayPiece> CaptureOverlay(Ino ino, uint64_t offset, uint64_t len) const;
@@ -149,6 +164,19 @@ class DataWriter::State {
   Status CommitSlice(SliceBuf& s, bool sync, bool* durable);
   void MaybeCompact(Ino ino, uint32_t chunk, uint64_t commits);
   void TimerLoop();
+  // ---- Error sequences (writer_errors.cc). REQUIRES: mu_ held. Log lines are appended to
+  // *logs, to be written (LogAll) after the lock is released.
+  // Records st as ino's latest error (a new stamp).
+  void RecordErrorLocked(Ino ino, const Status& st, std::vector<std::string>* logs);
+  // The latest error of ino stamped after *since (null: after 0), or OK.
+  Status PeekErrorLocked(Ino ino, const ErrorCursor* since) const;
+  // As Peek, and advances *cursor and marks the error seen.
+  Status CheckErrorLocked(Ino ino, ErrorCursor* cursor);
+  // Makes ino's unseen error an orphan, dropping the oldest orphan past the bound.
+  void OrphanLocked(Ino ino, ErrorRecord& rec, std::vector<std::string>* logs);
+  // Erases the record when nothing about it is left to remember.
+  void MaybeForgetErrorLocked(Ino ino);
+  static void LogAll(const std::vector<std::string>& logs);
   // Frees memory under pressure: freezes every open slice. REQUIRES: mu_ held.
   void RelieveLocked(Work* work);
 
@@ -168,6 +196,9 @@ class DataWriter::State {
   uint64_t unsynced_total_ = 0;  // keys in all FileState::unsynced; guarded by mu_
   bool stop_ = false;                                // guarded by mu_
   std::function<void(Ino, uint32_t)> listener_;      // guarded by mu_
+  std::map<Ino, ErrorRecord> errors_;  // error sequences (writer_errors.cc); guarded by mu_
+  uint64_t error_stamps_ = 0;          // last stamp handed out; guarded by mu_
+  size_t orphans_ = 0;                 // records with orphan set; guarded by mu_
 
   // Declared last but one: destroyed (draining its queue) before the state it touches.
   std::unique_ptr<ThreadPool> pool_;

@@ -93,8 +93,9 @@ void ReleaseDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 }
 
 void FsyncDir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {
-  // Namespace changes are committed transactions already; nothing is buffered per directory.
-  Guarded(req, [&] { fuse_reply_err(req, 0); });
+  Guarded(req, [&] {
+    ReplyStatus(req, VolumeOf(req).FsyncDir(ContextOf(req), ino, fi->fh, datasync != 0));
+  });
 }
 
 }  // namespace

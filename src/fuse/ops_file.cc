@@ -13,9 +13,11 @@ namespace {
 
 // With the kernel's write-back cache, the kernel places appends itself (at its i_size) and
 // writes back pages through any writable handle: an O_APPEND handle must then not move
-// writes to the end (libfuse's passthrough example does the same).
+// writes to the end (libfuse's passthrough example does the same). Nor must an O_SYNC handle
+// fsync after each write it carries: the kernel keeps O_SYNC itself there (its write() ends
+// with an FSYNC request), and the pages it writes back may be other descriptors'.
 int VfsFlags(fuse_req_t req, int flags) {
-  if (ServerOf(req).options().writeback_cache) flags &= ~O_APPEND;
+  if (ServerOf(req).options().writeback_cache) flags &= ~(O_APPEND | O_SYNC | O_DSYNC);
   return flags;
 }
 

@@ -1,5 +1,10 @@
 // Volume: open files. Data goes through the ChunkStore (writer/reader); metadata through Meta.
 // close() = Flush: every pending slice of the file uploaded and committed (DESIGN.md §6).
+// Write errors follow errseq semantics (chunk/writer.h): each handle keeps a cursor into its
+// file's error sequence, so every handle open when an upload or commit failed hears of it once,
+// at its next close (handles open for writing) or fsync (any handle), and no handle hides it
+// from another. Truncate, fallocate, copy_file_range and O_TRUNC only wait for pending slices
+// (Drain): they neither report nor consume the errors, which stay for the handles.
 #include <fcntl.h>
 
 #include <algorithm>
@@ -15,6 +20,17 @@ bool WantsWrite(int flags) {
   return acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC);
 }
 
+bool Writable(const FileHandle& h) { return (h.flags & O_ACCMODE) != O_RDONLY; }
+
+// fsync of the handle's file: blocks and commits durable (writer.h), errors through the cursor,
+// then the engine synced.
+Status SyncFile(Volume::Impl& impl, FileHandle& h) {
+  RETURN_IF_ERROR(impl.chunks->Fsync(h.ino, &h.wb_err));
+  // The writer synced the engine it commits to; this is the volume's engine (the same one
+  // today), synced again so that the promise does not depend on the data path's wiring.
+  return impl.engine->Sync();
+}
+
 }  // namespace
 
 // Registers the handle and decides keep_cache from the attr seen at this open.
@@ -23,6 +39,7 @@ static OpenResult FinishOpen(Volume::Impl& impl, meta::Ino vol, int flags,
   auto h = std::make_shared<FileHandle>();
   h->ino = vol;
   h->flags = flags;
+  h->wb_err = impl.chunks->OpenErrorCursor(vol);  // errors from now on are this handle's
   OpenResult r;
   {
     std::lock_guard<std::mutex> l(impl.inodes_mu);
@@ -50,11 +67,12 @@ Result<OpenResult> Volume::OpenFile(const Context& ctx, Ino ino, int flags) {
   }
   bool truncated = false;
   if ((flags & O_TRUNC) && attr.type == meta::FileType::kRegular) {
-    Status s = impl_->chunks->Flush(v);
+    // Pending slices land before the truncate; their errors stay for the open handles.
+    impl_->chunks->Drain(v);
     meta::SetAttrRequest req;
     req.mask = meta::kSetSize;
     req.size = 0;
-    auto a = s.ok() ? impl_->meta->SetAttr(ctx, v, req) : Result<meta::Attr>(s);
+    auto a = impl_->meta->SetAttr(ctx, v, req);
     if (!a.ok()) {
       (void)impl_->meta->CloseFile(v);  // deliberate drop: the truncate error is reported
       return a.status();
@@ -116,15 +134,19 @@ Result<size_t> Volume::Write(const Context& ctx, Ino ino, uint64_t fh, uint64_t 
     // Appends go to the end this client knows, including other handles' pending writes.
     off = impl_->KnownLength(h->ino);
   }
-  RETURN_IF_ERROR(impl_->chunks->Write(h->ino, off, data));
+  RETURN_IF_ERROR(impl_->chunks->Write(h->ino, off, data, &h->wb_err));
   impl_->RaiseKnownLength(h->ino, off + data.size());
+  // O_SYNC / O_DSYNC (O_SYNC includes the O_DSYNC bit): durable when write() returns.
+  if (h->flags & O_DSYNC) RETURN_IF_ERROR(SyncFile(*impl_, *h));
   return data.size();
 }
 
 Status Volume::Flush(const Context& ctx, Ino ino, uint64_t fh, uint64_t lock_owner) {
   auto h = impl_->GetFile(fh);
   if (!h) return Status(Code::kBadHandle, "unknown file handle");
-  Status s = impl_->chunks->Flush(h->ino);
+  // A read-only handle has written nothing: its close reports no write errors (as NFS does);
+  // they stay for the writers' closes and for fsync.
+  Status s = Writable(*h) ? impl_->chunks->Flush(h->ino, &h->wb_err) : Status::OK();
   bool locked = false;
   {
     std::lock_guard<std::mutex> l(impl_->inodes_mu);
@@ -148,9 +170,11 @@ Status Volume::Release(Ino ino, uint64_t fh) {
     h = it->second;
     impl_->files.erase(it);
   }
-  Status s;
-  // Writes after the last flush (through a dup'ed descriptor closed elsewhere) still land.
-  if (impl_->chunks->writer()->HasPending(h->ino)) s = impl_->chunks->Flush(h->ino);
+  // Writes after the last flush (pages the kernel wrote back after close) still land. A
+  // release cannot report an error (the kernel ignores its reply): an error nobody saw becomes
+  // an orphan when this was the file's last handle, logged and reported to the next handle.
+  if (impl_->chunks->writer()->HasPending(h->ino)) impl_->chunks->Drain(h->ino);
+  impl_->chunks->CloseErrorCursor(h->ino);
   std::optional<uint64_t> flock_owner;
   {
     std::lock_guard<std::mutex> l(h->mu);
@@ -170,22 +194,20 @@ Status Volume::Release(Ino ino, uint64_t fh) {
     if (it != impl_->inodes.end() && it->second.open_handles > 0) it->second.open_handles--;
     impl_->MaybeDropLocked(h->ino);
   }
-  return s.ok() ? c : s;
+  return c;
 }
 
 Status Volume::Fsync(const Context& ctx, Ino ino, uint64_t fh, bool datasync) {
   auto h = impl_->GetFile(fh);
-  meta::Ino v = h ? h->ino : impl_->ToVol(ino);
-  RETURN_IF_ERROR(impl_->chunks->Fsync(v));
-  // The commits are in the engine; make them survive a power loss too (DESIGN.md §6).
-  return impl_->engine->Sync();
+  if (!h) return Status(Code::kBadHandle, "unknown file handle");
+  return SyncFile(*impl_, *h);
 }
 
 Status Volume::Fallocate(const Context& ctx, Ino ino, uint64_t fh, uint32_t mode, uint64_t off,
                          uint64_t len) {
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino v = impl_->ToVol(ino);
-  RETURN_IF_ERROR(impl_->chunks->Flush(v));
+  impl_->chunks->Drain(v);
   RETURN_IF_ERROR(impl_->meta->Fallocate(ctx, v, mode, off, len));
   impl_->chunks->InvalidateFile(v);
   return impl_->RefreshLength(v);
@@ -197,8 +219,8 @@ Result<uint64_t> Volume::CopyFileRange(const Context& ctx, Ino ino_in, uint64_t 
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino src = impl_->ToVol(ino_in);
   meta::Ino dst = impl_->ToVol(ino_out);
-  RETURN_IF_ERROR(impl_->chunks->Flush(src));
-  if (dst != src) RETURN_IF_ERROR(impl_->chunks->Flush(dst));
+  impl_->chunks->Drain(src);
+  if (dst != src) impl_->chunks->Drain(dst);
   ASSIGN_OR_RETURN(uint64_t n, impl_->meta->CopyFileRange(ctx, src, off_in, dst, off_out, len));
   impl_->chunks->InvalidateFile(dst);
   RETURN_IF_ERROR(impl_->RefreshLength(dst));

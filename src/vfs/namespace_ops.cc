@@ -1,5 +1,6 @@
-// Volume: namespace operations (lookup, attributes, create/remove/rename of names, statfs).
-// Each maps client inodes to volume inodes, calls Meta, and maps the result back.
+// Volume: namespace operations (lookup, attributes, create/remove/rename of names, statfs,
+// fsyncdir). Each maps client inodes to volume inodes, calls Meta, and maps the result back;
+// attrs go out as ShownAttr (volume_impl.h) shows them.
 #include <fcntl.h>
 
 #include "vfs/volume_impl.h"
@@ -14,13 +15,15 @@ Result<Entry> Volume::Lookup(const Context& ctx, Ino parent, const std::string& 
     return impl_->ClientEntry(meta::Entry{p, a});
   }
   ASSIGN_OR_RETURN(meta::Entry e, impl_->meta->Lookup(ctx, p, name));
-  return impl_->ClientEntry(e);
+  Entry out = impl_->ClientEntry(e);
+  out.attr = ShownAttr(out.attr);
+  return out;
 }
 
 Result<Attr> Volume::GetAttr(const Context& ctx, Ino ino) {
   meta::Ino v = impl_->ToVol(ino);
   ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(v));
-  return impl_->Overlay(v, a);
+  return ShownAttr(impl_->Overlay(v, a));
 }
 
 // The kernel clears setuid/setgid after a write or truncate by sending a mode change with the
@@ -55,7 +58,8 @@ Result<Attr> Volume::SetAttr(const Context& ctx, Ino ino, const meta::SetAttrReq
   meta::SetAttrRequest rest = req;
   if (req.mask & meta::kSetSize) {
     // Pending slices must land before the truncate, or they would be committed on top of it.
-    RETURN_IF_ERROR(impl_->chunks->Flush(v));
+    // Their errors stay for the open handles (errseq: a truncate neither reports nor eats them).
+    impl_->chunks->Drain(v);
     std::shared_ptr<FileHandle> h = fh ? impl_->GetFile(*fh) : nullptr;
     if (h && h->ino == v && (h->flags & O_ACCMODE) != O_RDONLY) {
       // ftruncate on a descriptor open for writing: the open already checked access.
@@ -68,7 +72,7 @@ Result<Attr> Volume::SetAttr(const Context& ctx, Ino ino, const meta::SetAttrReq
       impl_->SetKnownLength(v, req.size);
       if (rest.mask == 0) {
         ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(v));
-        return impl_->Overlay(v, a);
+        return ShownAttr(impl_->Overlay(v, a));
       }
     }
   }
@@ -77,7 +81,7 @@ Result<Attr> Volume::SetAttr(const Context& ctx, Ino ino, const meta::SetAttrReq
     impl_->chunks->InvalidateFile(v);
     impl_->SetKnownLength(v, a.length);
   }
-  return impl_->Overlay(v, a);
+  return ShownAttr(impl_->Overlay(v, a));
 }
 
 Status Volume::Access(const Context& ctx, Ino ino, int mask) {
@@ -136,6 +140,13 @@ Status Volume::Rename(const Context& ctx, Ino parent, const std::string& name, I
   RETURN_IF_ERROR(impl_->CheckWritable());
   return impl_->meta->Rename(ctx, impl_->ToVol(parent), name, impl_->ToVol(new_parent),
                              new_name, flags);
+}
+
+Status Volume::FsyncDir(const Context& ctx, Ino ino, uint64_t fh, bool datasync) {
+  if (!impl_->GetDir(fh)) return Status(Code::kBadHandle, "unknown directory handle");
+  // Each namespace operation is one committed transaction already (DESIGN.md §5); nothing is
+  // buffered per directory. What may be missing is the engine's own flush to disk.
+  return impl_->engine->Sync();
 }
 
 Result<meta::StatFs> Volume::StatFs(const Context& ctx, Ino ino) {

@@ -11,8 +11,10 @@
 // File handles: Open/Create return a handle id; Read/Write/Flush/Fsync/Release take it. All
 // handles of one inode share one OpenFile (the data path's writer and reader), so writes through
 // one handle are visible to reads through another at once (read-your-writes in this client).
-// Flush (close) uploads and commits every pending slice of the file (DESIGN.md §6) and returns
-// its error; Release drops the handle.
+// Flush (close) of a handle open for writing uploads and commits every pending slice of the
+// file (DESIGN.md §6). Write errors follow errseq rules (chunk/writer.h): each handle open when
+// an upload or commit failed gets the error once, at its next Flush (handles open for writing)
+// or Fsync (any handle); Release drops the handle.
 //
 // Errors: Status codes of common/status.h as Meta documents them; kBadHandle for an unknown
 // handle; kReadOnly for a mutation on a read-only volume.
@@ -142,12 +144,14 @@ class Volume {
   // Writes data at off (at the current length for O_APPEND handles); returns bytes written.
   Result<size_t> Write(const Context& ctx, Ino ino, uint64_t fh, uint64_t off,
                        std::string_view data);
-  // close(): uploads and commits everything written to this file; drops the owner's POSIX
+  // close(): uploads and commits everything written to this file (handles open for writing)
+  // and reports a write error this handle has not been told of; drops the owner's POSIX
   // locks (lock_owner as the kernel gives it).
   Status Flush(const Context& ctx, Ino ino, uint64_t fh, uint64_t lock_owner);
   // Last close of the handle. Drops flock locks held through it.
   Status Release(Ino ino, uint64_t fh);
-  // fsync/fdatasync: Flush plus making store and engine durable against power loss.
+  // fsync/fdatasync: Flush plus making store and engine durable against power loss. Handles
+  // opened with O_SYNC or O_DSYNC do this after every Write.
   Status Fsync(const Context& ctx, Ino ino, uint64_t fh, bool datasync);
   Status Fallocate(const Context& ctx, Ino ino, uint64_t fh, uint32_t mode, uint64_t off,
                    uint64_t len);
@@ -169,6 +173,10 @@ class Volume {
   Result<std::vector<DirItem>> ReadDir(const Context& ctx, Ino ino, uint64_t fh, uint64_t offset,
                                        size_t max_items, bool plus);
   Status ReleaseDir(Ino ino, uint64_t fh);
+  // fsync of a directory: every namespace change committed so far (its entries among them)
+  // survives a power loss when it returns: the metadata engine is synced (KvEngine::Sync).
+  // kBadHandle for an unknown directory handle.
+  Status FsyncDir(const Context& ctx, Ino ino, uint64_t fh, bool datasync);
   // Entries per metadata page of a listing; a handle holds at most 2 * kDirPage entries.
   static constexpr size_t kDirPage = 1000;
   // What a directory handle holds (diagnostics and tests): entries in its window now, the

@@ -24,6 +24,19 @@
 
 namespace strata::vfs {
 
+// The attr as stat shows it. A regular file whose one link is in a trash hour directory
+// (/.trash/{hour}, inodes above kTrashIno) was unlinked: it reports nlink 0, as POSIX says of
+// an unlinked file that is still open (fstat after unlink; pjdfstest unlink/14.t), so the
+// trash on gives what the trash off gives (there the kept record itself has nlink 0). The
+// trashed record keeps nlink 1 (its trash entry), which meta's own bookkeeping (restore by
+// rename, expiry) counts on.
+inline meta::Attr ShownAttr(meta::Attr a) {
+  if (a.type == meta::FileType::kRegular && a.nlink == 1 && a.parent > meta::kTrashIno) {
+    a.nlink = 0;
+  }
+  return a;
+}
+
 // What this client knows of an inode between calls.
 struct InodeState {
   uint64_t refs = 0;      // kernel lookup count
@@ -40,9 +53,14 @@ struct InodeState {
   uint64_t open_length = 0;
 };
 
+// One open file description (what the kernel's struct file is to a local file system).
 struct FileHandle {
   meta::Ino ino = 0;  // volume inode
   int flags = 0;
+  // This description's view of the file's write-error sequence (chunk/writer.h "Write
+  // errors", Linux's file->f_wb_err): taken at open (before the handle is shared), then
+  // read and advanced only inside the DataWriter's calls, under its lock.
+  chunk::ErrorCursor wb_err;
   std::mutex mu;  // guards read_state and flock_owner
   chunk::ReadState read_state;
   std::optional<uint64_t> flock_owner;  // set once flock was used through this handle

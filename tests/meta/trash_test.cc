@@ -1,5 +1,7 @@
 // The trash on every engine: with trash_days > 0 a file's last unlink (or replacement by a
 // rename) moves it to /.trash/{YYYY-MM-DD-HH}/{parent}-{ino}-{name}; expiry releases it.
+#include <fcntl.h>
+
 #include <gtest/gtest.h>
 
 #include "meta/internal.h"
@@ -84,6 +86,21 @@ TEST_P(TrashTest, RestoreByRenameAndNoTrashForDirectories) {
   // An expired empty hour directory disappears.
   EXPECT_EQ(*internal::ExpireTrash(engine(), 1, internal::Now().sec + 3 * 86400), 0);
   EXPECT_TRUE(ListNames(kTrashIno).empty());
+}
+
+TEST_P(TrashTest, TrashedOpenFileRecordKeepsOneLinkInTheHourDirectory) {
+  // The record a trashed file keeps, while open or not: nlink 1 (its trash entry) and the
+  // hour directory (above kTrashIno) as parent. vfs::ShownAttr reports such a file with
+  // nlink 0 (fstat after unlink), and restore and expiry count on the record as it is.
+  Ino f = MustCreate(kRootIno, "open");
+  ASSERT_TRUE(meta().OpenFile(Root(), f, O_RDWR).ok());
+  ASSERT_TRUE(meta().Unlink(Root(), kRootIno, "open").ok());
+  auto a = meta().GetAttr(f);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->nlink, 1u);
+  EXPECT_GT(a->parent, kTrashIno);
+  ASSERT_TRUE(meta().CloseFile(f).ok());
+  EXPECT_TRUE(meta().GetAttr(f).ok());  // still in the trash after the last close
 }
 
 STRATA_META_INSTANTIATE(TrashTest);

@@ -13,8 +13,10 @@
 //    fn only talks to the KV (STYLE.md: no I/O inside a metadata transaction).
 //  - read-only: BEGIN DEFERRED; WAL gives a snapshot that writers never block.
 // Durability: synchronous=NORMAL (a committed transaction survives a SIGKILL of the process;
-// the last few may be lost on power loss) unless sync=full; Sync() checkpoints the WAL, which
-// fsyncs it, making every commit so far survive power loss (fsync() of a file, DESIGN.md §6).
+// the last few may be lost on power loss) unless sync=full; Sync() fsyncs the WAL (through
+// SQLite's file handle), so that when it returns every transaction committed before the call,
+// by any connection or process, survives power loss (fsync() of a file, DESIGN.md §6). It
+// does not wait for readers: a read transaction pinning the WAL changes nothing.
 //
 // Connections: a pool of SQLite connections, one per transaction in flight (a connection is
 // used by one thread at a time), kept for reuse.
