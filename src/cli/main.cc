@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "client/builtins.h"
+#include "common/logging.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"StrataFS: a POSIX file system on object storage", "strata"};
@@ -18,6 +19,11 @@ int main(int argc, char** argv) {
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return "strata: " + std::string(e.what()) + " (see --help)\n";
   });
+  // Short-lived tools report failures as one line of their own; the log (stderr) carries only
+  // what nobody returns, at error level. `strata mount` sets its own level and file.
+  if (!strata::logging::InitLogging({.level = strata::logging::Level::kError, .file = ""}).ok()) {
+    return 1;  // stderr cannot fail to open
+  }
   // The one registration of every engine and store backend, for every subcommand.
   strata::client::Registries registries;
   strata::client::RegisterBuiltins(registries);

@@ -256,22 +256,22 @@ void RegisterMount(CLI::App& app, const client::Registries& registries) {
                    "Give up on an object store operation after this many seconds (EIO)");
   cmd->add_option("--io-retries", o.io.io_retries, "Attempts per object store operation")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
+      ->check(CLI::Range(1, 1000).description(""));
   cmd->add_option("--cache-dir", o.cache.cache_dir, "Local disk cache directory (default: none)");
   AddSizeOption(cmd, "--cache-size", &o.cache.cache_size, 1 << 20,
                 "Disk cache size, e.g. 10G (bare number: MiB)");
   cmd->add_option("--free-space-ratio", o.cache.free_space_ratio,
                   "Keep this fraction of the cache disk free (0..0.9)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 0.9));
+      ->check(CLI::Range(0.0, 0.9).description(""));
   AddSizeOption(cmd, "--buffer-size", &o.writer.buffer_size, 8 << 20,
                 "Write buffer for all files, e.g. 300M");
   cmd->add_option("--max-uploads", o.writer.max_uploads, "Concurrent block uploads")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
+      ->check(CLI::Range(1, 1024).description(""));
   cmd->add_option("--max-downloads", o.reader.max_downloads, "Concurrent block downloads")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
+      ->check(CLI::Range(1, 1024).description(""));
   cmd->add_option("--attr-timeout", a->fuse.attr_timeout, "Kernel attribute cache, seconds")
       ->capture_default_str();
   cmd->add_option("--entry-timeout", a->fuse.entry_timeout, "Kernel name cache, seconds")

@@ -10,9 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include "meta/kv/mem_kv.h"
 #include "meta/meta.h"
 #include "object/faulty_store.h"
 #include "object/mem_store.h"
+#include "vfs/test_client.h"
 #include "vfs/vfs.h"
 
 namespace strata::vfs {
@@ -40,16 +42,15 @@ class SyncCountingKv : public kv::KvEngine {
 class PromisesTest : public ::testing::Test {
  protected:
   void Format(int trash_days) {
-    kv::RegisterMemKv(engines_);
     auto mem = std::shared_ptr<object::ObjectStore>(object::MemStore::Open("promises"));
     faulty_ = std::shared_ptr<object::FaultyStore>(object::FaultyStore::Open(mem, {}));
-    stores_.Register("faulty", [this](const Uri&, const object::StoreOptions&)
+    registries_.stores.Register("faulty", [this](const Uri&, const object::StoreOptions&)
                                    -> Result<std::shared_ptr<object::ObjectStore>> {
       return std::shared_ptr<object::ObjectStore>(faulty_);
     });
-    auto e = engines_.Open("memkv://");
+    auto e = kv::MemKv::Open();
     ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::make_shared<SyncCountingKv>(*e);
+    engine_ = std::make_shared<SyncCountingKv>(std::shared_ptr<kv::KvEngine>(std::move(*e)));
     meta::VolumeFormat f;
     f.name = "vol";
     f.uuid = "test-uuid";
@@ -60,12 +61,10 @@ class PromisesTest : public ::testing::Test {
   }
   void SetUp() override { Format(0); }
 
-  std::unique_ptr<Volume> OpenVolume() {
-    VolumeOptions o;
-    o.background_jobs = false;
-    auto v = Volume::Open(engine_, stores_, o);
+  testing::TestClient OpenVolume() {
+    auto v = testing::OpenTestClient(engine_, {}, &registries_);
     EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? std::move(*v) : nullptr;
+    return v.ok() ? std::move(*v) : testing::TestClient();
   }
 
   // Every put fails with ENOSPC (a full store) until the rules are cleared.
@@ -76,8 +75,7 @@ class PromisesTest : public ::testing::Test {
     faulty_->AddRule(rule);
   }
 
-  kv::KvRegistry engines_;
-  object::StoreRegistry stores_;
+  client::Registries registries_;
   std::shared_ptr<object::FaultyStore> faulty_;
   std::shared_ptr<SyncCountingKv> engine_;
   Context ctx_;  // root
@@ -184,8 +182,7 @@ TEST_F(PromisesTest, UnlinkedOpenFileReportsNlinkZero) {
   for (int trash_days : {0, 1}) {
     SCOPED_TRACE(trash_days ? "trash on" : "trash off");
     engine_.reset();
-    engines_ = kv::KvRegistry();
-    stores_ = object::StoreRegistry();
+    registries_ = client::Registries();
     Format(trash_days);
     auto v = OpenVolume();
     auto c = v->Create(ctx_, kRootIno, "f", 0644, O_RDWR);

@@ -27,14 +27,17 @@ class TestClient {
   std::unique_ptr<client::Client> c_;
 };
 
-// Background jobs off (tests drive them); the store named in the volume's format.
+// Background jobs off (tests drive them); the store named in the volume's format, opened
+// from `registries` (default: the built-in ones).
 inline Result<TestClient> OpenTestClient(std::shared_ptr<kv::KvEngine> engine,
-                                         const VolumeOptions& vo = {}) {
-  static const client::Registries* registries = [] {
+                                         const VolumeOptions& vo = {},
+                                         const client::Registries* registries = nullptr) {
+  static const client::Registries* builtins = [] {
     auto* r = new client::Registries;
     client::RegisterBuiltins(*r);
     return r;
   }();
+  if (registries == nullptr) registries = builtins;
   client::ClientOptions o;
   o.meta_url = "memkv://";
   o.volume = vo;
