@@ -1,0 +1,105 @@
+// The composition root builds a working volume from one options tree and counts what the
+// layers do into its registry.
+#include "client/client.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include "meta/kv/mem_kv.h"
+
+namespace strata::client {
+namespace {
+
+// The value of the series `name{labels}` as rendered ("" when absent).
+std::string Sample(const std::string& text, const std::string& series) {
+  size_t pos = 0;
+  while ((pos = text.find(series + " ", pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') {
+      size_t end = text.find('\n', pos);
+      return text.substr(pos + series.size() + 1, end - pos - series.size() - 1);
+    }
+    pos += series.size();
+  }
+  return "";
+}
+
+class ClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RegisterBuiltins(registries_);
+    engine_ = std::shared_ptr<kv::KvEngine>(std::move(*kv::MemKv::Open()));
+    meta::VolumeFormat f;
+    f.name = "vol";
+    f.uuid = "client-test";
+    f.storage_url = "mem://client-test";
+    f.block_size = 64 << 10;
+    f.trash_days = 0;
+    ASSERT_TRUE(meta::Meta::Format(*engine_, f, false).ok());
+    options_.meta_url = "memkv://";
+    options_.background_jobs = false;
+  }
+  Registries registries_;
+  std::shared_ptr<kv::KvEngine> engine_;
+  ClientOptions options_;
+};
+
+TEST_F(ClientTest, BuildsAVolumeAndCountsWhatItDoes) {
+  auto c = Client::OpenOnEngine(engine_, registries_, options_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  vfs::Volume& v = (*c)->volume();
+  meta::Context root;
+  auto cr = v.Create(root, vfs::kRootIno, "f", 0644, O_RDWR);
+  ASSERT_TRUE(cr.ok()) << cr.status().ToString();
+  std::string data(200 << 10, 'z');  // 4 blocks of 64 KiB
+  ASSERT_TRUE(v.Write(root, cr->entry.ino, cr->open.fh, 0, data).ok());
+  ASSERT_TRUE(v.Flush(root, cr->entry.ino, cr->open.fh, 1).ok());
+  ASSERT_TRUE(v.Release(cr->entry.ino, cr->open.fh).ok());
+
+  std::string text = (*c)->RenderMetrics();
+  EXPECT_EQ(Sample(text, "strata_object_requests_total{op=\"put\"}"), "4") << text;
+  // The stored bodies: the data plus each block's small checksum trailer.
+  uint64_t put_bytes = std::stoull(Sample(text, "strata_object_bytes_total{op=\"put\"}"));
+  EXPECT_GE(put_bytes, 200u << 10);
+  EXPECT_LE(put_bytes, (200u << 10) + 4 * 64);
+  EXPECT_EQ(Sample(text, "strata_object_errors_total{op=\"put\"}"), "0");
+  EXPECT_NE(Sample(text, "strata_meta_transactions_total"), "") << text;
+  EXPECT_NE(Sample(text, "strata_meta_transactions_total"), "0");
+  EXPECT_EQ(Sample(text, "strata_buffer_bytes"), "0");  // everything committed
+  EXPECT_EQ((*c)->store_metrics().Snapshot(object::StoreOp::kPut).calls, 4u);
+}
+
+TEST_F(ClientTest, OptionsAreValidatedOnceNamingTheFlag) {
+  ClientOptions o = options_;
+  o.io.io_retries = 0;
+  EXPECT_NE(Client::OpenOnEngine(engine_, registries_, o).status().ToString().find("--io-retries"),
+            std::string::npos);
+  o = options_;
+  o.io.meta_timeout = std::chrono::milliseconds(0);
+  EXPECT_EQ(Client::OpenOnEngine(engine_, registries_, o).code(), Code::kInvalidArgument);
+  o = options_;
+  o.writer.buffer_size = 100;
+  EXPECT_EQ(Client::OpenOnEngine(engine_, registries_, o).code(), Code::kInvalidArgument);
+  o = options_;
+  o.meta_url = "";
+  EXPECT_EQ(Client::Open(registries_, o).code(), Code::kInvalidArgument);
+}
+
+TEST_F(ClientTest, UnformattedVolumeSaysWhatToRun) {
+  ClientOptions o = options_;
+  o.meta_url = "memkv://";  // a fresh, empty engine
+  auto c = Client::Open(registries_, o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.code(), Code::kNotFound);
+  EXPECT_NE(c.status().ToString().find("strata format memkv://"), std::string::npos)
+      << c.status().ToString();
+}
+
+TEST_F(ClientTest, TheEnginesTimeBudgetComesFromTheOptions) {
+  options_.io.meta_timeout = std::chrono::milliseconds(1234);
+  auto c = Client::OpenOnEngine(engine_, registries_, options_);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(engine_->retry_policy().budget, std::chrono::milliseconds(1234));
+}
+
+}  // namespace
+}  // namespace strata::client
