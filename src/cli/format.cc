@@ -163,6 +163,10 @@ void RunFormat(const client::Registries& registries, const FormatArgs& a) {
   }
   std::printf("formatted volume %s (uuid %s) on %s, data in %s\n", f.name.c_str(), f.uuid.c_str(),
               (*engine)->Describe().c_str(), store->Describe().c_str());
+  auto durability = (*engine)->GetDurability();
+  if (durability.ok() && !durability->survives_restart) {
+    std::fprintf(stderr, "strata: warning: %s\n", durability->detail.c_str());
+  }
 }
 
 }  // namespace

@@ -56,8 +56,11 @@ Result<uint64_t> ParseMiBSize(const std::string& text) {
   return Status::InvalidArgument("bad size unit in '" + text + "' (use K, M, G or T)");
 }
 
-// Splits -o a,b=c,d into its options; allow_other is recognised, the rest goes to libfuse.
-void SplitFuseOptions(const std::vector<std::string>& in, fuse::FuseOptions& out) {
+// Splits -o a,b=c,d into its options; allow_other and ro are recognised (ro makes the whole
+// client read-only: no session, no background jobs, EROFS on changes), the rest goes to
+// libfuse.
+void SplitFuseOptions(const std::vector<std::string>& in, fuse::FuseOptions& out,
+                      bool* read_only) {
   for (const std::string& group : in) {
     std::stringstream ss(group);
     std::string opt;
@@ -66,8 +69,9 @@ void SplitFuseOptions(const std::vector<std::string>& in, fuse::FuseOptions& out
       if (opt == "allow_other") {
         out.allow_other = true;
       } else if (opt == "ro") {
-        // handled by --read-only; keep libfuse's view consistent
-        out.extra.push_back(opt);
+        *read_only = true;  // FuseServer adds "ro" for a read-only volume
+      } else if (opt == "rw") {
+        // the default
       } else {
         out.extra.push_back(opt);
       }
@@ -85,11 +89,11 @@ Status Serve(const client::Registries& registries, const MountArgs& a,
   // users may enter it (permissions are still checked). Unprivileged mounts need
   // user_allow_other in /etc/fuse.conf, so for them it stays opt-in with -o allow_other.
   fo.allow_other = geteuid() == 0;
-  SplitFuseOptions(a.fuse_opts, fo);
+  client::ClientOptions co = a.client;
+  SplitFuseOptions(a.fuse_opts, fo, &co.volume.read_only);
   RETURN_IF_ERROR(fo.Validate());
   RETURN_IF_ERROR(fuse::CheckMountPoint(a.mount_point));
 
-  client::ClientOptions co = a.client;
   co.volume.mount_point = a.mount_point;
   ASSIGN_OR_RETURN(auto c, client::Client::Open(registries, co));
   fo.fsname = "strata:" + c->volume().name();

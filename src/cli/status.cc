@@ -31,6 +31,14 @@ void RunStatus(const client::Registries& registries, const std::string& url) {
   nlohmann::json out;
   out["setting"] = nlohmann::json::parse((*m)->format().MaskedJson());
   out["usage"] = {{"used_bytes", usage->used_bytes}, {"used_inodes", usage->used_inodes}};
+  auto durability = (*engine)->GetDurability();
+  out["metadata"] = {{"engine", (*engine)->Describe()}};
+  if (durability.ok()) {
+    out["metadata"]["survives_restart"] = durability->survives_restart;
+    out["metadata"]["durability"] = durability->detail;
+  } else {
+    out["metadata"]["durability"] = "unknown: " + durability.status().ToString();
+  }
   out["sessions"] = nlohmann::json::array();
   for (const auto& s : *sessions) {
     out["sessions"].push_back({{"id", s.id},

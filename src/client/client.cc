@@ -116,6 +116,10 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
   c->RegisterStoreMetrics();
   LOG_INFO("volume {} opened: metadata {}, store {}{}", format->name, c->engine_->Describe(),
            store->Describe(), read_only ? " (read-only)" : "");
+  auto durability = c->engine_->GetDurability();
+  if (durability.ok() && !durability->survives_restart) {
+    LOG_WARN("metadata engine {}: {}", c->engine_->Describe(), durability->detail);
+  }
   return c;
 }
 

@@ -70,6 +70,20 @@ Status Meta::Format(kv::KvEngine& engine, const VolumeFormat& format, bool force
     ASSIGN_OR_RETURN(auto old, ReadSettings(txn));
     VolumeFormat f = format;
     if (old) {
+      const bool layout_changes = old->name != f.name || old->block_size != f.block_size ||
+                                  old->compression != f.compression;
+      if (force && layout_changes) {
+        // Block keys carry the name, and blocks are cut and encoded by block size and
+        // compression: changing any of them under existing data makes every file unreadable.
+        ASSIGN_OR_RETURN(auto slices, txn.Get(schema::CounterKey(internal::kNextSliceCounter)));
+        if (slices) {
+          return Status::AlreadyExists(
+              "volume '" + old->name + "' holds data (block size " +
+              std::to_string(old->block_size) + ", compression " + old->compression +
+              "): changing its name, block size or compression would make its files "
+              "unreadable, even with --force; format another engine or database instead");
+        }
+      }
       if (!force) {
         if (old->name != f.name) {
           return Status::AlreadyExists("the engine already holds volume '" + old->name +

@@ -333,3 +333,24 @@ def test_store_errors_write_nothing(strata, meta, s3rver, tmp_path):
                *keys)
     assert r.returncode == 0, r
     assert status(strata, meta.url)["setting"]["secret_key"] == "****"
+
+
+def test_status_says_how_durable_the_engine_is(strata, redis, tmp_path):
+    """A Redis that persists nothing is named at format (a warning) and in status."""
+    url = redis.url(5)
+    redis.cli("flushdb", db=5)
+    store = tmp_path / "store"
+    r = strata("format", url, "vol", "--storage", f"file://{store}")
+    assert r.returncode == 0, r
+    assert "warning" in r.stderr and "appendonly" in r.stderr, r
+    s = status(strata, url)["metadata"]
+    assert s["survives_restart"] is False, s
+    assert "persists nothing" in s["durability"], s
+
+
+def test_status_of_sqlite_is_durable(strata, tmp_path):
+    url = f"sqlite3://{tmp_path}/meta.db"
+    r = strata("format", url, "vol", "--storage", f"file://{tmp_path}/store")
+    assert r.returncode == 0 and "warning" not in r.stderr, r
+    s = status(strata, url)["metadata"]
+    assert s["survives_restart"] is True and "WAL" in s["durability"], s

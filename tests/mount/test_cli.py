@@ -105,3 +105,27 @@ def test_writeback_cache_mount(volume, tmp_path):
         assert f.read() == b"\0Z" + b"\0" * 8 + b"abc"
     m.unmount()
     volume.mounts.remove(m)
+
+
+def test_o_ro_is_a_real_read_only_mount(volume, mount, tmp_path):
+    """-o ro: reads work, every change is EROFS, and no session is written."""
+    import errno
+    import json
+    with open(os.path.join(mount.path, "ro-probe"), "wb") as f:
+        f.write(b"seen read-only")
+    sessions = len(json.loads(volume.run("status", volume.meta_url).stdout)["sessions"])
+    ro = volume.mount(str(tmp_path / "o-ro"), "-o", "ro")
+    try:
+        with open(os.path.join(ro.path, "ro-probe"), "rb") as f:
+            assert f.read() == b"seen read-only"
+        for change in (lambda: open(os.path.join(ro.path, "new"), "wb"),
+                       lambda: os.mkdir(os.path.join(ro.path, "d")),
+                       lambda: os.unlink(os.path.join(ro.path, "ro-probe"))):
+            with pytest.raises(OSError) as e:
+                change()
+            assert e.value.errno == errno.EROFS
+        after = json.loads(volume.run("status", volume.meta_url).stdout)["sessions"]
+        assert len(after) == sessions, after
+    finally:
+        ro.unmount()
+        volume.mounts.remove(ro)

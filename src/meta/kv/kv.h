@@ -118,6 +118,13 @@ struct TxnOptions {
   bool read_only = false;      // engines may use a cheaper snapshot and skip Commit work
 };
 
+// What a committed transaction survives on this engine (DESIGN.md §6), for `strata status`
+// and for the warnings of format and mount.
+struct Durability {
+  bool survives_restart = true;  // committed data survives a restart/crash of the server
+  std::string detail;            // how, in words an operator can act on
+};
+
 class KvEngine {
  public:
   virtual ~KvEngine() = default;
@@ -129,6 +136,8 @@ class KvEngine {
   // Makes every transaction committed so far survive a power loss (fsync; DESIGN.md §6). Engines
   // whose commits are already durable when they return do nothing.
   virtual Status Sync() { return Status::OK(); }
+  // How durable commits are (may ask the server: kUnavailable when it cannot be reached).
+  virtual Result<Durability> GetDurability() { return Durability{true, "durable on commit"}; }
 
   // The retry policy of RunTxn for this engine. Set it before sharing the engine between
   // threads (the composition root does, right after opening it).

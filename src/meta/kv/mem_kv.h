@@ -50,6 +50,9 @@ class MemKv : public KvEngine {
   std::string Describe() const override;
   Result<std::unique_ptr<Transaction>> Begin(bool read_only) override;
   Status Clear() override;
+  Result<Durability> GetDurability() override {
+    return Durability{false, "in process memory: nothing survives the process (tests only)"};
+  }
 
   // Number of stored keys (tombstones excluded); for tests and `status`.
   size_t Size() const;

@@ -373,6 +373,58 @@ Status RedisKv::Clear() {
   }
 }
 
+namespace {
+
+// The value of `name` in a CONFIG GET reply (an array of name, value pairs); "" when absent.
+std::string ConfigValue(const redisReply* r, std::string_view name) {
+  if (r->type != REDIS_REPLY_ARRAY) return "";
+  for (size_t i = 0; i + 1 < r->elements; i += 2) {
+    const redisReply* k = r->element[i];
+    const redisReply* v = r->element[i + 1];
+    if (k->type == REDIS_REPLY_STRING && std::string_view(k->str, k->len) == name &&
+        v->type == REDIS_REPLY_STRING) {
+      return std::string(v->str, v->len);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<Durability> RedisKv::GetDurability() {
+  ASSIGN_OR_RETURN(auto conn, shared_->pool.Acquire());
+  auto aof = conn->Command({"CONFIG", "GET", "appendonly"});
+  if (!aof.ok()) {
+    if (!aof.status().Is(Code::kIOError)) return aof.status();
+    return Durability{true, "unknown: the server refuses CONFIG GET (" +
+                                std::string(aof.status().message()) + ")"};
+  }
+  ASSIGN_OR_RETURN(auto fsync, conn->Command({"CONFIG", "GET", "appendfsync"}));
+  ASSIGN_OR_RETURN(auto save, conn->Command({"CONFIG", "GET", "save"}));
+  std::string appendonly = ConfigValue(aof->get(), "appendonly");
+  std::string appendfsync = ConfigValue(fsync.get(), "appendfsync");
+  std::string rdb = ConfigValue(save.get(), "save");
+  if (appendonly == "yes") {
+    std::string d = "Redis AOF (appendfsync " + appendfsync + ")";
+    if (appendfsync == "always") {
+      d += ": every commit is on disk before it is acknowledged";
+    } else if (appendfsync == "everysec") {
+      d += ": a crash of the server machine may lose the last second of commits";
+    } else {
+      d += ": the OS decides when commits reach disk; a machine crash may lose many";
+    }
+    return Durability{true, d};
+  }
+  if (!rdb.empty()) {
+    return Durability{true, "Redis RDB snapshots only (save " + rdb +
+                                "): a server crash loses every commit since the last snapshot; "
+                                "set appendonly yes"};
+  }
+  return Durability{false,
+                    "the Redis server persists nothing (appendonly no, save \"\"): a restart "
+                    "loses the whole volume's metadata; set appendonly yes"};
+}
+
 void RegisterRedisKv(KvRegistry& registry) {
   registry.Register("redis", [](const std::string& url) -> Result<std::shared_ptr<KvEngine>> {
     ASSIGN_OR_RETURN(auto kv, RedisKv::OpenUrl(url));

@@ -44,6 +44,8 @@ class RedisKv : public KvEngine {
   std::string Describe() const override;
   Result<std::unique_ptr<Transaction>> Begin(bool read_only) override;
   Status Clear() override;
+  // From CONFIG GET appendonly/appendfsync/save (INFO persistence when CONFIG is renamed away).
+  Result<Durability> GetDurability() override;
 
  private:
   explicit RedisKv(std::shared_ptr<RedisShared> shared);

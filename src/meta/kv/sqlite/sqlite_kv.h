@@ -56,6 +56,11 @@ class SqliteKv : public KvEngine {
   Result<std::unique_ptr<Transaction>> Begin(bool read_only) override;
   Status Clear() override;
   Status Sync() override;
+  Result<Durability> GetDurability() override {
+    return Durability{true,
+                      "SQLite WAL: commits survive a crash of any process; fsync() also makes "
+                      "them survive power loss"};
+  }
 
  private:
   explicit SqliteKv(std::shared_ptr<SqlitePool> pool);
