@@ -130,3 +130,84 @@ def test_a_failing_store_is_logged_with_the_key(strata, tmp_path):
         assert "/chunks/" in lines[0] and "NoSpace" in lines[0], lines[0]
     finally:
         subprocess.run(["umount", "-l", str(data)])
+
+
+class S3rver:
+    def __init__(self, base):
+        src = os.environ.get("STRATA_SOURCE_DIR",
+                             os.path.join(os.path.dirname(__file__), "..", ".."))
+        self.bin = os.path.join(src, "tests", "tools", "node_modules", ".bin", "s3rver")
+        self.port = free_port()
+        self.dir = base
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["node", "--openssl-legacy-provider", self.bin, "-d", str(self.dir), "-a",
+             "127.0.0.1", "-p", str(self.port), "--no-vhost-buckets", "-s"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            self.kill()
+
+
+def test_store_outage_fails_close_then_recovers(strata, tmp_path):
+    """The S3 server dies mid-write: close() fails with EIO after --io-timeout, nothing is
+    half-committed, the mount stays up, and writes work again soon after the server returns."""
+    from conftest import create_bucket
+    s3 = S3rver(tmp_path / "s3")
+    if not os.path.exists(s3.bin):
+        pytest.skip("s3rver not installed (scripts/install-deps)")
+    os.makedirs(s3.dir)
+    os.chmod(tmp_path, 0o755)
+    s3.start()
+    try:
+        endpoint = f"http://127.0.0.1:{s3.port}"
+        create_bucket(endpoint, "outage")
+        vol = Volume(strata, str(tmp_path), f"sqlite3://{tmp_path}/meta.db",
+                     f"{endpoint}/outage", ["--access-key", "S3RVER", "--secret-key", "S3RVER"])
+        vol.format()
+        m = vol.mount(None, "--io-timeout", "4")
+        with open(os.path.join(m.path, "before"), "wb") as f:
+            f.write(b"stored before" * 1000)
+
+        s3.kill()
+        f = open(os.path.join(m.path, "during"), "wb")
+        f.write(os.urandom(1 << 20))
+        start = time.monotonic()
+        with pytest.raises(OSError) as e:
+            f.close()
+        assert e.value.errno == errno.EIO, e.value
+        assert time.monotonic() - start < 4 + 30  # a hang guard, not a speed test
+        assert m.alive()
+        assert os.path.getsize(os.path.join(m.path, "during")) == 0  # nothing half-committed
+        assert "before" in os.listdir(m.path)  # metadata still served
+
+        s3.start()  # same port, same data directory
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with open(os.path.join(m.path, "after"), "wb") as g:
+                    g.write(b"back")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "writes did not recover"
+                time.sleep(0.5)
+        vol.close()
+        m2 = vol.mount()  # a fresh client (empty memory cache) reads every byte from the store
+        with open(os.path.join(m2.path, "before"), "rb") as r:
+            assert r.read() == b"stored before" * 1000
+        with open(os.path.join(m2.path, "after"), "rb") as r:
+            assert r.read() == b"back"
+        vol.close()
+        with open(m.log) as lf:
+            log = lf.read()
+        assert "gave up on put" in log, log
+    finally:
+        s3.close()
