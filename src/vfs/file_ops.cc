@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/logging.h"
 #include "vfs/volume_impl.h"
 
 namespace strata::vfs {
@@ -120,7 +121,15 @@ Status Volume::Read(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size
   // cache it reads through write-only handles to fill partly written pages.
   uint64_t length = impl_->KnownLength(h->ino);
   std::lock_guard<std::mutex> l(h->mu);
-  ASSIGN_OR_RETURN(*out, impl_->chunks->Read(h->ino, off, size, length, &h->read_state));
+  auto data = impl_->chunks->Read(h->ino, off, size, length, &h->read_state);
+  if (!data.ok()) {
+    // The reader returns EIO to the application; the log keeps what and where (the block key
+    // is in the status).
+    LOG_WARN_EVERY("read of inode {} at {} (+{}) failed: {}", h->ino, off, size,
+                   data.status().ToString());
+    return data.status();
+  }
+  *out = std::move(*data);
   return Status::OK();
 }
 

@@ -211,3 +211,57 @@ def test_store_outage_fails_close_then_recovers(strata, tmp_path):
         assert "gave up on put" in log, log
     finally:
         s3.close()
+
+
+def _files_under(path):
+    out = []
+    for root, _, files in os.walk(path):
+        out += [os.path.join(root, f) for f in files if not f.startswith(".")]
+    return sorted(out)
+
+
+def _flip_byte(path, at=100):
+    with open(path, "r+b") as f:
+        f.seek(at)
+        b = f.read(1)
+        f.seek(at)
+        f.write(bytes([b[0] ^ 0xFF]))
+
+
+def test_corrupt_blocks_are_never_returned(strata, tmp_path):
+    """A corrupt cache file is dropped and the block re-fetched; a corrupt store object gives
+    EIO and a log line naming its key, never wrong bytes."""
+    os.chmod(tmp_path, 0o755)
+    data_dir, cache = tmp_path / "data", tmp_path / "cache"
+    vol = Volume(strata, str(tmp_path), f"sqlite3://{tmp_path}/meta.db", f"file://{data_dir}", [])
+    vol.format()
+    payload = os.urandom(3 << 20)
+    m = vol.mount(None, "--cache-dir", str(cache))
+    with open(os.path.join(m.path, "f"), "wb") as f:
+        f.write(payload)
+    vol.close()
+    vol.mounts.clear()
+
+    cached = [p for p in _files_under(cache) if "chunks" in p]
+    assert cached, _files_under(cache)
+    for p in cached:
+        _flip_byte(p)
+    m = vol.mount(None, "--cache-dir", str(cache))
+    with open(os.path.join(m.path, "f"), "rb") as f:
+        assert f.read() == payload  # re-fetched from the store
+    vol.close()
+    vol.mounts.clear()
+
+    blocks = [p for p in _files_under(data_dir) if "/chunks/" in p]
+    assert blocks
+    _flip_byte(blocks[0])
+    m = vol.mount()  # no cache: the store copy is read
+    with pytest.raises(OSError) as e:
+        with open(os.path.join(m.path, "f"), "rb") as f:
+            f.read()
+    assert e.value.errno == errno.EIO
+    vol.close()
+    with open(m.log) as lf:
+        log = lf.read()
+    key = os.path.relpath(blocks[0], data_dir)
+    assert key in log and "Corruption" in log, (key, log)
