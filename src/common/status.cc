@@ -46,6 +46,7 @@ constexpr CodeInfo kCodes[] = {
     {Code::kCancelled, "Cancelled", ECANCELED},
     {Code::kInterrupted, "Interrupted", EINTR},
     {Code::kTooBig, "TooBig", E2BIG},
+    {Code::kOutcomeUnknown, "OutcomeUnknown", EIO},
 };
 
 const CodeInfo& Info(Code code) {

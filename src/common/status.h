@@ -55,6 +55,8 @@ enum class Code : uint8_t {
   kCancelled = 30,        // ECANCELED
   kInterrupted = 31,      // EINTR
   kTooBig = 32,           // E2BIG (xattr value too large)
+  kOutcomeUnknown = 33,   // EIO; a commit whose reply was lost: it may or may not have applied
+                          // (retried only by idempotent operations, see kv::TxnOptions)
 };
 
 // Name of a code, e.g. "NotFound".

@@ -8,7 +8,7 @@
 namespace strata {
 namespace {
 
-constexpr int kLastCode = static_cast<int>(Code::kTooBig);
+constexpr int kLastCode = static_cast<int>(Code::kOutcomeUnknown);
 
 TEST(StatusTest, CodeTableNamesAreUniqueAndErrnosPositive) {
   std::set<std::string_view> names;
@@ -39,6 +39,7 @@ TEST(StatusTest, CodeToErrnoToCodeRoundTrips) {
       {Code::kCorruption, Code::kIOError},
       {Code::kUnavailable, Code::kIOError},
       {Code::kInternal, Code::kIOError},
+      {Code::kOutcomeUnknown, Code::kIOError},
       {Code::kConflict, Code::kWouldBlock},
   };
   for (int i = 1; i <= kLastCode; i++) {

@@ -92,6 +92,18 @@ Status PunchHoles(kv::Transaction& txn, Ino ino, uint64_t begin, uint64_t end) {
 
 }  // namespace internal
 
+namespace internal {
+
+// True when a record of the encoded slice list (24-byte records, id at offset 4) has `id`.
+bool ListHoldsSlice(std::string_view list, uint64_t id) {
+  for (size_t at = 0; at + 24 <= list.size(); at += 24) {
+    if (GetU64BE(list.data() + at + 4) == id) return true;
+  }
+  return false;
+}
+
+}  // namespace internal
+
 Result<uint64_t> Meta::NewSliceId() {
   if (options_.read_only) return internal::ReadOnlyError();
   return NextId(slice_ids_, internal::kNextSliceCounter);
@@ -120,13 +132,20 @@ Status Meta::WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice, const
   const uint64_t end = (uint64_t{chunk_index} << kChunkBits) + slice.pos + slice.len;
   // The hot path of every write: one round trip reads the attr and the chunk list together.
   const std::string chunk_key = schema::ChunkKey(ino, chunk_index);
-  return kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
+  // Idempotent by slice id (ids are never reused): a commit whose reply was lost (engine
+  // restart mid-commit) is run again, finds its slice in the list, and changes nothing.
+  kv::TxnOptions opts;
+  opts.idempotent = true;
+  return kv::RunTxn(
+      *engine_,
+      [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(ino), chunk_key}));
     if (!raw[0]) return Status::NotFound("no such inode " + std::to_string(ino));
     ASSIGN_OR_RETURN(Attr attr, schema::DecodeAttr(*raw[0]));
     if (attr.type != FileType::kRegular) return Status::InvalidArgument("not a regular file");
     std::string list = raw[1].value_or("");
     if (list.size() % 24 != 0) return Status::Corruption("slice list length not a multiple of 24");
+    if (slice.id != 0 && internal::ListHoldsSlice(list, slice.id)) return Status::OK();
     schema::AppendSlice(&list, slice);
     txn.Put(chunk_key, list);
     if (end > attr.length) RETURN_IF_ERROR(internal::ChangeLength(txn, ino, attr, end));
@@ -134,7 +153,8 @@ Status Meta::WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice, const
     attr.ctime = mtime;
     internal::WriteAttr(txn, ino, attr);
     return Status::OK();
-  });
+      },
+      opts);
 }
 
 Status Meta::CompactChunk(Ino ino, uint32_t chunk_index, const std::vector<Slice>& expected,

@@ -116,6 +116,10 @@ struct TxnOptions {
   int max_backoff_us = -1;     // -1: policy.backoff.max
   std::optional<Deadline> deadline;  // nullopt: policy.budget from the first attempt
   bool read_only = false;      // engines may use a cheaper snapshot and skip Commit work
+  // fn detects its own earlier application (e.g. a slice id already in the chunk list), so a
+  // commit whose outcome is unknown (kOutcomeUnknown: the reply was lost) may be run again:
+  // the re-run finds it applied and changes nothing. Otherwise kOutcomeUnknown is returned.
+  bool idempotent = false;
 };
 
 // What a committed transaction survives on this engine (DESIGN.md §6), for `strata status`

@@ -85,6 +85,11 @@ Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,
     }
     s = (*txn)->Commit();
     if (s.ok()) return finish(std::move(s), false);
+    if (s.Is(Code::kOutcomeUnknown) && opts.idempotent) {
+      LOG_WARN_EVERY("metadata: {}; re-running the idempotent transaction", s.ToString());
+      last = std::move(s);
+      continue;
+    }
     if (!s.IsRetryable()) return finish(std::move(s), true);
     if (s.Is(Code::kConflict)) Count(m.conflicts);
     last = std::move(s);

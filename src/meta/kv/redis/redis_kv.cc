@@ -252,8 +252,9 @@ class RedisTxn : public Transaction {
     auto r = sh_->Eval(kCommitScript, args, &lost, BudgetMs());
     if (!r.ok()) {
       if (with_writes && lost) {
-        return Status::IOError("redis: commit outcome unknown, the connection failed: " +
-                               std::string(r.status().message()));
+        return Status(Code::kOutcomeUnknown,
+                      "redis: commit outcome unknown, the connection failed: " +
+                          std::string(r.status().message()));
       }
       return r.status();
     }
