@@ -27,7 +27,7 @@ Status ChunkOptions::Validate() const {
   return Status::OK();
 }
 
-Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(meta::Meta* meta,
+Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(meta::SliceLog* meta,
                                                      std::shared_ptr<object::ObjectStore> store,
                                                      const ChunkOptions& options) {
   RETURN_IF_ERROR(options.Validate());

@@ -37,7 +37,7 @@
 #include "chunk/writer.h"
 #include "common/status.h"
 #include "meta/format.h"
-#include "meta/meta.h"
+#include "meta/slice_log.h"
 #include "object/object_store.h"
 
 namespace strata::chunk {
@@ -60,7 +60,7 @@ class ChunkStore {
  public:
   // `meta` is not owned and must outlive the ChunkStore; `store` is shared. The store is the
   // bucket/directory root when blocks.key_prefix is "NAME/" (see block_key.h).
-  static Result<std::unique_ptr<ChunkStore>> Open(meta::Meta* meta,
+  static Result<std::unique_ptr<ChunkStore>> Open(meta::SliceLog* meta,
                                                   std::shared_ptr<object::ObjectStore> store,
                                                   const ChunkOptions& options);
   // Flushes (dropping errors deliberately; call FlushAll first to see them) and stops. When

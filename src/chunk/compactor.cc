@@ -14,7 +14,7 @@ using meta::Ino;
 
 class Compactor::State {
  public:
-  State(meta::Meta* meta, BlockStore* blocks, std::unique_ptr<ThreadPool> pool)
+  State(meta::SliceLog* meta, BlockStore* blocks, std::unique_ptr<ThreadPool> pool)
       : meta_(meta), blocks_(blocks), pool_(std::move(pool)) {}
 
   Status CompactChunk(Ino ino, uint32_t chunk);
@@ -63,7 +63,7 @@ class Compactor::State {
  private:
   Status Rewrite(Ino ino, uint32_t chunk, const std::vector<meta::Slice>& slices);
 
-  meta::Meta* const meta_;
+  meta::SliceLog* const meta_;
   BlockStore* const blocks_;
   std::mutex mu_;
   std::condition_variable idle_cv_;
@@ -127,7 +127,7 @@ Status Compactor::State::Rewrite(Ino ino, uint32_t chunk, const std::vector<meta
   return st;
 }
 
-Result<std::unique_ptr<Compactor>> Compactor::Open(meta::Meta* meta, BlockStore* blocks) {
+Result<std::unique_ptr<Compactor>> Compactor::Open(meta::SliceLog* meta, BlockStore* blocks) {
   ASSIGN_OR_RETURN(auto pool,
                    ThreadPool::Open({.name = "compaction", .threads = 1, .queue_capacity = 1024}));
   return std::unique_ptr<Compactor>(

@@ -2,7 +2,7 @@
 //
 // CompactChunk(ino, chunk) reads the chunk's slice list, resolves its visible view, reads the
 // visible bytes (through the BlockStore), writes them as one new slice (new id, blocks
-// uploaded first) and calls Meta::CompactChunk, which replaces the slices read only if the
+// uploaded first) and calls SliceLog::CompactChunk, which replaces the slices read only if the
 // chunk's list still begins with them. On kConflict (or any failure after upload) the new
 // blocks are deleted. Leading and trailing holes are not stored; holes inside the view are
 // stored as zeros. The replaced slices lose a reference; the Deleter removes their blocks.
@@ -16,7 +16,7 @@
 // have fsync'ed and whose blocks the deleter will remove.
 //
 // Thread-safety: all methods may be called from any thread concurrently.
-// Errors: Meta and BlockStore errors; kConflict when the chunk changed meanwhile (harmless:
+// Errors: SliceLog and BlockStore errors; kConflict when the chunk changed meanwhile (harmless:
 // the chunk will be compacted again when it is next found fragmented).
 #pragma once
 
@@ -25,14 +25,14 @@
 
 #include "chunk/block_store.h"
 #include "common/status.h"
-#include "meta/meta.h"
+#include "meta/slice_log.h"
 
 namespace strata::chunk {
 
 class Compactor {
  public:
   // meta and blocks are not owned and must outlive the compactor.
-  static Result<std::unique_ptr<Compactor>> Open(meta::Meta* meta, BlockStore* blocks);
+  static Result<std::unique_ptr<Compactor>> Open(meta::SliceLog* meta, BlockStore* blocks);
   ~Compactor();  // runs the queued jobs to completion, then stops
   Compactor(const Compactor&) = delete;
   Compactor& operator=(const Compactor&) = delete;

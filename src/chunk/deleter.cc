@@ -2,7 +2,7 @@
 
 namespace strata::chunk {
 
-Deleter::Deleter(meta::Meta* meta, BlockStore* blocks) : meta_(meta), blocks_(blocks) {}
+Deleter::Deleter(meta::SliceLog* meta, BlockStore* blocks) : meta_(meta), blocks_(blocks) {}
 
 Deleter::~Deleter() { Stop(); }
 

@@ -1,16 +1,16 @@
 // Deleter: background deletion of the blocks of unreferenced slices (DESIGN.md §4).
 //
 // The metadata drives it, so it is resumable after a crash: RunOnce() first expands
-// deleted-file records (Meta::ProcessDeletedFiles), then, for each slice from
-// Meta::PendingSliceDeletions, deletes every block of the slice from the store (deleting a
-// missing block succeeds) and only then calls Meta::ConfirmSliceDeleted. A crash between the
+// deleted-file records (SliceLog::ProcessDeletedFiles), then, for each slice from
+// SliceLog::PendingSliceDeletions, deletes every block of the slice from the store (deleting a
+// missing block succeeds) and only then calls SliceLog::ConfirmSliceDeleted. A crash between the
 // two leaves the slice pending, and the next run deletes (nothing) and confirms it.
 //
 // Start() runs RunOnce in a background thread every interval until the Deleter is destroyed
 // (or Drain()ed); several clients may run deleters at once (deletes are idempotent).
 //
 // Thread-safety: all methods may be called from any thread.
-// Errors: RunOnce returns the first Meta/store error; the background loop counts and retries
+// Errors: RunOnce returns the first SliceLog/store error; the background loop counts and retries
 // on the next interval.
 #pragma once
 
@@ -23,14 +23,14 @@
 
 #include "chunk/block_store.h"
 #include "common/status.h"
-#include "meta/meta.h"
+#include "meta/slice_log.h"
 
 namespace strata::chunk {
 
 class Deleter {
  public:
   // meta and blocks are not owned and must outlive the deleter.
-  Deleter(meta::Meta* meta, BlockStore* blocks);
+  Deleter(meta::SliceLog* meta, BlockStore* blocks);
   ~Deleter();  // stops the background thread
 
   // One pass over at most `limit` deleted files and `limit` slices; returns the number of
@@ -60,7 +60,7 @@ class Deleter {
   // RunOnce, also reporting how many deleted files were expanded into pending slices.
   Result<int> Pass(int limit, int* files);
 
-  meta::Meta* meta_;
+  meta::SliceLog* meta_;
   BlockStore* blocks_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -62,7 +62,7 @@ class Latch {
 
 class DataReader::State {
  public:
-  State(meta::Meta* meta, BlockStore* blocks, Compactor* compactor, const ReaderOptions& o,
+  State(meta::SliceLog* meta, BlockStore* blocks, Compactor* compactor, const ReaderOptions& o,
         std::unique_ptr<ThreadPool> pool)
       : meta_(meta), blocks_(blocks), compactor_(compactor), opts_(o),
         block_size_(blocks->block_size()), pool_(std::move(pool)) {}
@@ -96,7 +96,7 @@ class DataReader::State {
   // x rounded up to a multiple of the block size.
   uint64_t RoundUp(uint64_t x) const { return (x + block_size_ - 1) / block_size_ * block_size_; }
 
-  meta::Meta* const meta_;
+  meta::SliceLog* const meta_;
   BlockStore* const blocks_;
   Compactor* const compactor_;
   const ReaderOptions opts_;
@@ -280,7 +280,7 @@ bool DataReader::State::Prefetch(const Fetch& f) {
 
 // ---- DataReader: forwards to State.
 
-Result<std::unique_ptr<DataReader>> DataReader::Open(meta::Meta* meta, BlockStore* blocks,
+Result<std::unique_ptr<DataReader>> DataReader::Open(meta::SliceLog* meta, BlockStore* blocks,
                                                      Compactor* compactor,
                                                      const ReaderOptions& options) {
   RETURN_IF_ERROR(options.Validate());

@@ -1,7 +1,7 @@
 // DataReader: the read path of one client (DESIGN.md §7), shared by all open files.
 //
 // Read(ino, off, size, length, state) returns the committed bytes of the range: per chunk it
-// loads the slice list (Meta::ReadChunk) and resolves it into segments (meta::ResolveSlices),
+// loads the slice list (SliceLog::ReadChunk) and resolves it into segments (meta::ResolveSlices),
 // caching the segments per (inode, chunk) until Invalidate*; then fetches the needed blocks
 // in parallel on the download pool (common ThreadPool, max_downloads threads) through the BlockStore (cache,
 // then store; ranged GETs for partial blocks of uncompressed volumes). Holes and bytes past
@@ -26,7 +26,7 @@
 // Thread-safety: every method may be called from any thread concurrently; a ReadState must
 // not be used by two reads at once (one per handle; FUSE serialises reads per handle only
 // loosely, so the VFS guards it with the handle's lock).
-// Errors: Meta errors from ReadChunk; BlockStore errors (kNotFound for a missing block,
+// Errors: SliceLog errors from ReadChunk; BlockStore errors (kNotFound for a missing block,
 // kCorruption, kUnavailable, kIOError). Background prefetch errors are dropped (the
 // foreground read will retry and report them).
 #pragma once
@@ -37,7 +37,7 @@
 
 #include "chunk/block_store.h"
 #include "common/status.h"
-#include "meta/meta.h"
+#include "meta/slice_log.h"
 
 namespace strata::chunk {
 
@@ -63,7 +63,7 @@ class Compactor;
 class DataReader {
  public:
   // meta and blocks are not owned and must outlive the reader; compactor may be null.
-  static Result<std::unique_ptr<DataReader>> Open(meta::Meta* meta, BlockStore* blocks,
+  static Result<std::unique_ptr<DataReader>> Open(meta::SliceLog* meta, BlockStore* blocks,
                                                   Compactor* compactor,
                                                   const ReaderOptions& options);
   ~DataReader();  // waits for background prefetches

@@ -102,7 +102,7 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
 
 // ---- DataWriter: forwards to State.
 
-Result<std::unique_ptr<DataWriter>> DataWriter::Open(meta::Meta* meta, BlockStore* blocks,
+Result<std::unique_ptr<DataWriter>> DataWriter::Open(meta::SliceLog* meta, BlockStore* blocks,
                                                      Compactor* compactor,
                                                      const WriterOptions& options, Clock* clock) {
   RETURN_IF_ERROR(options.Validate());

@@ -67,7 +67,7 @@
 #include "chunk/block_store.h"
 #include "common/clock.h"
 #include "common/status.h"
-#include "meta/meta.h"
+#include "meta/slice_log.h"
 
 namespace strata::chunk {
 
@@ -102,7 +102,7 @@ class DataWriter {
  public:
   // meta and blocks are not owned and must outlive the writer. compactor may be null (no
   // automatic compaction). clock gives mtimes for commits.
-  static Result<std::unique_ptr<DataWriter>> Open(meta::Meta* meta, BlockStore* blocks,
+  static Result<std::unique_ptr<DataWriter>> Open(meta::SliceLog* meta, BlockStore* blocks,
                                                   Compactor* compactor,
                                                   const WriterOptions& options,
                                                   Clock* clock = SystemClock::Get());

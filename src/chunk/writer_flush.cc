@@ -63,7 +63,7 @@ Status DataWriter::State::Flush(Ino ino, bool sync, ErrorCursor* cursor) {
     st = CheckErrorLocked(ino, cursor);
   }
   if (sync && st.ok()) {
-    st = meta_->engine().Sync();
+    st = meta_->Sync();
     if (!st.ok()) st = st.WithContext("sync metadata");
   }
   return st;

@@ -83,7 +83,7 @@ using writer_detail::SliceBuf;
 
 class DataWriter::State {
  public:
-  State(meta::Meta* meta, BlockStore* blocks, Compactor* compactor, const WriterOptions& o,
+  State(meta::SliceLog* meta, BlockStore* blocks, Compactor* compactor, const WriterOptions& o,
         Clock* clock, std::unique_ptr<ThreadPool> pool)
       : meta_(meta), blocks_(blocks), compactor_(compactor), opts_(o), clock_(clock),
         block_size_(blocks->block_size()), pool_(std::move(pool)) {
@@ -180,7 +180,7 @@ class DataWriter::State {
   // Frees memory under pressure: freezes every open slice. REQUIRES: mu_ held.
   void RelieveLocked(Work* work);
 
-  meta::Meta* const meta_;
+  meta::SliceLog* const meta_;
   BlockStore* const blocks_;
   Compactor* const compactor_;
   const WriterOptions opts_;

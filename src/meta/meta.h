@@ -34,6 +34,7 @@
 #include "common/status.h"
 #include "meta/format.h"
 #include "meta/kv/kv.h"
+#include "meta/slice_log.h"
 #include "meta/types.h"
 
 namespace strata::meta {
@@ -47,7 +48,7 @@ struct MetaOptions {
   Status Validate() const;
 };
 
-class Meta {
+class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h)
  public:
   // Writes the settings record (and the root directory when new). Refuses (kAlreadyExists) a
   // re-format with a different name, block size or compression unless force; a re-format with
@@ -111,12 +112,13 @@ class Meta {
   Status CloseFile(Ino ino);
 
   // ---- File data (slices.cc, truncate.cc, copy.cc)
-  Result<uint64_t> NewSliceId();
+  Result<uint64_t> NewSliceId() override;
   // The chunk's slice list in commit order (empty when the chunk was never written).
-  Result<std::vector<Slice>> ReadChunk(Ino ino, uint32_t chunk_index);
+  Result<std::vector<Slice>> ReadChunk(Ino ino, uint32_t chunk_index) override;
   // Appends a slice to the chunk and grows the length to cover it, sets mtime/ctime, updates
   // usage. One transaction (the group-commit seam). kNoSpace/kQuotaExceeded when over limits.
-  Status WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice, const Timespec& mtime);
+  Status WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice,
+                    const Timespec& mtime) override;
   Status Truncate(const Context& ctx, Ino ino, uint64_t length);
   Status Fallocate(const Context& ctx, Ino ino, uint32_t mode, uint64_t offset, uint64_t length);
   // Shares the source's slices with the destination (reference counts); returns bytes copied.
@@ -125,15 +127,17 @@ class Meta {
   // Replaces the chunk's first expected.size() slices by `replacement` if the list still
   // begins with `expected`; kConflict otherwise (the caller then deletes replacement's blocks).
   Status CompactChunk(Ino ino, uint32_t chunk_index, const std::vector<Slice>& expected,
-                      const Slice& replacement);
+                      const Slice& replacement) override;
 
   // ---- Garbage (gc.cc): resumable after a crash; the data path deletes blocks.
   // Expands up to `limit` deleted-file records into slice dereferences; returns how many done.
-  Result<int> ProcessDeletedFiles(int limit);
+  Result<int> ProcessDeletedFiles(int limit) override;
   // Stored slices whose reference count reached zero (blocks to delete), at most limit.
-  Result<std::vector<SliceRef>> PendingSliceDeletions(int limit);
+  Result<std::vector<SliceRef>> PendingSliceDeletions(int limit) override;
   // Called after the slice's blocks are gone from the store.
-  Status ConfirmSliceDeleted(const SliceRef& ref);
+  Status ConfirmSliceDeleted(const SliceRef& ref) override;
+  // SliceLog::Sync: the engine's Sync (fsync's metadata step).
+  Status Sync() override { return engine_->Sync(); }
 
   // ---- Xattrs (xattr.cc). flags: XATTR_CREATE=1, XATTR_REPLACE=2.
   Result<std::string> GetXattr(const Context& ctx, Ino ino, const std::string& name);
