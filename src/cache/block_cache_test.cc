@@ -1,3 +1,6 @@
+// The local cache's tiers through the BlockTier interface (block_tier.h), and BlockCache's
+// wiring of them. Lookup order, fills and promotion are the chain's, tested with a real store
+// tier in chunk/tier_chain_test.cc.
 #include "cache/block_cache.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include "cache/disk_tier.h"
+#include "cache/memory_tier.h"
 #include "common/faulty_env.h"
 #include "common/mem_env.h"
 
@@ -37,6 +42,8 @@ std::string Block(size_t n, char seed) {
   return s;
 }
 
+BlockData Data(size_t n, char seed) { return std::make_shared<const std::string>(Block(n, seed)); }
+
 CacheOptions DiskOnly(const std::string& dir, uint64_t size = 1 << 20) {
   CacheOptions o;
   o.memory_size = 0;
@@ -46,43 +53,88 @@ CacheOptions DiskOnly(const std::string& dir, uint64_t size = 1 << 20) {
   return o;
 }
 
-TEST(BlockCache, MemoryTierHitAndMiss) {
+// The bytes a tier holds under key, or "" on a miss (asserting it was a miss, not an error).
+std::string Held(BlockTier& tier, const std::string& key, uint32_t len) {
+  auto r = tier.Get(key, len);
+  if (!r.ok()) {
+    EXPECT_TRUE(r.status().Is(Code::kNotFound)) << r.status().ToString();
+    return "";
+  }
+  return **r;
+}
+
+TEST(MemoryTier, MissIsNotFoundHitIsTheSameBuffer) {
+  MemoryTier tier(1 << 20);
+  EXPECT_EQ(tier.Name(), "memory");
+  EXPECT_TRUE(tier.WantsFill());
+  EXPECT_TRUE(tier.Get("v/chunks/0/0/1_0_10", 10).status().Is(Code::kNotFound));
+  auto data = std::make_shared<const std::string>("0123456789");
+  ASSERT_TRUE(tier.Put("v/chunks/0/0/1_0_10", data).ok());
+  auto hit = tier.Get("v/chunks/0/0/1_0_10", 10);
+  ASSERT_TRUE(hit.ok());
+  EXPECT_EQ(hit->get(), data.get());  // no copy
+  EXPECT_EQ(tier.bytes(), 10u);
+  ASSERT_TRUE(tier.Remove("v/chunks/0/0/1_0_10").ok());
+  EXPECT_FALSE(tier.Contains("v/chunks/0/0/1_0_10"));
+  EXPECT_TRUE(tier.Remove("never").ok());
+  EXPECT_FALSE(MemoryTier(0).WantsFill());
+}
+
+TEST(MemoryTier, EvictsLeastRecentlyUsed) {
+  MemoryTier tier(3000);
+  ASSERT_TRUE(tier.Put("a", Data(1000, 'a')).ok());
+  ASSERT_TRUE(tier.Put("b", Data(1000, 'b')).ok());
+  ASSERT_TRUE(tier.Put("c", Data(1000, 'c')).ok());
+  ASSERT_TRUE(tier.Get("a", 1000).ok());        // a is now the most recent
+  ASSERT_TRUE(tier.Put("d", Data(1000, 'd')).ok());  // evicts b
+  EXPECT_TRUE(tier.Contains("a"));
+  EXPECT_FALSE(tier.Contains("b"));
+  EXPECT_TRUE(tier.Contains("d"));
+  EXPECT_LE(tier.bytes(), 3000u);
+  EXPECT_EQ(tier.evictions(), 1u);
+  ASSERT_TRUE(tier.Put("huge", Data(4000, 'h')).ok());  // declined: larger than the tier
+  EXPECT_FALSE(tier.Contains("huge"));
+}
+
+TEST(BlockCache, TiersFollowTheOptions) {
   CacheOptions o;
   o.memory_size = 1 << 20;
-  auto cache = BlockCache::Open(o);
-  ASSERT_TRUE(cache.ok()) << cache.status().ToString();
-  EXPECT_EQ((*cache)->Get("v/chunks/0/0/1_0_10"), nullptr);
-  (*cache)->Put("v/chunks/0/0/1_0_10", std::string_view("0123456789"));
-  auto hit = (*cache)->Get("v/chunks/0/0/1_0_10");
-  ASSERT_NE(hit, nullptr);
-  EXPECT_EQ(*hit, "0123456789");
-  EXPECT_EQ((*cache)->stats().memory_hits, 1u);
-  EXPECT_EQ((*cache)->stats().misses, 1u);
-  EXPECT_FALSE((*cache)->disk_enabled());
+  auto memory_only = std::move(*BlockCache::Open(o));
+  ASSERT_EQ(memory_only->tiers().size(), 1u);
+  EXPECT_EQ(memory_only->tiers()[0]->Name(), "memory");
+  EXPECT_EQ(memory_only->disk(), nullptr);
+  EXPECT_FALSE(memory_only->disk_enabled());
+
+  MemEnv env;
+  o.cache_dir = "/cache";
+  o.env = &env;
+  auto both = std::move(*BlockCache::Open(o));
+  ASSERT_EQ(both->tiers().size(), 2u);
+  EXPECT_EQ(both->tiers()[0]->Name(), "memory");
+  EXPECT_EQ(both->tiers()[1]->Name(), "disk");
+  EXPECT_TRUE(both->disk_enabled());
+
+  o.memory_size = 0;
+  auto disk_only = std::move(*BlockCache::Open(o));
+  ASSERT_EQ(disk_only->tiers().size(), 1u);
+  EXPECT_EQ(disk_only->memory(), nullptr);
+
+  ASSERT_TRUE(both->tiers()[0]->Put("k/a", Data(100, 'a')).ok());
+  ASSERT_TRUE(both->tiers()[1]->Put("k/a", Data(100, 'a')).ok());
+  CacheStats s = both->stats();
+  EXPECT_EQ(s.memory_bytes, 100u);
+  EXPECT_EQ(s.disk_bytes, 100u);
+  EXPECT_EQ(s.disk_blocks, 1u);
 }
 
-TEST(BlockCache, MemoryTierEvictsLeastRecentlyUsed) {
-  CacheOptions o;
-  o.memory_size = 3000;
-  auto cache = std::move(*BlockCache::Open(o));
-  cache->Put("a", Block(1000, 'a'));
-  cache->Put("b", Block(1000, 'b'));
-  cache->Put("c", Block(1000, 'c'));
-  ASSERT_NE(cache->Get("a"), nullptr);  // a is now the most recent
-  cache->Put("d", Block(1000, 'd'));    // evicts b
-  EXPECT_TRUE(cache->Contains("a"));
-  EXPECT_FALSE(cache->Contains("b"));
-  EXPECT_TRUE(cache->Contains("d"));
-  EXPECT_LE(cache->stats().memory_bytes, 3000u);
-}
-
-TEST(BlockCache, DiskIndexRebuiltAfterRestart) {
+TEST(DiskTier, IndexRebuiltAfterRestart) {
   TempDir dir;
   std::string data = Block(5000, 'x');
   {
     auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path())));
-    cache->Put("vol/chunks/0/0/7_0_5000", data);
-    cache->Put("vol/chunks/0/0/7_1_5000", Block(5000, 'y'));
+    DiskTier& disk = *cache->disk();
+    ASSERT_TRUE(disk.Put("vol/chunks/0/0/7_0_5000", std::make_shared<const std::string>(data)).ok());
+    ASSERT_TRUE(disk.Put("vol/chunks/0/0/7_1_5000", Data(5000, 'y')).ok());
     EXPECT_TRUE(cache->disk_enabled());
   }
   // A crash in the middle of a write leaves a temporary file: it must not be indexed.
@@ -90,47 +142,49 @@ TEST(BlockCache, DiskIndexRebuiltAfterRestart) {
   auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path())));
   EXPECT_EQ(cache->stats().disk_blocks, 2u);
   EXPECT_EQ(cache->stats().disk_bytes, 10000u);
-  auto hit = cache->Get("vol/chunks/0/0/7_0_5000");
-  ASSERT_NE(hit, nullptr);
-  EXPECT_EQ(*hit, data);
-  EXPECT_EQ(cache->stats().disk_hits, 1u);
+  EXPECT_EQ(Held(*cache->disk(), "vol/chunks/0/0/7_0_5000", 5000), data);
   EXPECT_FALSE(fs::exists(dir.path() + "/blocks/vol/chunks/0/0/8_0_10.tmp.3"));
 }
 
-TEST(BlockCache, CorruptDiskFileIsDroppedNotReturned) {
+TEST(DiskTier, CorruptFileIsDroppedNotReturned) {
   TempDir dir;
   auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path())));
+  DiskTier& disk = *cache->disk();
   const std::string key = "vol/chunks/0/0/9_0_4096";
-  cache->Put(key, Block(4096, 'q'));
+  ASSERT_TRUE(disk.Put(key, Data(4096, 'q')).ok());
   std::string path = dir.path() + "/blocks/" + key;
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(100);
     f.put('!');  // flip one byte of the block
   }
-  EXPECT_EQ(cache->Get(key), nullptr);
+  auto r = disk.Get(key, 4096);
+  EXPECT_TRUE(r.status().Is(Code::kCorruption)) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(key), std::string_view::npos);
   EXPECT_EQ(cache->stats().corrupt_dropped, 1u);
   EXPECT_FALSE(fs::exists(path));
-  EXPECT_FALSE(cache->Contains(key));
-  // Truncated file: also a miss.
-  cache->Put(key, Block(4096, 'q'));
+  EXPECT_FALSE(disk.Contains(key));
+  EXPECT_TRUE(disk.enabled());  // a bad file is not a bad disk
+  // Truncated file: also corrupt, never returned.
+  ASSERT_TRUE(disk.Put(key, Data(4096, 'q')).ok());
   fs::resize_file(path, 50);
-  EXPECT_EQ(cache->Get(key), nullptr);
+  EXPECT_TRUE(disk.Get(key, 4096).status().Is(Code::kCorruption));
   EXPECT_EQ(cache->stats().corrupt_dropped, 2u);
 }
 
-TEST(BlockCache, DiskEvictionKeepsWithinCacheSize) {
+TEST(DiskTier, EvictionKeepsWithinCacheSize) {
   TempDir dir;
   auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path(), 10 * 1024)));
+  DiskTier& disk = *cache->disk();
   for (int i = 0; i < 20; i++) {
-    cache->Put("k/" + std::to_string(i), Block(1024, static_cast<char>(i)));
+    ASSERT_TRUE(disk.Put("k/" + std::to_string(i), Data(1024, static_cast<char>(i))).ok());
   }
   CacheStats s = cache->stats();
   EXPECT_LE(s.disk_bytes, 10u * 1024);
   EXPECT_GE(s.disk_blocks, 8u);
   EXPECT_GT(s.evictions, 0u);
-  EXPECT_TRUE(cache->Contains("k/19"));
-  EXPECT_FALSE(cache->Contains("k/0"));
+  EXPECT_TRUE(disk.Contains("k/19"));
+  EXPECT_FALSE(disk.Contains("k/0"));
   EXPECT_FALSE(fs::exists(dir.path() + "/blocks/k/0"));
   // Files on disk match the index.
   size_t files = 0;
@@ -140,86 +194,83 @@ TEST(BlockCache, DiskEvictionKeepsWithinCacheSize) {
   EXPECT_EQ(files, s.disk_blocks);
 }
 
-TEST(BlockCache, FreeSpaceRatioKeepsDiskTierEmptyWhenFull) {
+TEST(DiskTier, FreeSpaceRatioKeepsTierEmptyWhenFull) {
   TempDir dir;
   CacheOptions o = DiskOnly(dir.path());
   o.free_space_ratio = 0.999999;  // no real file system is this empty
   auto cache = std::move(*BlockCache::Open(o));
-  cache->Put("k/a", Block(1024, 'a'));
+  EXPECT_TRUE(cache->disk()->Put("k/a", Data(1024, 'a')).ok());  // declined, not failed
   EXPECT_EQ(cache->stats().disk_blocks, 0u);
   EXPECT_TRUE(cache->disk_enabled());
 }
 
-TEST(BlockCache, FailingDiskDisablesTierButReadsContinue) {
+// The cache disk goes away under us (as an unmounted or failed disk would): the write fails,
+// the tier turns itself off, and from then on it misses and declines without I/O.
+TEST(DiskTier, VanishedDirectoryDisablesTier) {
   TempDir dir;
-  CacheOptions o = DiskOnly(dir.path());
-  o.memory_size = 1 << 20;
-  auto cache = std::move(*BlockCache::Open(o));
-  cache->Put("k/a", Block(1024, 'a'));
-  // The cache disk goes away under us (as an unmounted or failed disk would).
+  auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path())));
+  DiskTier& disk = *cache->disk();
+  ASSERT_TRUE(disk.Put("k/a", Data(1024, 'a')).ok());
   fs::remove_all(dir.path());
   std::ofstream(dir.path()) << "not a directory";
-  cache->Put("k/b/c", Block(1024, 'b'));
+  Status st = disk.Put("k/b/c", Data(1024, 'b'));
+  EXPECT_FALSE(st.ok());
   EXPECT_FALSE(cache->disk_enabled());
+  EXPECT_FALSE(disk.WantsFill());
   EXPECT_EQ(cache->stats().disk_errors, 1u);
-  auto hit = cache->Get("k/b/c");  // still served from memory
-  ASSERT_NE(hit, nullptr);
-  EXPECT_EQ(*hit, Block(1024, 'b'));
+  EXPECT_TRUE(disk.Get("k/a", 1024).status().Is(Code::kNotFound));
+  EXPECT_TRUE(disk.Put("k/d", Data(10, 'd')).ok());  // declined
   fs::remove(dir.path());
 }
 
-TEST(BlockCache, UnsafeKeysStayInMemory) {
+TEST(DiskTier, UnsafeKeysAreDeclined) {
   TempDir dir;
-  CacheOptions o = DiskOnly(dir.path());
-  o.memory_size = 1 << 20;
-  auto cache = std::move(*BlockCache::Open(o));
-  cache->Put("../escape", Block(10, 'e'));
-  cache->Put("a//b", Block(10, 'e'));
+  auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path())));
+  EXPECT_TRUE(cache->disk()->Put("../escape", Data(10, 'e')).ok());
+  EXPECT_TRUE(cache->disk()->Put("a//b", Data(10, 'e')).ok());
+  EXPECT_TRUE(cache->disk()->Put("a/x.tmp.1", Data(10, 'e')).ok());
   EXPECT_EQ(cache->stats().disk_blocks, 0u);
   EXPECT_FALSE(fs::exists(dir.path() + "/escape"));
-  EXPECT_NE(cache->Get("../escape"), nullptr);
+  EXPECT_TRUE(cache->disk_enabled());
 }
 
 // The disk tier runs on any Env: here wholly in memory.
-TEST(BlockCache, DiskTierOnMemEnvSurvivesRestart) {
+TEST(DiskTier, OnMemEnvSurvivesRestart) {
   MemEnv env;
   CacheOptions o = DiskOnly("/cache");
   o.env = &env;
   {
     auto cache = std::move(*BlockCache::Open(o));
-    cache->Put("vol/chunks/0/0/7_0_5000", Block(5000, 'x'));
+    ASSERT_TRUE(cache->disk()->Put("vol/chunks/0/0/7_0_5000", Data(5000, 'x')).ok());
     EXPECT_TRUE(cache->disk_enabled());
   }
   ASSERT_TRUE(env.WriteFileAtomic("/cache/blocks/vol/chunks/0/0/8_0_10.tmp.1.2.3", "partial").ok());
   auto cache = std::move(*BlockCache::Open(o));
   EXPECT_EQ(cache->stats().disk_blocks, 1u);
-  auto hit = cache->Get("vol/chunks/0/0/7_0_5000");
-  ASSERT_NE(hit, nullptr);
-  EXPECT_EQ(*hit, Block(5000, 'x'));
+  EXPECT_EQ(Held(*cache->disk(), "vol/chunks/0/0/7_0_5000", 5000), Block(5000, 'x'));
   EXPECT_EQ(env.Stat("/cache/blocks/vol/chunks/0/0/8_0_10.tmp.1.2.3").status().code(),
             Code::kNotFound);
 }
 
-// A full cache disk (ENOSPC on write): the tier is dropped, blocks are still cached in
-// memory, and the disk is not touched again.
-TEST(BlockCache, FullCacheDiskDisablesTierMemoryStillServes) {
+// A full cache disk (ENOSPC on write): the Put reports it, the tier is dropped, and the disk
+// is not touched again.
+TEST(DiskTier, FullCacheDiskDisablesTier) {
   MemEnv mem;
   FaultyEnv env(&mem);
   CacheOptions o = DiskOnly("/cache");
-  o.memory_size = 1 << 20;
   o.env = &env;
   auto cache = std::move(*BlockCache::Open(o));
-  cache->Put("k/a", Block(1024, 'a'));
+  DiskTier& disk = *cache->disk();
+  ASSERT_TRUE(disk.Put("k/a", Data(1024, 'a')).ok());
   EXPECT_EQ(cache->stats().disk_blocks, 1u);
   env.AddRule({.op = FaultOp::kWrite, .path_prefix = "/cache", .error = ENOSPC});
-  cache->Put("k/b", Block(1024, 'b'));
+  Status st = disk.Put("k/b", Data(1024, 'b'));
+  EXPECT_TRUE(st.Is(Code::kNoSpace)) << st.ToString();
   EXPECT_FALSE(cache->disk_enabled());
   EXPECT_EQ(cache->stats().disk_errors, 1u);
   EXPECT_EQ(env.faults_injected(), 1u);
-  auto hit = cache->Get("k/b");
-  ASSERT_NE(hit, nullptr);
-  EXPECT_EQ(*hit, Block(1024, 'b'));
-  cache->Put("k/c", Block(1024, 'c'));
+  EXPECT_TRUE(disk.Put("k/c", Data(1024, 'c')).ok());
+  EXPECT_TRUE(disk.Get("k/a", 1024).status().Is(Code::kNotFound));
   EXPECT_EQ(env.faults_injected(), 1u);  // a disabled tier does no more I/O
   // No temporary file was left behind by the failed write.
   auto names = mem.ListDir("/cache/blocks/k");
@@ -228,24 +279,27 @@ TEST(BlockCache, FullCacheDiskDisablesTierMemoryStillServes) {
   EXPECT_EQ((*names)[0].name, "a");
 }
 
-// A failing cache disk on read (EIO): a miss, never an error or wrong bytes; the tier goes.
-TEST(BlockCache, ReadErrorIsAMissAndDisablesTier) {
+// A failing cache disk on read (EIO): an error (never wrong bytes), and the tier goes.
+TEST(DiskTier, ReadErrorIsAnErrorAndDisablesTier) {
   MemEnv mem;
   FaultyEnv env(&mem);
   CacheOptions o = DiskOnly("/cache");
   o.env = &env;
   auto cache = std::move(*BlockCache::Open(o));
-  cache->Put("k/a", Block(4096, 'a'));
-  ASSERT_NE(cache->Get("k/a"), nullptr);
+  DiskTier& disk = *cache->disk();
+  ASSERT_TRUE(disk.Put("k/a", Data(4096, 'a')).ok());
+  ASSERT_TRUE(disk.Get("k/a", 4096).ok());
   env.AddRule({.op = FaultOp::kRead, .path_prefix = "/cache", .error = EIO});
-  EXPECT_EQ(cache->Get("k/a"), nullptr);
+  auto r = disk.Get("k/a", 4096);
+  EXPECT_TRUE(r.status().Is(Code::kIOError)) << r.status().ToString();
   EXPECT_FALSE(cache->disk_enabled());
   EXPECT_EQ(cache->stats().disk_errors, 1u);
   EXPECT_EQ(cache->stats().corrupt_dropped, 0u);
+  EXPECT_TRUE(disk.Get("k/a", 4096).status().Is(Code::kNotFound));  // disabled: a quiet miss
 }
 
-// The free-space ratio is read from the Env: a nearly full MemEnv keeps the tier empty.
-TEST(BlockCache, FreeSpaceRatioUsesEnvSpace) {
+// The free-space ratio is read from the Env: a nearly full MemEnv keeps the tier small.
+TEST(DiskTier, FreeSpaceRatioUsesEnvSpace) {
   MemEnv::Options mo;
   mo.capacity_bytes = 100 << 10;
   MemEnv env(mo);
@@ -253,12 +307,13 @@ TEST(BlockCache, FreeSpaceRatioUsesEnvSpace) {
   o.free_space_ratio = 0.5;
   o.env = &env;
   auto cache = std::move(*BlockCache::Open(o));
-  cache->Put("k/a", Block(30 << 10, 'a'));  // leaves 70 KiB of 100 free: allowed
+  DiskTier& disk = *cache->disk();
+  ASSERT_TRUE(disk.Put("k/a", Data(30 << 10, 'a')).ok());  // leaves 70 KiB of 100 free
   EXPECT_EQ(cache->stats().disk_blocks, 1u);
-  cache->Put("k/b", Block(30 << 10, 'b'));  // would leave 40 KiB < 50: evicts k/a first
+  ASSERT_TRUE(disk.Put("k/b", Data(30 << 10, 'b')).ok());  // would leave 40 < 50: evicts k/a
   EXPECT_EQ(cache->stats().disk_blocks, 1u);
-  EXPECT_TRUE(cache->Contains("k/b"));
-  EXPECT_FALSE(cache->Contains("k/a"));
+  EXPECT_TRUE(disk.Contains("k/b"));
+  EXPECT_FALSE(disk.Contains("k/a"));
   EXPECT_TRUE(cache->disk_enabled());
 }
 

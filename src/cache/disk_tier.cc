@@ -5,6 +5,7 @@
 
 #include "common/bytes.h"
 #include "common/crc32c.h"
+#include "common/logging.h"
 
 namespace strata::cache {
 
@@ -91,10 +92,12 @@ Status DiskTier::Scan() {
 }
 
 void DiskTier::Disable(const Status& why) {
-  // Deliberately absorbed: a failing cache disk must not fail reads (DESIGN.md §7). The
-  // counter and disk_enabled() make it visible in stats.
-  if (enabled_.exchange(false)) errors_++;
-  (void)why;
+  // A failing cache disk must not fail reads (DESIGN.md §7): the tier goes, reads go on. The
+  // log line, the counter and disk_enabled() make it visible.
+  if (enabled_.exchange(false)) {
+    errors_++;
+    LOG_WARN("cache disk {} disabled: {}", root_, why.ToString());
+  }
 }
 
 void DiskTier::RemoveFiles(const std::vector<std::string>& paths) {
@@ -104,19 +107,22 @@ void DiskTier::RemoveFiles(const std::vector<std::string>& paths) {
   }
 }
 
-std::shared_ptr<const std::string> DiskTier::Get(const std::string& key) {
-  if (!enabled_) return nullptr;
+Result<BlockData> DiskTier::Get(const std::string& key, uint32_t expected_len) {
+  (void)expected_len;  // checked by the chain for every tier
+  if (!enabled_) return Status::NotFound("disk tier disabled");
   {
     std::lock_guard lock(mu_);
     auto it = index_.find(key);
-    if (it == index_.end()) return nullptr;
+    if (it == index_.end()) return Status::NotFound("not in the disk cache");
     lru_.splice(lru_.begin(), lru_, it->second.lru);
   }
-  auto body = env_->ReadFile(PathOf(key));
+  const std::string path = PathOf(key);
+  auto body = env_->ReadFile(path);
   if (!body.ok()) {
-    if (!body.status().Is(Code::kNotFound)) Disable(body.status());
-    Remove(key);
-    return nullptr;
+    (void)Remove(key);  // always OK
+    if (body.status().Is(Code::kNotFound)) return Status::NotFound("cache file vanished");
+    Disable(body.status());
+    return body.status().WithContext("read cache file " + path);
   }
   std::string& b = *body;
   bool good = b.size() >= kTrailer;
@@ -127,8 +133,8 @@ std::shared_ptr<const std::string> DiskTier::Get(const std::string& key) {
   }
   if (!good) {
     corrupt_++;
-    Remove(key);  // never return it; the caller re-fetches from the store
-    return nullptr;
+    (void)Remove(key);  // never return it; the chain fetches the block from a later tier
+    return Status::Corruption("cache file " + path + " fails its checksum (deleted)");
   }
   b.resize(b.size() - kTrailer);
   return std::make_shared<const std::string>(std::move(b));
@@ -175,18 +181,20 @@ Status DiskTier::WriteFile(const std::string& key, std::string_view data) {
   return st;
 }
 
-uint64_t DiskTier::Put(const std::string& key, std::string_view data) {
-  if (!enabled_ || data.size() + kTrailer > capacity_ || !ValidKey(key)) return 0;
-  uint64_t evicted = 0;
+Status DiskTier::Put(const std::string& key, BlockData block) {
+  std::string_view data = *block;
+  // Declined, not failed: the block is cached in the other tiers (or fetched again).
+  if (!enabled_ || data.size() + kTrailer > capacity_ || !ValidKey(key)) return Status::OK();
+  uint64_t evicted_now = 0;
   {
     std::vector<std::string> victims;
     {
       std::lock_guard lock(mu_);
-      if (index_.count(key)) return 0;  // blocks are immutable: already cached
+      if (index_.count(key)) return Status::OK();  // blocks are immutable: already cached
       victims = MakeRoomLocked(data.size());
     }
     RemoveFiles(victims);
-    evicted = victims.size();
+    evicted_now = victims.size();
     // Free-space ratio: evict further (oldest first) while the file system is too full.
     while (!FreeSpaceAllows(data.size() + kTrailer)) {
       std::string oldest;
@@ -199,13 +207,14 @@ uint64_t DiskTier::Put(const std::string& key, std::string_view data) {
         lru_.pop_back();
       }
       RemoveFiles({PathOf(oldest)});
-      evicted++;
+      evicted_now++;
     }
-    if (!FreeSpaceAllows(data.size() + kTrailer)) return evicted;
+    evictions_ += evicted_now;
+    if (!FreeSpaceAllows(data.size() + kTrailer)) return Status::OK();  // declined: disk full
   }
   if (Status st = WriteFile(key, data); !st.ok()) {
     Disable(st);
-    return evicted;
+    return st.WithContext("write cache file " + PathOf(key));
   }
   std::vector<std::string> victims;
   {
@@ -218,10 +227,11 @@ uint64_t DiskTier::Put(const std::string& key, std::string_view data) {
     }
   }
   RemoveFiles(victims);
-  return evicted + victims.size();
+  evictions_ += victims.size();
+  return Status::OK();
 }
 
-void DiskTier::Remove(const std::string& key) {
+Status DiskTier::Remove(const std::string& key) {
   bool had = false;
   {
     std::lock_guard lock(mu_);
@@ -233,7 +243,8 @@ void DiskTier::Remove(const std::string& key) {
       had = true;
     }
   }
-  if (had) RemoveFiles({PathOf(key)});
+  if (had) RemoveFiles({PathOf(key)});  // an unlink error disables the tier (logged there)
+  return Status::OK();
 }
 
 bool DiskTier::Contains(const std::string& key) {

@@ -2,34 +2,35 @@
 
 namespace strata::cache {
 
-std::shared_ptr<const std::string> MemoryTier::Get(const std::string& key) {
+Result<BlockData> MemoryTier::Get(const std::string& key, uint32_t expected_len) {
+  (void)expected_len;  // checked by the chain for every tier
   std::lock_guard lock(mu_);
   auto it = map_.find(key);
-  if (it == map_.end()) return nullptr;
+  if (it == map_.end()) return Status::NotFound("not in memory");
   lru_.splice(lru_.begin(), lru_, it->second.lru);
   return it->second.data;
 }
 
-uint64_t MemoryTier::Put(const std::string& key, std::shared_ptr<const std::string> data) {
+Status MemoryTier::Put(const std::string& key, BlockData data) {
   std::lock_guard lock(mu_);
   auto old = map_.find(key);
   if (old != map_.end()) EraseLocked(old);
-  if (data->size() > capacity_) return 0;
-  uint64_t evicted = 0;
+  if (data->size() > capacity_) return Status::OK();  // declined: larger than the whole tier
   while (bytes_ + data->size() > capacity_ && !lru_.empty()) {
     EraseLocked(map_.find(lru_.back()));
-    evicted++;
+    evictions_++;
   }
   lru_.push_front(key);
   bytes_ += data->size();
   map_.emplace(key, Entry{std::move(data), lru_.begin()});
-  return evicted;
+  return Status::OK();
 }
 
-void MemoryTier::Remove(const std::string& key) {
+Status MemoryTier::Remove(const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = map_.find(key);
   if (it != map_.end()) EraseLocked(it);
+  return Status::OK();
 }
 
 bool MemoryTier::Contains(const std::string& key) {

@@ -33,7 +33,13 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(meta::SliceLog* meta,
   RETURN_IF_ERROR(options.Validate());
   std::unique_ptr<ChunkStore> cs(new ChunkStore());
   ASSIGN_OR_RETURN(cs->cache_, cache::BlockCache::Open(options.cache));
-  cs->blocks_ = std::make_unique<BlockStore>(std::move(store), cs->cache_.get(), options.blocks);
+  cs->store_tier_ = std::make_unique<StoreTier>(std::move(store), options.blocks.compression);
+  cache::TierChainOptions chain;
+  chain.tiers = cs->cache_->tiers();  // memory, disk
+  chain.tiers.push_back(cs->store_tier_.get());
+  chain.write_target = cs->store_tier_.get();
+  ASSIGN_OR_RETURN(cs->tiers_, cache::TierChain::Open(chain));
+  cs->blocks_ = std::make_unique<BlockStore>(cs->tiers_.get(), options.blocks);
   ASSIGN_OR_RETURN(cs->compactor_, Compactor::Open(meta, cs->blocks_.get()));
   cs->deleter_ = std::make_unique<Deleter>(meta, cs->blocks_.get());
   Compactor* auto_compact = options.background_jobs ? cs->compactor_.get() : nullptr;

@@ -1,7 +1,10 @@
 // ChunkStore: the data path of one client as ONE object — what the VFS uses for file data.
-// It owns the block cache, the BlockStore, the DataWriter, the DataReader, the Compactor and
-// the Deleter, wired together (commits invalidate the reader's segment cache; reads see
-// pending writes; fragmented chunks get compacted; unreferenced blocks get deleted).
+// It owns the block tiers (the local cache's memory and disk tiers, the store tier) and their
+// chain, the BlockStore, the DataWriter, the DataReader, the Compactor and the Deleter, wired
+// together (commits invalidate the reader's segment cache; reads see pending writes;
+// fragmented chunks get compacted; unreferenced blocks get deleted). The chain is
+// memory → disk → store, with the store tier as the write target; writeback staging and the
+// cache group will each add a tier here.
 //
 // How the VFS uses it (DESIGN.md §6, §7):
 //   open()            InvalidateFile(ino) (close-to-open: see other mounts' commits);
@@ -30,10 +33,12 @@
 #include <string_view>
 
 #include "cache/block_cache.h"
+#include "cache/tier_chain.h"
 #include "chunk/block_store.h"
 #include "chunk/compactor.h"
 #include "chunk/deleter.h"
 #include "chunk/reader.h"
+#include "chunk/store_tier.h"
 #include "chunk/writer.h"
 #include "common/status.h"
 #include "meta/format.h"
@@ -94,7 +99,9 @@ class ChunkStore {
   // One deleter pass now (tests, `strata gc`); returns slices deleted.
   Result<int> CollectGarbage(int limit = 1000) { return deleter_->RunOnce(limit); }
 
+  // The local cache (its occupancy: stats()) and the chain (hits/misses per tier: stats()).
   cache::BlockCache* cache() { return cache_.get(); }
+  cache::TierChain* tiers() { return tiers_.get(); }
   BlockStore* blocks() { return blocks_.get(); }
   DataWriter* writer() { return writer_.get(); }
   DataReader* reader() { return reader_.get(); }
@@ -106,6 +113,8 @@ class ChunkStore {
 
   // Declaration order = construction order; destruction runs in reverse (writer first).
   std::unique_ptr<cache::BlockCache> cache_;
+  std::unique_ptr<StoreTier> store_tier_;
+  std::unique_ptr<cache::TierChain> tiers_;  // over cache_'s tiers and store_tier_
   std::unique_ptr<BlockStore> blocks_;
   std::unique_ptr<Compactor> compactor_;
   std::unique_ptr<Deleter> deleter_;

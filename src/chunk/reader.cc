@@ -198,7 +198,7 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
     // Readahead before this read's own fetches, so the blocks ahead are on their way while
     // it waits. The window's end is rounded up to a block: the next reads then start past
     // what was issued instead of asking for the same block again and again.
-    if (state->window > 0 && blocks_->cache()) {
+    if (state->window > 0 && blocks_->caches()) {
       uint64_t from = std::max(state->next_offset, state->prefetched_to);
       uint64_t to = std::min(RoundUp(state->next_offset + state->window), length);
       if (from < to) state->prefetched_to = std::max(from, Readahead(ino, from, to));
@@ -207,7 +207,7 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
   // A sequential reader reads the rest of the block next: fetch it whole into the cache
   // (one GET, shared with a readahead of the same block) rather than a ranged GET now and
   // the whole block again later.
-  const bool whole = sequential && blocks_->cache() != nullptr;
+  const bool whole = sequential && blocks_->caches();
   std::vector<Status> results(fetches.size());
   auto run = [&](size_t i) {
     const Fetch& f = fetches[i];
@@ -237,7 +237,7 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
   for (auto& st : results) RETURN_IF_ERROR(st);
   // A partial read of a block prefetches the whole block into the cache (DESIGN.md §7); a
   // sequential read already fetched it whole.
-  if (blocks_->cache() && !whole) {
+  if (blocks_->caches() && !whole) {
     for (const Fetch& f : fetches) {
       if (f.len != f.block_len) Prefetch(f);
     }

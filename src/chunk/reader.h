@@ -1,11 +1,12 @@
 // DataReader: the read path of one client (DESIGN.md §7), shared by all open files.
 //
 // Read(ino, off, size, length, state) returns the committed bytes of the range: per chunk it
-// loads the slice list (SliceLog::ReadChunk) and resolves it into segments (meta::ResolveSlices),
-// caching the segments per (inode, chunk) until Invalidate*; then fetches the needed blocks
-// in parallel on the download pool (common ThreadPool, max_downloads threads) through the BlockStore (cache,
-// then store; ranged GETs for partial blocks of uncompressed volumes). Holes and bytes past
-// the chunk's written end but inside `length` read as zeros.
+// loads the slice list (SliceLog::ReadChunk) and resolves it into segments
+// (meta::ResolveSlices), caching the segments per (inode, chunk) until Invalidate*; then
+// fetches the needed blocks in parallel on the download pool (common ThreadPool,
+// max_downloads threads) through the BlockStore (the chain of block tiers: memory, disk,
+// store; ranged GETs for partial blocks of uncompressed volumes). Holes and bytes past the
+// chunk's written end but inside `length` read as zeros.
 //
 // Readahead: `state` (one per open handle, kept by the caller) detects sequential reads: a
 // read at the previous read's end (a first read at 0), or, once a window is open, within

@@ -149,9 +149,13 @@ void Client::RegisterStoreMetrics() {
     cache::CacheStats s = chunks->cache()->stats();
     mem_bytes->Set(static_cast<double>(s.memory_bytes));
     disk_bytes->Set(static_cast<double>(s.disk_bytes));
-    mem_hits->Set(static_cast<double>(s.memory_hits));
-    disk_hits->Set(static_cast<double>(s.disk_hits));
-    misses->Set(static_cast<double>(s.misses));
+    // Lookups are counted per tier by the block tier chain (cache/tier_chain.h); what no
+    // cache tier served went on to the store tier.
+    for (const cache::TierStats& t : chunks->tiers()->stats().tiers) {
+      if (t.name == "memory") mem_hits->Set(static_cast<double>(t.hits));
+      if (t.name == "disk") disk_hits->Set(static_cast<double>(t.hits));
+      if (t.name == "store") misses->Set(static_cast<double>(t.hits + t.misses + t.errors));
+    }
     evictions->Set(static_cast<double>(s.evictions));
     disk_errors->Set(static_cast<double>(s.disk_errors));
   });

@@ -1,0 +1,49 @@
+#include "chunk/store_tier.h"
+
+namespace strata::chunk {
+
+Result<cache::BlockData> StoreTier::Get(const std::string& key, uint32_t expected_len) {
+  auto body = store_->Get(key, 0, -1);
+  if (!body.ok()) return body.status().WithContext("download " + key);
+  auto plain = DecodeBlock(*body, expected_len);
+  if (!plain.ok()) return plain.status().WithContext("block " + key);
+  return std::make_shared<const std::string>(std::move(*plain));
+}
+
+Result<std::string> StoreTier::GetRange(const std::string& key, uint32_t block_len,
+                                        uint32_t off, uint32_t len) {
+  if (!ServesRanges()) return BlockTier::GetRange(key, block_len, off, len);
+  // Uncompressed volume: the payload is the plain block from byte 0 (block_codec.h).
+  auto part = store_->Get(key, off, len);
+  if (!part.ok()) return part.status().WithContext("download " + key);
+  return std::move(*part);  // the chain checks the length
+}
+
+Status StoreTier::Put(const std::string& key, cache::BlockData data) {
+  (void)data;
+  return Status::NotSupported("the store tier takes no fills (blocks reach it by Write): " + key);
+}
+
+bool StoreTier::Contains(const std::string& key) {
+  (void)key;
+  return false;  // only a HEAD could tell: not a cheap check
+}
+
+Status StoreTier::Remove(const std::string& key) {
+  Status st = store_->Delete(key);
+  if (!st.ok() && !st.Is(Code::kNotFound)) return st.WithContext("delete " + key);
+  return Status::OK();
+}
+
+Status StoreTier::Write(const std::string& key, std::string_view plain, bool sync) {
+  std::string body = EncodeBlock(plain, compression_);
+  object::PutOptions opts;
+  opts.sync = sync;
+  Status st = store_->Put(key, body, opts);
+  if (!st.ok()) return st.WithContext("upload " + key);
+  return Status::OK();
+}
+
+Status StoreTier::Sync(const std::vector<std::string>& keys) { return store_->Sync(keys); }
+
+}  // namespace strata::chunk
