@@ -161,12 +161,16 @@ Result<BlockData> TierChain::Get(const std::string& key, uint32_t len) {
     }
   }
   if (!leader) return Wait(*flight);
+  return Lead(key, len, probe_head, *flight);
+}
 
+Result<BlockData> TierChain::Lead(const std::string& key, uint32_t len, bool probed_head,
+                                  Flight& flight) {
   BlockData data;
   Status status;
   size_t served = 0;
   bool fetched = false;
-  if (probe_head) {
+  if (probed_head) {
     // A fetch that finished between our miss and our registration filled the head tier
     // before it unregistered: look again (uncounted: the miss was counted) rather than fetch
     // the block a second time.
@@ -177,7 +181,7 @@ Result<BlockData> TierChain::Get(const std::string& key, uint32_t len) {
     }
   }
   if (!data) {
-    auto got = Fetch(key, len, probe_head ? 1 : 0, &served);
+    auto got = Fetch(key, len, probed_head ? 1 : 0, &served);
     if (got.ok()) {
       data = std::move(*got);
       fetched = true;
@@ -186,12 +190,12 @@ Result<BlockData> TierChain::Get(const std::string& key, uint32_t len) {
     }
   }
   {
-    std::lock_guard lock(flight->mu);
-    flight->done = true;
-    flight->status = status;
-    flight->data = data;
+    std::lock_guard lock(flight.mu);
+    flight.done = true;
+    flight.status = status;
+    flight.data = data;
   }
-  flight->cv.notify_all();
+  flight.cv.notify_all();  // waiters go now; the key stays registered until the fills are done
   if (fetched) Fill(key, data, served);
   {
     std::lock_guard lock(mu_);

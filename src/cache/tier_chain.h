@@ -12,8 +12,8 @@
 // each tier's (disk: file checksum; store: CRC32C trailer via the block codec).
 //
 // Single flight: concurrent Gets of one key share one fetch down the chain, however many
-// readers ask at once. Only the head tier, when it takes fills (the memory cache), is asked
-// before joining, so that a memory hit costs no chain lock. Waiters are answered as soon as
+// readers ask at once. Only the head tier, when it takes fills (the memory cache) and is not
+// the only tier, is asked before joining, so that a memory hit costs no chain lock. Waiters are answered as soon as
 // the block is found; the key stays registered until the fills are done, so a lookup in
 // between still shares the fetch instead of starting another.
 //
@@ -128,6 +128,10 @@ class TierChain {
                   uint32_t n, std::string* out, Status* error);
   // Puts data into the tiers before `served` that want fills, nearest first.
   void Fill(const std::string& key, const BlockData& data, size_t served);
+  // The single-flight leader's part of Get: looks again at the head tier when it was probed,
+  // else (or on a miss there) fetches; answers the waiters, fills, then unregisters the key.
+  Result<BlockData> Lead(const std::string& key, uint32_t len, bool probed_head,
+                         Flight& flight);
   // The leader's walk down the chain from tier `from`; *served is the index of the tier
   // that had it.
   Result<BlockData> Fetch(const std::string& key, uint32_t len, size_t from, size_t* served);
