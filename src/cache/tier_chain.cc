@@ -47,10 +47,21 @@ TierChain::TierChain(const TierChainOptions& options)
 
 TierChain::~TierChain() = default;
 
+TierChain::Answer TierChain::NotServed(size_t i, const Status& status, Status* error) {
+  Counters& c = *counters_[i];
+  if (status.Is(Code::kNotFound)) {
+    c.misses++;
+    return Answer::kMiss;
+  }
+  c.errors++;
+  *error = status.WithContext(fmt::format("{} tier", tiers_[i]->Name()));
+  if (i + 1 < tiers_.size()) LOG_WARN("{}; trying the next tier", error->ToString());
+  return Answer::kError;
+}
+
 TierChain::Answer TierChain::Ask(size_t i, const std::string& key, uint32_t len,
                                  BlockData* data, Status* error) {
   BlockTier* tier = tiers_[i];
-  Counters& c = *counters_[i];
   auto got = tier->Get(key, len);
   if (got.ok() && (*got)->size() != len) {
     // As bad as a corrupt entry: never returned, dropped from the tier.
@@ -59,42 +70,26 @@ TierChain::Answer TierChain::Ask(size_t i, const std::string& key, uint32_t len,
     (void)tier->Remove(key);  // dropped: the next tier is asked either way
   }
   if (got.ok()) {
-    c.hits++;
+    counters_[i]->hits++;
     *data = std::move(*got);
     return Answer::kHit;
   }
-  if (got.status().Is(Code::kNotFound)) {
-    c.misses++;
-    return Answer::kMiss;
-  }
-  c.errors++;
-  *error = got.status().WithContext(fmt::format("{} tier", tier->Name()));
-  if (i + 1 < tiers_.size()) LOG_WARN("{}; trying the next tier", error->ToString());
-  return Answer::kError;
+  return NotServed(i, got.status(), error);
 }
 
 TierChain::Answer TierChain::AskRange(size_t i, const std::string& key, uint32_t block_len,
                                       uint32_t off, uint32_t n, std::string* out,
                                       Status* error) {
-  BlockTier* tier = tiers_[i];
-  Counters& c = *counters_[i];
-  auto got = tier->GetRange(key, block_len, off, n);
+  auto got = tiers_[i]->GetRange(key, block_len, off, n);
   if (got.ok() && got->size() != n) {
     got = Status::IOError(fmt::format("short read of {}: {} of {} bytes", key, got->size(), n));
   }
   if (got.ok()) {
-    c.hits++;
+    counters_[i]->hits++;
     *out = std::move(*got);
     return Answer::kHit;
   }
-  if (got.status().Is(Code::kNotFound)) {
-    c.misses++;
-    return Answer::kMiss;
-  }
-  c.errors++;
-  *error = got.status().WithContext(fmt::format("{} tier", tier->Name()));
-  if (i + 1 < tiers_.size()) LOG_WARN("{}; trying the next tier", error->ToString());
-  return Answer::kError;
+  return NotServed(i, got.status(), error);
 }
 
 void TierChain::Fill(const std::string& key, const BlockData& data, size_t served) {

@@ -126,6 +126,9 @@ class TierChain {
   // Asks tier i (which ServesRanges) for a range, counting and logging likewise.
   Answer AskRange(size_t i, const std::string& key, uint32_t block_len, uint32_t off,
                   uint32_t n, std::string* out, Status* error);
+  // Counts a tier's non-OK answer: kNotFound is a miss; anything else an error (logged
+  // unless the tier is the last), returned in *error with the tier's name as context.
+  Answer NotServed(size_t i, const Status& status, Status* error);
   // Puts data into the tiers before `served` that want fills, nearest first.
   void Fill(const std::string& key, const BlockData& data, size_t served);
   // The single-flight leader's part of Get: looks again at the head tier when it was probed,

@@ -51,7 +51,6 @@ class BlockStore {
 
   const BlockStoreOptions& options() const { return options_; }
   uint32_t block_size() const { return options_.block_size; }
-  cache::TierChain* tiers() const { return tiers_; }
   // True when some tier caches blocks (readahead and small-read prefetch have somewhere to go).
   bool caches() const { return tiers_->caches(); }
 
