@@ -55,7 +55,8 @@ TierChain::Answer TierChain::NotServed(size_t i, const Status& status, Status* e
   }
   c.errors++;
   *error = status.WithContext(fmt::format("{} tier", tiers_[i]->Name()));
-  if (i + 1 < tiers_.size()) LOG_WARN("{}; trying the next tier", error->ToString());
+  // Rate-limited: a failing tier (a peer that is down) would otherwise log every block read.
+  if (i + 1 < tiers_.size()) LOG_WARN_EVERY("{}; trying the next tier", error->ToString());
   return Answer::kError;
 }
 
@@ -101,7 +102,7 @@ void TierChain::Fill(const std::string& key, const BlockData& data, size_t serve
     if (!st.ok()) {
       // A fill is best effort: the block was served; the tier just does not keep it.
       counters_[j]->fill_errors++;
-      LOG_WARN("{} tier: fill of block {} failed: {}", tier->Name(), key, st.ToString());
+      LOG_WARN_EVERY("{} tier: fill of block {} failed: {}", tier->Name(), key, st.ToString());
     }
   }
 }

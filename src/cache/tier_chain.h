@@ -5,11 +5,12 @@
 // Get(key, len) asks the tiers in order. The first that has the block serves it; on the way
 // back the faster tiers that want fills (WantsFill) get a copy, nearest first (a disk hit is
 // promoted into memory; a store hit fills disk and memory). A miss (kNotFound) moves on to
-// the next tier. An error of any tier but the last is logged (LOG_WARN) and the tier is
-// skipped; the last tier's error is the result. Every whole block is checked against the
-// length its key names: a tier holding a block of another length is treated as corrupt (the
-// entry is removed from it, the error logged, the next tier asked). Content verification is
-// each tier's (disk: file checksum; store: CRC32C trailer via the block codec).
+// the next tier. An error of any tier but the last is logged (LOG_WARN_EVERY: rate-limited
+// per call site) and the tier is skipped; the last tier's error is the result. Every whole
+// block is checked against the length its key names: a tier holding a block of another
+// length is treated as corrupt (the entry is removed from it, the error logged, the next tier
+// asked). Content verification is each tier's (disk: file checksum; store: CRC32C trailer via
+// the block codec).
 //
 // Single flight: concurrent Gets of one key share one fetch down the chain, however many
 // readers ask at once. Only the head tier, when it takes fills (the memory cache) and is not
