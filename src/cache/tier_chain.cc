@@ -27,9 +27,9 @@ struct TierChain::Counters {
 struct TierChain::Flight {
   std::mutex mu;
   std::condition_variable cv;
-  bool done = false;     // guarded by mu
-  Status status;         // guarded by mu; valid once done
-  BlockData data;        // guarded by mu; valid once done and status.ok()
+  bool done = false;  // guarded by mu
+  Status status;      // guarded by mu; valid once done
+  BlockData data;     // guarded by mu; valid once done and status.ok()
 };
 
 Result<std::unique_ptr<TierChain>> TierChain::Open(const TierChainOptions& options) {
@@ -60,14 +60,14 @@ TierChain::Answer TierChain::NotServed(size_t i, const Status& status, Status* e
   return Answer::kError;
 }
 
-TierChain::Answer TierChain::Ask(size_t i, const std::string& key, uint32_t len,
-                                 BlockData* data, Status* error) {
+TierChain::Answer TierChain::Ask(size_t i, const std::string& key, uint32_t len, BlockData* data,
+                                 Status* error) {
   BlockTier* tier = tiers_[i];
   auto got = tier->Get(key, len);
   if (got.ok() && (*got)->size() != len) {
     // As bad as a corrupt entry: never returned, dropped from the tier.
-    got = Status::Corruption(fmt::format("block {} holds {} bytes, {} expected from its key",
-                                         key, (*got)->size(), len));
+    got = Status::Corruption(
+        fmt::format("block {} holds {} bytes, {} expected from its key", key, (*got)->size(), len));
     (void)tier->Remove(key);  // dropped: the next tier is asked either way
   }
   if (got.ok()) {
@@ -79,8 +79,7 @@ TierChain::Answer TierChain::Ask(size_t i, const std::string& key, uint32_t len,
 }
 
 TierChain::Answer TierChain::AskRange(size_t i, const std::string& key, uint32_t block_len,
-                                      uint32_t off, uint32_t n, std::string* out,
-                                      Status* error) {
+                                      uint32_t off, uint32_t n, std::string* out, Status* error) {
   auto got = tiers_[i]->GetRange(key, block_len, off, n);
   if (got.ok() && got->size() != n) {
     got = Status::IOError(fmt::format("short read of {}: {} of {} bytes", key, got->size(), n));
@@ -215,8 +214,8 @@ std::shared_ptr<TierChain::Flight> TierChain::FindFlight(const std::string& key)
   return it == inflight_.end() ? nullptr : it->second;
 }
 
-Result<std::string> TierChain::GetRange(const std::string& key, uint32_t block_len,
-                                        uint32_t off, uint32_t n) {
+Result<std::string> TierChain::GetRange(const std::string& key, uint32_t block_len, uint32_t off,
+                                        uint32_t n) {
   if (static_cast<uint64_t>(off) + n > block_len) {
     return Status::InvalidArgument("read beyond the end of a block");
   }

@@ -14,9 +14,9 @@
 //
 // Single flight: concurrent Gets of one key share one fetch down the chain, however many
 // readers ask at once. Only the head tier, when it takes fills (the memory cache) and is not
-// the only tier, is asked before joining, so that a memory hit costs no chain lock. Waiters are answered as soon as
-// the block is found; the key stays registered until the fills are done, so a lookup in
-// between still shares the fetch instead of starting another.
+// the only tier, is asked before joining, so that a memory hit costs no chain lock. Waiters are
+// answered as soon as the block is found; the key stays registered until the fills are done, so a
+// lookup in between still shares the fetch instead of starting another.
 //
 // GetRange(key, block_len, off, len) serves part of a block: tiers that do not ServesRanges()
 // are asked for the whole block (a hit there is cut, and promoted as above); at the first tier
@@ -125,8 +125,8 @@ class TierChain {
   // *error on an error.
   Answer Ask(size_t i, const std::string& key, uint32_t len, BlockData* data, Status* error);
   // Asks tier i (which ServesRanges) for a range, counting and logging likewise.
-  Answer AskRange(size_t i, const std::string& key, uint32_t block_len, uint32_t off,
-                  uint32_t n, std::string* out, Status* error);
+  Answer AskRange(size_t i, const std::string& key, uint32_t block_len, uint32_t off, uint32_t n,
+                  std::string* out, Status* error);
   // Counts a tier's non-OK answer: kNotFound is a miss; anything else an error (logged
   // unless the tier is the last), returned in *error with the tier's name as context.
   Answer NotServed(size_t i, const Status& status, Status* error);
@@ -134,8 +134,7 @@ class TierChain {
   void Fill(const std::string& key, const BlockData& data, size_t served);
   // The single-flight leader's part of Get: looks again at the head tier when it was probed,
   // else (or on a miss there) fetches; answers the waiters, fills, then unregisters the key.
-  Result<BlockData> Lead(const std::string& key, uint32_t len, bool probed_head,
-                         Flight& flight);
+  Result<BlockData> Lead(const std::string& key, uint32_t len, bool probed_head, Flight& flight);
   // The leader's walk down the chain from tier `from`; *served is the index of the tier
   // that had it.
   Result<BlockData> Fetch(const std::string& key, uint32_t len, size_t from, size_t* served);
@@ -147,7 +146,7 @@ class TierChain {
   Result<BlockData> Wait(Flight& flight);
 
   const std::vector<BlockTier*> tiers_;
-  const size_t write_target_;  // index into tiers_
+  const size_t write_target_;                        // index into tiers_
   std::vector<std::unique_ptr<Counters>> counters_;  // one per tier, same order
   std::atomic<uint64_t> shared_{0};
 

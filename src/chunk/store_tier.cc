@@ -10,8 +10,8 @@ Result<cache::BlockData> StoreTier::Get(const std::string& key, uint32_t expecte
   return std::make_shared<const std::string>(std::move(*plain));
 }
 
-Result<std::string> StoreTier::GetRange(const std::string& key, uint32_t block_len,
-                                        uint32_t off, uint32_t len) {
+Result<std::string> StoreTier::GetRange(const std::string& key, uint32_t block_len, uint32_t off,
+                                        uint32_t len) {
   if (!ServesRanges()) return BlockTier::GetRange(key, block_len, off, len);
   // Uncompressed volume: the payload is the plain block from byte 0 (block_codec.h).
   auto part = store_->Get(key, off, len);

@@ -3,6 +3,8 @@
 // store seen through GateStore, which counts the GETs that reach the store and can hold them
 // back so that concurrent readers meet. The tests live in chunk/ because the last tier, the
 // store tier, does (it needs the block codec).
+#include "cache/tier_chain.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,7 +18,6 @@
 #include "cache/block_cache.h"
 #include "cache/disk_tier.h"
 #include "cache/memory_tier.h"
-#include "cache/tier_chain.h"
 #include "chunk/block_key.h"
 #include "chunk/store_tier.h"
 #include "chunk/test_volume.h"
@@ -252,9 +253,8 @@ TEST(TierChain, OneFetchPerBlockForConcurrentReaders) {
     threads.emplace_back([&, i] { got[i] = c.Read(kKey, 4096); });
   }
   // Every reader is either at the store or waiting for the one that is.
-  EXPECT_TRUE(Eventually([&] {
-    return c.gate().whole() + static_cast<int>(c.chain().stats().shared) >= kReaders;
-  }));
+  EXPECT_TRUE(Eventually(
+      [&] { return c.gate().whole() + static_cast<int>(c.chain().stats().shared) >= kReaders; }));
   c.gate().Open();
   for (auto& t : threads) t.join();
   for (int i = 0; i < kReaders; i++) EXPECT_TRUE(got[i] == data) << i;
