@@ -18,6 +18,8 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterUmount(app);
   RegisterInfo(app);
   RegisterObjbench(app, registries);
+  RegisterFsck(app, registries);
+  RegisterGc(app, registries);
 }
 
 }  // namespace strata::cli

@@ -26,5 +26,8 @@ void RegisterObjbench(CLI::App& app, const client::Registries& registries);  // 
 void RegisterMount(CLI::App& app, const client::Registries& registries);
 void RegisterUmount(CLI::App& app);
 void RegisterInfo(CLI::App& app);
+// `strata fsck`, `strata gc` (fsck.cc, gc.cc; shared parts in volume_scan.h).
+void RegisterFsck(CLI::App& app, const client::Registries& registries);
+void RegisterGc(CLI::App& app, const client::Registries& registries);
 
 }  // namespace strata::cli

@@ -1,0 +1,60 @@
+// What `strata fsck` and `strata gc` share: opening a volume as a tool (through the
+// composition root, without background jobs or caches) and listing its block objects once,
+// in key order, matched against the slices the metadata references.
+//
+// Thread-safety: plain functions; the Client they return is thread-safe (client.h).
+// Errors: OpenToolClient returns the composition root's errors (kInvalidArgument for a bad
+// URL, kNotFound "volume is not formatted", kUnavailable for an unreachable engine or store);
+// the listing returns the store's.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "chunk/block_key.h"
+#include "client/builtins.h"
+#include "client/client.h"
+#include "common/status.h"
+#include "meta/scan.h"
+#include "object/object_store.h"
+
+namespace strata::cli {
+
+// Opens META_URL for a tool: read-only unless `write`, no background jobs, no memory cache.
+// Refuses (kNotFound, writing nothing) an sqlite3:// database file that does not exist.
+Result<std::unique_ptr<client::Client>> OpenToolClient(const client::Registries& registries,
+                                                       const std::string& meta_url, bool write);
+
+// The volume's store as the data path uses it (retries and the I/O budget included) and the
+// key prefix of its blocks ("NAME/").
+object::ObjectStore& ToolStore(client::Client& c);
+std::string BlockPrefix(client::Client& c);
+
+// Lists every object under "{prefix}chunks/" once, in key order, page by page (memory: one
+// page). `parts` is the parsed block key, nullopt for a key that is not a block key.
+using ChunkObjectVisitor = std::function<Status(const object::ObjectInfo& info,
+                                                const std::optional<chunk::BlockKeyParts>& parts)>;
+Status ForEachChunkObject(object::ObjectStore& store, const std::string& prefix,
+                          const ChunkObjectVisitor& fn);
+
+// The same for the blocks of one slice only (a listing of "{id}_" in its directory).
+Status ForEachSliceObject(object::ObjectStore& store, const std::string& prefix, uint64_t id,
+                          const ChunkObjectVisitor& fn);
+
+// Whether the object is a block of the referenced slice `e` with the key's length (index in
+// range, blockLen as the slice size says).
+bool IsBlockOf(const meta::scan::SliceTable::Entry& e, const chunk::BlockKeyParts& parts,
+               uint32_t block_size);
+
+// Whether a stored body of `stored` bytes can hold a block of `plain_len` bytes
+// (docs/format/block-layout.md: payload + 16-byte trailer; a compressed payload is never
+// larger than the plain block, which is stored plain when it does not shrink).
+bool StoredSizeOk(uint64_t stored, uint32_t plain_len, bool compressed);
+
+// "1.5 GiB"-style byte counts for summary lines.
+std::string HumanBytes(uint64_t bytes);
+
+}  // namespace strata::cli
