@@ -152,13 +152,19 @@ void RunGc(const client::Registries& registries, const GcArgs& a) {
   const Tally files_before = files, pending_before = pending;
   if (a.del) {
     // The deleter's own work first: expand deleted files, delete their slices' blocks.
+    // Each pass expands up to 1000 deleted files and deletes up to 1000 slices; stop when a
+    // pass changes nothing (what is left, if anything, is reported below).
     while (true) {
+      const uint64_t files_left = files.n, pending_left = pending.n;
       auto done = c.volume().chunk_store()->CollectGarbage(1000);
       if (!done.ok()) return Error("gc: pending deletions", done.status());
       if (Status s = CountPending(engine, &files, &pending, nullptr); !s.ok()) {
         return Error("gc", s);
       }
-      if (*done == 0 && files.n == 0) break;
+      if ((files.n == 0 && pending.n == 0) ||
+          (*done == 0 && files.n == files_left && pending.n == pending_left)) {
+        break;
+      }
     }
   }
   std::vector<std::pair<uint64_t, uint32_t>> garbage;  // G records left, sorted by id

@@ -276,6 +276,41 @@ TEST_F(FsckTest, RecordsOfMissingInodesAreReleased) {
   EXPECT_EQ(Run(false).problem_count, 0u);
 }
 
+TEST_F(FsckTest, UnlinkedInodeIsFineOnlyWhileHeldOpen) {
+  Populate();
+  Attr a;
+  a.type = FileType::kRegular;
+  a.mode = 0644;
+  a.nlink = 0;
+  a.parent = kRootIno;
+  Mutate([&](kv::Transaction& txn) {
+    txn.Put(schema::AttrKey(5000), schema::EncodeAttr(a));
+    txn.Put(schema::SustainedKey(7, 5000), "");
+  });
+  EXPECT_EQ(Run(false).problem_count, 0u);  // sustained by session 7
+  Mutate([&](kv::Transaction& txn) { txn.Delete(schema::SustainedKey(7, 5000)); });
+  ExpectRepaired("unlinked-unheld");
+  EXPECT_FALSE(meta_->GetAttr(5000).ok());  // released
+}
+
+TEST_F(FsckTest, HardLinkedOrphanKeepsOneLinkInLostAndFound) {
+  Populate();
+  // Both entries of the hard-linked f gone (usage records fixed by the same repair).
+  Mutate([&](kv::Transaction& txn) {
+    txn.Delete(schema::EntryKey(d_, "f"));
+    txn.Delete(schema::EntryKey(kRootIno, "f-link"));
+  });
+  FsckResult r = Run(false);
+  const FsckProblem* p = FindKind(r, "orphan");
+  ASSERT_NE(p, nullptr) << Kinds(r);
+  EXPECT_EQ(p->ino, f_);
+  ExpectRepaired("orphan");
+  auto a = meta_->GetAttr(f_);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->nlink, 1u);
+  EXPECT_EQ(a->parent, meta_->Lookup(ctx_, kRootIno, "lost+found")->ino);
+}
+
 TEST_F(FsckTest, SubtreeChecksOnlyItsOwnRecords) {
   Populate();
   Mutate([&](kv::Transaction& txn) {
