@@ -24,6 +24,7 @@
 //
 // Exit status: 0 done (whatever was found), 2 errors (one line on stderr; nothing deleted
 // when the error came before the deletion phase).
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
@@ -129,6 +130,138 @@ Status CountPending(kv::KvEngine& engine, Tally* files, Tally* slices,
                                    });
 }
 
+// One gc run: the state its phases share.
+class GcRun {
+ public:
+  GcRun(client::Client& c, const GcArgs& a, int64_t age_seconds)
+      : c_(c), a_(a), store_(ToolStore(c)), block_size_(c.volume().block_size()) {
+    cutoff_ns_ = c.clock().NowNanos() - age_seconds * 1000000000LL;  // from gc's start
+  }
+
+  Status Run() {
+    // Rule 1: the counter before the metadata scan.
+    ASSIGN_OR_RETURN(next_slice_, meta::scan::ReadCounter(c_.engine(), "nextSlice"));
+    RETURN_IF_ERROR(CountPending(c_.engine(), &files_, &pending_, nullptr));
+    files_before_ = files_;
+    pending_before_ = pending_;
+    if (a_.del) RETURN_IF_ERROR(RunDeleter());
+    RETURN_IF_ERROR(CountPending(c_.engine(), &files_, &pending_, &garbage_));
+    RETURN_IF_ERROR(CollectReferenced());
+    Status listing = ForEachChunkObject(
+        store_, BlockPrefix(c_),
+        [&](const object::ObjectInfo& info, const std::optional<chunk::BlockKeyParts>& parts) {
+          return Classify(info, parts);
+        });
+    if (!listing.ok()) return listing.WithContext("listing the store");
+    Flush();
+    Report();
+    return delete_error_;
+  }
+
+ private:
+  // The deleter's own work first, as the mounts run it: expand deleted files, delete the
+  // blocks of unreferenced slices. Each pass handles up to 1000 of each; stop when a pass
+  // changes nothing (what is left, if anything, is reported).
+  Status RunDeleter() {
+    while (true) {
+      const uint64_t files_left = files_.n, pending_left = pending_.n;
+      auto done = c_.volume().chunk_store()->CollectGarbage(1000);
+      if (!done.ok()) return done.status().WithContext("pending deletions");
+      RETURN_IF_ERROR(CountPending(c_.engine(), &files_, &pending_, nullptr));
+      if ((files_.n == 0 && pending_.n == 0) ||
+          (*done == 0 && files_.n == files_left && pending_.n == pending_left)) {
+        return Status::OK();
+      }
+    }
+  }
+
+  // Every slice the metadata references (live files and files pending deletion).
+  Status CollectReferenced() {
+    Status s = meta::scan::ScanInodes(c_.engine(), [&](meta::scan::InodeGroup& g) -> Status {
+      for (const meta::Slice& sl : g.slices) slices_.Add(sl.id, sl.size, g.ino);
+      return Status::OK();
+    });
+    if (!s.ok()) return s.WithContext("metadata scan");
+    slices_.Finish();
+    return Status::OK();
+  }
+
+  Status Classify(const object::ObjectInfo& info,
+                  const std::optional<chunk::BlockKeyParts>& parts) {
+    listed_.Add(info.size);
+    if (!parts) {
+      foreign_.Add(info.size);  // rule 3
+      std::printf("other %s %llu\n", info.key.c_str(), static_cast<unsigned long long>(info.size));
+      return Status::OK();
+    }
+    const meta::scan::SliceTable::Entry* e = slices_.Find(parts->slice_id);
+    if (e != nullptr && IsBlockOf(*e, *parts, block_size_)) {
+      live_.Add(info.size);
+      return Status::OK();
+    }
+    auto g = std::lower_bound(garbage_.begin(), garbage_.end(),
+                              std::make_pair(parts->slice_id, uint32_t{0}));
+    if (g != garbage_.end() && g->first == parts->slice_id) {
+      pending_blocks_.Add(info.size);  // the deleter's (a G record)
+    } else if (parts->slice_id >= next_slice_) {
+      in_flight_.Add(info.size);  // rule 1
+    } else if (info.mtime_ns == 0 || info.mtime_ns > cutoff_ns_) {
+      young_.Add(info.size);  // rule 2 (an unknown mtime is never old enough)
+    } else {
+      leaked_.Add(info.size);
+      std::printf("unreferenced %s %llu\n", info.key.c_str(),
+                  static_cast<unsigned long long>(info.size));
+      batch_.push_back(info.key);
+      if (batch_.size() >= 1000) Flush();
+    }
+    return Status::OK();
+  }
+
+  // Deletes the batch (with --delete); memory stays one batch whatever the garbage.
+  void Flush() {
+    if (a_.del && !batch_.empty()) {
+      Status s = DeleteAll(store_, batch_, a_.threads);
+      if (!s.ok() && delete_error_.ok()) delete_error_ = s;
+    }
+    batch_.clear();
+  }
+
+  void Report() const {
+    auto line = [](const std::string& what, const Tally& t, const std::string& tail) {
+      std::printf("gc: %s: %llu, %s%s\n", what.c_str(), static_cast<unsigned long long>(t.n),
+                  HumanBytes(t.bytes).c_str(), tail.c_str());
+    };
+    const std::string todo = a_.del ? "" : " (run with --delete to remove)";
+    line("objects under chunks/", listed_, "");
+    line("blocks of referenced slices", live_, "");
+    line("unreferenced blocks older than " + a_.age, leaked_,
+         a_.del ? (delete_error_.ok() ? " (deleted)" : " (deletion failed)") : todo);
+    line("kept: unreferenced, younger than " + a_.age, young_, "");
+    line("kept: slice id at or above the slice counter (upload in flight)", in_flight_, "");
+    line("slices pending deletion", a_.del ? pending_before_ : pending_,
+         a_.del ? " (deleted; " + std::to_string(pending_.n) + " left)" : todo);
+    line("blocks of slices pending deletion still in the store", pending_blocks_, "");
+    line("deleted files pending cleanup", a_.del ? files_before_ : files_,
+         a_.del ? " (released; " + std::to_string(files_.n) + " left)" : todo);
+    line("other objects under chunks/ (never deleted)", foreign_, "");
+    std::printf("gc: multipart uploads: not listed (the store interface cannot list them; "
+                "StrataFS writes blocks with single PUTs)\n");
+  }
+
+  client::Client& c_;
+  const GcArgs& a_;
+  object::ObjectStore& store_;
+  const uint32_t block_size_;
+  int64_t cutoff_ns_ = 0;
+  uint64_t next_slice_ = 0;
+  meta::scan::SliceTable slices_;
+  std::vector<std::pair<uint64_t, uint32_t>> garbage_;  // G records left, in (id, size) order
+  Tally files_, pending_, files_before_, pending_before_;
+  Tally listed_, live_, pending_blocks_, in_flight_, young_, leaked_, foreign_;
+  std::vector<std::string> batch_;
+  Status delete_error_;
+};
+
 void RunGc(const client::Registries& registries, const GcArgs& a) {
   auto age = ParseAge(a.age);
   if (!age.ok()) return Error("gc", age.status());
@@ -137,120 +270,8 @@ void RunGc(const client::Registries& registries, const GcArgs& a) {
   }
   auto client = OpenToolClient(registries, a.meta_url, a.del);
   if (!client.ok()) return Error("gc", client.status());
-  client::Client& c = **client;
-  kv::KvEngine& engine = c.engine();
-  const int64_t started_ns = c.clock().NowNanos();
-  const int64_t cutoff_ns = started_ns - *age * 1000000000LL;
-  const std::string age_text = a.age;
-
-  // Rule 1: the counter before the scan.
-  auto next_slice = meta::scan::ReadCounter(engine, "nextSlice");
-  if (!next_slice.ok()) return Error("gc", next_slice.status());
-
-  Tally files, pending;
-  if (Status s = CountPending(engine, &files, &pending, nullptr); !s.ok()) return Error("gc", s);
-  const Tally files_before = files, pending_before = pending;
-  if (a.del) {
-    // The deleter's own work first: expand deleted files, delete their slices' blocks.
-    // Each pass expands up to 1000 deleted files and deletes up to 1000 slices; stop when a
-    // pass changes nothing (what is left, if anything, is reported below).
-    while (true) {
-      const uint64_t files_left = files.n, pending_left = pending.n;
-      auto done = c.volume().chunk_store()->CollectGarbage(1000);
-      if (!done.ok()) return Error("gc: pending deletions", done.status());
-      if (Status s = CountPending(engine, &files, &pending, nullptr); !s.ok()) {
-        return Error("gc", s);
-      }
-      if ((files.n == 0 && pending.n == 0) ||
-          (*done == 0 && files.n == files_left && pending.n == pending_left)) {
-        break;
-      }
-    }
-  }
-  std::vector<std::pair<uint64_t, uint32_t>> garbage;  // G records left, sorted by id
-  if (Status s = CountPending(engine, &files, &pending, &garbage); !s.ok()) return Error("gc", s);
-
-  // Every slice the metadata references (live files and files pending deletion).
-  meta::scan::SliceTable slices;
-  Status scanned = meta::scan::ScanInodes(engine, [&](meta::scan::InodeGroup& g) -> Status {
-    for (const meta::Slice& s : g.slices) slices.Add(s.id, s.size, g.ino);
-    return Status::OK();
-  });
-  if (!scanned.ok()) return Error("gc: metadata scan", scanned);
-  slices.Finish();
-
-  object::ObjectStore& store = ToolStore(c);
-  const uint32_t bs = c.volume().block_size();
-  Tally listed, live, pending_blocks, in_flight, young, leaked, foreign;
-  std::vector<std::string> batch;
-  Status delete_error;
-  auto flush = [&]() {
-    if (a.del && !batch.empty()) {
-      Status s = DeleteAll(store, batch, a.threads);
-      if (!s.ok() && delete_error.ok()) delete_error = s;
-    }
-    batch.clear();
-  };
-  Status listing = ForEachChunkObject(
-      store, BlockPrefix(c),
-      [&](const object::ObjectInfo& info,
-          const std::optional<chunk::BlockKeyParts>& parts) -> Status {
-        listed.Add(info.size);
-        if (!parts) {
-          foreign.Add(info.size);
-          std::printf("other %s %llu\n", info.key.c_str(),
-                      static_cast<unsigned long long>(info.size));
-          return Status::OK();
-        }
-        const meta::scan::SliceTable::Entry* e = slices.Find(parts->slice_id);
-        if (e != nullptr && IsBlockOf(*e, *parts, bs)) {
-          live.Add(info.size);
-          return Status::OK();
-        }
-        auto g = std::lower_bound(garbage.begin(), garbage.end(),
-                                  std::make_pair(parts->slice_id, uint32_t{0}));
-        if (g != garbage.end() && g->first == parts->slice_id) {
-          pending_blocks.Add(info.size);  // the deleter's (G record)
-          return Status::OK();
-        }
-        if (parts->slice_id >= *next_slice) {
-          in_flight.Add(info.size);  // rule 1
-          return Status::OK();
-        }
-        if (info.mtime_ns == 0 || info.mtime_ns > cutoff_ns) {
-          young.Add(info.size);  // rule 2 (an unknown mtime is never old enough)
-          return Status::OK();
-        }
-        leaked.Add(info.size);
-        std::printf("unreferenced %s %llu\n", info.key.c_str(),
-                    static_cast<unsigned long long>(info.size));
-        batch.push_back(info.key);
-        if (batch.size() >= 1000) flush();
-        return Status::OK();
-      });
-  if (!listing.ok()) return Error("gc: listing the store", listing);
-  flush();
-
-  auto line = [](const char* what, const Tally& t, const std::string& tail) {
-    std::printf("gc: %s: %llu, %s%s\n", what, static_cast<unsigned long long>(t.n),
-                HumanBytes(t.bytes).c_str(), tail.c_str());
-  };
-  const std::string todo = a.del ? "" : " (run with --delete to remove)";
-  line("objects under chunks/", listed, "");
-  line("blocks of referenced slices", live, "");
-  line(("unreferenced blocks older than " + age_text).c_str(), leaked,
-       a.del ? (delete_error.ok() ? " (deleted)" : " (deletion failed)") : todo);
-  line(("kept: unreferenced, younger than " + age_text).c_str(), young, "");
-  line("kept: slice id at or above the slice counter (upload in flight)", in_flight, "");
-  line("slices pending deletion", a.del ? pending_before : pending,
-       a.del ? " (deleted; " + std::to_string(pending.n) + " left)" : todo);
-  line("blocks of slices pending deletion still in the store", pending_blocks, "");
-  line("deleted files pending cleanup", a.del ? files_before : files,
-       a.del ? " (released; " + std::to_string(files.n) + " left)" : todo);
-  line("other objects under chunks/ (never deleted)", foreign, "");
-  std::printf("gc: multipart uploads: not listed (the store interface cannot list them; "
-              "StrataFS writes blocks with single PUTs)\n");
-  if (!delete_error.ok()) return Error("gc", delete_error);
+  GcRun run(**client, a, *age);
+  if (Status s = run.Run(); !s.ok()) return Error("gc", s);
 }
 
 }  // namespace

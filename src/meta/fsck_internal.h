@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -35,6 +36,13 @@ struct LinkInfo {
   std::map<Ino, uint32_t> dirs;
 };
 
+// What one directory's listing found: the expected nlink (2 + subdirs) and usage record.
+struct DirCounts {
+  uint32_t subdirs = 0;
+  int64_t bytes = 0;   // lengths of the regular files named (once per entry)
+  int64_t inodes = 0;  // entries, trash hour directories excluded
+};
+
 class Checker {
  public:
   Checker(kv::KvEngine& engine, const FsckOptions& options, FsckResult* result)
@@ -47,6 +55,12 @@ class Checker {
   Status Walk(Ino start, const std::string& path);
   // Lists and checks one directory; pushes its subdirectories onto stack_.
   Status CheckDir(Ino dir, const std::string& path);
+  // One entry `name` of dir with its child's raw attr (nullopt: missing); adds to counts.
+  Status CheckEntry(Ino dir, const std::string& path, const std::string& name,
+                    const kv::KeyValue& entry, const std::optional<std::string>& raw_attr,
+                    DirCounts* counts);
+  // The directory's own nlink and usage record against what its listing found.
+  Status CheckDirRecords(Ino dir, const std::string& path, const DirCounts& counts);
   void NoteLink(Ino child, const Attr& a, Ino dir);
   Result<Ino> ResolvePath(const std::string& path);
 

@@ -102,8 +102,7 @@ Status Checker::CheckDir(Ino dir, const std::string& path) {
   const std::string prefix = schema::EntryPrefix(dir);
   const std::string end = schema::PrefixEnd(prefix);
   std::string from = prefix;
-  uint32_t subdirs = 0;
-  int64_t bytes = 0, inodes = 0;
+  DirCounts counts;
   kv::TxnOptions ro;
   ro.read_only = true;
   while (true) {
@@ -126,87 +125,97 @@ Status Checker::CheckDir(Ino dir, const std::string& path) {
         },
         ro));
     for (size_t i = 0; i < page.size(); i++) {
-      const std::string key = page[i].key;
-      const std::string name = key.substr(prefix.size());
-      const std::string child_path = Join(path, name);
-      res_.entries++;
-      FileType etype;
-      Ino child = 0;
-      auto drop = [key](kv::Transaction& txn) -> Status {
-        txn.Delete(key);
-        return Status::OK();
-      };
-      if (!schema::DecodeEntry(page[i].value, &etype, &child).ok()) {
-        Problem("bad-entry", 0, child_path, "entry value does not decode", drop);
-        continue;
-      }
-      if (!attrs[i]) {
-        Problem("dangling-entry", child, child_path,
-                "names inode " + std::to_string(child) + ", which does not exist", drop);
-        continue;
-      }
-      auto decoded = schema::DecodeAttr(*attrs[i]);
-      if (!decoded.ok()) {
-        Problem("bad-attr", child, child_path, decoded.status().ToString());
-        continue;
-      }
-      const Attr a = *decoded;
-      if (etype != a.type) {
-        const std::string value = schema::EncodeEntry(a.type, child);
-        Problem("entry-type", child, child_path,
-                std::string("entry says ") + TypeName(etype) + ", inode is a " + TypeName(a.type),
-                [key, value](kv::Transaction& txn) -> Status {
-                  txn.Put(key, value);
-                  return Status::OK();
-                });
-      }
-      if (a.type == FileType::kDirectory) {
-        if (visited_.TestAndSet(child)) {
-          if (orphan_walk_ && orphan_roots_.erase(child) > 0) {
-            subdirs++;  // an orphan directory walked before, found inside another: not a root
-            if (child < kTrashIno) inodes++;
-            continue;
-          }
-          Problem("dir-linked-twice", child, child_path,
-                  "directory " + std::to_string(child) + " is already named by another entry",
-                  drop);
-          continue;
-        }
-        reached_.TestAndSet(child);
-        if (a.parent != dir) {
-          Problem("dir-parent", child, child_path,
-                  "parent field " + std::to_string(a.parent) + ", entry is in " +
-                      std::to_string(dir),
-                  [child, dir](kv::Transaction& txn) -> Status {
-                    ASSIGN_OR_RETURN(Attr c, internal::ReadAttr(txn, child));
-                    c.parent = dir;
-                    internal::WriteAttr(txn, child, c);
-                    return Status::OK();
-                  });
-        }
-        subdirs++;
-        if (child < kTrashIno) inodes++;  // trash hour directories are not counted
-        stack_.emplace_back(child, child_path);
-        continue;
-      }
-      inodes++;
-      bytes += internal::UsageBytes(a);
-      if (a.type == FileType::kRegular) res_.files++;
-      const bool seen_before = reached_.Test(child);
-      NoteLink(child, a, dir);
-      if (!res_.whole_volume && !seen_before && a.type == FileType::kRegular && a.length > 0) {
-        // Subtree mode: the store check needs this file's slices (the whole-volume pass
-        // collects them in the inode scan instead).
-        ASSIGN_OR_RETURN(auto slices, scan::ReadFileSlices(engine_, child));
-        for (const Slice& s : slices) res_.slices.Add(s.id, s.size, child);
-      }
+      RETURN_IF_ERROR(CheckEntry(dir, path, page[i].key.substr(prefix.size()), page[i],
+                                 attrs[i], &counts));
     }
     if (page.size() < opts_.page) break;
     from = page.back().key + '\0';
   }
+  return CheckDirRecords(dir, path, counts);
+}
 
-  // The directory's own records, checked against what its listing found.
+Status Checker::CheckEntry(Ino dir, const std::string& path, const std::string& name,
+                           const kv::KeyValue& entry, const std::optional<std::string>& raw_attr,
+                           DirCounts* counts) {
+  const std::string key = entry.key;
+  const std::string child_path = Join(path, name);
+  res_.entries++;
+  FileType etype;
+  Ino child = 0;
+  auto drop = [key](kv::Transaction& txn) -> Status {
+    txn.Delete(key);
+    return Status::OK();
+  };
+  if (!schema::DecodeEntry(entry.value, &etype, &child).ok()) {
+    Problem("bad-entry", 0, child_path, "entry value does not decode", drop);
+    return Status::OK();
+  }
+  if (!raw_attr) {
+    Problem("dangling-entry", child, child_path,
+            "names inode " + std::to_string(child) + ", which does not exist", drop);
+    return Status::OK();
+  }
+  auto decoded = schema::DecodeAttr(*raw_attr);
+  if (!decoded.ok()) {
+    Problem("bad-attr", child, child_path, decoded.status().ToString());
+    return Status::OK();
+  }
+  const Attr a = *decoded;
+  if (etype != a.type) {
+    const std::string value = schema::EncodeEntry(a.type, child);
+    Problem("entry-type", child, child_path,
+            std::string("entry says ") + TypeName(etype) + ", inode is a " + TypeName(a.type),
+            [key, value](kv::Transaction& txn) -> Status {
+              txn.Put(key, value);
+              return Status::OK();
+            });
+  }
+  if (a.type == FileType::kDirectory) {
+    if (visited_.TestAndSet(child)) {
+      if (orphan_walk_ && orphan_roots_.erase(child) > 0) {
+        // An orphan directory walked before, found inside another: part of that orphan.
+        counts->subdirs++;
+        if (child < kTrashIno) counts->inodes++;
+        return Status::OK();
+      }
+      Problem("dir-linked-twice", child, child_path,
+              "directory " + std::to_string(child) + " is already named by another entry", drop);
+      return Status::OK();
+    }
+    reached_.TestAndSet(child);
+    if (a.parent != dir) {
+      Problem("dir-parent", child, child_path,
+              "parent field " + std::to_string(a.parent) + ", entry is in " + std::to_string(dir),
+              [child, dir](kv::Transaction& txn) -> Status {
+                ASSIGN_OR_RETURN(Attr c, internal::ReadAttr(txn, child));
+                c.parent = dir;
+                internal::WriteAttr(txn, child, c);
+                return Status::OK();
+              });
+    }
+    counts->subdirs++;
+    if (child < kTrashIno) counts->inodes++;  // trash hour directories are not counted
+    stack_.emplace_back(child, child_path);
+    return Status::OK();
+  }
+  counts->inodes++;
+  counts->bytes += internal::UsageBytes(a);
+  if (a.type == FileType::kRegular) res_.files++;
+  const bool seen_before = reached_.Test(child);
+  NoteLink(child, a, dir);
+  if (!res_.whole_volume && !seen_before && a.type == FileType::kRegular && a.length > 0) {
+    // Subtree mode: the store check needs this file's slices (the whole-volume pass collects
+    // them in the inode scan instead).
+    ASSIGN_OR_RETURN(auto slices, scan::ReadFileSlices(engine_, child));
+    for (const Slice& s : slices) res_.slices.Add(s.id, s.size, child);
+  }
+  return Status::OK();
+}
+
+Status Checker::CheckDirRecords(Ino dir, const std::string& path, const DirCounts& counts) {
   std::optional<std::string> raw_attr, raw_usage;
+  kv::TxnOptions ro;
+  ro.read_only = true;
   RETURN_IF_ERROR(kv::RunTxn(
       engine_,
       [&](kv::Transaction& txn) -> Status {
@@ -221,11 +230,11 @@ Status Checker::CheckDir(Ino dir, const std::string& path) {
     return Status::OK();  // removed since its entry was read (a live volume)
   }
   ASSIGN_OR_RETURN(Attr da, schema::DecodeAttr(*raw_attr));
-  const uint32_t want_nlink = 2 + subdirs;
+  const uint32_t want_nlink = 2 + counts.subdirs;
   if (da.nlink != want_nlink) {
     Problem("dir-nlink", dir, path,
             "nlink " + std::to_string(da.nlink) + ", expected " + std::to_string(want_nlink) +
-                " (2 + " + std::to_string(subdirs) + " subdirectories)",
+                " (2 + " + std::to_string(counts.subdirs) + " subdirectories)",
             [dir, want_nlink](kv::Transaction& txn) -> Status {
               ASSIGN_OR_RETURN(Attr d, internal::ReadAttr(txn, dir));
               d.nlink = want_nlink;
@@ -234,24 +243,25 @@ Status Checker::CheckDir(Ino dir, const std::string& path) {
             });
   }
   int64_t have_bytes = 0, have_inodes = 0;
-  if (raw_usage && raw_usage->size() == 16) {
+  const bool well_formed = !raw_usage || raw_usage->size() == 16;
+  if (raw_usage && well_formed) {
     have_bytes = schema::DecodeI64(raw_usage->substr(0, 8));
     have_inodes = schema::DecodeI64(raw_usage->substr(8, 8));
   }
-  if (have_bytes != bytes || have_inodes != inodes || (raw_usage && raw_usage->size() != 16)) {
-    Problem("dir-usage", dir, path,
-            "usage record " + std::to_string(have_bytes) + " bytes / " +
-                std::to_string(have_inodes) + " inodes, entries hold " + std::to_string(bytes) +
-                " bytes / " + std::to_string(inodes) + " inodes",
-            [dir, bytes, inodes](kv::Transaction& txn) -> Status {
-              if (bytes == 0 && inodes == 0) {
-                txn.Delete(schema::UsageKey(dir));
-              } else {
-                txn.Put(schema::UsageKey(dir), schema::EncodeI64(bytes) + schema::EncodeI64(inodes));
-              }
-              return Status::OK();
-            });
-  }
+  const int64_t bytes = counts.bytes, inodes = counts.inodes;
+  if (have_bytes == bytes && have_inodes == inodes && well_formed) return Status::OK();
+  Problem("dir-usage", dir, path,
+          "usage record " + std::to_string(have_bytes) + " bytes / " +
+              std::to_string(have_inodes) + " inodes, entries hold " + std::to_string(bytes) +
+              " bytes / " + std::to_string(inodes) + " inodes",
+          [dir, bytes, inodes](kv::Transaction& txn) -> Status {
+            if (bytes == 0 && inodes == 0) {
+              txn.Delete(schema::UsageKey(dir));  // an empty directory keeps no record
+            } else {
+              txn.Put(schema::UsageKey(dir), schema::EncodeI64(bytes) + schema::EncodeI64(inodes));
+            }
+            return Status::OK();
+          });
   return Status::OK();
 }
 
