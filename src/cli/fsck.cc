@@ -8,6 +8,8 @@
 // terminal, periodic counts on stderr. Exit status: 0 clean, 1 problems found (repaired or
 // not), 2 errors (bad URL, unformatted volume, unreachable engine or store, live sessions
 // with --repair): one line on stderr, nothing changed.
+#include "meta/fsck.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -19,7 +21,6 @@
 #include "cli/commands.h"
 #include "cli/meta_open.h"
 #include "cli/volume_scan.h"
-#include "meta/fsck.h"
 
 namespace strata::cli {
 namespace {
@@ -49,7 +50,8 @@ class ProgressLine {
     last_ = now;
     printed_ = true;
     std::fprintf(stderr, "\rfsck: %s: %llu directories, %llu entries, %llu inodes   ", p.phase,
-                 static_cast<unsigned long long>(p.dirs), static_cast<unsigned long long>(p.entries),
+                 static_cast<unsigned long long>(p.dirs),
+                 static_cast<unsigned long long>(p.entries),
                  static_cast<unsigned long long>(p.inodes));
   }
 
@@ -152,11 +154,12 @@ void RunFsckCommand(const client::Registries& registries, const FsckArgs& a) {
                 static_cast<unsigned long long>(r.problem_count - r.problems.size()));
   }
   for (const auto& s : r.skipped) std::printf("fsck: skipped (--path): %s\n", s.c_str());
-  std::printf("fsck: checked %llu directories, %llu entries, %llu files, %zu slices, %llu "
-              "objects listed in %.1f s\n",
-              static_cast<unsigned long long>(r.dirs), static_cast<unsigned long long>(r.entries),
-              static_cast<unsigned long long>(r.files), r.slices.size(),
-              static_cast<unsigned long long>(objects), secs);
+  std::printf(
+      "fsck: checked %llu directories, %llu entries, %llu files, %zu slices, %llu "
+      "objects listed in %.1f s\n",
+      static_cast<unsigned long long>(r.dirs), static_cast<unsigned long long>(r.entries),
+      static_cast<unsigned long long>(r.files), r.slices.size(),
+      static_cast<unsigned long long>(objects), secs);
   if (r.problem_count == 0) {
     std::printf("fsck: clean\n");
     return;

@@ -244,8 +244,9 @@ class GcRun {
     line("deleted files pending cleanup", a_.del ? files_before_ : files_,
          a_.del ? " (released; " + std::to_string(files_.n) + " left)" : todo);
     line("other objects under chunks/ (never deleted)", foreign_, "");
-    std::printf("gc: multipart uploads: not listed (the store interface cannot list them; "
-                "StrataFS writes blocks with single PUTs)\n");
+    std::printf(
+        "gc: multipart uploads: not listed (the store interface cannot list them; "
+        "StrataFS writes blocks with single PUTs)\n");
   }
 
   client::Client& c_;

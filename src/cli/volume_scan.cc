@@ -40,8 +40,8 @@ Status ListAll(object::ObjectStore& store, const std::string& list_prefix,
     ASSIGN_OR_RETURN(auto page, store.List(lo));
     for (const auto& info : page.objects) {
       auto parts = chunk::ParseBlockKey(block_prefix, info.key);
-      RETURN_IF_ERROR(fn(info, parts.ok() ? std::optional<chunk::BlockKeyParts>(*parts)
-                                          : std::nullopt));
+      RETURN_IF_ERROR(
+          fn(info, parts.ok() ? std::optional<chunk::BlockKeyParts>(*parts) : std::nullopt));
     }
     if (!page.truncated || page.objects.empty()) return Status::OK();
     lo.continuation = page.next_continuation;

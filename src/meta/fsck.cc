@@ -63,14 +63,15 @@ Status Checker::LoadPending() {
         if (schema::ParseDeletedFileKey(kv.key, &ino, &len)) deleted_.push_back(ino);
         return std::optional<std::string>();
       }));
-  RETURN_IF_ERROR(scan::ForEachInRange(
-      engine_, "SS", schema::PrefixEnd("SS"),
-      [&](const kv::KeyValue& kv) -> Result<std::optional<std::string>> {
-        uint64_t sid;
-        Ino ino;
-        if (schema::ParseSustainedKey(kv.key, &sid, &ino)) sustained_.push_back(ino);
-        return std::optional<std::string>();
-      }));
+  RETURN_IF_ERROR(
+      scan::ForEachInRange(engine_, "SS", schema::PrefixEnd("SS"),
+                           [&](const kv::KeyValue& kv) -> Result<std::optional<std::string>> {
+                             uint64_t sid;
+                             Ino ino;
+                             if (schema::ParseSustainedKey(kv.key, &sid, &ino))
+                               sustained_.push_back(ino);
+                             return std::optional<std::string>();
+                           }));
   std::sort(deleted_.begin(), deleted_.end());
   std::sort(sustained_.begin(), sustained_.end());
   return Status::OK();
@@ -156,8 +157,8 @@ Status Checker::CheckGroup(scan::InodeGroup& g) {
 }
 
 Status Checker::ScanAllInodes() {
-  return scan::ScanInodes(engine_, [&](scan::InodeGroup& g) { return CheckGroup(g); },
-                          opts_.page);
+  return scan::ScanInodes(
+      engine_, [&](scan::InodeGroup& g) { return CheckGroup(g); }, opts_.page);
 }
 
 Status Checker::SettleOrphans() {
@@ -293,8 +294,8 @@ Status Checker::CheckCounters() {
   if (have_bytes != want_bytes || have_inodes != want_inodes) {
     Problem("volume-counters", 0, "usedSpace/usedInodes",
             "counters say " + std::to_string(have_bytes) + " bytes / " +
-                std::to_string(have_inodes) + " inodes, inodes hold " +
-                std::to_string(want_bytes) + " bytes / " + std::to_string(want_inodes),
+                std::to_string(have_inodes) + " inodes, inodes hold " + std::to_string(want_bytes) +
+                " bytes / " + std::to_string(want_inodes),
             fix);
   }
   return Status::OK();

@@ -63,11 +63,11 @@ struct FsckProgress {
 };
 
 struct FsckOptions {
-  bool repair = false;            // fix what is safe (see above)
-  std::string path;               // "" or "/": the whole volume; else "/a/b", that subtree only
+  bool repair = false;               // fix what is safe (see above)
+  std::string path;                  // "" or "/": the whole volume; else "/a/b", that subtree only
   size_t page = scan::kDefaultPage;  // keys per scan page (and per transaction)
-  size_t max_problems = 100000;   // problems kept in the result (all are counted)
-  // Called now and then (after each directory, every few thousand inodes); may be empty.
+  size_t max_problems = 100000;      // problems kept in the result (all are counted)
+  // Called after every 256 directories listed or inodes scanned; may be empty.
   std::function<void(const FsckProgress&)> progress;
 };
 
@@ -86,11 +86,11 @@ struct FsckResult {
   std::vector<FsckProblem> problems;  // at most options.max_problems
   uint64_t problem_count = 0;         // all problems found
   uint64_t repaired_count = 0;
-  std::vector<std::string> skipped;   // checks not run (with a path), one phrase each
-  scan::SliceTable slices;            // every referenced slice (of the subtree with a path)
+  std::vector<std::string> skipped;  // checks not run (with a path), one phrase each
+  scan::SliceTable slices;           // every referenced slice (of the subtree with a path)
   uint64_t dirs = 0, files = 0, entries = 0, inodes = 0;  // counted by the walk / the scan
-  uint64_t bytes = 0;                 // sum of regular-file lengths counted
-  Ino lost_found = 0;                 // /lost+found when repair used it
+  uint64_t bytes = 0;                                     // sum of regular-file lengths counted
+  Ino lost_found = 0;                                     // /lost+found when repair used it
 
   // Records a problem (kept up to the limit, always counted).
   void Add(FsckProblem p, size_t max_problems);

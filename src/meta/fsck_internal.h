@@ -88,16 +88,16 @@ class Checker {
   const FsckOptions& opts_;
   FsckResult& res_;
 
-  SparseBitmap reached_;  // named by some entry walked (or a walk root)
-  SparseBitmap visited_;  // directories listed
+  SparseBitmap reached_;                            // named by some entry walked (or a walk root)
+  SparseBitmap visited_;                            // directories listed
   std::vector<std::pair<Ino, std::string>> stack_;  // directories still to list
   std::unordered_map<Ino, LinkInfo> links_;
-  bool orphan_walk_ = false;           // walking below orphan directories
-  std::set<Ino> orphan_roots_;         // orphan directories walked so far
-  std::vector<Ino> deleted_;           // inodes with D records, sorted
-  std::vector<Ino> sustained_;         // inodes with SS records, sorted
+  bool orphan_walk_ = false;                                 // walking below orphan directories
+  std::set<Ino> orphan_roots_;                               // orphan directories walked so far
+  std::vector<Ino> deleted_;                                 // inodes with D records, sorted
+  std::vector<Ino> sustained_;                               // inodes with SS records, sorted
   std::vector<std::pair<Ino, FileType>> orphan_candidates_;  // unreached, nlink > 0
-  std::vector<Ino> stray_parents_;     // attr.parent != 0 yet A{ino}P records exist
+  std::vector<Ino> stray_parents_;  // attr.parent != 0 yet A{ino}P records exist
   int64_t vol_bytes_ = 0, vol_inodes_ = 0;
   uint64_t progress_tick_ = 0;
 };

@@ -120,8 +120,8 @@ Status Checker::CheckSliceRefs() {
           const auto& e = table[next++];
           if (have != static_cast<int64_t>(e.refs)) {
             Problem("refcount", e.owner, SliceWhere(id, size),
-                    "reference record " + std::to_string(have) + ", " +
-                        std::to_string(e.refs) + " chunk records name it",
+                    "reference record " + std::to_string(have) + ", " + std::to_string(e.refs) +
+                        " chunk records name it",
                     want_key(id, size, e.refs));
           }
           return Status::OK();

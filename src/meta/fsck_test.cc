@@ -197,7 +197,8 @@ TEST_F(FsckTest, WrongReferenceCountIsRewritten) {
   Populate();
   const uint64_t id = SliceOfSize(3 << 20);  // g's slice: one reference
   const uint32_t size = 3 << 20;
-  Mutate([&](kv::Transaction& txn) { txn.Put(schema::SliceRefKey(id, size), schema::EncodeI64(5)); });
+  Mutate(
+      [&](kv::Transaction& txn) { txn.Put(schema::SliceRefKey(id, size), schema::EncodeI64(5)); });
   ExpectRepaired("refcount");
   std::optional<std::string> k;
   ASSERT_TRUE(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
@@ -271,7 +272,7 @@ TEST_F(FsckTest, RecordsOfMissingInodesAreReleased) {
   EXPECT_NE(FindKind(r, "dir-usage"), nullptr) << Kinds(r);
   EXPECT_NE(FindKind(r, "volume-counters"), nullptr) << Kinds(r);
   ExpectRepaired("chunks-without-inode");
-  ASSERT_TRUE(meta_->ProcessDeletedFiles(10).ok());  // the repair's D record releases it
+  ASSERT_TRUE(meta_->ProcessDeletedFiles(10).ok());         // the repair's D record releases it
   EXPECT_EQ(meta_->PendingSliceDeletions(10)->size(), 2u);  // g's and the deleted file's
   EXPECT_EQ(Run(false).problem_count, 0u);
 }

@@ -17,10 +17,14 @@ std::string Join(const std::string& dir, const std::string& name) {
 
 const char* TypeName(FileType t) {
   switch (t) {
-    case FileType::kRegular: return "file";
-    case FileType::kDirectory: return "directory";
-    case FileType::kSymlink: return "symlink";
-    default: return "special file";
+    case FileType::kRegular:
+      return "file";
+    case FileType::kDirectory:
+      return "directory";
+    case FileType::kSymlink:
+      return "symlink";
+    default:
+      return "special file";
   }
 }
 
@@ -116,17 +120,16 @@ Status Checker::CheckDir(Ino dir, const std::string& path) {
           for (const auto& kv : page) {
             FileType t;
             Ino child = 0;
-            keys.push_back(schema::DecodeEntry(kv.value, &t, &child).ok()
-                               ? schema::AttrKey(child)
-                               : schema::AttrKey(0));
+            keys.push_back(schema::DecodeEntry(kv.value, &t, &child).ok() ? schema::AttrKey(child)
+                                                                          : schema::AttrKey(0));
           }
           ASSIGN_OR_RETURN(attrs, txn.BatchGet(keys));
           return Status::OK();
         },
         ro));
     for (size_t i = 0; i < page.size(); i++) {
-      RETURN_IF_ERROR(CheckEntry(dir, path, page[i].key.substr(prefix.size()), page[i],
-                                 attrs[i], &counts));
+      RETURN_IF_ERROR(
+          CheckEntry(dir, path, page[i].key.substr(prefix.size()), page[i], attrs[i], &counts));
     }
     if (page.size() < opts_.page) break;
     from = page.back().key + '\0';
@@ -251,9 +254,9 @@ Status Checker::CheckDirRecords(Ino dir, const std::string& path, const DirCount
   const int64_t bytes = counts.bytes, inodes = counts.inodes;
   if (have_bytes == bytes && have_inodes == inodes && well_formed) return Status::OK();
   Problem("dir-usage", dir, path,
-          "usage record " + std::to_string(have_bytes) + " bytes / " +
-              std::to_string(have_inodes) + " inodes, entries hold " + std::to_string(bytes) +
-              " bytes / " + std::to_string(inodes) + " inodes",
+          "usage record " + std::to_string(have_bytes) + " bytes / " + std::to_string(have_inodes) +
+              " inodes, entries hold " + std::to_string(bytes) + " bytes / " +
+              std::to_string(inodes) + " inodes",
           [dir, bytes, inodes](kv::Transaction& txn) -> Status {
             if (bytes == 0 && inodes == 0) {
               txn.Delete(schema::UsageKey(dir));  // an empty directory keeps no record

@@ -43,8 +43,7 @@ constexpr size_t kInoKeyLen = 10;  // 'A' ino:8 kind
 
 }  // namespace
 
-Status ScanInodes(kv::KvEngine& engine, const std::function<Status(InodeGroup&)>& fn,
-                  size_t page) {
+Status ScanInodes(kv::KvEngine& engine, const std::function<Status(InodeGroup&)>& fn, size_t page) {
   InodeGroup group;
   bool open = false;
   auto flush = [&]() -> Status {
@@ -93,8 +92,7 @@ Status ScanInodes(kv::KvEngine& engine, const std::function<Status(InodeGroup&)>
             return std::optional<std::string>(schema::PrefixEnd(schema::EntryPrefix(ino)));
           case 'P':
             if (key.size() != kInoKeyLen + 8 || kv.value.size() != 4) {
-              return Status::Corruption("malformed parent record of inode " +
-                                        std::to_string(ino));
+              return Status::Corruption("malformed parent record of inode " + std::to_string(ino));
             }
             group.parents.emplace_back(GetU64BE(key.data() + kInoKeyLen),
                                        GetU32BE(kv.value.data()));
@@ -112,13 +110,12 @@ Status ScanInodes(kv::KvEngine& engine, const std::function<Status(InodeGroup&)>
 Result<std::vector<Slice>> ReadFileSlices(kv::KvEngine& engine, Ino ino) {
   std::vector<Slice> out;
   const std::string prefix = schema::ChunkPrefix(ino);
-  RETURN_IF_ERROR(ForEachInRange(
-      engine, prefix, schema::PrefixEnd(prefix),
-      [&](const kv::KeyValue& kv) -> Result<std::optional<std::string>> {
-        ASSIGN_OR_RETURN(auto list, schema::DecodeSlices(kv.value));
-        out.insert(out.end(), list.begin(), list.end());
-        return std::optional<std::string>();
-      }));
+  RETURN_IF_ERROR(ForEachInRange(engine, prefix, schema::PrefixEnd(prefix),
+                                 [&](const kv::KeyValue& kv) -> Result<std::optional<std::string>> {
+                                   ASSIGN_OR_RETURN(auto list, schema::DecodeSlices(kv.value));
+                                   out.insert(out.end(), list.begin(), list.end());
+                                   return std::optional<std::string>();
+                                 }));
   return out;
 }
 
@@ -146,14 +143,12 @@ void SliceTable::Add(uint64_t id, uint32_t size, Ino owner, uint32_t refs) {
 }
 
 void SliceTable::Merge() {
-  std::sort(entries_.begin() + static_cast<ptrdiff_t>(merged_), entries_.end(),
-            [](const Entry& a, const Entry& b) {
-              return a.id != b.id ? a.id < b.id : a.size < b.size;
-            });
-  std::inplace_merge(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(merged_),
-                     entries_.end(), [](const Entry& a, const Entry& b) {
-                       return a.id != b.id ? a.id < b.id : a.size < b.size;
-                     });
+  std::sort(
+      entries_.begin() + static_cast<ptrdiff_t>(merged_), entries_.end(),
+      [](const Entry& a, const Entry& b) { return a.id != b.id ? a.id < b.id : a.size < b.size; });
+  std::inplace_merge(
+      entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(merged_), entries_.end(),
+      [](const Entry& a, const Entry& b) { return a.id != b.id ? a.id < b.id : a.size < b.size; });
   size_t out = 0;
   for (size_t i = 0; i < entries_.size(); i++) {
     if (out > 0 && entries_[out - 1].id == entries_[i].id &&

@@ -33,21 +33,20 @@ constexpr size_t kDefaultPage = 1024;
 // Calls fn for every pair in [begin, end) in key order, one page per read-only transaction.
 // fn returns nullopt to go on, a key to continue from instead of the next one (a skip: it
 // must be greater than the key just seen), or "" to stop; an error from fn stops the scan.
-using RangeVisitor =
-    std::function<Result<std::optional<std::string>>(const kv::KeyValue& kv)>;
+using RangeVisitor = std::function<Result<std::optional<std::string>>(const kv::KeyValue& kv)>;
 Status ForEachInRange(kv::KvEngine& engine, std::string_view begin, std::string_view end,
                       const RangeVisitor& fn, size_t page = kDefaultPage);
 
 // Everything of one inode that the tools need, gathered from its A{ino}... records.
 struct InodeGroup {
   Ino ino = 0;
-  std::optional<Attr> attr;                    // absent: no A{ino}I record
-  std::vector<Slice> slices;                   // records of every chunk list, chunk order
-  uint32_t chunk_lists = 0;                    // number of A{ino}C keys
-  uint32_t last_chunk = 0;                     // index of the last chunk list (when any)
-  bool has_entries = false;                    // A{ino}D... exists (the entries are skipped)
+  std::optional<Attr> attr;                       // absent: no A{ino}I record
+  std::vector<Slice> slices;                      // records of every chunk list, chunk order
+  uint32_t chunk_lists = 0;                       // number of A{ino}C keys
+  uint32_t last_chunk = 0;                        // index of the last chunk list (when any)
+  bool has_entries = false;                       // A{ino}D... exists (the entries are skipped)
   std::vector<std::pair<Ino, uint32_t>> parents;  // A{ino}P{dir} -> count
-  bool has_other = false;                      // symlink or xattr records
+  bool has_other = false;                         // symlink or xattr records
 };
 
 // Streams every inode of the volume in inode order (one pass over the A range). Entries of a
@@ -68,10 +67,10 @@ class SliceTable {
  public:
   struct Entry {
     uint64_t id = 0;
-    Ino owner = 0;          // the first inode seen referencing it (for messages)
+    Ino owner = 0;  // the first inode seen referencing it (for messages)
     uint32_t size = 0;
-    uint32_t refs = 0;      // records naming (id, size)
-    uint32_t found = 0;     // blocks seen in the store (filled by the store check)
+    uint32_t refs = 0;   // records naming (id, size)
+    uint32_t found = 0;  // blocks seen in the store (filled by the store check)
   };
   void Add(uint64_t id, uint32_t size, Ino owner, uint32_t refs = 1);
   void Finish();
@@ -88,9 +87,9 @@ class SliceTable {
 };
 
 // Calls fn for each key of a K or G prefix as (id, size, value) in (id, size) order.
-Status ScanSliceKeys(kv::KvEngine& engine, const std::string& prefix,
-                     const std::function<Status(uint64_t id, uint32_t size,
-                                                std::string_view value)>& fn);
+Status ScanSliceKeys(
+    kv::KvEngine& engine, const std::string& prefix,
+    const std::function<Status(uint64_t id, uint32_t size, std::string_view value)>& fn);
 
 // A path naming the inode, found by following parent fields (hard-linked: the first parent
 // record) and looking the name up in each parent's entries; "<inode N>" parts where the chain

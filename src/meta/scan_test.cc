@@ -26,14 +26,15 @@ TEST(ScanTest, RangeVisitsEveryKeyAcrossPagesAndHonoursSkipsAndStop) {
   auto e = Engine();
   for (char c = 'a'; c <= 'j'; c++) Put(*e, std::string("k") + c, "");
   std::string seen;
-  ASSERT_TRUE(ForEachInRange(*e, "k", "l",
-                             [&](const kv::KeyValue& kv) -> Result<std::optional<std::string>> {
-                               seen += kv.key[1];
-                               if (kv.key == "kb") return std::optional<std::string>("kf");
-                               if (kv.key == "kh") return std::optional<std::string>("");
-                               return std::optional<std::string>();
-                             },
-                             2)
+  ASSERT_TRUE(ForEachInRange(
+                  *e, "k", "l",
+                  [&](const kv::KeyValue& kv) -> Result<std::optional<std::string>> {
+                    seen += kv.key[1];
+                    if (kv.key == "kb") return std::optional<std::string>("kf");
+                    if (kv.key == "kh") return std::optional<std::string>("");
+                    return std::optional<std::string>();
+                  },
+                  2)
                   .ok());
   EXPECT_EQ(seen, "abfgh");
 }
@@ -55,10 +56,14 @@ TEST(ScanTest, InodeGroupsGatherRecordsAndSkipEntries) {
   Put(*e, schema::ChunkKey(2, 3), list);
   Put(*e, schema::ChunkKey(3, 0), list);  // no attr
   std::vector<InodeGroup> groups;
-  ASSERT_TRUE(ScanInodes(*e, [&](InodeGroup& g) {
-                groups.push_back(g);
-                return Status::OK();
-              }, 4).ok());
+  ASSERT_TRUE(ScanInodes(
+                  *e,
+                  [&](InodeGroup& g) {
+                    groups.push_back(g);
+                    return Status::OK();
+                  },
+                  4)
+                  .ok());
   ASSERT_EQ(groups.size(), 3u);
   EXPECT_TRUE(groups[0].has_entries);
   EXPECT_TRUE(groups[0].attr.has_value());
