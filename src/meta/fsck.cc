@@ -238,7 +238,14 @@ Status Checker::MoveOrphans() {
       ASSIGN_OR_RETURN(Attr a, internal::ReadAttr(txn, o));
       ASSIGN_OR_RETURN(Attr l, internal::ReadAttr(txn, lf));
       const Timespec now = internal::Now();
-      txn.Put(schema::EntryKey(lf, "#" + std::to_string(o)), schema::EncodeEntry(a.type, o));
+      // "#INO", or "#INO.N" when a name is taken (never replace what lost+found holds).
+      std::string name = "#" + std::to_string(o);
+      for (int n = 1;; n++) {
+        ASSIGN_OR_RETURN(auto taken, txn.Get(schema::EntryKey(lf, name)));
+        if (!taken) break;
+        name = "#" + std::to_string(o) + "." + std::to_string(n);
+      }
+      txn.Put(schema::EntryKey(lf, name), schema::EncodeEntry(a.type, o));
       a.parent = lf;
       if (!is_dir) a.nlink = 1;
       a.ctime = now;

@@ -27,9 +27,9 @@
 // counted, fixes K records (an unused one becomes G so its blocks are deleted), drops G
 // records of used slices, releases unheld nlink-0 inodes (as an unlink would), hands chunk
 // lists of missing inodes to the deleted-file cleaner (a D record), and moves orphans to
-// /lost+found (created when missing) named "#INO". REQUIRES for exact results and for repair:
-// no client is writing the volume (the CLI refuses --repair while sessions are live); scans
-// are paginated, not one snapshot.
+// /lost+found (created when missing) named "#INO" ("#INO.N" when taken).
+// REQUIRES for exact results and for repair: no client is writing the volume (the CLI
+// refuses --repair while sessions are live); scans are paginated, not one snapshot.
 //
 // Memory: one page of keys (options.page); a bitmap of 1 bit per inode id (allocated per
 // 64 Ki-id range touched) for reached inodes and one for visited directories; the walk's

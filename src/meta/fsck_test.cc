@@ -182,6 +182,17 @@ TEST_F(FsckTest, OrphanGoesToLostAndFound) {
   EXPECT_EQ(moved->ino, g);
 }
 
+TEST_F(FsckTest, OrphanNeverReplacesWhatLostAndFoundHolds) {
+  Populate();
+  const Ino g = meta_->Lookup(ctx_, sub_, "g")->ino;
+  const Ino lf = Mkdir(kRootIno, "lost+found");
+  const Ino other = File(lf, "#" + std::to_string(g), 10);
+  Mutate([&](kv::Transaction& txn) { txn.Delete(schema::EntryKey(sub_, "g")); });
+  ExpectRepaired("orphan");
+  EXPECT_EQ(meta_->Lookup(ctx_, lf, "#" + std::to_string(g))->ino, other);
+  EXPECT_EQ(meta_->Lookup(ctx_, lf, "#" + std::to_string(g) + ".1")->ino, g);
+}
+
 TEST_F(FsckTest, OrphanDirectoryIsOneOrphanWithItsSubtree) {
   Populate();
   Mutate([&](kv::Transaction& txn) { txn.Delete(schema::EntryKey(d_, "sub")); });
