@@ -56,20 +56,33 @@ def populate(root):
     os.symlink("a/big", os.path.join(root, "sym"))
 
 
-def test_fsck_and_gc_on_a_written_volume(fresh_volume):
-    vol = fresh_volume
-    chunks = os.path.join(store_dir(vol), "chunks")
+def written_volume(vol):
     m = vol.mount()
     populate(m.path)
     m.unmount()
     vol.mounts.remove(m)
 
+
+def test_a_written_volume_is_clean_and_holds_no_garbage(fresh_volume):
+    """On every backend: what the mount wrote is clean, and nothing in the store is garbage
+    (the deleted file's blocks went at unmount)."""
+    vol = fresh_volume
+    written_volume(vol)
     r = fsck(vol)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "fsck: clean" in r.stdout
+    assert "6 files, 4 slices, 6 objects" in r.stdout, r.stdout
     r = gc(vol, "--age", "0s")
     assert r.returncode == 0, r.stdout + r.stderr
     assert unreferenced(r.stdout) == [], r.stdout
+    assert "blocks of referenced slices: 6," in r.stdout, r.stdout
+
+
+def test_missing_block_named_and_only_old_garbage_deleted(fresh_volume):
+    vol = fresh_volume
+    chunks = os.path.join(store_dir(vol), "chunks")
+    written_volume(vol)
+    assert fsck(vol).returncode == 0
 
     # A block of a/big deleted by hand: fsck fails and names the file (only a/big has full
     # 4 MiB blocks).
