@@ -77,7 +77,8 @@ class FsckTest : public ::testing::Test {
     return nullptr;
   }
   uint64_t SliceOfSize(uint32_t size) {
-    for (const auto& e : Run(false).slices.entries()) {
+    const FsckResult r = Run(false);  // named: a range-for does not keep a temporary alive
+    for (const auto& e : r.slices.entries()) {
       if (e.size == size) return e.id;
     }
     ADD_FAILURE() << "no slice of size " << size;
