@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import assert_one_line_error, tree_snapshot
+from conftest import RUN_TIMEOUT, assert_one_line_error, stop, tree_snapshot
 
 COMMANDS = [["fsck"], ["fsck", "--repair"], ["fsck", "--path", "/a"], ["gc"],
             ["gc", "--delete", "--age", "0s"]]
@@ -70,3 +70,22 @@ def test_bad_options(strata, tmp_path):
     r = strata("fsck", f"sqlite3://{db}", "--path", "/no/such/dir")
     assert_one_line_error(r, "/no/such/dir")
     assert r.returncode == 2, r
+
+
+def test_unreachable_store(strata, tmp_path, s3rver):
+    """The volume's S3 endpoint stops answering: one line naming it, exit 2, within the I/O
+    budget; the metadata is left as it was."""
+    db = tmp_path / "meta.db"
+    url = f"sqlite3://{db}"
+    strata.ok("format", url, "vol-unreachable", "--storage", f"{s3rver.endpoint}/{s3rver.bucket}",
+              "--access-key", "S3RVER", "--secret-key", "S3RVER")
+    r = strata.ok("fsck", url)
+    assert "fsck: clean" in r.stdout, r
+    stop(s3rver.proc)  # the last test of the module that uses it
+    before = tree_snapshot(str(tmp_path))
+    for cmd in (["fsck", "--repair"], ["gc", "--delete", "--age", "0s"]):  # each retries ~9 s
+        r = strata(cmd[0], url, *cmd[1:])
+        assert_one_line_error(r, f"127.0.0.1:{s3rver.port}")
+        assert r.returncode == 2, r
+        assert r.seconds < RUN_TIMEOUT, r  # a hang guard, not a timing claim
+    assert tree_snapshot(str(tmp_path)) == before
