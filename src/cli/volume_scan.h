@@ -2,7 +2,8 @@
 // composition root, without background jobs or caches) and listing its block objects once,
 // in key order, matched against the slices the metadata references.
 //
-// Thread-safety: plain functions; the Client they return is thread-safe (client.h).
+// Ownership: OpenToolClient's caller owns the Client; ToolStore's store belongs to it.
+// Thread-safety: plain functions; the Client and its store are thread-safe (client.h).
 // Errors: OpenToolClient returns the composition root's errors (kInvalidArgument for a bad
 // URL, kNotFound "volume is not formatted", kUnavailable for an unreachable engine or store);
 // the listing returns the store's.

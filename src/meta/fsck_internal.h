@@ -2,7 +2,9 @@
 // counters), fsck_walk.cc (the directory walk) and fsck_refs.cc (links and slice references).
 // Not part of the public API.
 //
-// Thread-safety: a Checker is used by one thread.
+// Ownership: a Checker borrows the engine, the options and the result it fills (all must
+// outlive it). Thread-safety: a Checker is used by one thread. Errors: as RunFsck (fsck.h);
+// a failed repair is recorded in its problem's detail, not returned.
 #pragma once
 
 #include <map>
