@@ -81,9 +81,10 @@ Status CheckNoWriters(client::Client& c) {
 }
 
 // The store half: every block of every slice in the table, with a fitting size.
-Status CheckBlocks(client::Client& c, meta::FsckResult& r, uint64_t* objects_seen) {
-  object::ObjectStore& store = ToolStore(c);
-  const std::string prefix = BlockPrefix(c);
+Status CheckBlocks(ToolVolume& v, meta::FsckResult& r, uint64_t* objects_seen) {
+  client::Client& c = *v.client;
+  object::ObjectStore& store = *v.store;
+  const std::string& prefix = v.block_prefix;
   const uint32_t bs = c.volume().block_size();
   const bool compressed = c.volume().meta()->format().compression != "none";
   auto visit = [&](const object::ObjectInfo& info,
@@ -128,9 +129,10 @@ Status CheckBlocks(client::Client& c, meta::FsckResult& r, uint64_t* objects_see
 }
 
 void RunFsckCommand(const client::Registries& registries, const FsckArgs& a) {
-  auto client = OpenToolClient(registries, a.meta_url, a.repair);
-  if (!client.ok()) return Error("fsck", client.status());
-  client::Client& c = **client;
+  auto opened = OpenToolVolume(registries, a.meta_url, a.repair);
+  if (!opened.ok()) return Error("fsck", opened.status());
+  ToolVolume& v = *opened;
+  client::Client& c = *v.client;
   if (a.repair) {
     if (Status s = CheckNoWriters(c); !s.ok()) return Error("fsck --repair", s);
   }
@@ -144,7 +146,7 @@ void RunFsckCommand(const client::Registries& registries, const FsckArgs& a) {
   if (!result.ok()) return Error("fsck", result.status());
   meta::FsckResult& r = *result;
   uint64_t objects = 0;
-  if (Status s = CheckBlocks(c, r, &objects); !s.ok()) return Error("fsck: store", s);
+  if (Status s = CheckBlocks(v, r, &objects); !s.ok()) return Error("fsck: store", s);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

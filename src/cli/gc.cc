@@ -133,9 +133,13 @@ Status CountPending(kv::KvEngine& engine, Tally* files, Tally* slices,
 // One gc run: the state its phases share.
 class GcRun {
  public:
-  GcRun(client::Client& c, const GcArgs& a, int64_t age_seconds)
-      : c_(c), a_(a), store_(ToolStore(c)), block_size_(c.volume().block_size()) {
-    cutoff_ns_ = c.clock().NowNanos() - age_seconds * 1000000000LL;  // from gc's start
+  GcRun(ToolVolume& v, const GcArgs& a, int64_t age_seconds)
+      : c_(*v.client),
+        a_(a),
+        store_(*v.store),
+        prefix_(v.block_prefix),
+        block_size_(c_.volume().block_size()) {
+    cutoff_ns_ = c_.clock().NowNanos() - age_seconds * 1000000000LL;  // from gc's start
   }
 
   Status Run() {
@@ -148,7 +152,7 @@ class GcRun {
     RETURN_IF_ERROR(CountPending(c_.engine(), &files_, &pending_, &garbage_));
     RETURN_IF_ERROR(CollectReferenced());
     Status listing = ForEachChunkObject(
-        store_, BlockPrefix(c_),
+        store_, prefix_,
         [&](const object::ObjectInfo& info, const std::optional<chunk::BlockKeyParts>& parts) {
           return Classify(info, parts);
         });
@@ -252,6 +256,7 @@ class GcRun {
   client::Client& c_;
   const GcArgs& a_;
   object::ObjectStore& store_;
+  const std::string prefix_;
   const uint32_t block_size_;
   int64_t cutoff_ns_ = 0;
   uint64_t next_slice_ = 0;
@@ -269,9 +274,9 @@ void RunGc(const client::Registries& registries, const GcArgs& a) {
   if (a.threads < 1 || a.threads > 256) {
     return Error("gc", Status::InvalidArgument("--threads must be 1..256"));
   }
-  auto client = OpenToolClient(registries, a.meta_url, a.del);
-  if (!client.ok()) return Error("gc", client.status());
-  GcRun run(**client, a, *age);
+  auto opened = OpenToolVolume(registries, a.meta_url, a.del);
+  if (!opened.ok()) return Error("gc", opened.status());
+  GcRun run(*opened, a, *age);
   if (Status s = run.Run(); !s.ok()) return Error("gc", s);
 }
 

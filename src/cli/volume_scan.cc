@@ -6,11 +6,12 @@
 #include "chunk/chunk_store.h"
 #include "cli/meta_open.h"
 #include "fmt/format.h"
+#include "object/retry_store.h"
 
 namespace strata::cli {
 
-Result<std::unique_ptr<client::Client>> OpenToolClient(const client::Registries& registries,
-                                                       const std::string& meta_url, bool write) {
+Result<ToolVolume> OpenToolVolume(const client::Registries& registries, const std::string& meta_url,
+                                  bool write) {
   RETURN_IF_ERROR(CheckMetaUrl(registries, meta_url));
   if (MetaDatabaseMissing(meta_url)) {
     return Status::NotFound("volume is not formatted (no database at " + meta_url + ")");
@@ -20,14 +21,20 @@ Result<std::unique_ptr<client::Client>> OpenToolClient(const client::Registries&
   co.volume.read_only = !write;
   co.background_jobs = false;
   co.cache.memory_size = 0;  // a tool reads each block at most once
-  return client::Client::Open(registries, co);
+  ToolVolume v;
+  ASSIGN_OR_RETURN(v.client, client::Client::Open(registries, co));
+  // Not owned: the metrics store lives as long as the client, which outlives v.store.
+  std::shared_ptr<object::ObjectStore> metrics(&v.client->store_metrics(),
+                                               [](object::ObjectStore*) {});
+  object::RetryStore::Options ro;
+  ro.max_attempts = co.io.io_retries;
+  ro.total_timeout = co.io.io_timeout;
+  ro.clock = &v.client->clock();
+  ASSIGN_OR_RETURN(auto retry, object::RetryStore::Open(std::move(metrics), ro));
+  v.store = std::move(retry);
+  v.block_prefix = v.client->volume().name() + "/";
+  return v;
 }
-
-object::ObjectStore& ToolStore(client::Client& c) {
-  return *c.volume().chunk_store()->blocks()->store();
-}
-
-std::string BlockPrefix(client::Client& c) { return c.volume().name() + "/"; }
 
 namespace {
 

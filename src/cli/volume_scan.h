@@ -2,9 +2,9 @@
 // composition root, without background jobs or caches) and listing its block objects once,
 // in key order, matched against the slices the metadata references.
 //
-// Ownership: OpenToolClient's caller owns the Client; ToolStore's store belongs to it.
-// Thread-safety: plain functions; the Client and its store are thread-safe (client.h).
-// Errors: OpenToolClient returns the composition root's errors (kInvalidArgument for a bad
+// Ownership: OpenToolVolume's caller owns the ToolVolume (client and store).
+// Thread-safety: plain functions; the Client and the store are thread-safe (client.h).
+// Errors: OpenToolVolume returns the composition root's errors (kInvalidArgument for a bad
 // URL, kNotFound "volume is not formatted", kUnavailable for an unreachable engine or store);
 // the listing returns the store's.
 #pragma once
@@ -24,15 +24,20 @@
 
 namespace strata::cli {
 
+// A volume opened for a tool. `store` is the client's store stack as the data path uses it
+// (backend -> metrics -> retries with the client's --io-timeout / --io-retries budget),
+// rebuilt over Client::store_metrics() because the data path does not hand its store out.
+// Members are destroyed in reverse order: the store before the client it borrows from.
+struct ToolVolume {
+  std::unique_ptr<client::Client> client;
+  std::shared_ptr<object::ObjectStore> store;
+  std::string block_prefix;  // "NAME/": the key prefix of the volume's blocks
+};
+
 // Opens META_URL for a tool: read-only unless `write`, no background jobs, no memory cache.
 // Refuses (kNotFound, writing nothing) an sqlite3:// database file that does not exist.
-Result<std::unique_ptr<client::Client>> OpenToolClient(const client::Registries& registries,
-                                                       const std::string& meta_url, bool write);
-
-// The volume's store as the data path uses it (retries and the I/O budget included) and the
-// key prefix of its blocks ("NAME/").
-object::ObjectStore& ToolStore(client::Client& c);
-std::string BlockPrefix(client::Client& c);
+Result<ToolVolume> OpenToolVolume(const client::Registries& registries, const std::string& meta_url,
+                                  bool write);
 
 // Lists every object under "{prefix}chunks/" once, in key order, page by page (memory: one
 // page). `parts` is the parsed block key, nullopt for a key that is not a block key.
