@@ -6,7 +6,6 @@
 #include "chunk/chunk_store.h"
 #include "cli/meta_open.h"
 #include "fmt/format.h"
-#include "object/retry_store.h"
 
 namespace strata::cli {
 
@@ -23,15 +22,7 @@ Result<ToolVolume> OpenToolVolume(const client::Registries& registries, const st
   co.cache.memory_size = 0;  // a tool reads each block at most once
   ToolVolume v;
   ASSIGN_OR_RETURN(v.client, client::Client::Open(registries, co));
-  // Not owned: the metrics store lives as long as the client, which outlives v.store.
-  std::shared_ptr<object::ObjectStore> metrics(&v.client->store_metrics(),
-                                               [](object::ObjectStore*) {});
-  object::RetryStore::Options ro;
-  ro.max_attempts = co.io.io_retries;
-  ro.total_timeout = co.io.io_timeout;
-  ro.clock = &v.client->clock();
-  ASSIGN_OR_RETURN(auto retry, object::RetryStore::Open(std::move(metrics), ro));
-  v.store = std::move(retry);
+  v.store = v.client->store();
   v.block_prefix = v.client->volume().name() + "/";
   return v;
 }

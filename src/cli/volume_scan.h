@@ -25,9 +25,7 @@
 namespace strata::cli {
 
 // A volume opened for a tool. `store` is the client's store stack as the data path uses it
-// (backend -> metrics -> retries with the client's --io-timeout / --io-retries budget),
-// rebuilt over Client::store_metrics() because the data path does not hand its store out.
-// Members are destroyed in reverse order: the store before the client it borrows from.
+// (backend -> metrics -> retries with the client's --io-timeout / --io-retries budget).
 struct ToolVolume {
   std::unique_ptr<client::Client> client;
   std::shared_ptr<object::ObjectStore> store;

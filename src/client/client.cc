@@ -97,6 +97,7 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
   ro.clock = c->clock_;
   ASSIGN_OR_RETURN(auto retry, object::RetryStore::Open(c->store_metrics_, ro));
   std::shared_ptr<object::ObjectStore> store(std::move(retry));
+  c->store_ = store;
   // Reachability: a clear error at mount, not EIO on the first read.
   auto head = store->Head(format->name + "/strata.uuid");
   if (!head.ok() && !head.status().Is(Code::kNotFound)) {

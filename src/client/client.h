@@ -62,6 +62,9 @@ class Client {
   const ClientOptions& options() const { return options_; }
   // Request counters of the store as the data path sees it (after retries are hidden).
   object::MetricsStore& store_metrics() { return *store_metrics_; }
+  // The store stack the data path uses (backend -> metrics -> retries with the I/O budget),
+  // for tools that list or delete objects (fsck, gc). Shared; valid while the client lives.
+  std::shared_ptr<object::ObjectStore> store() const { return store_; }
 
   // Prometheus text of every series, after refreshing the gauges that sample state
   // (cache sizes, buffered bytes). The observability issue serves this on --metrics.
@@ -78,6 +81,7 @@ class Client {
   std::shared_ptr<MetricsRegistry> metrics_;
   std::shared_ptr<kv::KvEngine> engine_;
   std::shared_ptr<object::MetricsStore> store_metrics_;
+  std::shared_ptr<object::ObjectStore> store_;
   std::unique_ptr<vfs::Volume> volume_;  // destroyed first (flush, session close)
 };
 
