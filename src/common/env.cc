@@ -23,16 +23,23 @@ std::string Env::TempPathFor(const std::string& path) {
 
 Status Env::WriteFileAtomic(const std::string& path, std::string_view data,
                             const AtomicWriteOptions& options) {
-  std::string tmp = TempPathFor(path);
+  return WriteFileAtomic(
+      path, [data](WritableFile& file) { return file.Append(data); }, options);
+}
+
+Status Env::WriteFileAtomic(const std::string& path,
+                            const std::function<Status(WritableFile& file)>& fill,
+                            const AtomicWriteOptions& options) {
+  const std::string tmp = options.temp_path.empty() ? TempPathFor(path) : options.temp_path;
   ASSIGN_OR_RETURN(auto file, NewWritableFile(tmp, OpenMode::kCreateNew));
-  Status s = file->Append(data);
+  Status s = fill(*file);
   if (s.ok() && options.sync) s = file->Sync();
   Status closed = file->Close();
   if (s.ok()) s = closed;
   if (s.ok()) s = Rename(tmp, path, options.no_replace);
   if (!s.ok()) {
     // Deliberately dropped: the first error is the one to report, and a leftover temporary
-    // file is recognisable by its ".tmp." name.
+    // file is recognisable by its name (".tmp.", or the caller's temp_path scheme).
     (void)RemoveFile(tmp);
     return s;
   }

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -98,6 +99,9 @@ struct AtomicWriteOptions {
   bool sync = false;
   // Fail with kAlreadyExists instead of replacing an existing file (RENAME_NOREPLACE).
   bool no_replace = false;
+  // Where to write the temporary file; it must be in the directory of the target, be unused,
+  // and be a name the caller's own listings skip. "" (default): TempPathFor(path).
+  std::string temp_path;
 };
 
 class Env {
@@ -124,12 +128,20 @@ class Env {
   // mkdir -p: creates `path` and its missing parents; OK when it is already a directory;
   // kNotDir when it or a parent is a file.
   virtual Status CreateDirs(const std::string& path) = 0;
+  // mkdir(2) of one directory: kAlreadyExists when `path` exists (as anything), kNotFound
+  // when its parent is missing, kNotDir when its parent is a file. For callers that must
+  // know which directories they created (to make those entries durable).
+  virtual Status CreateDir(const std::string& path) = 0;
   // Entries of a directory sorted by name, without "." and "..".
   virtual Result<std::vector<DirEntry>> ListDir(const std::string& path) = 0;
   // stat(2), following symbolic links.
   virtual Result<FileInfo> Stat(const std::string& path) = 0;
   // fsync of a directory, which makes creates, renames and removes inside it durable.
   virtual Status SyncDir(const std::string& path) = 0;
+  // Makes an existing file's bytes and size durable without opening it for writing
+  // (fdatasync through a read-only descriptor). kNotFound when missing, kNotDir when a
+  // parent is a file, kIsDir for a directory (use SyncDir).
+  virtual Status SyncFile(const std::string& path) = 0;
   // statvfs(2) of the file system holding `path`.
   virtual Result<SpaceInfo> GetSpace(const std::string& path) = 0;
   // flock(2) on `path` (created when missing). With wait=false a lock held elsewhere gives
@@ -137,11 +149,22 @@ class Env {
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockType type,
                                                      bool wait) = 0;
 
-  // Built from the calls above, so wrappers see (and can fail) every step:
-  // writes `data` to a new temporary file beside `path`, optionally syncs it, renames it over
-  // `path`, optionally syncs the directory. Readers see the old file or the new one, never a
-  // part. On failure the temporary file is removed and `path` is untouched.
+  // The one write-temp-then-rename of StrataFS (file:// objects and multipart parts, disk
+  // cache blocks), built from the calls above so that wrappers see (and can
+  // fail) every step: creates a new temporary file beside `path` (kCreateNew), writes it,
+  // with options.sync fsyncs it, closes it, renames it over `path`, and with options.sync
+  // fsyncs the directory. Readers see the old file or the new one, never a part. On failure
+  // the temporary file is removed and `path` is untouched (unless the rename itself was
+  // done and only the directory sync failed); the error of the first failing step is
+  // returned: kNotFound when the directory is missing, kNoSpace, kIsDir when `path` is a
+  // directory, kAlreadyExists with no_replace, kIOError...
   Status WriteFileAtomic(const std::string& path, std::string_view data,
+                         const AtomicWriteOptions& options = {});
+  // The same with the content produced by `fill`, which appends to the temporary file (so a
+  // caller can write several pieces, or stream, without joining them in memory). An error
+  // from `fill` fails the write as above and is returned as it is.
+  Status WriteFileAtomic(const std::string& path,
+                         const std::function<Status(WritableFile& file)>& fill,
                          const AtomicWriteOptions& options = {});
   // The whole content of a file.
   Result<std::string> ReadFile(const std::string& path);

@@ -196,6 +196,56 @@ TEST_P(EnvTest, CreateDirsListAndRemove) {
   ASSERT_TRUE(env_->SyncDir(P("a")).ok());
 }
 
+TEST_P(EnvTest, CreateDirMakesOneLevelAndSaysWhatIsInTheWay) {
+  ASSERT_TRUE(env_->CreateDir(P("d")).ok());
+  EXPECT_EQ(env_->Stat(P("d"))->type, FileType::kDirectory);
+  EXPECT_EQ(env_->CreateDir(P("d")).code(), Code::kAlreadyExists);  // unlike CreateDirs
+  Write("f", "x");
+  EXPECT_EQ(env_->CreateDir(P("f")).code(), Code::kAlreadyExists);
+  EXPECT_EQ(env_->CreateDir(P("no/sub")).code(), Code::kNotFound);  // no parents made
+  EXPECT_EQ(env_->Stat(P("no")).code(), Code::kNotFound);
+  EXPECT_EQ(env_->CreateDir(P("f/sub")).code(), Code::kNotDir);
+  EXPECT_EQ(Names(), (StrList{"d", "f"}));
+}
+
+TEST_P(EnvTest, SyncFileNeedsAnExistingFile) {
+  Write("f", "data");
+  ASSERT_TRUE(env_->CreateDirs(P("d")).ok());
+  EXPECT_TRUE(env_->SyncFile(P("f")).ok());
+  EXPECT_EQ(Read("f"), "data");
+  EXPECT_EQ(env_->SyncFile(P("nope")).code(), Code::kNotFound);
+  EXPECT_EQ(env_->SyncFile(P("d")).code(), Code::kIsDir);
+  EXPECT_EQ(env_->SyncFile(P("f/below")).code(), Code::kNotDir);
+  EXPECT_EQ(Names(), (StrList{"d", "f"}));  // nothing was created
+}
+
+// The streaming form: several pieces become one file; a failing fill leaves nothing; the
+// caller may choose the temporary name.
+TEST_P(EnvTest, AtomicWriteFromPiecesAndWithAChosenTemporaryName) {
+  auto pieces = [](WritableFile& f) -> Status {
+    RETURN_IF_ERROR(f.Append("block"));
+    return f.Append("+trailer");
+  };
+  ASSERT_TRUE(env_->WriteFileAtomic(P("a"), pieces, {.sync = true}).ok());
+  EXPECT_EQ(Read("a"), "block+trailer");
+  Status s = env_->WriteFileAtomic(P("a"), [](WritableFile& f) -> Status {
+    RETURN_IF_ERROR(f.Append("half"));
+    return Status::InvalidArgument("the source went bad");
+  });
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(Read("a"), "block+trailer");
+  EXPECT_EQ(Names(), (StrList{"a"}));
+  AtomicWriteOptions named;
+  named.temp_path = P("%tmp-mine");
+  ASSERT_TRUE(env_->WriteFileAtomic(P("b"), "bee", named).ok());
+  EXPECT_EQ(Read("b"), "bee");
+  // The chosen name is used (it is taken, so the write refuses it) and is not removed.
+  Write("%tmp-mine", "someone else's");
+  EXPECT_EQ(env_->WriteFileAtomic(P("b"), "bee2", named).code(), Code::kAlreadyExists);
+  EXPECT_EQ(Read("b"), "bee");
+  EXPECT_EQ(Names(), (StrList{"%tmp-mine", "a", "b"}));
+}
+
 TEST_P(EnvTest, RenameReplacesAndNoReplaceRefuses) {
   Write("a", "A");
   Write("b", "B");

@@ -153,6 +153,11 @@ Status FaultyEnv::CreateDirs(const std::string& path) {
   return target_->CreateDirs(path);
 }
 
+Status FaultyEnv::CreateDir(const std::string& path) {
+  RETURN_IF_ERROR(Check(FaultOp::kMkdir, path));
+  return target_->CreateDir(path);
+}
+
 Result<std::vector<DirEntry>> FaultyEnv::ListDir(const std::string& path) {
   RETURN_IF_ERROR(Check(FaultOp::kList, path));
   return target_->ListDir(path);
@@ -166,6 +171,11 @@ Result<FileInfo> FaultyEnv::Stat(const std::string& path) {
 Status FaultyEnv::SyncDir(const std::string& path) {
   RETURN_IF_ERROR(Check(FaultOp::kSync, path));
   return target_->SyncDir(path);
+}
+
+Status FaultyEnv::SyncFile(const std::string& path) {
+  RETURN_IF_ERROR(Check(FaultOp::kSync, path));
+  return target_->SyncFile(path);
 }
 
 Result<SpaceInfo> FaultyEnv::GetSpace(const std::string& path) {

@@ -24,11 +24,11 @@ enum class FaultOp : uint8_t {
   kOpen,    // NewRandomAccessFile, NewWritableFile
   kRead,    // RandomAccessFile::ReadAt
   kWrite,   // WritableFile::Append
-  kSync,    // WritableFile::Sync, SyncDir
+  kSync,    // WritableFile::Sync, SyncFile, SyncDir
   kClose,   // WritableFile::Close (the file is closed anyway, as close(2) does)
   kRename,  // Rename (matches either path)
   kRemove,  // RemoveFile, RemoveDir
-  kMkdir,   // CreateDirs
+  kMkdir,   // CreateDirs, CreateDir
   kList,    // ListDir
   kStat,    // Stat, GetSpace
   kLock,    // LockFile
@@ -62,9 +62,11 @@ class FaultyEnv final : public Env {
   Status RemoveFile(const std::string& path) override;
   Status RemoveDir(const std::string& path) override;
   Status CreateDirs(const std::string& path) override;
+  Status CreateDir(const std::string& path) override;
   Result<std::vector<DirEntry>> ListDir(const std::string& path) override;
   Result<FileInfo> Stat(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
+  Status SyncFile(const std::string& path) override;
   Result<SpaceInfo> GetSpace(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockType type,
                                              bool wait) override;

@@ -75,6 +75,21 @@ TEST(FaultyEnvTest, ReadsRenamesAndLocksCanFail) {
   EXPECT_FALSE(env.LockFile("/l", LockType::kExclusive, false).ok());
 }
 
+TEST(FaultyEnvTest, SyncFileAndCreateDirCanFail) {
+  MemEnv mem;
+  FaultyEnv env(&mem);
+  ASSERT_TRUE(env.WriteFileAtomic("/f", "data").ok());
+  env.AddRule({.op = FaultOp::kSync, .path_prefix = "/f", .error = EIO});
+  env.AddRule({.op = FaultOp::kMkdir, .path_prefix = "/full", .error = ENOSPC});
+  Status s = env.SyncFile("/f");
+  EXPECT_EQ(s.code(), Code::kIOError);
+  EXPECT_NE(s.message().find("injected fault: fsync /f"), std::string::npos) << s.ToString();
+  EXPECT_EQ(env.CreateDir("/full").code(), Code::kNoSpace);
+  EXPECT_EQ(mem.Stat("/full").code(), Code::kNotFound);  // nothing done in the target
+  EXPECT_TRUE(env.CreateDir("/other").ok());
+  EXPECT_EQ(env.faults_injected(), 2u);
+}
+
 TEST(FaultyEnvTest, WrapsThePosixEnvToo) {
   char tmpl[] = "/tmp/strata_faulty_XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);

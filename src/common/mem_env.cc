@@ -282,6 +282,16 @@ Status MemEnv::CreateDirs(const std::string& p) {
   return Status::OK();
 }
 
+Status MemEnv::CreateDir(const std::string& p) {
+  ASSIGN_OR_RETURN(std::string path, Normalize(p));
+  std::lock_guard lock(mu_);
+  if (Find(path) != nullptr) return Err("mkdir", path, EEXIST);
+  RETURN_IF_ERROR(CheckParent("mkdir", path));
+  if (nodes_.size() >= options_.capacity_inodes) return Err("mkdir", path, ENOSPC);
+  nodes_[path] = Node{FileType::kDirectory, nullptr, clock_->NowNanos()};
+  return Status::OK();
+}
+
 Result<std::vector<DirEntry>> MemEnv::ListDir(const std::string& p) {
   ASSIGN_OR_RETURN(std::string path, Normalize(p));
   std::lock_guard lock(mu_);
@@ -323,6 +333,16 @@ Status MemEnv::SyncDir(const std::string& p) {
   Node* n = Find(path);
   if (n == nullptr) return Err("open directory", path, ENOENT);
   if (n->type != FileType::kDirectory) return Err("open directory", path, ENOTDIR);
+  return Status::OK();
+}
+
+Status MemEnv::SyncFile(const std::string& p) {
+  ASSIGN_OR_RETURN(std::string path, Normalize(p));
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(CheckParent("open", path));
+  Node* n = Find(path);
+  if (n == nullptr) return Err("open", path, ENOENT);
+  if (n->type == FileType::kDirectory) return Err("fsync", path, EISDIR);
   return Status::OK();
 }
 

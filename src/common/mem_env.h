@@ -7,7 +7,7 @@
 //     (bytes of removed files are released when their last handle closes, as on a disk);
 //   - locks behave like flock between LockFile calls (shared/exclusive, wait or kWouldBlock);
 //   - mtimes come from the given Clock (a FakeClock makes them deterministic).
-// Sync and SyncDir check their target exists and do nothing else: there is no crash to
+// Sync, SyncFile and SyncDir check their target exists and do nothing else: there is no crash to
 // survive in memory. For fault injection wrap it in a FaultyEnv.
 //
 // Thread-safety: as Env (env.h); one mutex guards the namespace, one per file its bytes.
@@ -44,9 +44,11 @@ class MemEnv final : public Env {
   Status RemoveFile(const std::string& path) override;
   Status RemoveDir(const std::string& path) override;
   Status CreateDirs(const std::string& path) override;
+  Status CreateDir(const std::string& path) override;
   Result<std::vector<DirEntry>> ListDir(const std::string& path) override;
   Result<FileInfo> Stat(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
+  Status SyncFile(const std::string& path) override;
   Result<SpaceInfo> GetSpace(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockType type,
                                              bool wait) override;

@@ -216,6 +216,11 @@ Status PosixEnv::CreateDirs(const std::string& path) {
   return Status::OK();
 }
 
+Status PosixEnv::CreateDir(const std::string& path) {
+  if (mkdir(path.c_str(), 0755) != 0) return Errno("mkdir", path);
+  return Status::OK();
+}
+
 Result<std::vector<DirEntry>> PosixEnv::ListDir(const std::string& path) {
   DIR* dir = opendir(path.c_str());
   if (dir == nullptr) return Errno("list", path);
@@ -267,6 +272,22 @@ Status PosixEnv::SyncDir(const std::string& path) {
   if (fd < 0) return Errno("open directory", path);
   Status s;
   if (fsync(fd) != 0) s = Errno("fsync directory", path);
+  close(fd);
+  return s;
+}
+
+Status PosixEnv::SyncFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  struct stat st;
+  Status s;
+  if (fstat(fd, &st) != 0) {
+    s = Errno("fstat", path);
+  } else if (S_ISDIR(st.st_mode)) {
+    s = Errno("fsync", path, EISDIR);
+  } else if (fdatasync(fd) != 0) {
+    s = Errno("fsync", path);
+  }
   close(fd);
   return s;
 }

@@ -24,9 +24,11 @@ class PosixEnv final : public Env {
   Status RemoveFile(const std::string& path) override;
   Status RemoveDir(const std::string& path) override;
   Status CreateDirs(const std::string& path) override;
+  Status CreateDir(const std::string& path) override;
   Result<std::vector<DirEntry>> ListDir(const std::string& path) override;
   Result<FileInfo> Stat(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
+  Status SyncFile(const std::string& path) override;
   Result<SpaceInfo> GetSpace(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockType type,
                                              bool wait) override;
