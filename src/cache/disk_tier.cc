@@ -167,18 +167,12 @@ Status DiskTier::WriteFile(const std::string& key, std::string_view data) {
   std::string trailer;
   PutU32BE(&trailer, Crc32c(data));
   PutU32BE(&trailer, kCacheMagic);
-  // Not Env::WriteFileAtomic: that would need block + trailer in one buffer (a copy of a
-  // whole block). No sync: a cache file lost in a power cut is only a miss, and one cut
-  // short is caught by its checksum.
-  std::string tmp = env_->TempPathFor(path);
-  ASSIGN_OR_RETURN(auto file, env_->NewWritableFile(tmp, OpenMode::kCreateNew));
-  Status st = file->Append(data);
-  if (st.ok()) st = file->Append(trailer);
-  Status closed = file->Close();
-  if (st.ok()) st = closed;
-  if (st.ok()) st = env_->Rename(tmp, path);
-  if (!st.ok()) (void)env_->RemoveFile(tmp);  // dropped: the first error is the one to report
-  return st;
+  // No sync: a cache file lost in a power cut is only a miss, and one cut short is caught by
+  // its checksum. The temporary name is Env::TempPathFor's (".tmp.": Scan removes leftovers).
+  return env_->WriteFileAtomic(path, [&](WritableFile& file) -> Status {
+    RETURN_IF_ERROR(file.Append(data));  // block and trailer unjoined: no copy of the block
+    return file.Append(trailer);
+  });
 }
 
 Status DiskTier::Put(const std::string& key, BlockData block) {

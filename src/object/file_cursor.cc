@@ -1,10 +1,6 @@
 #include "object/file_cursor.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 
 #include "object/file_util.h"
 
@@ -20,35 +16,28 @@ Result<FileCursor::Level> FileCursor::Load(std::string prefix, std::string path)
   Level level;
   level.prefix = std::move(prefix);
   level.path = std::move(path);
-  DIR* dir = ::opendir(level.path.c_str());
-  if (dir == nullptr) {
-    if (errno == ENOENT || errno == ENOTDIR) return level;  // removed meanwhile: empty
-    return FromErrno(errno, "list directory " + level.path);
+  Result<std::vector<DirEntry>> listing = env_->ListDir(level.path);
+  if (!listing.ok()) {
+    const Status& s = listing.status();
+    if (s.Is(Code::kNotFound) || s.Is(Code::kNotDir)) return level;  // removed meanwhile: empty
+    return s.WithContext("list directory " + level.path);
   }
-  errno = 0;
-  while (dirent* d = ::readdir(dir)) {
-    std::string_view name = d->d_name;
-    if (name == "." || name == "..") continue;
-    std::optional<std::string> segment = file_util::DecodeName(name);
+  for (const DirEntry& d : *listing) {
+    std::optional<std::string> segment = file_util::DecodeName(d.name);
     if (!segment) continue;  // temporary file, staging directory or foreign name
-    bool is_dir = d->d_type == DT_DIR;
-    if (d->d_type == DT_UNKNOWN || d->d_type == DT_LNK) {
-      struct stat st;
-      std::string full = level.path + "/" + std::string(name);
-      if (::stat(full.c_str(), &st) != 0) continue;
-      is_dir = S_ISDIR(st.st_mode);
-    } else if (d->d_type != DT_DIR && d->d_type != DT_REG) {
-      continue;
+    bool is_dir = d.type == FileType::kDirectory;
+    if (d.type == FileType::kOther) {
+      // A symbolic link (or a type the listing could not tell): what it leads to counts.
+      Result<FileInfo> info = env_->Stat(level.path + "/" + d.name);
+      if (!info.ok() || info->type == FileType::kOther) continue;
+      is_dir = info->type == FileType::kDirectory;
     }
     Entry e;
     e.key = level.prefix + *segment + (is_dir ? "/" : "");
-    e.name = std::string(name);
+    e.name = d.name;
     e.is_dir = is_dir;
     level.entries.push_back(std::move(e));
   }
-  int err = errno;
-  ::closedir(dir);
-  if (err != 0) return FromErrno(err, "list directory " + level.path);
   std::sort(level.entries.begin(), level.entries.end(),
             [](const Entry& a, const Entry& b) { return a.key < b.key; });
   return level;
@@ -97,15 +86,17 @@ Result<ObjectInfo> FileCursor::Info() {
   const Level& top = stack_.back();
   const Entry& e = top.entries[top.index];
   std::string path = top.path + "/" + e.name;
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return Status::NotFound("vanished while listing: " + e.key);
-    return FromErrno(errno, "stat " + path);
+  Result<FileInfo> st = env_->Stat(path);
+  if (!st.ok()) {
+    if (st.status().Is(Code::kNotFound)) {
+      return Status::NotFound("vanished while listing: " + e.key);
+    }
+    return st.status();
   }
   ObjectInfo info;
   info.key = e.key;
-  info.size = static_cast<uint64_t>(st.st_size);
-  info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  info.size = st->size;
+  info.mtime_ns = st->mtime_nanos;
   return info;
 }
 

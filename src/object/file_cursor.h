@@ -4,19 +4,22 @@
 // whose keys can reach the target. Internal to src/object.
 //
 // Entries that vanish while listing are skipped (another process may delete concurrently).
+// All disk access goes through the store's Env.
 // Thread-safety: one owner.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "object/key_listing.h"
 
 namespace strata::object {
 
 class FileCursor : public KeyCursor {
  public:
-  explicit FileCursor(std::string root) : root_(std::move(root)) {}
+  // `env` is not owned and must outlive the cursor.
+  FileCursor(Env* env, std::string root) : env_(env), root_(std::move(root)) {}
 
   Status Seek(const std::string& target) override;
   bool Valid() const override { return !stack_.empty(); }
@@ -41,6 +44,7 @@ class FileCursor : public KeyCursor {
   // Moves down/up until the top of the stack is a file or the stack is empty.
   Status Settle();
 
+  Env* const env_;
   const std::string root_;
   std::vector<Level> stack_;
 };

@@ -1,13 +1,7 @@
 // FileStore multipart uploads, staged on disk (see file_store.h):
 //   DIR/%multipart/UPLOAD_ID/key          the key the upload was created for
 //   DIR/%multipart/UPLOAD_ID/part-NNNNN   one file per part, each written atomically
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <random>
 
@@ -37,46 +31,28 @@ Status CheckPartNumber(int n) {
   return Status::OK();
 }
 
-Result<std::string> ReadWhole(const std::string& path, const std::string& what) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return FromErrno(errno, what);
-  struct stat st;
-  std::string out;
-  Status s = ::fstat(fd, &st) == 0
-                 ? fu::ReadAt(fd, 0, static_cast<uint64_t>(st.st_size), &out, what)
-                 : FromErrno(errno, what);
-  ::close(fd);
-  if (!s.ok()) return s;
-  return out;
-}
-
 // Streams a part file through `sink` in chunks and returns its content tag and size.
 template <typename Sink>
-Result<PartInfo> ScanPart(const std::string& path, int number, Sink sink) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
+Result<PartInfo> ScanPart(Env& env, const std::string& path, int number, Sink sink) {
+  Result<std::unique_ptr<RandomAccessFile>> file = env.NewRandomAccessFile(path);
+  if (!file.ok()) {
+    if (file.status().Is(Code::kNotFound)) {
       return Status::InvalidArgument("multipart part " + std::to_string(number) +
                                      " was never uploaded");
     }
-    return FromErrno(errno, "read part " + path);
+    return file.status().WithContext("read part");
   }
   ContentTag tag;
   PartInfo info;
   info.number = number;
-  Status s;
-  std::string buf;
-  for (uint64_t off = 0;; off += buf.size()) {
-    buf.clear();
-    s = fu::ReadAt(fd, off, kCopyChunk, &buf, path);
-    if (!s.ok() || buf.empty()) break;
+  for (uint64_t off = 0;;) {
+    ASSIGN_OR_RETURN(std::string buf, (*file)->Read(off, kCopyChunk));
+    if (buf.empty()) break;
+    off += buf.size();
     tag.Update(buf);
     info.size += buf.size();
-    s = sink(buf);
-    if (!s.ok()) break;
+    RETURN_IF_ERROR(sink(buf));
   }
-  ::close(fd);
-  if (!s.ok()) return s;
   info.etag = tag.Hex();
   return info;
 }
@@ -91,8 +67,11 @@ Result<std::string> FileStore::UploadDir(const std::string& key,
   Status missing = Status::NotFound("no such multipart upload: " + upload_id + " for key " + key);
   if (!well_formed) return missing;
   std::string dir = root_ + "/" + kStagingDir + "/" + upload_id;
-  Result<std::string> owner = ReadWhole(dir + "/key", "multipart upload " + upload_id);
-  if (!owner.ok()) return owner.code() == Code::kNotFound ? missing : owner.status();
+  Result<std::string> owner = env_->ReadFile(dir + "/key");
+  if (!owner.ok()) {
+    if (owner.status().Is(Code::kNotFound)) return missing;
+    return owner.status().WithContext("multipart upload " + upload_id);
+  }
   if (*owner != key) return missing;
   return dir;
 }
@@ -100,27 +79,23 @@ Result<std::string> FileStore::UploadDir(const std::string& key,
 Result<std::string> FileStore::CreateMultipart(const std::string& key) {
   RETURN_IF_ERROR(KeyPath(key).status());
   std::string staging = root_ + "/" + kStagingDir;
-  if (::mkdir(staging.c_str(), 0755) != 0 && errno != EEXIST) {
-    return FromErrno(errno, "create multipart staging directory " + staging);
+  Status made = env_->CreateDir(staging);
+  if (!made.ok() && !made.Is(Code::kAlreadyExists)) {
+    return made.WithContext("create multipart staging directory");
   }
   std::random_device rd;
   std::string id;
   static constexpr char kHex[] = "0123456789abcdef";
   while (id.size() < kUploadIdLen) id += kHex[rd() & 15];
   std::string dir = staging + "/" + id;
-  if (::mkdir(dir.c_str(), 0755) != 0) return FromErrno(errno, "create upload " + dir);
+  RETURN_IF_ERROR(env_->CreateDir(dir).WithContext("create upload"));
   // The key file is written atomically, so a half-created upload is simply "not found".
-  std::string tmp = dir + "/%key";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return FromErrno(errno, "create upload " + dir);
-  Status s = fu::WriteAll(fd, key, tmp);
-  if (::close(fd) != 0 && s.ok()) s = FromErrno(errno, "close " + tmp);
-  if (s.ok() && ::rename(tmp.c_str(), (dir + "/key").c_str()) != 0) {
-    s = FromErrno(errno, "create upload " + dir);
-  }
+  AtomicWriteOptions options;
+  options.temp_path = dir + "/" + TempName();
+  Status s = env_->WriteFileAtomic(dir + "/key", key, options);
   if (!s.ok()) {
-    (void)fu::RemoveTree(dir);  // deliberate drop: reporting `s` matters more
-    return s;
+    (void)fu::RemoveTree(*env_, dir);  // deliberate drop: reporting `s` matters more
+    return s.WithContext("create upload");
   }
   return id;
 }
@@ -129,20 +104,13 @@ Result<std::string> FileStore::UploadPart(const std::string& key, const std::str
                                           int part_number, std::string_view data) {
   RETURN_IF_ERROR(CheckPartNumber(part_number));
   ASSIGN_OR_RETURN(std::string dir, UploadDir(key, upload_id));
-  std::string tmp = dir + "/" + TempName();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("multipart upload aborted: " + upload_id);
-    return FromErrno(errno, "upload part of " + key);
-  }
-  Status s = fu::WriteAll(fd, data, key);
-  if (::close(fd) != 0 && s.ok()) s = FromErrno(errno, "upload part of " + key);
-  if (s.ok() && ::rename(tmp.c_str(), (dir + "/" + PartName(part_number)).c_str()) != 0) {
-    s = FromErrno(errno, "upload part of " + key);
-  }
+  AtomicWriteOptions options;
+  options.temp_path = dir + "/" + TempName();
+  Status s = env_->WriteFileAtomic(dir + "/" + PartName(part_number), data, options);
   if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
+    // The staging directory went away between the check and the write: aborted meanwhile.
+    if (s.Is(Code::kNotFound)) return Status::NotFound("multipart upload aborted: " + upload_id);
+    return s.WithContext("upload part of " + key);
   }
   return ContentTag::Of(data);
 }
@@ -160,11 +128,11 @@ Status FileStore::CompleteMultipart(const std::string& key, const std::string& u
   }
   ASSIGN_OR_RETURN(std::string dir, UploadDir(key, upload_id));
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
-  RETURN_IF_ERROR(WriteAtomically(key, path, /*sync=*/false, [&](int fd) -> Status {
+  RETURN_IF_ERROR(WriteAtomically(key, path, /*sync=*/false, [&](WritableFile& file) -> Status {
     for (const PartInfo& p : parts) {
-      ASSIGN_OR_RETURN(PartInfo got, ScanPart(dir + "/" + PartName(p.number), p.number,
+      ASSIGN_OR_RETURN(PartInfo got, ScanPart(*env_, dir + "/" + PartName(p.number), p.number,
                                               [&](const std::string& buf) {
-                                                return fu::WriteAll(fd, buf, key);
+                                                return file.Append(buf);
                                               }));
       if (got.etag != p.etag) {
         return Status::InvalidArgument("multipart part " + std::to_string(p.number) + " has etag " +
@@ -173,33 +141,34 @@ Status FileStore::CompleteMultipart(const std::string& key, const std::string& u
     }
     return Status::OK();
   }));
-  return fu::RemoveTree(dir);
+  return fu::RemoveTree(*env_, dir);
 }
 
 Status FileStore::AbortMultipart(const std::string& key, const std::string& upload_id) {
   ASSIGN_OR_RETURN(std::string dir, UploadDir(key, upload_id));
-  return fu::RemoveTree(dir);
+  return fu::RemoveTree(*env_, dir);
 }
 
 Result<std::vector<PartInfo>> FileStore::ListParts(const std::string& key,
                                                    const std::string& upload_id) {
   ASSIGN_OR_RETURN(std::string dir, UploadDir(key, upload_id));
   std::vector<int> numbers;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) return Status::NotFound("no such multipart upload: " + upload_id);
-    return FromErrno(errno, "list parts of " + key);
+  Result<std::vector<DirEntry>> entries = env_->ListDir(dir);
+  if (!entries.ok()) {
+    if (entries.status().Is(Code::kNotFound)) {
+      return Status::NotFound("no such multipart upload: " + upload_id);
+    }
+    return entries.status().WithContext("list parts of " + key);
   }
-  while (dirent* e = ::readdir(d)) {
+  for (const DirEntry& e : *entries) {
     int n = 0;
     char extra = 0;
-    if (std::sscanf(e->d_name, "part-%5d%c", &n, &extra) == 1) numbers.push_back(n);
+    if (std::sscanf(e.name.c_str(), "part-%5d%c", &n, &extra) == 1) numbers.push_back(n);
   }
-  ::closedir(d);
   std::sort(numbers.begin(), numbers.end());
   std::vector<PartInfo> out;
   for (int n : numbers) {
-    ASSIGN_OR_RETURN(PartInfo info, ScanPart(dir + "/" + PartName(n), n,
+    ASSIGN_OR_RETURN(PartInfo info, ScanPart(*env_, dir + "/" + PartName(n), n,
                                              [](const std::string&) { return Status::OK(); }));
     out.push_back(std::move(info));
   }

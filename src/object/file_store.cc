@@ -1,12 +1,10 @@
 #include "object/file_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <random>
 
+#include "common/posix_env.h"
 #include "object/file_cursor.h"
 #include "object/file_util.h"
 #include "object/key_listing.h"
@@ -31,25 +29,13 @@ std::string RandomHex(int bytes) {
   return out;
 }
 
-Status MkdirOne(const std::string& path, bool* created) {
-  *created = false;
-  if (::mkdir(path.c_str(), 0755) == 0) {
-    *created = true;
-    return Status::OK();
-  }
-  if (errno != EEXIST) return FromErrno(errno, "create directory " + path);
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return FromErrno(errno, "stat " + path);
-  if (!S_ISDIR(st.st_mode)) {
-    return Status(Code::kAlreadyExists,
-                  "an object already exists where a directory of keys is needed: " + path);
-  }
-  return Status::OK();
-}
+bool IsMissing(const Status& s) { return s.Is(Code::kNotFound) || s.Is(Code::kNotDir); }
 }  // namespace
 
-FileStore::FileStore(std::string root)
-    : root_(std::move(root)),
+FileStore::FileStore(std::unique_ptr<Env> own_env, Env* env, std::string root)
+    : own_env_(std::move(own_env)),
+      env_(env),
+      root_(std::move(root)),
       temp_prefix_("%tmp-" + std::to_string(::getpid()) + "-" + RandomHex(4) + "-") {}
 
 Result<std::unique_ptr<FileStore>> FileStore::Open(const std::string& root,
@@ -58,27 +44,38 @@ Result<std::unique_ptr<FileStore>> FileStore::Open(const std::string& root,
     return Status::InvalidArgument("file store needs an absolute directory, got '" + root +
                                    "' (use file:///path)");
   }
+  std::unique_ptr<Env> own_env;
+  Env* env = options.env;
+  if (env == nullptr) {
+    own_env = std::make_unique<PosixEnv>();
+    env = own_env.get();
+  }
   std::string dir = root;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) {
-    if (errno != ENOENT || !options.create_if_missing) {
-      return FromErrno(errno, "file store directory " + dir);
+  Result<FileInfo> info = env->Stat(dir);
+  if (!info.ok()) {
+    if (!info.status().Is(Code::kNotFound) || !options.create_if_missing) {
+      return info.status().WithContext("file store directory " + dir);
     }
-    // mkdir -p, one level at a time, so the error names the level that failed.
-    for (size_t pos = 1; pos <= dir.size(); ++pos) {
-      if (pos != dir.size() && dir[pos] != '/') continue;
-      bool created;
-      Status s = MkdirOne(dir.substr(0, pos), &created);
-      if (!s.ok()) return s.WithContext("cannot create file store directory " + dir);
-    }
-  } else if (!S_ISDIR(st.st_mode)) {
+    // CreateDirs names the level that failed.
+    Status s = env->CreateDirs(dir);
+    if (!s.ok()) return s.WithContext("cannot create file store directory " + dir);
+  } else if (info->type != FileType::kDirectory) {
     return Status(Code::kNotDir, "file store path is not a directory: " + dir);
   }
-  if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) {
-    return FromErrno(errno, "file store directory " + dir + " is not writable");
+  std::unique_ptr<FileStore> store(new FileStore(std::move(own_env), env, dir));
+  // Writable? A probe file says so through the same Env every Put will use (an access(2)
+  // check would bypass it). Its "%tmp-" name is never listed, even if the remove fails.
+  const std::string probe = dir + "/" + store->TempName();
+  Result<std::unique_ptr<WritableFile>> file = env->NewWritableFile(probe, OpenMode::kCreateNew);
+  Status s = file.status();
+  if (s.ok()) s = (*file)->Close();
+  if (file.ok()) {
+    Status removed = env->RemoveFile(probe);
+    if (s.ok()) s = removed;
   }
-  return std::unique_ptr<FileStore>(new FileStore(dir));
+  if (!s.ok()) return s.WithContext("file store directory " + dir + " is not writable");
+  return store;
 }
 
 Result<std::string> FileStore::KeyPath(const std::string& key) const {
@@ -102,22 +99,38 @@ std::string FileStore::TempName() {
   return temp_prefix_ + std::to_string(temp_counter_.fetch_add(1));
 }
 
+Status FileStore::MakeDir(const std::string& path, bool* created) const {
+  *created = false;
+  Status s = env_->CreateDir(path);
+  if (s.ok()) {
+    *created = true;
+    return s;
+  }
+  if (!s.Is(Code::kAlreadyExists)) return s;
+  ASSIGN_OR_RETURN(FileInfo info, env_->Stat(path));
+  if (info.type != FileType::kDirectory) {
+    return Status(Code::kAlreadyExists,
+                  "an object already exists where a directory of keys is needed: " + path);
+  }
+  return Status::OK();
+}
+
 Status FileStore::MakeDirs(const std::string& dir) const {
   Status s;
   for (int attempt = 0; attempt < kPutAttempts; ++attempt) {
     // Fast path: the directory usually exists already.
-    struct stat st;
-    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::OK();
+    Result<FileInfo> info = env_->Stat(dir);
+    if (info.ok() && info->type == FileType::kDirectory) return Status::OK();
     s = Status::OK();
     for (size_t pos = root_.size() + 1; pos <= dir.size() && s.ok(); ++pos) {
       if (pos != dir.size() && dir[pos] != '/') continue;
       std::string level = dir.substr(0, pos);
       bool created;
-      s = MkdirOne(level, &created);
+      s = MakeDir(level, &created);
       // Always, not only for a synced Put: Sync flushes a file and its own directory only, so
       // the entry of a new directory in its parent must be durable already. New directories
       // are rare (one per 1000 slices for block keys), so this costs little.
-      if (s.ok() && created) s = fu::FsyncDir(fu::Dirname(level));
+      if (s.ok() && created) s = env_->SyncDir(Dirname(level));
     }
     // kNotFound: a concurrent Delete pruned a parent we had just seen or made; start over.
     if (!s.Is(Code::kNotFound)) return s;
@@ -126,127 +139,98 @@ Status FileStore::MakeDirs(const std::string& dir) const {
 }
 
 Status FileStore::WriteAtomically(const std::string& key, const std::string& path, bool sync,
-                                  const std::function<Status(int fd)>& fill) {
-  const std::string dir = fu::Dirname(path);
+                                  const std::function<Status(WritableFile& file)>& fill) {
+  const std::string dir = Dirname(path);
+  Status s;
   for (int attempt = 0; attempt < kPutAttempts; ++attempt) {
     RETURN_IF_ERROR(MakeDirs(dir).WithContext("put " + key));
-    std::string tmp = dir + "/" + TempName();
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      if (errno == ENOENT) continue;  // directory pruned by a concurrent Delete
-      return FromErrno(errno, "put " + key + ": create " + tmp);
+    AtomicWriteOptions options;
+    options.sync = sync;
+    options.temp_path = dir + "/" + TempName();
+    s = env_->WriteFileAtomic(path, fill, options);
+    if (s.ok()) return s;
+    // kNotFound: a concurrent Delete pruned the directory (before the temporary file was
+    // created in it, or after the rename, when the directory sync finds it gone): write again.
+    // Retrying is right in the second case too, as the Put may be ordered after that Delete.
+    if (s.Is(Code::kNotFound)) continue;
+    if (s.Is(Code::kIsDir)) {
+      return Status(Code::kAlreadyExists, "put " + key +
+                                              ": file:// cannot hold an object where keys '" +
+                                              key + "/...' exist");
     }
-    Status s = fill(fd);
-    if (s.ok() && sync && ::fsync(fd) != 0) s = FromErrno(errno, "put " + key + ": fsync");
-    if (::close(fd) != 0 && s.ok()) s = FromErrno(errno, "put " + key + ": close");
-    if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-      int err = errno;
-      if (err == EISDIR) {
-        s = Status(
-            Code::kAlreadyExists,
-            "put " + key + ": file:// cannot hold an object where keys '" + key + "/...' exist");
-      } else {
-        s = FromErrno(err, "put " + key + ": rename");
-      }
-    }
-    if (!s.ok()) {
-      ::unlink(tmp.c_str());  // best effort: an orphan temp file is never listed
-      return s;
-    }
-    if (sync) RETURN_IF_ERROR(fu::FsyncDir(dir).WithContext("put " + key));
-    return Status::OK();
+    return s.WithContext("put " + key);
   }
-  return Status::IOError("put " + key + ": directory kept disappearing under " + dir);
+  return Status::IOError("put " + key + ": directory kept disappearing under " + dir + " (" +
+                         s.ToString() + ")");
 }
 
 Status FileStore::Put(const std::string& key, std::string_view data, const PutOptions& opts) {
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
-  return WriteAtomically(key, path, opts.sync, [&](int fd) { return fu::WriteAll(fd, data, key); });
+  return WriteAtomically(key, path, opts.sync,
+                         [data](WritableFile& file) { return file.Append(data); });
 }
 
 Result<std::string> FileStore::Get(const std::string& key, uint64_t off, int64_t len) {
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound("no such key: " + key);
-    return FromErrno(errno, "get " + key);
+  Result<std::unique_ptr<RandomAccessFile>> file = env_->NewRandomAccessFile(path);
+  if (!file.ok()) {
+    // A directory of other keys is not an object either.
+    if (IsMissing(file.status()) || file.status().Is(Code::kIsDir)) {
+      return Status::NotFound("no such key: " + key);
+    }
+    return file.status().WithContext("get " + key);
   }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return FromErrno(err, "get " + key);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return Status::NotFound("no such key: " + key);
-  }
-  uint64_t size = static_cast<uint64_t>(st.st_size);
-  std::string out;
-  Status s;
-  if (off < size) {
-    uint64_t n = size - off;
-    if (len >= 0 && static_cast<uint64_t>(len) < n) n = static_cast<uint64_t>(len);
-    s = fu::ReadAt(fd, off, n, &out, key);
-  }
-  ::close(fd);
-  if (!s.ok()) return s;
+  ASSIGN_OR_RETURN(uint64_t size, (*file)->Size());
+  if (off >= size) return std::string();
+  uint64_t n = size - off;
+  if (len >= 0 && static_cast<uint64_t>(len) < n) n = static_cast<uint64_t>(len);
+  Result<std::string> out = (*file)->Read(off, n);
+  if (!out.ok()) return out.status().WithContext("get " + key);
   return out;
 }
 
 Result<ObjectInfo> FileStore::Head(const std::string& key) {
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound("no such key: " + key);
-    return FromErrno(errno, "head " + key);
+  Result<FileInfo> st = env_->Stat(path);
+  if (!st.ok()) {
+    if (IsMissing(st.status())) return Status::NotFound("no such key: " + key);
+    return st.status().WithContext("head " + key);
   }
-  if (S_ISDIR(st.st_mode)) return Status::NotFound("no such key: " + key);
+  if (st->type == FileType::kDirectory) return Status::NotFound("no such key: " + key);
   ObjectInfo info;
   info.key = key;
-  info.size = static_cast<uint64_t>(st.st_size);
-  info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  info.size = st->size;
+  info.mtime_ns = st->mtime_nanos;
   return info;
 }
 
 void FileStore::PruneEmptyDirs(std::string dir) const {
-  // rmdir fails on a non-empty directory, which ends the walk; a concurrent Put that loses its
-  // directory this way recreates it (WriteAtomically).
-  while (dir.size() > root_.size() && ::rmdir(dir.c_str()) == 0) dir = fu::Dirname(dir);
+  // RemoveDir fails on a non-empty directory, which ends the walk; a concurrent Put that loses
+  // its directory this way recreates it (WriteAtomically). Its errors are deliberately not
+  // reported: a directory left behind is only an empty directory.
+  while (dir.size() > root_.size() && env_->RemoveDir(dir).ok()) dir = Dirname(dir);
 }
 
 Status FileStore::Delete(const std::string& key) {
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
-  if (::unlink(path.c_str()) != 0) {
-    int err = errno;
-    if (err == ENOENT || err == ENOTDIR || err == EISDIR) return Status::OK();
-    return FromErrno(err, "delete " + key);
+  Status s = env_->RemoveFile(path);
+  if (!s.ok()) {
+    if (IsMissing(s) || s.Is(Code::kIsDir)) return Status::OK();
+    return s.WithContext("delete " + key);
   }
-  PruneEmptyDirs(fu::Dirname(path));
+  PruneEmptyDirs(Dirname(path));
   return Status::OK();
 }
 
 Status FileStore::SyncFile(const std::string& key, std::set<std::string>* dirs) const {
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    // Missing as Get sees it: nothing stored, nothing to make durable.
-    if (errno == ENOENT || errno == ENOTDIR) return Status::OK();
-    return FromErrno(errno, "sync " + key);
-  }
-  struct stat st;
-  Status s;
-  if (::fstat(fd, &st) != 0) {
-    s = FromErrno(errno, "sync " + key);
-  } else if (!S_ISDIR(st.st_mode)) {  // a directory of other keys is no object: skipped
-    if (::fsync(fd) != 0) {
-      s = FromErrno(errno, "sync " + key + ": fsync");
-    } else {
-      dirs->insert(fu::Dirname(path));
-    }
-  }
-  ::close(fd);
-  return s;
+  Status s = env_->SyncFile(path);
+  // Missing as Get sees it: nothing stored, nothing to make durable. A directory of other
+  // keys is no object: skipped.
+  if (IsMissing(s) || s.Is(Code::kIsDir)) return Status::OK();
+  if (!s.ok()) return s.WithContext("sync " + key);
+  dirs->insert(Dirname(path));
+  return Status::OK();
 }
 
 Status FileStore::Sync(const std::vector<std::string>& keys) {
@@ -259,17 +243,17 @@ Status FileStore::Sync(const std::vector<std::string>& keys) {
     if (!s.ok() && first.ok()) first = s;
   }
   for (const std::string& dir : dirs) {
-    Status s = fu::FsyncDir(dir);
+    Status s = env_->SyncDir(dir);
     // Gone (kNotFound, or kNotDir when an object took its name): every object in it was
     // deleted since and Delete pruned it; nothing is left to keep.
-    if (s.ok() || s.Is(Code::kNotFound) || s.Is(Code::kNotDir)) continue;
+    if (s.ok() || IsMissing(s)) continue;
     if (first.ok()) first = s.WithContext("sync");
   }
   return first;
 }
 
 Result<ListResult> FileStore::List(const ListOptions& opts) {
-  FileCursor cursor(root_);
+  FileCursor cursor(env_, root_);
   return ListFromCursor(cursor, opts);
 }
 

@@ -24,6 +24,11 @@
 // Multipart uploads are staged on disk in DIR/%multipart/UPLOAD_ID/ (one file per part);
 // Complete concatenates the parts into a temporary file and renames it into place.
 //
+// Every disk access goes through an Env (common/env.h): the process's PosixEnv by default;
+// a MemEnv runs the store in memory, a FaultyEnv fails chosen steps (ENOSPC on a write, EIO
+// on an fsync) so callers' handling of a full or failing disk can be tested. Each write is
+// Env::WriteFileAtomic with a "%tmp-" temporary name, so a failed one leaves nothing behind.
+//
 // Errors: kNotFound for a missing key or upload; errno-mapped Status otherwise (ENOSPC ->
 // kNoSpace, EACCES -> kPermissionDenied), each naming the key or path.
 // Thread-safety: all methods may be called concurrently, also from several processes.
@@ -35,6 +40,7 @@
 #include <set>
 #include <string>
 
+#include "common/env.h"
 #include "object/object_store.h"
 
 namespace strata::object {
@@ -43,12 +49,22 @@ class FileStore : public ObjectStore {
  public:
   struct Options {
     bool create_if_missing = true;  // mkdir -p the root directory when it does not exist
+    // The Env every disk access goes through. nullptr (default): a PosixEnv owned by the
+    // store. Not owned otherwise; it must outlive the store.
+    Env* env = nullptr;
   };
   // `root` must be an absolute path. Fails with a one-line error when the directory is
-  // missing (and may not be created), not a directory, or not writable.
+  // missing (and may not be created), not a directory, or not writable (a probe file is
+  // created and removed to find out).
   static Result<std::unique_ptr<FileStore>> Open(const std::string& root, const Options& options);
   static Result<std::unique_ptr<FileStore>> Open(const std::string& root) {
     return Open(root, Options());
+  }
+  // The store on the given Env (not owned; must outlive the store), e.g. a FaultyEnv in tests.
+  static Result<std::unique_ptr<FileStore>> Open(const std::string& root, Env* env) {
+    Options options;
+    options.env = env;
+    return Open(root, options);
   }
 
   std::string Describe() const override { return "file://" + root_; }
@@ -70,7 +86,7 @@ class FileStore : public ObjectStore {
   const std::string& root() const { return root_; }
 
  private:
-  explicit FileStore(std::string root);
+  FileStore(std::unique_ptr<Env> own_env, Env* env, std::string root);
 
   // Path of the file holding `key`.
   Result<std::string> KeyPath(const std::string& key) const;
@@ -81,15 +97,20 @@ class FileStore : public ObjectStore {
   Status MakeDirs(const std::string& dir) const;
   // Sync of one key: fsyncs its file and adds its directory to *dirs; a missing key is OK.
   Status SyncFile(const std::string& key, std::set<std::string>* dirs) const;
-  // Writes a temporary file in the directory of `path` with `fill`, then renames it to
-  // `path`; retries when a concurrent Delete removed the directory meanwhile.
+  // Creates the directory of `path` (MakeDirs) and writes `path` with Env::WriteFileAtomic
+  // (a "%tmp-" temporary name there, `fill` writing its content); retries when a concurrent
+  // Delete removed the directory meanwhile.
   Status WriteAtomically(const std::string& key, const std::string& path, bool sync,
-                         const std::function<Status(int fd)>& fill);
+                         const std::function<Status(WritableFile& file)>& fill);
+  // One directory level below root_: *created tells whether this call made it.
+  Status MakeDir(const std::string& path, bool* created) const;
   // Removes empty directories from `dir` up to (not including) root_.
   void PruneEmptyDirs(std::string dir) const;
   // Staging directory of an upload; kNotFound unless it exists and was created for `key`.
   Result<std::string> UploadDir(const std::string& key, const std::string& upload_id) const;
 
+  const std::unique_ptr<Env> own_env_;  // the default PosixEnv, when no Env was given
+  Env* const env_;
   const std::string root_;
   const std::string temp_prefix_;  // "%tmp-PID-RANDOM-"
   std::atomic<uint64_t> temp_counter_{0};

@@ -1,12 +1,5 @@
 #include "object/file_util.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <filesystem>
-#include <system_error>
-
 namespace strata::object::file_util {
 
 namespace {
@@ -67,57 +60,21 @@ std::optional<std::string> DecodeName(std::string_view name) {
   return out;
 }
 
-Status WriteAll(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FromErrno(errno, "write " + what);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
+Status RemoveTree(Env& env, const std::string& path) {
+  Result<std::vector<DirEntry>> entries = env.ListDir(path);
+  if (!entries.ok()) {
+    if (entries.status().Is(Code::kNotFound)) return Status::OK();
+    if (!entries.status().Is(Code::kNotDir)) return entries.status();
+    Status s = env.RemoveFile(path);  // a file (or a link) where a directory was expected
+    return s.Is(Code::kNotFound) ? Status::OK() : s;
   }
-  return Status::OK();
-}
-
-Status ReadAt(int fd, uint64_t off, uint64_t n, std::string* out, const std::string& what) {
-  size_t start = out->size();
-  out->resize(start + n);
-  uint64_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd, out->data() + start + done, n - done, static_cast<off_t>(off + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      out->resize(start + done);
-      return FromErrno(errno, "read " + what);
-    }
-    if (r == 0) break;
-    done += static_cast<uint64_t>(r);
+  for (const DirEntry& e : *entries) {
+    const std::string child = JoinPath(path, e.name);
+    Status s = e.type == FileType::kDirectory ? RemoveTree(env, child) : env.RemoveFile(child);
+    if (!s.ok() && !s.Is(Code::kNotFound)) return s;
   }
-  out->resize(start + done);
-  return Status::OK();
-}
-
-Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FromErrno(errno, "open directory " + dir);
-  Status s;
-  if (::fsync(fd) != 0) s = FromErrno(errno, "fsync directory " + dir);
-  ::close(fd);
-  return s;
-}
-
-std::string Dirname(const std::string& path) {
-  size_t pos = path.rfind('/');
-  if (pos == std::string::npos) return ".";
-  if (pos == 0) return "/";
-  return path.substr(0, pos);
-}
-
-Status RemoveTree(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-  if (ec && ec.value() != ENOENT) return FromErrno(ec.value(), "remove " + path);
-  return Status::OK();
+  Status s = env.RemoveDir(path);
+  return s.Is(Code::kNotFound) ? Status::OK() : s;
 }
 
 }  // namespace strata::object::file_util

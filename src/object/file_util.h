@@ -1,13 +1,14 @@
 // Helpers of FileStore (internal to src/object): the key <-> file-name encoding described in
-// file_store.h, and small POSIX wrappers that turn errno into Status naming the path.
+// file_store.h, and a directory-tree removal over an Env.
 //
-// Thread-safety: pure functions or calls on caller-owned descriptors.
+// Thread-safety: pure functions, or calls on a thread-safe Env.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace strata::object::file_util {
@@ -18,15 +19,8 @@ Result<std::string> EncodeSegment(std::string_view segment);
 // segment (temporary files, staging directories, files dropped in by hand).
 std::optional<std::string> DecodeName(std::string_view name);
 
-// write() all of data, retrying short writes and EINTR.
-Status WriteAll(int fd, std::string_view data, const std::string& what);
-// pread() exactly n bytes at off (fewer only at end of file) appended to *out.
-Status ReadAt(int fd, uint64_t off, uint64_t n, std::string* out, const std::string& what);
-// open(dir) + fsync + close.
-Status FsyncDir(const std::string& dir);
-// The directory part of a path ("/a/b/c" -> "/a/b").
-std::string Dirname(const std::string& path);
-// Removes a directory tree; errors other than ENOENT are returned.
-Status RemoveTree(const std::string& path);
+// Removes a directory tree through `env`; a tree already gone is OK, other errors are
+// returned (the removal stops at the first).
+Status RemoveTree(Env& env, const std::string& path);
 
 }  // namespace strata::object::file_util
