@@ -122,7 +122,7 @@ Result<Attr> Meta::SetAttr(const Context& ctx, Ino ino, const SetAttrRequest& re
   Attr out;
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(Attr a, internal::ReadAttr(txn, ino));
-    RETURN_IF_ERROR(ApplySetAttr(ctx, r, internal::Now(), a));
+    RETURN_IF_ERROR(ApplySetAttr(ctx, r, internal::Now(*clock_), a));
     internal::WriteAttr(txn, ino, a);
     out = a;
     return Status::OK();

@@ -105,7 +105,7 @@ Result<uint64_t> Meta::CopyFileRange(const Context& ctx, Ino src, uint64_t src_o
     }
     if (dst_off + n > dattr.length)
       RETURN_IF_ERROR(internal::ChangeLength(txn, dst, dattr, dst_off + n));
-    dattr.mtime = dattr.ctime = internal::Now();
+    dattr.mtime = dattr.ctime = internal::Now(*clock_);
     internal::WriteAttr(txn, dst, dattr);
     copied = n;
     return Status::OK();

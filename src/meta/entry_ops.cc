@@ -23,14 +23,13 @@ Status CheckNewName(const std::string& name) {
 }
 
 // The part of a create that runs inside the transaction. `a` holds type, mode, rdev and
-// length; ownership, times, nlink and parent are filled here (inode_init_owner's rules).
+// length; ownership, times (`now`), nlink and parent are filled here (inode_init_owner's rules).
 Status CreateInTxn(kv::Transaction& txn, const Context& ctx, Ino parent, const std::string& name,
-                   Ino ino, const std::string* symlink_target, Attr& a) {
+                   Ino ino, const std::string* symlink_target, const Timespec& now, Attr& a) {
   ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(parent),
                                            schema::EntryKey(parent, name)}));
   ASSIGN_OR_RETURN(Attr dir, internal::CheckDir(raw[0], ctx, 3));
   if (raw[1]) return Status::AlreadyExists("'" + name + "' exists");
-  const Timespec now = internal::Now();
   a.uid = ctx.uid;
   a.gid = ctx.gid;
   if (dir.mode & kSetgid) {
@@ -118,7 +117,7 @@ Result<Entry> Meta::Mknod(const Context& ctx, Ino parent, const std::string& nam
     a.type = type;
     a.mode = mode & 07777;
     a.rdev = (type == FileType::kBlockDev || type == FileType::kCharDev) ? rdev : 0;
-    return CreateInTxn(txn, ctx, parent, name, ino, nullptr, a);
+    return CreateInTxn(txn, ctx, parent, name, ino, nullptr, internal::Now(*clock_), a);
   }));
   return Entry{ino, a};
 }
@@ -133,7 +132,7 @@ Result<Entry> Meta::Mkdir(const Context& ctx, Ino parent, const std::string& nam
     a.type = FileType::kDirectory;
     a.mode = mode & 07777;
     a.length = 4096;
-    return CreateInTxn(txn, ctx, parent, name, ino, nullptr, a);
+    return CreateInTxn(txn, ctx, parent, name, ino, nullptr, internal::Now(*clock_), a);
   }));
   return Entry{ino, a};
 }
@@ -151,7 +150,7 @@ Result<Entry> Meta::Symlink(const Context& ctx, Ino parent, const std::string& n
     a.type = FileType::kSymlink;
     a.mode = 0777;
     a.length = target.size();
-    return CreateInTxn(txn, ctx, parent, name, ino, &target, a);
+    return CreateInTxn(txn, ctx, parent, name, ino, &target, internal::Now(*clock_), a);
   }));
   return Entry{ino, a};
 }
@@ -191,7 +190,7 @@ Result<Entry> Meta::Link(const Context& ctx, Ino ino, Ino new_parent, const std:
     ASSIGN_OR_RETURN(Attr dir, internal::CheckDir(raw[1], ctx, 3));
     if (raw[2]) return Status::AlreadyExists("'" + new_name + "' exists");
     if (a.nlink >= internal::kMaxLinks) return Status(Code::kTooManyLinks, "too many links");
-    const Timespec now = internal::Now();
+    const Timespec now = internal::Now(*clock_);
     if (a.parent != 0) {
       // First extra link: the single parent moves out of the attr into a parent record.
       internal::WriteParentCount(txn, ino, a.parent, 1);

@@ -109,7 +109,8 @@ Status Checker::CheckGroup(scan::InodeGroup& g) {
                   " chunk lists, no attribute and no pending-deletion record (their slices "
                   "would never be released)",
               [ino, len](kv::Transaction& txn) -> Status {
-                txn.Put(schema::DeletedFileKey(ino, len), schema::EncodeI64(internal::Now().sec));
+                txn.Put(schema::DeletedFileKey(ino, len),
+                        schema::EncodeI64(internal::Now(*SystemClock::Get()).sec));
                 return Status::OK();
               });
     }
@@ -148,7 +149,8 @@ Status Checker::CheckGroup(scan::InodeGroup& g) {
     Problem("unlinked-unheld", ino, InodeWhere(ino),
             "nlink 0 and open in no session: its data would never be released",
             [ino, copy](kv::Transaction& txn) {
-              return internal::ReleaseInode(txn, ino, copy, 0, false);
+              return internal::ReleaseInode(txn, ino, copy, 0, false,
+                                            internal::Now(*SystemClock::Get()).sec);
             });
     return Status::OK();
   }
@@ -199,7 +201,7 @@ Result<Ino> Checker::LostAndFound() {
     std::string next;
     PutU64BE(&next, lf + 1);
     txn.Put(ckey, next);
-    const Timespec now = internal::Now();
+    const Timespec now = internal::Now(*SystemClock::Get());
     Attr a;
     a.type = FileType::kDirectory;
     a.mode = 0700;
@@ -237,7 +239,7 @@ Status Checker::MoveOrphans() {
     fix = [o, lf, is_dir](kv::Transaction& txn) -> Status {
       ASSIGN_OR_RETURN(Attr a, internal::ReadAttr(txn, o));
       ASSIGN_OR_RETURN(Attr l, internal::ReadAttr(txn, lf));
-      const Timespec now = internal::Now();
+      const Timespec now = internal::Now(*SystemClock::Get());
       // "#INO", or "#INO.N" when a name is taken (never replace what lost+found holds).
       std::string name = "#" + std::to_string(o);
       for (int n = 1;; n++) {

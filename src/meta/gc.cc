@@ -34,7 +34,7 @@ Status DeleteRange(kv::Transaction& txn, const std::string& prefix) {
 }  // namespace
 
 Status ReleaseInode(kv::Transaction& txn, Ino ino, const Attr& attr, uint64_t session_id,
-                    bool is_open) {
+                    bool is_open, int64_t now_unix) {
   if (is_open && session_id != 0) {
     // Sustained: the attr (nlink 0) and data stay until the last close in this session or
     // the session's cleanup (sessions.cc).
@@ -47,7 +47,7 @@ Status ReleaseInode(kv::Transaction& txn, Ino ino, const Attr& attr, uint64_t se
   if (attr.type == FileType::kRegular && attr.length > 0) {
     // Chunk lists only exist below the length (truncate drops the rest), so an empty file
     // needs no record.
-    txn.Put(schema::DeletedFileKey(ino, attr.length), schema::EncodeI64(Now().sec));
+    txn.Put(schema::DeletedFileKey(ino, attr.length), schema::EncodeI64(now_unix));
   }
   txn.Delete(schema::AttrKey(ino));
   txn.Delete(schema::SymlinkKey(ino));

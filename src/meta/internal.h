@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "meta/kv/kv.h"
 #include "meta/schema.h"
@@ -15,8 +16,8 @@
 
 namespace strata::meta::internal {
 
-// Current wall time.
-Timespec Now();
+// The wall time of `clock` (MetaOptions::clock: all of Meta's time comes from it).
+Timespec Now(const Clock& clock);
 
 // kNotFound when absent.
 Result<Attr> ReadAttr(kv::Transaction& txn, Ino ino);
@@ -39,10 +40,11 @@ Status UpdateUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes)
 // SS{sid}{ino} and keeps the attr (nlink 0); otherwise writes D{ino}{length} (regular files
 // with length > 0 only: nothing else has chunk lists) and deletes the inode's
 // records except chunk lists (released later by ProcessDeletedFiles), or with the trash
-// enabled the namespace layer moves it to the trash instead of calling this.
+// enabled the namespace layer moves it to the trash instead of calling this. `now_unix`
+// (seconds) is recorded in the D record as the deletion time.
 // Defined in gc.cc.
 Status ReleaseInode(kv::Transaction& txn, Ino ino, const Attr& attr, uint64_t session_id,
-                    bool is_open);
+                    bool is_open, int64_t now_unix);
 
 // Decrements the reference count of a stored slice; at zero moves it to G{id}{size}.
 Status DerefSlice(kv::Transaction& txn, uint64_t id, uint32_t size);

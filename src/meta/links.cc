@@ -62,7 +62,7 @@ Status DropLink(kv::Transaction& txn, Ino ino, Attr& a, Ino parent, const std::s
   }
   RETURN_IF_ERROR(UpdateVolumeUsage(txn, parent, -UsageBytes(a), -1));
   WriteAttr(txn, ino, a);
-  return ReleaseInode(txn, ino, a, session_id, is_open);
+  return ReleaseInode(txn, ino, a, session_id, is_open, now.sec);
 }
 
 Status RemoveDirRecords(kv::Transaction& txn, Ino ino) {

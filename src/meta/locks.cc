@@ -1,14 +1,9 @@
 // flock and POSIX record locks (meta.h "Locks"), stored in F{ino} / P{ino} (lock_records.h) so
 // they work across mounts; a holder is (session id, owner), so locks die with their session.
 //
-// Waiting: the KV interface has no watch, so a blocked request retries its transaction with a
-// growing sleep (1 ms doubling to 100 ms): no busy spin, and a lock released by another mount
-// is noticed within 100 ms. A release in this client wakes local waiters at once (bg_cv_).
-// There is no deadlock detection across mounts (EDEADLK is never returned): a waiter gives up
-// only when `interrupted` says so (the kernel's interrupt of the request), or when the session
-// or the Meta is closed; either returns kInterrupted. Waiting holds no lock and no transaction.
-#include <algorithm>
-#include <chrono>
+// Waiting: a blocked request retries its transaction in Meta's LockWaiter (lock_waiter.h:
+// back-off on the clock, woken at once by a release in this client, given up on `interrupted`
+// or when the session closes). Every release or downgrade here calls lock_waiter_.Notify().
 
 #include "meta/internal.h"
 #include "meta/lock_records.h"
@@ -18,9 +13,6 @@
 
 namespace strata::meta {
 namespace {
-
-constexpr auto kFirstWait = std::chrono::milliseconds(1);
-constexpr auto kMaxWait = std::chrono::milliseconds(100);
 
 // One attempt at a flock change; *conflict tells whether another holder prevented it.
 Status TryFlock(kv::KvEngine& engine, Ino ino, uint64_t sid, uint64_t owner, LockType type,
@@ -73,45 +65,16 @@ Status TryPosixLock(kv::KvEngine& engine, Ino ino, uint64_t sid, uint64_t owner,
   });
 }
 
-// The wait loop shared by Flock and SetLk. `attempt` runs one transaction and reports a
-// conflict; between attempts the caller's thread sleeps on the Meta's condition variable
-// (woken early by local releases and by close), with the back-off described above.
-struct Waiter {
-  std::mutex& mu;
-  std::condition_variable& cv;
-  const bool& stop;  // GUARDED_BY(mu)
-
-  Status Run(const std::function<Status(bool*)>& attempt, bool block,
-             const std::function<bool()>& interrupted) {
-    auto wait = kFirstWait;
-    while (true) {
-      bool conflict = false;
-      RETURN_IF_ERROR(attempt(&conflict));
-      if (!conflict) return Status::OK();
-      if (!block) return Status(Code::kWouldBlock, "lock held by another owner");
-      if (interrupted && interrupted()) {
-        return Status(Code::kInterrupted, "lock wait interrupted");
-      }
-      std::unique_lock<std::mutex> lock(mu);
-      if (stop) return Status(Code::kInterrupted, "session closed while waiting for a lock");
-      cv.wait_for(lock, wait);
-      if (stop) return Status(Code::kInterrupted, "session closed while waiting for a lock");
-      wait = std::min<std::chrono::milliseconds>(wait * 2, kMaxWait);
-    }
-  }
-};
-
 }  // namespace
 
 Status Meta::Flock(const Context& ctx, Ino ino, uint64_t owner, LockType type, bool block,
                    const std::function<bool()>& interrupted) {
   if (options_.read_only) return internal::ReadOnlyError();
-  const uint64_t sid = session_id_;
-  Waiter waiter{bg_mu_, bg_cv_, bg_stop_};
-  RETURN_IF_ERROR(waiter.Run(
+  const uint64_t sid = session_id();
+  RETURN_IF_ERROR(lock_waiter_.Wait(
       [&](bool* conflict) { return TryFlock(*engine_, ino, sid, owner, type, conflict); }, block,
       interrupted));
-  if (type == LockType::kUnlock) bg_cv_.notify_all();  // wake this client's waiters now
+  if (type == LockType::kUnlock) lock_waiter_.Notify();  // wake this client's waiters now
   return Status::OK();
 }
 
@@ -119,14 +82,13 @@ Status Meta::SetLk(const Context& ctx, Ino ino, uint64_t owner, const LockRange&
                    const std::function<bool()>& interrupted) {
   if (options_.read_only) return internal::ReadOnlyError();
   if (range.start > range.end) return Status::InvalidArgument("lock range ends before it starts");
-  const uint64_t sid = session_id_;
+  const uint64_t sid = session_id();
   LockRange r = range;
   if (r.pid == 0) r.pid = ctx.pid;
-  Waiter waiter{bg_mu_, bg_cv_, bg_stop_};
-  RETURN_IF_ERROR(waiter.Run(
+  RETURN_IF_ERROR(lock_waiter_.Wait(
       [&](bool* conflict) { return TryPosixLock(*engine_, ino, sid, owner, r, conflict); }, block,
       interrupted));
-  if (range.type != LockType::kWrite) bg_cv_.notify_all();  // unlock or downgrade
+  if (range.type != LockType::kWrite) lock_waiter_.Notify();  // unlock or downgrade
   return Status::OK();
 }
 
@@ -135,7 +97,7 @@ Result<LockRange> Meta::GetLk(const Context& ctx, Ino ino, uint64_t owner, const
   if (probe.type == LockType::kUnlock) return Status::InvalidArgument("F_GETLK with F_UNLCK");
   LockRange out = probe;
   out.type = LockType::kUnlock;
-  const uint64_t sid = session_id_;
+  const uint64_t sid = session_id();
   kv::TxnOptions ro;
   ro.read_only = true;
   RETURN_IF_ERROR(kv::RunTxn(
@@ -158,7 +120,7 @@ Result<LockRange> Meta::GetLk(const Context& ctx, Ino ino, uint64_t owner, const
 
 Status Meta::ReleaseLocks(Ino ino, uint64_t owner) {
   if (options_.read_only) return Status::OK();  // a read-only client holds no locks
-  const uint64_t sid = session_id_;
+  const uint64_t sid = session_id();
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     const std::string fkey = schema::FlockKey(ino);
     const std::string pkey = schema::PosixLockKey(ino);
@@ -185,7 +147,7 @@ Status Meta::ReleaseLocks(Ino ino, uint64_t owner) {
     }
     return Status::OK();
   }));
-  bg_cv_.notify_all();
+  lock_waiter_.Notify();
   return Status::OK();
 }
 

@@ -53,7 +53,17 @@ Result<std::optional<VolumeFormat>> ReadSettings(kv::Transaction& txn) {
 
 }  // namespace
 
+namespace internal {
+
+Timespec Now(const Clock& clock) {
+  const int64_t ns = clock.NowNanos();
+  return Timespec{ns / 1000000000, static_cast<uint32_t>(ns % 1000000000)};
+}
+
+}  // namespace internal
+
 Status MetaOptions::Validate() const {
+  if (clock == nullptr) return Status::InvalidArgument("meta options need a clock");
   if (heartbeat_seconds <= 0) return Status::InvalidArgument("heartbeat must be positive");
   if (session_expiry_seconds <= heartbeat_seconds) {
     return Status::InvalidArgument("session expiry must be longer than the heartbeat period");
@@ -64,7 +74,8 @@ Status MetaOptions::Validate() const {
   return Status::OK();
 }
 
-Status Meta::Format(kv::KvEngine& engine, const VolumeFormat& format, bool force) {
+Status Meta::Format(kv::KvEngine& engine, const VolumeFormat& format, bool force,
+                    const Clock& clock) {
   RETURN_IF_ERROR(format.Validate());
   return kv::RunTxn(engine, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto old, ReadSettings(txn));
@@ -107,7 +118,7 @@ Status Meta::Format(kv::KvEngine& engine, const VolumeFormat& format, bool force
       Attr a;
       a.type = FileType::kDirectory;
       a.mode = 0777;  // everyone may create at the top, as on a fresh shared volume
-      a.atime = a.mtime = a.ctime = internal::Now();
+      a.atime = a.mtime = a.ctime = internal::Now(clock);
       a.nlink = 2;
       a.length = 4096;
       a.parent = kRootIno;
@@ -165,15 +176,19 @@ Result<std::unique_ptr<Meta>> Meta::Open(std::shared_ptr<kv::KvEngine> engine,
 }
 
 Meta::Meta(std::shared_ptr<kv::KvEngine> engine, const MetaOptions& options, VolumeFormat format)
-    : engine_(std::move(engine)), options_(options), format_(std::move(format)) {}
+    : engine_(std::move(engine)),
+      options_(options),
+      format_(std::move(format)),
+      clock_(options.clock),
+      lock_waiter_(options.clock),
+      sessions_(engine_.get(),
+                SessionManager::Options{.heartbeat_seconds = options.heartbeat_seconds,
+                                        .expiry_seconds = options.session_expiry_seconds,
+                                        .run_cleaner = options.background_jobs,
+                                        .clock = options.clock},
+                [this] { RunCleanerJobs(); }) {}
 
 Meta::~Meta() {
-  {
-    std::lock_guard<std::mutex> lock(bg_mu_);
-    bg_stop_ = true;
-  }
-  bg_cv_.notify_all();
-  if (bg_thread_.joinable()) bg_thread_.join();
   // Deliberately dropped: a destructor cannot report; an unclosed session expires by itself
   // and its owner's leftovers are cleaned by another client.
   Status s = CloseSession();

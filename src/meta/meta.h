@@ -5,8 +5,16 @@
 // The implementation is split one operation (family) per file, as 3FS's meta/store/ops:
 //   meta.cc (open, format, settings), attr ops, entry ops (mknod/mkdir/symlink/link),
 //   unlink/rmdir, rename, readdir, xattr, statfs/usage, slices (read/write/compact),
-//   truncate/fallocate/copy_file_range, gc (deleted files, slice refs), sessions, locks, trash.
+//   truncate/fallocate/copy_file_range, gc (deleted files, slice refs), sessions, open files,
+//   locks, trash.
+// Meta's roles beside the namespace are classes of their own, each with its own lock, and
+// Meta forwards to them: SessionManager (session_manager.h: the session record, heartbeat
+// thread, elected cleanup), OpenFiles (open_files.h: open counts), LockWaiter
+// (lock_waiter.h: the one lock-wait loop).
 // The key schema is in schema.h and docs/format/meta-schema.md.
+//
+// Time: every timestamp, expiry and wait comes from MetaOptions::clock (mtimes, session
+// heartbeats and expiry, the trash hour, lock-wait back-off), so tests run on a FakeClock.
 //
 // Permission checks are done here as the kernel would with default_permissions off:
 // owner/group/other with supplementary groups, root bypass (except exec needing some x bit),
@@ -21,19 +29,19 @@
 // between threads and between clients comes from the engine's transactions.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "meta/format.h"
 #include "meta/kv/kv.h"
+#include "meta/lock_waiter.h"
+#include "meta/open_files.h"
+#include "meta/session_manager.h"
 #include "meta/slice_log.h"
 #include "meta/types.h"
 
@@ -45,6 +53,9 @@ struct MetaOptions {
   int session_expiry_seconds = 60;
   int id_batch = 1000;            // inode / slice ids taken from the counter per transaction
   bool background_jobs = true;    // session cleanup, deleted-file cleanup, trash expiry
+  // The source of all time in Meta (default the system clock). Not owned; must outlive the
+  // Meta. Tests pass a FakeClock.
+  Clock* clock = SystemClock::Get();
   Status Validate() const;
 };
 
@@ -53,7 +64,9 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   // Writes the settings record (and the root directory when new). Refuses (kAlreadyExists) a
   // re-format with a different name, block size or compression unless force; a re-format with
   // the same values updates the changeable settings.
-  static Status Format(kv::KvEngine& engine, const VolumeFormat& format, bool force);
+  // The root directory's times come from `clock`.
+  static Status Format(kv::KvEngine& engine, const VolumeFormat& format, bool force,
+                       const Clock& clock = *SystemClock::Get());
   // Loads the settings; kNotFound "volume is not formatted" when there are none.
   static Result<VolumeFormat> LoadFormat(kv::KvEngine& engine);
 
@@ -69,12 +82,13 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   // Applies fn to the stored settings in one transaction (strata config).
   Status UpdateFormat(const std::function<Status(VolumeFormat&)>& fn);
 
-  // ---- Sessions (sessions.cc). A read-write client calls NewSession once; Meta then keeps a
-  // heartbeat thread and, when options.background_jobs, cleans up expired sessions of other
-  // clients (releases their locks, deletes their sustained inodes) as the elected cleaner.
+  // ---- Sessions (sessions.cc, session_manager.h). A read-write client calls NewSession
+  // once; Meta then keeps a heartbeat thread and, when options.background_jobs, cleans up
+  // expired sessions of other clients (releases their locks, deletes their sustained inodes)
+  // as the elected cleaner, and runs the other cleanup jobs (deleted files, trash expiry).
   Status NewSession(const SessionInfo& info);
   Status CloseSession();  // also called by the destructor
-  uint64_t session_id() const { return session_id_; }
+  uint64_t session_id() const { return sessions_.id(); }
   Result<std::vector<SessionInfo>> ListSessions();
   // Cleans sessions whose heartbeat expired before `now_unix`; returns how many.
   Result<int> CleanupExpiredSessions(int64_t now_unix);
@@ -105,7 +119,7 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   Result<StatFs> GetStatFs(const Context& ctx, Ino ino);
   Result<DirUsage> GetDirUsage(Ino dir);
 
-  // ---- Open files (sessions.cc). Open checks access for the flags (O_RDONLY/O_WRONLY/O_RDWR,
+  // ---- Open files (open_files.cc). Open checks access for the flags (O_RDONLY/O_WRONLY/O_RDWR,
   // O_TRUNC needs write) and counts the open in this client, so an unlinked open file keeps
   // its data until the last Close (or this session's expiry).
   Result<Attr> OpenFile(const Context& ctx, Ino ino, int flags);
@@ -146,11 +160,12 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   Result<std::vector<std::string>> ListXattr(const Context& ctx, Ino ino);
   Status RemoveXattr(const Context& ctx, Ino ino, const std::string& name);
 
-  // ---- Locks (locks.cc). owner: the lock owner from the kernel; combined with this session
-  // id it identifies the holder across clients. block: wait (without busy polling where the
-  // engine allows, else with back-off) until granted or `interrupted` returns true.
-  // `interrupted` (may be empty) is polled while waiting; when it returns true the wait gives
-  // up with kInterrupted (EINTR). Closing the session or the Meta also ends waits that way.
+  // ---- Locks (locks.cc, lock_waiter.h). owner: the lock owner from the kernel; combined
+  // with this session id it identifies the holder across clients. block: wait until granted,
+  // retrying with back-off on the clock (1 ms doubling to 100 ms) and at once when a lock is
+  // released in this client. `interrupted` (may be empty) is polled between attempts; when
+  // it returns true the wait gives up with kInterrupted (EINTR). Closing the session or the
+  // Meta also ends waits that way.
   Status Flock(const Context& ctx, Ino ino, uint64_t owner, LockType type, bool block,
                const std::function<bool()>& interrupted = nullptr);
   // F_GETLK: the first conflicting lock, or type kUnlock when none.
@@ -163,10 +178,13 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
  private:
   Meta(std::shared_ptr<kv::KvEngine> engine, const MetaOptions& options, VolumeFormat format);
 
+  // The elected cleaner's jobs besides session cleanup (sessions.cc): deleted files, trash.
+  void RunCleanerJobs();
+
   std::shared_ptr<kv::KvEngine> engine_;
   MetaOptions options_;
   VolumeFormat format_;
-  std::atomic<uint64_t> session_id_{0};
+  Clock* const clock_;  // options_.clock
 
   // Id allocation in batches (ids.cc): [next, end) taken from the engine's counter.
   struct IdRange {
@@ -178,16 +196,10 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   IdRange slice_ids_;
   Result<uint64_t> NextId(IdRange& range, const std::string& counter);
 
-  // Open-file counts of this client (sessions.cc).
-  std::mutex open_mu_;
-  std::map<Ino, int> open_counts_;
-
-  // Background thread: heartbeat and cleanup jobs (sessions.cc).
-  std::mutex bg_mu_;
-  std::condition_variable bg_cv_;
-  bool bg_stop_ = false;
-  std::thread bg_thread_;
-  void BackgroundLoop();
+  OpenFiles open_files_;
+  LockWaiter lock_waiter_;
+  // Last: its thread calls RunCleanerJobs, so it is destroyed (and stopped) first.
+  SessionManager sessions_;
 
   friend class MetaOps;  // per-operation helpers in the .cc files
 };

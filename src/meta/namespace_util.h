@@ -66,13 +66,6 @@ inline int64_t UsageBytes(const Attr& a) {
 Result<uint32_t> ReadParentCount(kv::Transaction& txn, Ino ino, Ino parent);
 void WriteParentCount(kv::Transaction& txn, Ino ino, Ino parent, uint32_t count);
 
-// Whether ino is open in this client (Meta::open_counts_ under Meta::open_mu_).
-inline bool IsOpen(std::mutex& mu, const std::map<Ino, int>& counts, Ino ino) {
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = counts.find(ino);
-  return it != counts.end() && it->second > 0;
-}
-
 // Removes one link of a non-directory `ino` (attr `a`, updated in place) from directory
 // `parent`: nlink, hard-link parent records, usage. When the last link goes, releases the
 // inode (internal::ReleaseInode) — or, when `trash` is true and it is a regular file outside

@@ -1,7 +1,6 @@
 // Permission checks (internal.h) as the kernel makes them with default_permissions off, and
 // Meta::Access. Pure functions over an Attr and the caller's Context.
 #include <algorithm>
-#include <chrono>
 
 #include "meta/internal.h"
 #include "meta/meta.h"
@@ -14,13 +13,6 @@ bool Context::InGroup(uint32_t g) const {
 }
 
 namespace internal {
-
-Timespec Now() {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
-  return Timespec{ns / 1000000000, static_cast<uint32_t>(ns % 1000000000)};
-}
 
 Status CheckAccess(const Context& ctx, const Attr& attr, int mask) {
   mask &= 7;

@@ -85,9 +85,16 @@ TEST(ContextTest, InGroupCoversPrimaryAndSupplementary) {
 }
 
 TEST(NowTest, IsAfter2020AndNanosecondsInRange) {
-  Timespec t = Now();
+  Timespec t = Now(*SystemClock::Get());
   EXPECT_GT(t.sec, 1577836800);
   EXPECT_LT(t.nsec, 1000000000u);
+}
+
+TEST(NowTest, ComesFromTheGivenClock) {
+  FakeClock clock(/*wall_nanos=*/1704067200LL * 1000000000LL + 123456789);
+  Timespec t = Now(clock);
+  EXPECT_EQ(t.sec, 1704067200);
+  EXPECT_EQ(t.nsec, 123456789u);
 }
 
 }  // namespace

@@ -127,7 +127,7 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
     if (moves && IsDir(src)) RETURN_IF_ERROR(CheckNotInside(txn, new_parent, sino));
     if (moves && exchange && IsDir(dst)) RETURN_IF_ERROR(CheckNotInside(txn, parent, dino));
 
-    const Timespec now = internal::Now();
+    const Timespec now = internal::Now(*clock_);
     const int64_t sbytes = internal::UsageBytes(src);
     if (exchange) {
       const int64_t dbytes = internal::UsageBytes(dst);
@@ -157,10 +157,10 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
           RETURN_IF_ERROR(internal::UpdateUsage(txn, new_parent, 0, -1));
         } else {
           attrs.Forget(dino);  // DropLink writes (or releases) it
-          const bool is_open = internal::IsOpen(open_mu_, open_counts_, dino);
+          const bool is_open = open_files_.IsOpen(dino);
           RETURN_IF_ERROR(
               internal::DropLink(txn, dino, dst, new_parent, new_name,
-                                 format_.trash_days > 0, session_id_, is_open, now));
+                                 format_.trash_days > 0, session_id(), is_open, now));
         }
       }
       if (moves) {

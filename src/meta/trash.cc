@@ -66,7 +66,8 @@ Result<Ino> EnsureHourDir(kv::Transaction& txn, int64_t hour, const Timespec& no
 }
 
 // Empties one expired hour directory page by page, then removes it. Returns files removed.
-Result<int> ExpireHourDir(kv::KvEngine& engine, Ino dir, const std::string& name) {
+Result<int> ExpireHourDir(kv::KvEngine& engine, Ino dir, const std::string& name,
+                          int64_t now_unix) {
   int removed = 0;
   const std::string prefix = schema::EntryPrefix(dir);
   const std::string end = schema::PrefixEnd(prefix);
@@ -102,7 +103,7 @@ Result<int> ExpireHourDir(kv::KvEngine& engine, Ino dir, const std::string& name
           continue;
         }
         RETURN_IF_ERROR(internal::UpdateVolumeUsage(txn, dir, -internal::UsageBytes(a), -1));
-        RETURN_IF_ERROR(internal::ReleaseInode(txn, ino, a, 0, false));
+        RETURN_IF_ERROR(internal::ReleaseInode(txn, ino, a, 0, false, now_unix));
       }
       return Status::OK();
     }));
@@ -184,7 +185,7 @@ Result<int> ExpireTrash(kv::KvEngine& engine, int trash_days, int64_t now_unix) 
     if (dir <= kTrashIno) continue;  // not an hour directory (root put something there)
     const int64_t hour_end = static_cast<int64_t>(dir - kTrashIno) * kHour;  // (h + 1) * 3600
     if (hour_end + int64_t{trash_days} * 86400 > now_unix) continue;
-    ASSIGN_OR_RETURN(int n, ExpireHourDir(engine, dir, name));
+    ASSIGN_OR_RETURN(int n, ExpireHourDir(engine, dir, name, now_unix));
     removed += n;
   }
   return removed;

@@ -68,7 +68,7 @@ Status Meta::Truncate(const Context& ctx, Ino ino, uint64_t length) {
     RETURN_IF_ERROR(internal::ChangeLength(txn, ino, attr, length));
     // POSIX: truncate updates mtime and ctime (ftruncate only when the size changes; the
     // kernel sends a size-only setattr in both cases, so we always do).
-    attr.mtime = attr.ctime = internal::Now();
+    attr.mtime = attr.ctime = internal::Now(*clock_);
     internal::WriteAttr(txn, ino, attr);
     return Status::OK();
   });
@@ -105,7 +105,7 @@ Status Meta::Fallocate(const Context& ctx, Ino ino, uint32_t mode, uint64_t offs
       changed = true;
     }
     if (!changed) return Status::OK();
-    attr.mtime = attr.ctime = internal::Now();
+    attr.mtime = attr.ctime = internal::Now(*clock_);
     internal::WriteAttr(txn, ino, attr);
     return Status::OK();
   });

@@ -21,13 +21,13 @@ Status Meta::Unlink(const Context& ctx, Ino parent, const std::string& name) {
     if (type == FileType::kDirectory) return Status(Code::kIsDir, "'" + name + "' is a directory");
     ASSIGN_OR_RETURN(Attr a, internal::ReadAttr(txn, ino));
     RETURN_IF_ERROR(internal::CheckSticky(ctx, dir, a));
-    const Timespec now = internal::Now();
+    const Timespec now = internal::Now(*clock_);
     txn.Delete(schema::EntryKey(parent, name));
     dir.mtime = dir.ctime = now;
     internal::WriteAttr(txn, parent, dir);
-    const bool is_open = internal::IsOpen(open_mu_, open_counts_, ino);
+    const bool is_open = open_files_.IsOpen(ino);
     return internal::DropLink(txn, ino, a, parent, name, format_.trash_days > 0,
-                                session_id_, is_open, now);
+                                session_id(), is_open, now);
   });
 }
 
@@ -52,7 +52,7 @@ Status Meta::Rmdir(const Context& ctx, Ino parent, const std::string& name) {
     const std::string prefix = schema::EntryPrefix(ino);
     ASSIGN_OR_RETURN(auto child, txn.Scan(prefix, schema::PrefixEnd(prefix), 1));
     if (!child.empty()) return Status(Code::kNotEmpty, "'" + name + "' is not empty");
-    const Timespec now = internal::Now();
+    const Timespec now = internal::Now(*clock_);
     txn.Delete(schema::EntryKey(parent, name));
     if (dir.nlink > 2) dir.nlink--;
     dir.mtime = dir.ctime = now;

@@ -90,7 +90,7 @@ Status Meta::SetXattr(const Context& ctx, Ino ino, const std::string& name,
     if ((flags & kXattrCreate) && raw[1]) return Status::AlreadyExists("xattr exists");
     if ((flags & kXattrReplace) && !raw[1]) return Status(Code::kNoData, "no such xattr");
     txn.Put(schema::XattrKey(ino, name), value);
-    a.ctime = internal::Now();
+    a.ctime = internal::Now(*clock_);
     internal::WriteAttr(txn, ino, a);
     return Status::OK();
   });
@@ -134,7 +134,7 @@ Status Meta::RemoveXattr(const Context& ctx, Ino ino, const std::string& name) {
     RETURN_IF_ERROR(XattrPermission(ctx, a, ns, 2));
     if (!raw[1]) return Status(Code::kNoData, "no xattr '" + name + "'");
     txn.Delete(schema::XattrKey(ino, name));
-    a.ctime = internal::Now();
+    a.ctime = internal::Now(*clock_);
     internal::WriteAttr(txn, ino, a);
     return Status::OK();
   });

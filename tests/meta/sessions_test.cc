@@ -1,12 +1,21 @@
 // Sessions and open files on every engine: an unlinked open file keeps its data until the last
 // close, an expired session's locks and sustained inodes are released by a live client (by
-// explicit cleanup and by the elected background cleaner).
+// explicit cleanup and by the elected background cleaner), heartbeats renew the record.
+//
+// Time is a FakeClock per client (MetaOptions::clock): a client's background thread runs a
+// round only when the test advances that client's clock, so there are no real-time waits. A
+// client whose clock is never advanced is a stalled one: its record stops being renewed.
+// After an Advance the round runs on the client's own thread; Eventually() waits (in real
+// time, typically microseconds) for what it did to become visible.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <thread>
 
+#include "common/clock.h"
 #include "meta/internal.h"
 #include "tests/meta/file_helpers.h"
 #include "tests/meta/fixture.h"
@@ -14,14 +23,38 @@
 namespace strata::meta::testing {
 namespace {
 
+using std::chrono::seconds;
+
+constexpr int kHeartbeat = 12;
+constexpr int kExpiry = 60;
+
+// Polls `cond` until it holds; gives up after 10 s of real time (reached only when the code
+// under test is broken, never on a pass).
+bool Eventually(const std::function<bool()>& cond) {
+  const auto give_up = std::chrono::steady_clock::now() + seconds(10);
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+int64_t Unix(const Clock& c) { return c.NowNanos() / 1000000000; }
+
 class SessionsTest : public MetaTest {
  protected:
-  // A client with a session whose background thread stays quiet during the test.
-  std::unique_ptr<Meta> Client(const std::string& host) {
+  // A new clock at the common start time (2024-01-01T00:00:00Z), owned by the fixture so
+  // it outlives the clients on it.
+  FakeClock* NewClock() { return &clocks_.emplace_back(); }
+
+  // A client with a session on `clock` (a fresh one when null).
+  std::unique_ptr<Meta> Client(const std::string& host, FakeClock* clock = nullptr,
+                               bool background_jobs = false) {
     MetaOptions o;
-    o.heartbeat_seconds = 3600;
-    o.session_expiry_seconds = 7200;
-    o.background_jobs = false;
+    o.heartbeat_seconds = kHeartbeat;
+    o.session_expiry_seconds = kExpiry;
+    o.background_jobs = background_jobs;
+    o.clock = clock ? clock : NewClock();
     auto m = OpenClient(o);
     if (!m) return nullptr;
     SessionInfo info;
@@ -34,26 +67,34 @@ class SessionsTest : public MetaTest {
     return m;
   }
 
-  // Makes session sid look abandoned: its heartbeat expiry moves into the past.
-  void ExpireSession(uint64_t sid) {
-    Status s = kv::RunTxn(engine(), [&](kv::Transaction& txn) -> Status {
-      ASSIGN_OR_RETURN(auto raw, txn.Get(schema::SessionKey(sid)));
-      if (!raw) return Status::NotFound("no session");
-      std::string v = *raw;
-      auto at = v.find("\"expire\":");
-      if (at == std::string::npos) return Status::Corruption("no expire field");
-      auto end = v.find_first_of(",}", at);
-      v = v.substr(0, at) + "\"expire\":1000" + v.substr(end);
-      txn.Put(schema::SessionKey(sid), v);
-      return Status::OK();
-    });
-    ASSERT_TRUE(s.ok()) << s.ToString();
+  // The stored expiry of session sid (0 when it has no record).
+  int64_t ExpiryOf(uint64_t sid) {
+    auto list = meta().ListSessions();
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    if (!list.ok()) return 0;
+    for (const auto& s : *list) {
+      if (s.id == sid) return s.expire_unix;
+    }
+    return 0;
   }
+
+  // Advances `clock` by `d` once its client's thread waits on it, then waits until that
+  // client's heartbeat of the new time is stored (the round has run).
+  void AdvanceOneRound(FakeClock& clock, Meta& client, seconds d) {
+    clock.WaitForSleepers(1);
+    clock.Advance(d);
+    const int64_t want = Unix(clock) + kExpiry;
+    ASSERT_TRUE(Eventually([&] { return ExpiryOf(client.session_id()) == want; }))
+        << "no heartbeat after advancing the clock";
+  }
+
+  std::deque<FakeClock> clocks_;
 };
 
 TEST_P(SessionsTest, SessionsAreListedAndRemovedOnClose) {
-  auto a = Client("alpha");
-  auto b = Client("beta");
+  FakeClock* clock = NewClock();
+  auto a = Client("alpha", clock);
+  auto b = Client("beta", clock);
   ASSERT_TRUE(a && b);
   EXPECT_NE(a->session_id(), 0u);
   EXPECT_NE(a->session_id(), b->session_id());
@@ -64,7 +105,7 @@ TEST_P(SessionsTest, SessionsAreListedAndRemovedOnClose) {
     EXPECT_TRUE(s.host == "alpha" || s.host == "beta");
     EXPECT_EQ(s.mount_point, "/mnt/" + s.host);
     EXPECT_EQ(s.pid, 42u);
-    EXPECT_GT(s.expire_unix, internal::Now().sec + 3600);
+    EXPECT_EQ(s.expire_unix, Unix(*clock) + kExpiry);  // the client's clock, not the wall's
   }
   EXPECT_EQ(a->NewSession(SessionInfo{}).code(), Code::kAlreadyExists);
   ASSERT_TRUE(a->CloseSession().ok());
@@ -129,9 +170,12 @@ TEST_P(SessionsTest, OpenChecksAccessByFlags) {
   EXPECT_EQ(m->OpenFile(Root(), 987654, O_RDONLY).code(), Code::kNotFound);
 }
 
+// Explicit cleanup at a given time: a session counts as expired only after its expiry.
 TEST_P(SessionsTest, ExpiredSessionCleanupReleasesLocksAndSustainedInodes) {
-  auto dead = Client("dead");
-  auto live = Client("live");
+  FakeClock* clock = NewClock();
+  const int64_t start = Unix(*clock);
+  auto dead = Client("dead", clock);
+  auto live = Client("live", NewClock());
   ASSERT_TRUE(dead && live);
   Ino f = MustCreate(kRootIno, "f");
   Ino g = MustCreate(kRootIno, "g");
@@ -141,10 +185,10 @@ TEST_P(SessionsTest, ExpiredSessionCleanupReleasesLocksAndSustainedInodes) {
   ASSERT_TRUE(dead->Flock(Root(), g, 1, LockType::kWrite, false).ok());
   ASSERT_TRUE(dead->SetLk(Root(), g, 1, LockRange{LockType::kWrite, 0, 99, 5}, false).ok());
   EXPECT_EQ(live->Flock(Root(), g, 9, LockType::kRead, false).code(), Code::kWouldBlock);
-  // Nothing has expired yet: cleanup does nothing.
-  EXPECT_EQ(*live->CleanupExpiredSessions(internal::Now().sec), 0);
-  ExpireSession(dead->session_id());
-  EXPECT_EQ(*live->CleanupExpiredSessions(internal::Now().sec), 1);
+  // At its expiry the session is still valid; one second later it is not.
+  EXPECT_EQ(*live->CleanupExpiredSessions(start), 0);
+  EXPECT_EQ(*live->CleanupExpiredSessions(start + kExpiry), 0);
+  EXPECT_EQ(*live->CleanupExpiredSessions(start + kExpiry + 1), 1);
   // The dead client's locks are gone, its sustained inode became a deleted file.
   EXPECT_TRUE(live->Flock(Root(), g, 9, LockType::kWrite, false).ok());
   EXPECT_TRUE(live->SetLk(Root(), g, 9, LockRange{LockType::kWrite, 0, 10, 6}, false).ok());
@@ -169,56 +213,99 @@ TEST_P(SessionsTest, ClosingASessionReleasesItsSustainedInodesAndLocks) {
   EXPECT_TRUE(b->Flock(Root(), kRootIno, 3, LockType::kWrite, false).ok());
 }
 
-// The background thread of a live client, elected as cleaner, cleans an abandoned session by
-// itself (heartbeat every second here).
-TEST_P(SessionsTest, ElectedCleanerRemovesAbandonedSession) {
-  auto dead = Client("dead");
+// The background thread of a live client, elected as cleaner, cleans up a stalled client's
+// session by itself once that session's expiry has passed on the live client's clock, and
+// not before.
+TEST_P(SessionsTest, ElectedCleanerRemovesAbandonedSessionAfterItsExpiry) {
+  auto dead = Client("dead");  // its clock never moves: no heartbeat after registering
   Ino f = MustCreate(kRootIno, "f");
   Slice s = MustWrite(*dead, f, 0, 0, 100);
   ASSERT_TRUE(dead->OpenFile(Root(), f, O_RDWR).ok());
   ASSERT_TRUE(dead->Unlink(Root(), kRootIno, "f").ok());
   ASSERT_TRUE(dead->Flock(Root(), kRootIno, 1, LockType::kWrite, false).ok());
-  ExpireSession(dead->session_id());
-  MetaOptions o;
-  o.heartbeat_seconds = 1;
-  o.session_expiry_seconds = 3;
-  auto live = OpenClient(o);
-  ASSERT_TRUE(live->NewSession(SessionInfo{}).ok());
-  bool cleaned = false;
-  for (int i = 0; i < 300 && !cleaned; i++) {  // up to 30 s
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    cleaned = Garbage(meta()).count(s.id) > 0;
-  }
-  ASSERT_TRUE(cleaned) << "the cleaner neither released the sustained inode nor its data";
+  FakeClock* clock = NewClock();
+  auto live = Client("live", clock, /*background_jobs=*/true);
+  ASSERT_TRUE(live);
+
+  // One heartbeat period later: a round ran (live's heartbeat is stored), dead is not expired.
+  AdvanceOneRound(*clock, *live, seconds(kHeartbeat));
+  EXPECT_EQ(meta().ListSessions()->size(), 2u);
+  EXPECT_EQ(Garbage(meta()).count(s.id), 0u);
+  EXPECT_EQ(live->Flock(Root(), kRootIno, 2, LockType::kWrite, false).code(), Code::kWouldBlock);
+
+  // Past dead's expiry (registered at the start, expiring 60 s later): the next round cleans
+  // it up, and the deleted-file job of the same round releases its sustained file's data.
+  AdvanceOneRound(*clock, *live, seconds(kExpiry - kHeartbeat + 1));
+  ASSERT_TRUE(Eventually([&] { return Garbage(meta()).count(s.id) > 0; }))
+      << "the cleaner neither released the sustained inode nor its data";
   auto list = meta().ListSessions();
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].id, live->session_id());
-  EXPECT_GT((*list)[0].expire_unix, 0);
   EXPECT_TRUE(live->Flock(Root(), kRootIno, 2, LockType::kWrite, false).ok());
+}
+
+// A client that keeps heartbeating is never cleaned up, however long it lives, while a cleaner
+// runs beside it on the same clock.
+TEST_P(SessionsTest, HeartbeatsKeepASessionAlivePastItsFirstExpiry) {
+  FakeClock* clock = NewClock();
+  auto a = Client("a", clock);
+  auto cleaner = Client("cleaner", clock, /*background_jobs=*/true);
+  ASSERT_TRUE(a && cleaner);
+  for (int round = 0; round < 8; round++) {  // 96 s: past the first expiry (60 s)
+    clock->WaitForSleepers(2);
+    clock->Advance(seconds(kHeartbeat));
+    const int64_t want = Unix(*clock) + kExpiry;
+    ASSERT_TRUE(Eventually([&] {
+      return ExpiryOf(a->session_id()) == want && ExpiryOf(cleaner->session_id()) == want;
+    })) << "round " << round;
+  }
+  EXPECT_EQ(meta().ListSessions()->size(), 2u);
 }
 
 // A client whose session record was removed (it stalled past its expiry and was cleaned)
 // re-registers at its next heartbeat, keeping its id.
 TEST_P(SessionsTest, HeartbeatRenewsAndRecreatesTheRecord) {
-  MetaOptions o;
-  o.heartbeat_seconds = 1;
-  o.session_expiry_seconds = 30;
-  o.background_jobs = false;
-  auto m = OpenClient(o);
-  ASSERT_TRUE(m->NewSession(SessionInfo{}).ok());
+  FakeClock* clock = NewClock();
+  auto m = Client("alpha", clock);
+  ASSERT_TRUE(m);
   const uint64_t sid = m->session_id();
   ASSERT_TRUE(kv::RunTxn(engine(), [&](kv::Transaction& txn) -> Status {
                 txn.Delete(schema::SessionKey(sid));
                 return Status::OK();
               }).ok());
-  bool back = false;
-  for (int i = 0; i < 300 && !back; i++) {  // up to 30 s
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto list = meta().ListSessions();
-    ASSERT_TRUE(list.ok());
-    back = list->size() == 1 && (*list)[0].id == sid;
-  }
-  EXPECT_TRUE(back);
+  EXPECT_EQ(ExpiryOf(sid), 0);
+  AdvanceOneRound(*clock, *m, seconds(kHeartbeat));
+  auto list = meta().ListSessions();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].id, sid);
+}
+
+// The trash hour comes from the client's clock, and the elected cleaner empties an hour
+// directory once trash_days have passed on that clock.
+TEST_P(SessionsTest, TrashHourAndItsExpiryFollowTheClock) {
+  VolumeFormat fmt = DefaultFormat();
+  fmt.trash_days = 1;
+  Reformat(fmt);
+  FakeClock* clock = NewClock();
+  clock->Advance(std::chrono::hours(5) + std::chrono::minutes(30));  // 2024-01-01 05:30 UTC
+  auto m = Client("alpha", clock, /*background_jobs=*/true);
+  ASSERT_TRUE(m);
+  Ino f = MustCreate(kRootIno, "f");
+  MustWrite(*m, f, 0, 0, 10);
+  ASSERT_TRUE(m->Unlink(Root(), kRootIno, "f").ok());
+  auto hour = m->Lookup(Root(), kTrashIno, "2024-01-01-05");
+  ASSERT_TRUE(hour.ok()) << hour.status().ToString();
+  EXPECT_EQ(m->Readdir(Root(), hour->ino, "", 10, false)->entries.size(), 1u);
+
+  // A day later the hour is not over for a day yet (it ends at 06:00): kept.
+  AdvanceOneRound(*clock, *m, std::chrono::hours(24));
+  EXPECT_TRUE(m->Lookup(Root(), kTrashIno, "2024-01-01-05").ok());
+  // Past 2024-01-02 06:00: the next round removes it.
+  AdvanceOneRound(*clock, *m, std::chrono::hours(1));
+  EXPECT_TRUE(Eventually([&] {
+    return m->Lookup(Root(), kTrashIno, "2024-01-01-05").code() == Code::kNotFound;
+  }));
 }
 
 STRATA_META_INSTANTIATE(SessionsTest);

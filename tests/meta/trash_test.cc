@@ -33,7 +33,7 @@ TEST_P(TrashTest, UnlinkedFileGoesToTheHourDirectoryAndExpires) {
   Ino d = MustMkdir(kRootIno, "d");
   Ino f = MustCreate(d, "report.txt");
   Slice s = MustWrite(meta(), f, 0, 0, 1000);
-  const int64_t now = internal::Now().sec;
+  const int64_t now = internal::Now(*SystemClock::Get()).sec;
   ASSERT_TRUE(meta().Unlink(Root(), d, "report.txt").ok());
   EXPECT_EQ(meta().Lookup(Root(), d, "report.txt").code(), Code::kNotFound);
   // /.trash is reachable by name from the root, though readdir of / does not list it.
@@ -84,7 +84,7 @@ TEST_P(TrashTest, RestoreByRenameAndNoTrashForDirectories) {
   ASSERT_TRUE(meta().Rmdir(Root(), kRootIno, "dir").ok());
   EXPECT_TRUE(ListNames(hour).empty());
   // An expired empty hour directory disappears.
-  EXPECT_EQ(*internal::ExpireTrash(engine(), 1, internal::Now().sec + 3 * 86400), 0);
+  EXPECT_EQ(*internal::ExpireTrash(engine(), 1, internal::Now(*SystemClock::Get()).sec + 3 * 86400), 0);
   EXPECT_TRUE(ListNames(kTrashIno).empty());
 }
 
