@@ -1,8 +1,5 @@
 // Volume: extended attributes (with the virtual "strata.info"), flock and POSIX locks.
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <thread>
 #include <string>
 
 #include "chunk/block_key.h"
@@ -11,20 +8,6 @@
 namespace strata::vfs {
 namespace {
 constexpr char kInfoXattr[] = "strata.info";
-
-// Waits for a lock by retrying the non-blocking request, so that an interrupted waiter (the
-// process got a signal, or the mount is going away) stops waiting and frees its FUSE thread.
-Status WaitForLock(const std::function<Status()>& try_once,
-                   const std::function<bool()>& interrupted) {
-  auto delay = std::chrono::milliseconds(2);
-  for (;;) {
-    Status s = try_once();
-    if (!s.Is(Code::kWouldBlock)) return s;
-    if (interrupted && interrupted()) return Status(Code::kInterrupted, "lock wait interrupted");
-    std::this_thread::sleep_for(delay);
-    delay = std::min(delay * 2, std::chrono::milliseconds(100));
-  }
-}
 }  // namespace
 
 Result<std::string> Volume::Impl::Info(const meta::Context& ctx, meta::Ino vol) {
@@ -97,9 +80,9 @@ Status Volume::Flock(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
     std::lock_guard<std::mutex> l(h->mu);
     h->flock_owner = owner;
   }
-  if (!block) return impl_->meta->Flock(ctx, v, owner, type, false);
-  return WaitForLock([&] { return impl_->meta->Flock(ctx, v, owner, type, false); },
-                     interrupted);
+  // A blocking request waits in Meta's one lock-wait loop (meta/lock_waiter.h), which also
+  // wakes at once for releases through this mount and gives up when `interrupted` says so.
+  return impl_->meta->Flock(ctx, v, owner, type, block, interrupted);
 }
 
 Result<meta::LockRange> Volume::GetLk(const Context& ctx, Ino ino, uint64_t owner,
@@ -118,9 +101,7 @@ Status Volume::SetLk(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
     std::lock_guard<std::mutex> l(impl_->inodes_mu);
     impl_->inodes[v].posix_locked = true;
   }
-  if (!block) return impl_->meta->SetLk(ctx, v, owner, range, false);
-  return WaitForLock([&] { return impl_->meta->SetLk(ctx, v, owner, range, false); },
-                     interrupted);
+  return impl_->meta->SetLk(ctx, v, owner, range, block, interrupted);  // waits as Flock does
 }
 
 }  // namespace strata::vfs
