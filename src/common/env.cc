@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "common/logging.h"
+
 namespace strata {
 
 Result<std::string> RandomAccessFile::Read(uint64_t offset, size_t n) const {
@@ -38,9 +40,13 @@ Status Env::WriteFileAtomic(const std::string& path,
   if (s.ok()) s = closed;
   if (s.ok()) s = Rename(tmp, path, options.no_replace);
   if (!s.ok()) {
-    // Deliberately dropped: the first error is the one to report, and a leftover temporary
-    // file is recognisable by its name (".tmp.", or the caller's temp_path scheme).
-    (void)RemoveFile(tmp);
+    // The first error is the one to report. A leftover temporary file is recognisable by its
+    // name (".tmp.", or the caller's temp_path scheme) and is only logged.
+    Status removed = RemoveFile(tmp);
+    if (!removed.ok() && !removed.Is(Code::kNotFound)) {
+      LOG_WARN("atomic write of {} failed ({}) and its temporary file stays: {}", path,
+               s.ToString(), removed.ToString());
+    }
     return s;
   }
   if (options.sync) return SyncDir(Dirname(path));

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "common/bytes.h"
+#include "common/logging.h"
 #include "meta/internal.h"
 #include "meta/namespace_util.h"
 #include "meta/schema.h"
@@ -189,10 +190,14 @@ Meta::Meta(std::shared_ptr<kv::KvEngine> engine, const MetaOptions& options, Vol
                 [this] { RunCleanerJobs(); }) {}
 
 Meta::~Meta() {
-  // Deliberately dropped: a destructor cannot report; an unclosed session expires by itself
-  // and its owner's leftovers are cleaned by another client.
+  // A destructor cannot report, so a failure is logged: an unclosed session expires by
+  // itself and its owner's leftovers are cleaned by another client.
+  const uint64_t sid = session_id();
   Status s = CloseSession();
-  (void)s;
+  if (!s.ok()) {
+    LOG_WARN("session {}: closing it failed; it expires and another client cleans it up: {}",
+             sid, s.ToString());
+  }
 }
 
 }  // namespace strata::meta

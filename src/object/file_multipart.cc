@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <random>
 
+#include "common/logging.h"
 #include "object/etag.h"
 #include "object/file_store.h"
 #include "object/file_util.h"
@@ -94,7 +95,10 @@ Result<std::string> FileStore::CreateMultipart(const std::string& key) {
   options.temp_path = dir + "/" + TempName();
   Status s = env_->WriteFileAtomic(dir + "/key", key, options);
   if (!s.ok()) {
-    (void)fu::RemoveTree(*env_, dir);  // deliberate drop: reporting `s` matters more
+    // Reporting `s` matters more; a staging directory left behind is only logged (it holds
+    // no key file, so it is no upload).
+    Status removed = fu::RemoveTree(*env_, dir);
+    if (!removed.ok()) LOG_WARN("cannot remove half-created upload: {}", removed.ToString());
     return s.WithContext("create upload");
   }
   return id;

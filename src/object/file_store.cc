@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "common/logging.h"
 #include "common/posix_env.h"
 #include "object/file_cursor.h"
 #include "object/file_util.h"
@@ -206,9 +207,18 @@ Result<ObjectInfo> FileStore::Head(const std::string& key) {
 
 void FileStore::PruneEmptyDirs(std::string dir) const {
   // RemoveDir fails on a non-empty directory, which ends the walk; a concurrent Put that loses
-  // its directory this way recreates it (WriteAtomically). Its errors are deliberately not
-  // reported: a directory left behind is only an empty directory.
-  while (dir.size() > root_.size() && env_->RemoveDir(dir).ok()) dir = Dirname(dir);
+  // its directory this way recreates it (WriteAtomically). Other errors are logged, not
+  // returned: the Delete itself succeeded, and a directory left behind is only empty.
+  while (dir.size() > root_.size()) {
+    Status s = env_->RemoveDir(dir);
+    if (!s.ok()) {
+      if (!s.Is(Code::kNotEmpty) && !s.Is(Code::kNotFound)) {
+        LOG_WARN("file store {}: cannot remove empty directory: {}", root_, s.ToString());
+      }
+      return;
+    }
+    dir = Dirname(dir);
+  }
 }
 
 Status FileStore::Delete(const std::string& key) {
