@@ -4,7 +4,6 @@
 // file whose block could not be written fails with ENOSPC, and once space is back other
 // files are written normally.
 #include <gtest/gtest.h>
-
 #include <stdlib.h>
 
 #include <cerrno>

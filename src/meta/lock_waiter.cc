@@ -6,13 +6,10 @@
 namespace strata::meta {
 namespace {
 
-constexpr BackoffPolicy kLockWait{.initial = std::chrono::milliseconds(1),
-                                  .max = std::chrono::milliseconds(100),
-                                  .jitter = 0.5};
+constexpr BackoffPolicy kLockWait{
+    .initial = std::chrono::milliseconds(1), .max = std::chrono::milliseconds(100), .jitter = 0.5};
 
-Status Cancelled() {
-  return Status(Code::kInterrupted, "session closed while waiting for a lock");
-}
+Status Cancelled() { return Status(Code::kInterrupted, "session closed while waiting for a lock"); }
 
 }  // namespace
 
@@ -33,8 +30,7 @@ Status LockWaiter::Wait(const std::function<Status(bool* conflict)>& attempt, bo
     if (interrupted && interrupted()) return Status(Code::kInterrupted, "lock wait interrupted");
     std::unique_lock lock(mu_);
     if (cancelled_) return Cancelled();
-    clock_->WaitFor(lock, cv_, backoff.NextWait(),
-                    [&] { return cancelled_ || releases_ != seen; });
+    clock_->WaitFor(lock, cv_, backoff.NextWait(), [&] { return cancelled_ || releases_ != seen; });
     if (cancelled_) return Cancelled();
   }
 }

@@ -44,8 +44,8 @@ class LockWaiter {
   Clock* const clock_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool cancelled_ = false;   // GUARDED_BY(mu_)
-  uint64_t releases_ = 0;    // GUARDED_BY(mu_): Notify calls, so a waiter sees one it missed
+  bool cancelled_ = false;  // GUARDED_BY(mu_)
+  uint64_t releases_ = 0;   // GUARDED_BY(mu_): Notify calls, so a waiter sees one it missed
 };
 
 }  // namespace strata::meta

@@ -195,8 +195,8 @@ Meta::~Meta() {
   const uint64_t sid = session_id();
   Status s = CloseSession();
   if (!s.ok()) {
-    LOG_WARN("session {}: closing it failed; it expires and another client cleans it up: {}",
-             sid, s.ToString());
+    LOG_WARN("session {}: closing failed, it expires and another client cleans it up: {}", sid,
+             s.ToString());
   }
 }
 

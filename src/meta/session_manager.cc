@@ -17,9 +17,7 @@ SessionManager::~SessionManager() {
   StopThread();
 }
 
-int64_t SessionManager::NowUnix() const {
-  return options_.clock->NowNanos() / 1000000000;
-}
+int64_t SessionManager::NowUnix() const { return options_.clock->NowNanos() / 1000000000; }
 
 uint64_t SessionManager::id() const {
   std::lock_guard lock(mu_);

@@ -34,16 +34,15 @@ namespace strata::meta {
 class SessionManager {
  public:
   struct Options {
-    int heartbeat_seconds = 12;  // period of the heartbeat (and of the cleaner rounds)
-    int expiry_seconds = 60;     // a record not renewed for this long is expired
-    bool run_cleaner = true;     // take part in the cleaner election
+    int heartbeat_seconds = 12;         // period of the heartbeat (and of the cleaner rounds)
+    int expiry_seconds = 60;            // a record not renewed for this long is expired
+    bool run_cleaner = true;            // take part in the cleaner election
     Clock* clock = SystemClock::Get();  // not owned
   };
   // `engine` is not owned and must outlive this. `cleaner_jobs` (may be empty) runs on the
   // background thread in each round in which this client holds the cleaner lease, after the
   // expired sessions were cleaned up.
-  SessionManager(kv::KvEngine* engine, const Options& options,
-                 std::function<void()> cleaner_jobs);
+  SessionManager(kv::KvEngine* engine, const Options& options, std::function<void()> cleaner_jobs);
   // Stops the thread. Does not remove the session record: call Close for that (a record
   // left behind expires and is cleaned up by another client).
   ~SessionManager();

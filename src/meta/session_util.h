@@ -17,8 +17,7 @@ namespace strata::meta::internal {
 
 // Registers a new session: takes the next id from the session counter and writes the record
 // of `info` with expiry `expire_unix`. Returns the id.
-Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info,
-                               int64_t expire_unix);
+Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info, int64_t expire_unix);
 // Sets the session's expiry to `expire_unix`, recreating a record that a cleaner removed while
 // this client was stalled (the client is alive after all; its released locks stay released).
 Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix);

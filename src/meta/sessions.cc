@@ -98,8 +98,7 @@ Status DropSessionLocks(kv::KvEngine& engine, uint64_t sid, const std::string& p
 
 namespace internal {
 
-Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info,
-                               int64_t expire_unix) {
+Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info, int64_t expire_unix) {
   uint64_t sid = 0;
   RETURN_IF_ERROR(kv::RunTxn(engine, [&](kv::Transaction& txn) -> Status {
     const std::string key = schema::CounterKey(kSessionCounter);

@@ -134,10 +134,9 @@ Status FileStore::CompleteMultipart(const std::string& key, const std::string& u
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
   RETURN_IF_ERROR(WriteAtomically(key, path, /*sync=*/false, [&](WritableFile& file) -> Status {
     for (const PartInfo& p : parts) {
-      ASSIGN_OR_RETURN(PartInfo got, ScanPart(*env_, dir + "/" + PartName(p.number), p.number,
-                                              [&](const std::string& buf) {
-                                                return file.Append(buf);
-                                              }));
+      ASSIGN_OR_RETURN(PartInfo got,
+                       ScanPart(*env_, dir + "/" + PartName(p.number), p.number,
+                                [&](const std::string& buf) { return file.Append(buf); }));
       if (got.etag != p.etag) {
         return Status::InvalidArgument("multipart part " + std::to_string(p.number) + " has etag " +
                                        got.etag + ", not " + p.etag);

@@ -155,9 +155,9 @@ Status FileStore::WriteAtomically(const std::string& key, const std::string& pat
     // Retrying is right in the second case too, as the Put may be ordered after that Delete.
     if (s.Is(Code::kNotFound)) continue;
     if (s.Is(Code::kIsDir)) {
-      return Status(Code::kAlreadyExists, "put " + key +
-                                              ": file:// cannot hold an object where keys '" +
-                                              key + "/...' exist");
+      return Status(
+          Code::kAlreadyExists,
+          "put " + key + ": file:// cannot hold an object where keys '" + key + "/...' exist");
     }
     return s.WithContext("put " + key);
   }

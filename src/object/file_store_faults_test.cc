@@ -105,7 +105,9 @@ TEST_F(FileStoreFaultsTest, FsyncErrorFailsSyncedPutsAndSync) {
 // that it is not known to be durable.
 TEST_F(FileStoreFaultsTest, DirectoryFsyncErrorIsReported) {
   ASSERT_TRUE(store_->Put("vol/a", "x").ok());
-  faulty_.AddRule({.op = FaultOp::kSync, .path_prefix = dir_ + "/vol", .error = EIO,
+  faulty_.AddRule({.op = FaultOp::kSync,
+                   .path_prefix = dir_ + "/vol",
+                   .error = EIO,
                    .every_nth = 2});  // the file's fsync passes, its directory's fails
   PutOptions sync;
   sync.sync = true;

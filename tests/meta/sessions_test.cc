@@ -257,7 +257,8 @@ TEST_P(SessionsTest, HeartbeatsKeepASessionAlivePastItsFirstExpiry) {
     const int64_t want = Unix(*clock) + kExpiry;
     ASSERT_TRUE(Eventually([&] {
       return ExpiryOf(a->session_id()) == want && ExpiryOf(cleaner->session_id()) == want;
-    })) << "round " << round;
+    })) << "round "
+        << round;
   }
   EXPECT_EQ(meta().ListSessions()->size(), 2u);
 }
@@ -303,9 +304,8 @@ TEST_P(SessionsTest, TrashHourAndItsExpiryFollowTheClock) {
   EXPECT_TRUE(m->Lookup(Root(), kTrashIno, "2024-01-01-05").ok());
   // Past 2024-01-02 06:00: the next round removes it.
   AdvanceOneRound(*clock, *m, std::chrono::hours(1));
-  EXPECT_TRUE(Eventually([&] {
-    return m->Lookup(Root(), kTrashIno, "2024-01-01-05").code() == Code::kNotFound;
-  }));
+  EXPECT_TRUE(Eventually(
+      [&] { return m->Lookup(Root(), kTrashIno, "2024-01-01-05").code() == Code::kNotFound; }));
 }
 
 STRATA_META_INSTANTIATE(SessionsTest);

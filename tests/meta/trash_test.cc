@@ -84,7 +84,8 @@ TEST_P(TrashTest, RestoreByRenameAndNoTrashForDirectories) {
   ASSERT_TRUE(meta().Rmdir(Root(), kRootIno, "dir").ok());
   EXPECT_TRUE(ListNames(hour).empty());
   // An expired empty hour directory disappears.
-  EXPECT_EQ(*internal::ExpireTrash(engine(), 1, internal::Now(*SystemClock::Get()).sec + 3 * 86400), 0);
+  EXPECT_EQ(*internal::ExpireTrash(engine(), 1, internal::Now(*SystemClock::Get()).sec + 3 * 86400),
+            0);
   EXPECT_TRUE(ListNames(kTrashIno).empty());
 }
 
