@@ -10,12 +10,18 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <thread>
 
 #include "common/clock.h"
+#include "common/logging.h"
 #include "meta/internal.h"
 #include "tests/meta/file_helpers.h"
 #include "tests/meta/fixture.h"
@@ -198,6 +204,32 @@ TEST_P(SessionsTest, ExpiredSessionCleanupReleasesLocksAndSustainedInodes) {
   auto list = live->ListSessions();
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].id, live->session_id());
+}
+
+// An operator can tell from the log which client's session was cleaned up and how stale it was.
+TEST_P(SessionsTest, CleanupIsLoggedWithTheSessionItsHostAndItsAge) {
+  FakeClock* clock = NewClock();
+  auto dead = Client("deadhost", clock);
+  auto live = Client("live");
+  ASSERT_TRUE(dead && live);
+  const uint64_t sid = dead->session_id();
+  const std::string log = (std::filesystem::temp_directory_path() /
+                           ("strata-sessions-log-" + std::to_string(::getpid()) + ".log"))
+                              .string();
+  ASSERT_TRUE(logging::InitLogging({.level = logging::Level::kInfo, .file = log}).ok());
+  auto cleaned = live->CleanupExpiredSessions(Unix(*clock) + kExpiry + 5);
+  logging::Flush();
+  ASSERT_TRUE(logging::InitLogging({}).ok());  // back to stderr
+  std::stringstream text;
+  text << std::ifstream(log).rdbuf();
+  std::filesystem::remove(log);
+  ASSERT_TRUE(cleaned.ok()) << cleaned.status().ToString();
+  EXPECT_EQ(*cleaned, 1);
+  const std::string line = text.str();
+  EXPECT_NE(line.find("cleaned up expired session " + std::to_string(sid)), std::string::npos)
+      << line;
+  EXPECT_NE(line.find("host deadhost"), std::string::npos) << line;
+  EXPECT_NE(line.find("expired 5 s ago"), std::string::npos) << line;
 }
 
 TEST_P(SessionsTest, ClosingASessionReleasesItsSustainedInodesAndLocks) {
