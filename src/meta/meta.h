@@ -90,7 +90,9 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   Status CloseSession();  // also called by the destructor
   uint64_t session_id() const { return sessions_.id(); }
   Result<std::vector<SessionInfo>> ListSessions();
-  // Cleans sessions whose heartbeat expired before `now_unix`; returns how many.
+  // Cleans up the other sessions whose heartbeat expired before `now_unix` (each one logged);
+  // returns how many. One that fails is logged and the rest are still tried; the first error
+  // is returned.
   Result<int> CleanupExpiredSessions(int64_t now_unix);
 
   // ---- Namespace (entry_ops.cc, unlink.cc, rename.cc, readdir.cc, attr_ops.cc)
