@@ -197,8 +197,9 @@ class Volume {
   Status RemoveXattr(const Context& ctx, Ino ino, const std::string& name);
 
   // ---- Locks, held in metadata (work across mounts). owner: the kernel's lock owner.
-  // A blocking request waits (polling with back-off up to 100 ms) until granted, or returns
-  // kInterrupted once `interrupted` says the caller gave up (a signal to the waiting process).
+  // A blocking request waits in Meta's lock-wait loop (retries with back-off up to 100 ms,
+  // at once after a release through this mount) until granted, or returns kInterrupted once
+  // `interrupted` says the caller gave up (a signal to the waiting process).
   Status Flock(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner, meta::LockType type,
                bool block, const std::function<bool()>& interrupted = {});
   Result<meta::LockRange> GetLk(const Context& ctx, Ino ino, uint64_t owner,
