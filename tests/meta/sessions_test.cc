@@ -9,9 +9,9 @@
 // time, typically microseconds) for what it did to become visible.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -46,6 +46,48 @@ bool Eventually(const std::function<bool()>& cond) {
 }
 
 int64_t Unix(const Clock& c) { return c.NowNanos() / 1000000000; }
+
+// An engine that can be made to fail every transaction with a disk error (as a metadata
+// server that lost its disk would), and otherwise passes everything to the real one.
+class FailingKv : public kv::KvEngine {
+ public:
+  explicit FailingKv(std::shared_ptr<kv::KvEngine> target) : target_(std::move(target)) {}
+  void set_failing(bool on) { failing_ = on; }
+  std::string Describe() const override { return target_->Describe(); }
+  Result<std::unique_ptr<kv::Transaction>> Begin(bool read_only) override {
+    if (failing_) return Status::IOError("metadata disk failed");
+    return target_->Begin(read_only);
+  }
+  Status Clear() override { return target_->Clear(); }
+
+ private:
+  std::shared_ptr<kv::KvEngine> target_;
+  std::atomic<bool> failing_{false};
+};
+
+// Logs to a file for the scope of a test, then back to stderr.
+class LogCapture {
+ public:
+  LogCapture()
+      : path_((std::filesystem::temp_directory_path() /
+               ("strata-sessions-log-" + std::to_string(::getpid()) + ".log"))
+                  .string()) {
+    EXPECT_TRUE(logging::InitLogging({.level = logging::Level::kInfo, .file = path_}).ok());
+  }
+  ~LogCapture() {
+    EXPECT_TRUE(logging::InitLogging({}).ok());
+    std::filesystem::remove(path_);
+  }
+  std::string Text() {
+    logging::Flush();
+    std::stringstream text;
+    text << std::ifstream(path_).rdbuf();
+    return text.str();
+  }
+
+ private:
+  std::string path_;
+};
 
 class SessionsTest : public MetaTest {
  protected:
@@ -213,23 +255,46 @@ TEST_P(SessionsTest, CleanupIsLoggedWithTheSessionItsHostAndItsAge) {
   auto live = Client("live");
   ASSERT_TRUE(dead && live);
   const uint64_t sid = dead->session_id();
-  const std::string log = (std::filesystem::temp_directory_path() /
-                           ("strata-sessions-log-" + std::to_string(::getpid()) + ".log"))
-                              .string();
-  ASSERT_TRUE(logging::InitLogging({.level = logging::Level::kInfo, .file = log}).ok());
+  LogCapture log;
   auto cleaned = live->CleanupExpiredSessions(Unix(*clock) + kExpiry + 5);
-  logging::Flush();
-  ASSERT_TRUE(logging::InitLogging({}).ok());  // back to stderr
-  std::stringstream text;
-  text << std::ifstream(log).rdbuf();
-  std::filesystem::remove(log);
   ASSERT_TRUE(cleaned.ok()) << cleaned.status().ToString();
   EXPECT_EQ(*cleaned, 1);
-  const std::string line = text.str();
-  EXPECT_NE(line.find("cleaned up expired session " + std::to_string(sid)), std::string::npos)
-      << line;
-  EXPECT_NE(line.find("host deadhost"), std::string::npos) << line;
-  EXPECT_NE(line.find("expired 5 s ago"), std::string::npos) << line;
+  const std::string text = log.Text();
+  EXPECT_NE(text.find("cleaned up expired session " + std::to_string(sid)), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("host deadhost"), std::string::npos) << text;
+  EXPECT_NE(text.find("expired 5 s ago"), std::string::npos) << text;
+}
+
+// A heartbeat that fails is logged with the session, its host and how long ago the record was
+// last renewed (the client keeps going; the next heartbeat retries).
+TEST_P(SessionsTest, FailedHeartbeatIsLoggedWithTheTimeSinceTheLastGoodOne) {
+  auto engine = std::make_shared<FailingKv>(OpenEngine());
+  FakeClock* clock = NewClock();
+  MetaOptions o;
+  o.heartbeat_seconds = kHeartbeat;
+  o.session_expiry_seconds = kExpiry;
+  o.background_jobs = false;
+  o.clock = clock;
+  auto m = Meta::Open(engine, o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  SessionInfo info;
+  info.host = "flakyhost";
+  ASSERT_TRUE((*m)->NewSession(info).ok());
+  const uint64_t sid = (*m)->session_id();
+  LogCapture log;
+  engine->set_failing(true);
+  clock->WaitForSleepers(1);
+  clock->Advance(seconds(kHeartbeat));
+  const std::string want = "session " + std::to_string(sid) +
+                           " (host flakyhost): heartbeat failed, last renewed 12 s ago";
+  EXPECT_TRUE(Eventually([&] { return log.Text().find(want) != std::string::npos; })) << log.Text();
+  clock->WaitForSleepers(1);  // the round is over
+  engine->set_failing(false);
+  // The next heartbeat works again and renews the record.
+  clock->Advance(seconds(kHeartbeat));
+  EXPECT_TRUE(Eventually([&] { return ExpiryOf(sid) == Unix(*clock) + kExpiry; }));
+  EXPECT_NE(log.Text().find("metadata disk failed"), std::string::npos);
 }
 
 TEST_P(SessionsTest, ClosingASessionReleasesItsSustainedInodesAndLocks) {
