@@ -2,7 +2,8 @@
 // O_APPEND writes, fdatasync, renameat2, flock, statvfs). Every descriptor is O_CLOEXEC.
 //
 // Thread-safety: as Env (env.h). PosixEnv keeps no state beyond the temporary-name counter,
-// so one instance can serve a whole process; Mount owns it and passes it down.
+// so one instance can serve a whole process; components given no Env (the file:// store, the
+// block cache) own one of their own.
 // Errors: errno through FromErrno, context "operation path".
 #pragma once
 
