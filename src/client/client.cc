@@ -80,6 +80,7 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
   meta::MetaOptions mo = options.meta;
   mo.read_only = read_only;
   mo.background_jobs = mo.background_jobs && background;
+  mo.clock = c->clock_;  // sessions, heartbeats, mtimes and lock waits on the client's clock
   ASSIGN_OR_RETURN(auto meta, meta::Meta::Open(c->engine_, mo));
 
   // Store stack: backend -> metrics (what reaches the backend) -> retries (the budget).
