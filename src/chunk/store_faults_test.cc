@@ -78,5 +78,26 @@ TEST_F(FileStoreFaults, NoSpaceOnABlockWriteFailsThatFilesFlushOnly) {
   EXPECT_TRUE(vol.ReadAll(*reader, fine) == data);
 }
 
+// fsync(): a disk that fails to flush makes fsync fail with EIO (the data may not survive a
+// power cut); close() had succeeded (the blocks were stored), and a later fsync succeeds once
+// the disk works again.
+TEST_F(FileStoreFaults, EioOnFsyncFailsFsync) {
+  TestVolume vol({.block_size = kBlock});
+  auto cs = vol.OpenOn(store_, Options(vol));
+  ASSERT_TRUE(cs);
+  meta::Ino ino = vol.NewFile("synced");
+  const std::string data = RandomBytes(2 * kBlock + 5, 3);
+  ASSERT_TRUE(cs->Write(ino, 0, data).ok());
+  ASSERT_TRUE(cs->Flush(ino).ok());  // close(): stored, not yet flushed to the platter
+  faulty_.AddRule({.op = FaultOp::kSync, .path_prefix = dir_ + "/vol/", .error = EIO});
+  Status st = cs->Fsync(ino);
+  EXPECT_EQ(ToErrno(st), EIO) << st.ToString();
+  EXPECT_GT(faulty_.faults_injected(), 0u);
+  faulty_.ClearRules();
+  Status again = cs->Fsync(ino);
+  EXPECT_TRUE(again.ok()) << again.ToString();
+  EXPECT_EQ(vol.Length(ino), data.size());
+}
+
 }  // namespace
 }  // namespace strata::chunk
