@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "client/client.h"
+#include "client/metrics_server.h"
 #include "common/logging.h"
 #include "common/uri.h"
 #include "fuse/fuse_server.h"
@@ -32,6 +33,7 @@ struct MountArgs {
   std::string mount_point;
   bool daemon = false;
   std::string log_level = "info";
+  std::string metrics;  // --metrics HOST:PORT ("" = off)
   std::vector<std::string> fuse_opts;
   bool no_default_permissions = false;
   fuse::FuseOptions fuse;
@@ -95,7 +97,17 @@ Status Serve(const client::Registries& registries, const MountArgs& a,
   RETURN_IF_ERROR(fuse::CheckMountPoint(a.mount_point));
 
   co.volume.mount_point = a.mount_point;
+  if (!a.metrics.empty()) {
+    std::string host;
+    int port = 0;
+    RETURN_IF_ERROR(client::ParseHostPort(a.metrics, &host, &port));  // before mounting
+  }
   ASSIGN_OR_RETURN(auto c, client::Client::Open(registries, co));
+  std::unique_ptr<client::MetricsServer> metrics;  // destroyed before the client it reads
+  if (!a.metrics.empty()) {
+    ASSIGN_OR_RETURN(metrics, client::MetricsServer::Start(
+                                  a.metrics, [cl = c.get()] { return cl->RenderMetrics(); }));
+  }
   fo.fsname = "strata:" + c->volume().name();
   fo.metrics = &c->metrics();
   ASSIGN_OR_RETURN(auto server, fuse::FuseServer::Mount(&c->volume(), a.mount_point, fo));
@@ -106,6 +118,7 @@ Status Serve(const client::Registries& registries, const MountArgs& a,
   Status flushed = c->volume().FlushAll();
   if (!flushed.ok()) LOG_ERROR("flushing open files at unmount: {}", flushed.ToString());
   server.reset();  // unmounts
+  metrics.reset();
   c.reset();
   LOG_INFO("unmounted {}", a.mount_point);
   logging::Flush();
@@ -254,6 +267,8 @@ void RegisterMount(CLI::App& app, const client::Registries& registries) {
                       ")");
   cmd->add_option("--log-level", a->log_level, "debug, info, warn, error or off")
       ->capture_default_str();
+  cmd->add_option("--metrics", a->metrics,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)");
   AddSecondsOption(cmd, "--meta-timeout", &o.io.meta_timeout,
                    "Give up on a metadata operation after this many seconds (EIO)");
   AddSecondsOption(cmd, "--io-timeout", &o.io.io_timeout,

@@ -1,6 +1,7 @@
 // The composition root builds a working volume from one options tree and counts what the
 // layers do into its registry.
 #include "client/client.h"
+#include "client/metrics_server.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -99,6 +100,35 @@ TEST_F(ClientTest, TheEnginesTimeBudgetComesFromTheOptions) {
   auto c = Client::OpenOnEngine(engine_, registries_, options_);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(engine_->retry_policy().budget, std::chrono::milliseconds(1234));
+}
+
+}  // namespace
+}  // namespace strata::client
+
+namespace strata::client {
+namespace {
+
+TEST(ParseHostPortTest, AcceptsHostPortAndRejectsTheRest) {
+  std::string host;
+  int port = -1;
+  ASSERT_TRUE(ParseHostPort("127.0.0.1:9567", &host, &port).ok());
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 9567);
+  ASSERT_TRUE(ParseHostPort("[::1]:0", &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 0);
+  for (const char* bad : {"nonsense", ":80", "host:", "host:99999", "host:8o"}) {
+    EXPECT_EQ(ParseHostPort(bad, &host, &port).code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST(MetricsServerTest, AnAddressInUseIsAClearError) {
+  auto first = MetricsServer::Start("127.0.0.1:0", [] { return std::string("x 1\n"); });
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const std::string taken = "127.0.0.1:" + std::to_string((*first)->port());
+  auto second = MetricsServer::Start(taken, [] { return std::string(); });
+  EXPECT_EQ(second.code(), Code::kUnavailable);
+  EXPECT_NE(second.status().ToString().find(taken), std::string::npos);
 }
 
 }  // namespace
