@@ -2,8 +2,9 @@
 // JSON array): entry (HOUR/NAME), inode, size, owner, deletion time, original path.
 // strata trash restore META_URL ENTRY... [--to DIR]: moves each entry back to its original
 // directory under its original name (or into DIR), never replacing a file. As root; one line
-// per entry restored (`restored ENTRY to PATH`), one `strata: ...` line per entry refused (exit 1 when any was).
-// Opens a client without background jobs and without a session (Meta::ListTrash/RestoreTrash).
+// per entry restored (`restored ENTRY to PATH`), one `strata: ...` line per entry refused (exit 1
+// when any was). Opens a client without background jobs and without a session
+// (Meta::ListTrash/RestoreTrash).
 #include <time.h>
 
 #include <cstdio>
@@ -88,16 +89,17 @@ void RunList(const client::Registries& registries, const TrashArgs& a) {
   if (a.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& e : *entries) {
-      out.push_back({{"entry", e.hour + "/" + e.name},
-                     {"hour", e.hour},
-                     {"name", e.original},
-                     {"inode", e.ino},
-                     {"size", e.attr.length},
-                     {"uid", e.attr.uid},
-                     {"gid", e.attr.gid},
-                     {"deleted", e.attr.ctime.sec},
-                     {"parent_inode", e.parent},
-                     {"parent", e.parent_path.empty() ? nlohmann::json() : nlohmann::json(e.parent_path)}});
+      out.push_back(
+          {{"entry", e.hour + "/" + e.name},
+           {"hour", e.hour},
+           {"name", e.original},
+           {"inode", e.ino},
+           {"size", e.attr.length},
+           {"uid", e.attr.uid},
+           {"gid", e.attr.gid},
+           {"deleted", e.attr.ctime.sec},
+           {"parent_inode", e.parent},
+           {"parent", e.parent_path.empty() ? nlohmann::json() : nlohmann::json(e.parent_path)}});
     }
     std::printf("%s\n", out.dump(2).c_str());
     return;

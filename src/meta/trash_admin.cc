@@ -139,7 +139,8 @@ Result<Entry> Meta::RestoreTrash(const Context& ctx, const std::string& hour,
   Status s = Rename(ctx, hour_dir->ino, name, target, parsed->original, kRenameNoReplace);
   if (s.code() == Code::kAlreadyExists) {
     return Status::AlreadyExists("'" + parsed->original + "' already exists in " +
-                                 scan::PathOf(*engine_, target) + "; restore --to another directory");
+                                 scan::PathOf(*engine_, target) +
+                                 "; restore --to another directory");
   }
   RETURN_IF_ERROR(s);
   ASSIGN_OR_RETURN(Attr a, GetAttr(entry->ino));

@@ -45,8 +45,7 @@ TEST_P(TrashRestoreTest, OwnerRestoresByRenameAndOthersCannot) {
   EXPECT_EQ(hour.uid, 0u);
   EXPECT_EQ(MustGetAttr(kTrashIno).mode, 0555u);
   // Bob may write the hour directory, but the sticky rule keeps him off alice's file.
-  EXPECT_EQ(meta().Rename(bob, e.hour_ino, e.name, home_, "stolen", 0).code(),
-            Code::kNotPermitted);
+  EXPECT_EQ(meta().Rename(bob, e.hour_ino, e.name, home_, "stolen", 0).code(), Code::kNotPermitted);
   EXPECT_EQ(meta().Unlink(bob, e.hour_ino, e.name).code(), Code::kNotPermitted);
   ASSERT_TRUE(meta().Rename(alice, e.hour_ino, e.name, home_, "notes", 0).ok());
   auto back = meta().Lookup(alice, home_, "notes");
