@@ -59,6 +59,20 @@ TEST_P(TrashRestoreTest, OwnerRestoresByRenameAndOthersCannot) {
   ExpectConsistent();
 }
 
+TEST_P(TrashRestoreTest, OwnerMayAlsoDeleteForGoodAndOthersMayNot) {
+  const Context alice = User(1000, 1000), bob = User(1001, 1001);
+  TrashEntry e = Trash(alice, "draft", 500);
+  ASSERT_NE(e.ino, 0u);
+  EXPECT_EQ(meta().Unlink(bob, e.hour_ino, e.name).code(), Code::kNotPermitted);
+  EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_bytes, 500u);
+  ASSERT_TRUE(meta().Unlink(alice, e.hour_ino, e.name).ok());
+  EXPECT_EQ(meta().GetAttr(e.ino).code(), Code::kNotFound);  // released, not trashed again
+  EXPECT_TRUE(meta().ListTrash()->empty());
+  EXPECT_EQ(*meta().ProcessDeletedFiles(10), 1);
+  EXPECT_EQ(meta().GetStatFs(Root(), kRootIno)->used_bytes, 0u);
+  ExpectConsistent();
+}
+
 TEST_P(TrashRestoreTest, AnOldReadOnlyHourDirectoryIsMendedOnNextUse) {
   TrashEntry first = Trash(Root(), "first", 0);
   ASSERT_NE(first.ino, 0u);
