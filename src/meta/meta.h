@@ -6,7 +6,7 @@
 //   meta.cc (open, format, settings), attr ops, entry ops (mknod/mkdir/symlink/link),
 //   unlink/rmdir, rename, readdir, xattr, statfs/usage, slices (read/write/compact),
 //   truncate/fallocate/copy_file_range, gc (deleted files, slice refs), sessions, open files,
-//   locks, trash.
+//   locks, trash (trash.cc; listing and restoring for `strata trash`: trash_admin.cc).
 // Meta's roles beside the namespace are classes of their own, each with its own lock, and
 // Meta forwards to them: SessionManager (session_manager.h: the session record, heartbeat
 // thread, elected cleanup), OpenFiles (open_files.h: open counts), LockWaiter
