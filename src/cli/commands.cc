@@ -20,6 +20,7 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterObjbench(app, registries);
   RegisterFsck(app, registries);
   RegisterGc(app, registries);
+  RegisterTrash(app, registries);
 }
 
 }  // namespace strata::cli

@@ -29,5 +29,7 @@ void RegisterInfo(CLI::App& app);
 // `strata fsck`, `strata gc` (fsck.cc, gc.cc; shared parts in volume_scan.h).
 void RegisterFsck(CLI::App& app, const client::Registries& registries);
 void RegisterGc(CLI::App& app, const client::Registries& registries);
+// `strata trash list`, `strata trash restore` (trash.cc).
+void RegisterTrash(CLI::App& app, const client::Registries& registries);
 
 }  // namespace strata::cli

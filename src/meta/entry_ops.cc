@@ -26,6 +26,7 @@ Status CheckNewName(const std::string& name) {
 // length; ownership, times (`now`), nlink and parent are filled here (inode_init_owner's rules).
 Status CreateInTxn(kv::Transaction& txn, const Context& ctx, Ino parent, const std::string& name,
                    Ino ino, const std::string* symlink_target, const Timespec& now, Attr& a) {
+  RETURN_IF_ERROR(internal::CheckNotIntoTrash(parent));
   ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(parent),
                                            schema::EntryKey(parent, name)}));
   ASSIGN_OR_RETURN(Attr dir, internal::CheckDir(raw[0], ctx, 3));
@@ -176,6 +177,7 @@ Result<std::string> Meta::ReadLink(Ino ino) {
 Result<Entry> Meta::Link(const Context& ctx, Ino ino, Ino new_parent, const std::string& new_name) {
   if (options_.read_only) return internal::ReadOnlyError();
   RETURN_IF_ERROR(CheckNewName(new_name));
+  RETURN_IF_ERROR(internal::CheckNotIntoTrash(new_parent));
   Attr out;
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto raw,

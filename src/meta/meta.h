@@ -6,7 +6,7 @@
 //   meta.cc (open, format, settings), attr ops, entry ops (mknod/mkdir/symlink/link),
 //   unlink/rmdir, rename, readdir, xattr, statfs/usage, slices (read/write/compact),
 //   truncate/fallocate/copy_file_range, gc (deleted files, slice refs), sessions, open files,
-//   locks, trash.
+//   locks, trash (trash.cc; listing and restoring for `strata trash`: trash_admin.cc).
 // Meta's roles beside the namespace are classes of their own, each with its own lock, and
 // Meta forwards to them: SessionManager (session_manager.h: the session record, heartbeat
 // thread, elected cleanup), OpenFiles (open_files.h: open counts), LockWaiter
@@ -57,6 +57,18 @@ struct MetaOptions {
   // Meta. Tests pass a FakeClock.
   Clock* clock = SystemClock::Get();
   Status Validate() const;
+};
+
+// One file in the trash, as Meta::ListTrash reports it.
+struct TrashEntry {
+  std::string hour;         // the hour directory's name, YYYY-MM-DD-HH (UTC)
+  std::string name;         // the entry's name in it: {parent}-{ino}-{original name}
+  Ino hour_ino = 0;
+  Ino ino = 0;
+  Ino parent = 0;           // the original parent directory (from the name)
+  std::string parent_path;  // its path now, "" when it no longer exists
+  std::string original;     // the original name (cut when the entry's name was cut at 255)
+  Attr attr;                // owner, length; ctime is the deletion time unless changed since
 };
 
 class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h)
@@ -120,6 +132,18 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
                               size_t limit, bool plus);
   Result<StatFs> GetStatFs(const Context& ctx, Ino ino);
   Result<DirUsage> GetDirUsage(Ino dir);
+
+  // ---- Trash administration (trash_admin.cc; `strata trash`). Reads and renames only.
+  // Every trashed file whose original parent is `under` or lies below it (kRootIno: every
+  // one, also those whose parent is gone), hour by hour, each hour in name order. Each page of
+  // entries and each attr is read in its own read-only transaction (not one snapshot).
+  Result<std::vector<TrashEntry>> ListTrash(Ino under = kRootIno);
+  // Moves trash entry `hour`/`name` into directory `to` (0: the original parent) under its
+  // original name, as a rename by ctx that never replaces: kAlreadyExists when the name is
+  // taken, kNotFound when the entry or the directory is gone, kInvalidArgument for a name that
+  // is not a trash entry's. Returns the restored file.
+  Result<Entry> RestoreTrash(const Context& ctx, const std::string& hour, const std::string& name,
+                             Ino to = 0);
 
   // ---- Open files (open_files.cc). Open checks access for the flags (O_RDONLY/O_WRONLY/O_RDWR,
   // O_TRUNC needs write) and counts the open in this client, so an unlinked open file keeps

@@ -49,6 +49,14 @@ inline Status ReadOnlyError() { return Status(Code::kReadOnly, "the volume is mo
 // `mask` (R=4 W=2 X=1): kNotFound when absent or already removed, kNotDir, kPermissionDenied.
 Result<Attr> CheckDir(const std::optional<std::string>& raw, const Context& ctx, int mask);
 
+// kNotPermitted (EPERM) when `dir` is /.trash or one of its hour directories (inodes from
+// kTrashIno up): only Meta's unlink path puts files there, so that every trash entry is a
+// trashed file named {parent}-{ino}-{name}. Checked by every create, link and rename target.
+inline Status CheckNotIntoTrash(Ino dir) {
+  if (dir < kTrashIno) return Status::OK();
+  return Status(Code::kNotPermitted, "nothing can be created or moved into the trash");
+}
+
 // Usage of one directory only (hard links: entries are counted in each directory).
 Status UpdateDirUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes);
 // Volume counters only, in the shard of `shard_of` (the directory the change happens in, or

@@ -1,5 +1,7 @@
 // Rename: one transaction covering RENAME_NOREPLACE, RENAME_EXCHANGE, replacing a file or an
 // empty directory, the subtree rule, sticky directories and nlink/usage of both parents.
+// Renaming out of a trash hour directory is how a file is restored (its owner or root: the
+// hour directories are sticky); nothing is renamed into the trash.
 #include <map>
 
 #include "meta/internal.h"
@@ -81,6 +83,10 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
     RETURN_IF_ERROR(internal::CheckName(*n));
   }
   const bool exchange = flags & kRenameExchange;
+  // Out of the trash is a restore; into it (or within it, or an exchange that would put the
+  // other entry there) is refused for everyone.
+  RETURN_IF_ERROR(internal::CheckNotIntoTrash(new_parent));
+  if (exchange) RETURN_IF_ERROR(internal::CheckNotIntoTrash(parent));
   return kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(parent), schema::AttrKey(new_parent),
                                              schema::EntryKey(parent, name),

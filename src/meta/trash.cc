@@ -25,10 +25,16 @@ namespace {
 constexpr int64_t kHour = 3600;
 constexpr size_t kExpirePage = 32;
 
-Attr TrashDirAttr(Ino parent, const Timespec& now) {
+// /.trash is 0555: only root changes it. An hour directory is 01777, so that a trashed
+// file's owner (or root) may rename it out or remove it, and nobody else may (sticky rule);
+// Meta refuses every way of putting something into the trash (internal::CheckNotIntoTrash).
+constexpr uint32_t kTrashRootMode = 0555;
+constexpr uint32_t kHourDirMode = 01777;
+
+Attr TrashDirAttr(Ino parent, uint32_t mode, const Timespec& now) {
   Attr a;
   a.type = FileType::kDirectory;
-  a.mode = 0555;  // only root changes the trash (restores by rename, deletes)
+  a.mode = mode;
   a.uid = a.gid = 0;
   a.atime = a.mtime = a.ctime = now;
   a.nlink = 2;
@@ -51,15 +57,24 @@ std::string HourName(int64_t hour) {
 Result<Ino> EnsureHourDir(kv::Transaction& txn, int64_t hour, const Timespec& now) {
   const Ino dir = internal::TrashHourIno(hour * kHour);
   ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(kTrashIno), schema::AttrKey(dir)}));
-  if (raw[1]) return dir;
-  Attr root = TrashDirAttr(kRootIno, now);
+  if (raw[1]) {
+    // Hour directories of volumes written before owner restore are 0555: mended on next use.
+    ASSIGN_OR_RETURN(Attr hour_dir, schema::DecodeAttr(*raw[1]));
+    if (hour_dir.mode != kHourDirMode) {
+      hour_dir.mode = kHourDirMode;
+      hour_dir.ctime = now;
+      internal::WriteAttr(txn, dir, hour_dir);
+    }
+    return dir;
+  }
+  Attr root = TrashDirAttr(kRootIno, kTrashRootMode, now);
   if (raw[0]) {
     ASSIGN_OR_RETURN(root, schema::DecodeAttr(*raw[0]));
   }
   root.nlink++;
   root.mtime = root.ctime = now;
   internal::WriteAttr(txn, kTrashIno, root);
-  internal::WriteAttr(txn, dir, TrashDirAttr(kTrashIno, now));
+  internal::WriteAttr(txn, dir, TrashDirAttr(kTrashIno, kHourDirMode, now));
   txn.Put(schema::EntryKey(kTrashIno, HourName(hour)),
           schema::EncodeEntry(FileType::kDirectory, dir));
   return dir;
@@ -84,7 +99,8 @@ Result<int> ExpireHourDir(kv::KvEngine& engine, Ino dir, const std::string& name
         FileType type;
         Ino ino;
         RETURN_IF_ERROR(schema::DecodeEntry(kv.value, &type, &ino));
-        // A directory can only get here by root's rename; it is left for root to remove.
+        // A directory cannot be renamed into the trash (CheckNotIntoTrash); one from an older
+        // version (root's rename) is left for root to remove.
         if (type == FileType::kDirectory) {
           kept_dirs = true;
           continue;
