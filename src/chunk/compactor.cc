@@ -7,6 +7,7 @@
 #include "chunk/block_key.h"
 #include "common/thread_pool.h"
 #include "meta/slices.h"
+#include "common/logging.h"
 
 namespace strata::chunk {
 
@@ -34,7 +35,9 @@ class Compactor::State {
         queued_.erase({ino, chunk});
       }
       Status st = CompactChunk(ino, chunk);  // counted in CompactChunk
-      (void)st;
+      if (!st.ok() && !st.Is(Code::kConflict)) {  // a conflict: a writer got there first
+        LOG_WARN_EVERY("compaction of inode {} chunk {} failed: {}", ino, chunk, st.ToString());
+      }
       Done();
     });
     if (!st.ok()) {
@@ -122,7 +125,11 @@ Status Compactor::State::Rewrite(Ino ino, uint32_t chunk, const std::vector<meta
   if (st.ok()) st = meta_->CompactChunk(ino, chunk, slices, replacement);
   if (!st.ok()) {
     // Nothing references the new slice: its blocks are garbage (a failed delete is left to gc).
-    (void)blocks_->DeleteSlice(id, replacement.size);
+    Status del = blocks_->DeleteSlice(id, replacement.size);
+    if (!del.ok()) {
+      LOG_WARN_EVERY("deleting blocks of unused compacted slice {} failed (gc will find them): {}",
+                     id, del.ToString());
+    }
   }
   return st;
 }

@@ -1,4 +1,5 @@
 #include "chunk/deleter.h"
+#include "common/logging.h"
 
 namespace strata::chunk {
 
@@ -78,7 +79,11 @@ void Deleter::Loop(std::chrono::milliseconds interval) {
     lock.unlock();
     auto r = RunOnce(1000);
     lock.lock();
-    if (!r.ok()) errors_++;  // counted; the next pass retries
+    if (!r.ok()) {
+      errors_++;  // counted and logged; the next pass retries (the work list is in the engine)
+      LOG_WARN_EVERY("background deletion of unreferenced blocks failed (will retry): {}",
+                     r.status().ToString());
+    }
   }
 }
 
