@@ -10,6 +10,7 @@
 // often straddles a page boundary), everything before them is dropped, and the next page is
 // appended. A call returns at most kDirPage items, so the window never exceeds 2 * kDirPage.
 #include <algorithm>
+#include <functional>
 
 #include "vfs/volume_impl.h"
 
@@ -27,13 +28,16 @@ void Restart(DirHandle& h) {
 
 // Makes room and appends the next page. Entries with sequence numbers >= keep_from stay.
 Status FetchNextPage(meta::Meta& meta, const Context& ctx, DirHandle& h, uint64_t keep_from,
-                     bool plus) {
+                     bool plus, const std::function<bool(const std::string&)>& visible) {
   uint64_t end = h.first_seq + h.window.size();
   keep_from = std::clamp<uint64_t>(keep_from, h.first_seq, end);
   h.window.erase(h.window.begin(), h.window.begin() + (keep_from - h.first_seq));
   h.first_seq = keep_from;
   ASSIGN_OR_RETURN(meta::ReaddirPage page,
                    meta.Readdir(ctx, h.ino, h.next_cursor, Volume::kDirPage, plus));
+  if (visible) {  // a filtered view (the trash under a subdir): drop what it must not show
+    std::erase_if(page.entries, [&](const meta::DirEntry& e) { return !visible(e.name); });
+  }
   ++h.pages;
   // An empty page that is not the end (plus drops entries that vanished mid-page) still moves
   // the cursor; one that does not move it would loop forever, so it ends the listing.
@@ -68,8 +72,8 @@ Result<std::vector<DirItem>> Volume::ReadDir(const Context& ctx, Ino ino, uint64
     h->loaded_dots = false;
   }
   if (!h->loaded_dots) {
-    if (h->ino == impl_->root) {
-      h->dotdot = h->ino;
+    if (h->ino == impl_->root || (impl_->FiltersTrash() && h->ino == meta::kTrashIno)) {
+      h->dotdot = impl_->root;
     } else {
       ASSIGN_OR_RETURN(meta::Entry up, impl_->meta->Lookup(ctx, h->ino, ".."));
       h->dotdot = up.ino;
@@ -96,7 +100,11 @@ Result<std::vector<DirItem>> Volume::ReadDir(const Context& ctx, Ino ino, uint64
     if (seq < h->first_seq) Restart(*h);  // seekdir far back: list again and skip forward
     if (seq >= h->first_seq + h->window.size()) {
       if (h->eof) break;
-      RETURN_IF_ERROR(FetchNextPage(*impl_->meta, ctx, *h, offset + 1, plus));
+      std::function<bool(const std::string&)> visible;
+      if (impl_->FiltersTrash() && Impl::IsTrashHour(h->ino)) {
+        visible = [this](const std::string& n) { return impl_->TrashEntryVisible(n); };
+      }
+      RETURN_IF_ERROR(FetchNextPage(*impl_->meta, ctx, *h, offset + 1, plus, visible));
       continue;
     }
     const meta::DirEntry& de = h->window[seq - h->first_seq];

@@ -9,10 +9,20 @@ namespace strata::vfs {
 
 Result<Entry> Volume::Lookup(const Context& ctx, Ino parent, const std::string& name) {
   meta::Ino p = impl_->ToVol(parent);
-  // ".." of the mounted root is the root itself: nothing above a subdir is reachable.
-  if (name == ".." && p == impl_->root) {
-    ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(p));
-    return impl_->ClientEntry(meta::Entry{p, a});
+  // ".." of the mounted root is the root itself: nothing above a subdir is reachable; under a
+  // subdir, ".." of the trash leads back to the mounted root too.
+  if (name == ".." && (p == impl_->root || (impl_->FiltersTrash() && p == meta::kTrashIno))) {
+    ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(impl_->root));
+    return impl_->ClientEntry(meta::Entry{impl_->root, a});
+  }
+  if (impl_->FiltersTrash() && p == impl_->root && name == ".trash") {
+    // The volume's trash, filtered to this subtree (see TrashEntryVisible).
+    auto a = impl_->meta->GetAttr(meta::kTrashIno);
+    if (!a.ok()) return a.status().Is(Code::kNotFound) ? Status::NotFound(".trash") : a.status();
+    return impl_->ClientEntry(meta::Entry{meta::kTrashIno, *a});
+  }
+  if (Impl::IsTrashHour(p) && !impl_->TrashEntryVisible(name)) {
+    return Status::NotFound(name);  // another subtree's deleted file
   }
   ASSIGN_OR_RETURN(meta::Entry e, impl_->meta->Lookup(ctx, p, name));
   Entry out = impl_->ClientEntry(e);

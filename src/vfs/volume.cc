@@ -215,6 +215,30 @@ void Volume::Impl::MaybeDropLocked(meta::Ino vol) {
   }
 }
 
+bool Volume::Impl::InSubtree(meta::Ino dir) {
+  meta::Ino cur = dir;
+  for (int depth = 0; depth < 4096 && cur != 0; ++depth) {
+    if (cur == root) return true;
+    if (cur == meta::kRootIno) return false;
+    auto a = meta->GetAttr(cur);
+    if (!a.ok()) return false;  // gone: its trashed children belong to nobody's view
+    cur = a->parent;
+  }
+  return false;
+}
+
+bool Volume::Impl::TrashEntryVisible(const std::string& name) {
+  if (!FiltersTrash()) return true;
+  size_t dash = name.find('-');
+  if (dash == 0 || dash == std::string::npos) return false;
+  meta::Ino parent = 0;
+  for (size_t i = 0; i < dash; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    parent = parent * 10 + static_cast<meta::Ino>(name[i] - '0');
+  }
+  return InSubtree(parent);
+}
+
 void Volume::AddRef(Ino ino) {
   std::lock_guard<std::mutex> l(impl_->inodes_mu);
   impl_->inodes[impl_->ToVol(ino)].refs++;

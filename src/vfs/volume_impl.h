@@ -138,6 +138,19 @@ class Volume::Impl {
   // Drops the inode's state when nothing refers to it. REQUIRES: inodes_mu held.
   void MaybeDropLocked(meta::Ino vol);
 
+  // ---- The trash under a --subdir mount (volume.cc): `.trash` at the mounted root is the
+  // volume's trash, showing only files whose original parent lies inside the subtree (an
+  // agent sees its own deleted files and nobody else's).
+  // True when this mount shows only a subtree (so the trash view is filtered).
+  bool FiltersTrash() const { return root != meta::kRootIno; }
+  // True when `dir` is a trash hour directory (below /.trash).
+  static bool IsTrashHour(meta::Ino dir) { return dir > meta::kTrashIno; }
+  // True when the trash entry `name` ("{parent}-{ino}-{name}") of an hour directory belongs to
+  // this mount's subtree. Always true without a subdir.
+  bool TrashEntryVisible(const std::string& name);
+  // True when volume inode `dir` is the mounted root or lies below it.
+  bool InSubtree(meta::Ino dir);
+
   // strata.info for the virtual xattr.
   Result<std::string> Info(const meta::Context& ctx, meta::Ino vol);
 };

@@ -139,3 +139,35 @@ def test_owner_restores_with_mv_and_others_cannot(trash_volume):
         assert trash_list(vol) == []
     finally:
         os.chdir("/")
+
+
+def test_subdir_mount_sees_only_its_own_trash(trash_volume, tmp_path):
+    """Under --subdir, .trash at the mount root is the trash of that subtree only: a tenant
+    finds and restores its own deleted files and never sees another tenant's."""
+    vol, m = trash_volume
+    for t in ("tenant-a", "tenant-b"):
+        os.makedirs(os.path.join(m.path, t, "work"))
+        with open(os.path.join(m.path, t, "work", f"{t}.txt"), "w") as f:
+            f.write(f"data of {t}")
+        os.unlink(os.path.join(m.path, t, "work", f"{t}.txt"))
+    a = vol.mount(str(tmp_path / "a"), "--subdir", "tenant-a", "--entry-timeout", "0",
+                  "--attr-timeout", "0")
+    try:
+        trash = os.path.join(a.path, ".trash")
+        hours = os.listdir(trash)
+        assert len(hours) == 1, hours
+        entries = os.listdir(os.path.join(trash, hours[0]))
+        assert len(entries) == 1 and entries[0].endswith("-tenant-a.txt"), entries
+        # The other tenant's entry is not reachable by name either.
+        b_entry = [e["entry"] for e in trash_list(vol) if e["name"] == "tenant-b.txt"][0]
+        assert not os.path.exists(os.path.join(trash, b_entry))
+        # ".." of the trash is the mounted root, never the volume's.
+        assert sorted(os.listdir(os.path.join(trash, ".."))) == ["work"]
+        # Restore by mv, inside the subtree.
+        os.rename(os.path.join(trash, hours[0], entries[0]),
+                  os.path.join(a.path, "work", "tenant-a.txt"))
+        with open(os.path.join(a.path, "work", "tenant-a.txt")) as f:
+            assert f.read() == "data of tenant-a"
+    finally:
+        a.unmount()
+        vol.mounts.remove(a)
