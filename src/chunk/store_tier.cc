@@ -1,22 +1,44 @@
 #include "chunk/store_tier.h"
 
+#include "common/logging.h"
+
 namespace strata::chunk {
 
+namespace {
+
+// A body that fails its checksum may be a short or damaged transfer rather than a damaged
+// object (a proxy cutting a response short, a flaky link): it is fetched again this many
+// times before the block is reported corrupt.
+constexpr int kRereads = 2;
+
+}  // namespace
+
 Result<cache::BlockData> StoreTier::Get(const std::string& key, uint32_t expected_len) {
-  auto body = store_->Get(key, 0, -1);
-  if (!body.ok()) return body.status().WithContext("download " + key);
-  auto plain = DecodeBlock(*body, expected_len);
-  if (!plain.ok()) return plain.status().WithContext("block " + key);
-  return std::make_shared<const std::string>(std::move(*plain));
+  Status bad;
+  for (int attempt = 0; attempt <= kRereads; ++attempt) {
+    auto body = store_->Get(key, 0, -1);
+    if (!body.ok()) return body.status().WithContext("download " + key);
+    auto plain = DecodeBlock(*body, expected_len);
+    if (plain.ok()) return std::make_shared<const std::string>(std::move(*plain));
+    bad = plain.status().WithContext("block " + key);
+    if (attempt < kRereads) {
+      LOG_WARN_EVERY("{} ({} bytes received); fetching it again", bad.ToString(), body->size());
+    }
+  }
+  return bad;
 }
 
 Result<std::string> StoreTier::GetRange(const std::string& key, uint32_t block_len, uint32_t off,
                                         uint32_t len) {
   if (!ServesRanges()) return BlockTier::GetRange(key, block_len, off, len);
   // Uncompressed volume: the payload is the plain block from byte 0 (block_codec.h).
-  auto part = store_->Get(key, off, len);
-  if (!part.ok()) return part.status().WithContext("download " + key);
-  return std::move(*part);  // the chain checks the length
+  for (int attempt = 0;; ++attempt) {
+    auto part = store_->Get(key, off, len);
+    if (!part.ok()) return part.status().WithContext("download " + key);
+    if (part->size() == len || attempt == kRereads) return std::move(*part);  // chain checks
+    LOG_WARN_EVERY("short read of {} [{}, +{}): {} bytes; fetching it again", key, off, len,
+                   part->size());
+  }
 }
 
 Status StoreTier::Put(const std::string& key, cache::BlockData data) {
