@@ -156,7 +156,9 @@ TEST_P(TrashRestoreTest, ListShowsOriginAndRestoreRefusesTakenNamesAndGoneParent
   ASSERT_TRUE(meta().Unlink(Root(), gone, "lost").ok());
   ASSERT_TRUE(meta().Rmdir(Root(), home_, "gone").ok());
   TrashEntry lost;
-  for (const auto& e : *meta().ListTrash()) {
+  auto listed = meta().ListTrash();  // kept: a range-for over *temporary would dangle
+  ASSERT_TRUE(listed.ok());
+  for (const auto& e : *listed) {
     if (e.original == "lost") lost = e;
   }
   ASSERT_EQ(lost.parent, gone);
