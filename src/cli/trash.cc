@@ -41,24 +41,12 @@ Result<std::unique_ptr<meta::Meta>> OpenVolume(const client::Registries& registr
   return meta::Meta::Open(engine, opts);
 }
 
-// The directory at an absolute path of the volume (as root).
+// The directory at an absolute path of the volume (as root), with the CLI's messages.
 Result<meta::Ino> ResolveDir(meta::Meta& m, const std::string& path) {
-  meta::Ino cur = meta::kRootIno;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    size_t next = path.find('/', pos);
-    if (next == std::string::npos) next = path.size();
-    const std::string name = path.substr(pos, next - pos);
-    pos = next + 1;
-    if (name.empty() || name == ".") continue;
-    auto e = m.Lookup(meta::Context{}, cur, name);
-    if (!e.ok()) return Status::NotFound("no such directory in the volume: " + path);
-    if (e->attr.type != meta::FileType::kDirectory) {
-      return Status(Code::kNotDir, "not a directory: " + path);
-    }
-    cur = e->ino;
-  }
-  return cur;
+  auto ino = m.ResolveDir(path);
+  if (ino.ok()) return ino;
+  if (ino.status().Is(Code::kNotDir)) return Status(Code::kNotDir, "not a directory: " + path);
+  return Status::NotFound("no such directory in the volume: " + path);
 }
 
 std::string UtcTime(int64_t sec) {

@@ -214,4 +214,22 @@ Result<Entry> Meta::Link(const Context& ctx, Ino ino, Ino new_parent, const std:
   return Entry{ino, out};
 }
 
+Result<Ino> Meta::ResolveDir(const std::string& path) {
+  Ino cur = kRootIno;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string::npos) next = path.size();
+    const std::string part = path.substr(pos, next - pos);
+    pos = next + 1;
+    if (part.empty() || part == ".") continue;
+    ASSIGN_OR_RETURN(Entry e, Lookup(Context{}, cur, part));
+    if (e.attr.type != FileType::kDirectory) {
+      return Status(Code::kNotDir, part + " is not a directory");
+    }
+    cur = e.ino;
+  }
+  return cur;
+}
+
 }  // namespace strata::meta

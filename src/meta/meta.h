@@ -110,6 +110,9 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   // ---- Namespace (entry_ops.cc, unlink.cc, rename.cc, readdir.cc, attr_ops.cc)
   // Lookup handles "." and "..".
   Result<Entry> Lookup(const Context& ctx, Ino parent, const std::string& name);
+  // The directory at a volume path ("a/b", "/a/b"; empty and "." parts skipped), walked as
+  // root. Lookup's error for a missing part; kNotDir naming the part that is not a directory.
+  Result<Ino> ResolveDir(const std::string& path);
   Result<Attr> GetAttr(Ino ino);
   Result<Attr> SetAttr(const Context& ctx, Ino ino, const SetAttrRequest& req);
   // F_OK=0, R_OK=4, W_OK=2, X_OK=1.

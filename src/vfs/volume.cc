@@ -33,25 +33,15 @@ std::string HostName() {
   return buf;
 }
 
-// Walks subdir from the volume root as root (the mount's owner decides what to expose).
+// The subdir's inode, walked from the volume root as root (the mount's owner decides what to
+// expose).
 Result<meta::Ino> ResolveSubdir(meta::Meta& m, const std::string& subdir) {
-  meta::Context root;
-  meta::Ino ino = meta::kRootIno;
-  size_t i = 0;
-  while (i < subdir.size()) {
-    size_t j = subdir.find('/', i);
-    if (j == std::string::npos) j = subdir.size();
-    std::string part = subdir.substr(i, j - i);
-    i = j + 1;
-    if (part.empty() || part == ".") continue;
-    auto e = m.Lookup(root, ino, part);
-    if (!e.ok()) return e.status().WithContext("--subdir " + subdir);
-    if (e->attr.type != meta::FileType::kDirectory) {
-      return Status(Code::kNotDir, "--subdir " + subdir + " is not a directory");
-    }
-    ino = e->ino;
+  auto ino = m.ResolveDir(subdir);
+  if (ino.ok()) return ino;
+  if (ino.status().Is(Code::kNotDir)) {
+    return Status(Code::kNotDir, "--subdir " + subdir + " is not a directory");
   }
-  return ino;
+  return ino.status().WithContext("--subdir " + subdir);
 }
 
 }  // namespace
