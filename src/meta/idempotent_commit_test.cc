@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "meta/kv/kv_wrapper.h"
 #include "meta/kv/mem_kv.h"
 #include "meta/meta.h"
 
@@ -12,41 +13,32 @@ namespace {
 
 // Applies each commit, then "loses the reply" of the next `lose` ones: the fault a connection
 // dying between the engine applying a commit and the client reading the answer produces.
-class LostReplyKv : public kv::KvEngine {
+class LostReplyKv : public kv::KvEngineWrapper {
  public:
-  explicit LostReplyKv(std::shared_ptr<kv::KvEngine> target) : target_(std::move(target)) {}
-  std::string Describe() const override { return "lost-reply(" + target_->Describe() + ")"; }
-  Status Clear() override { return target_->Clear(); }
+  using KvEngineWrapper::KvEngineWrapper;
+  std::string Describe() const override { return "lost-reply(" + target().Describe() + ")"; }
   Result<std::unique_ptr<kv::Transaction>> Begin(bool read_only) override {
-    ASSIGN_OR_RETURN(auto inner, target_->Begin(read_only));
+    ASSIGN_OR_RETURN(auto inner, target().Begin(read_only));
     return std::unique_ptr<kv::Transaction>(new Txn(std::move(inner), this));
   }
   std::atomic<int> lose{0};
   std::atomic<int> lost{0};
 
  private:
-  class Txn : public kv::Transaction {
+  class Txn : public kv::TransactionWrapper {
    public:
-    Txn(std::unique_ptr<kv::Transaction> t, LostReplyKv* kv) : t_(std::move(t)), kv_(kv) {}
-    Result<std::optional<std::string>> Get(std::string_view k) override { return t_->Get(k); }
-    Result<std::vector<std::optional<std::string>>> BatchGet(
-        const std::vector<std::string>& keys) override {
-      return t_->BatchGet(keys);
-    }
-    Result<std::vector<kv::KeyValue>> Scan(std::string_view b, std::string_view e,
-                                           size_t limit) override {
-      return t_->Scan(b, e, limit);
-    }
+    Txn(std::unique_ptr<kv::Transaction> t, LostReplyKv* kv)
+        : TransactionWrapper(std::move(t)), kv_(kv) {}
     void Put(std::string_view k, std::string_view v) override {
       wrote_ = true;
-      t_->Put(k, v);
+      TransactionWrapper::Put(k, v);
     }
     void Delete(std::string_view k) override {
       wrote_ = true;
-      t_->Delete(k);
+      TransactionWrapper::Delete(k);
     }
     Status Commit() override {
-      RETURN_IF_ERROR(t_->Commit());
+      RETURN_IF_ERROR(TransactionWrapper::Commit());
       if (wrote_ && kv_->lose.fetch_sub(1) > 0) {
         kv_->lost++;
         return Status(Code::kOutcomeUnknown, "test: the reply was lost");
@@ -55,11 +47,9 @@ class LostReplyKv : public kv::KvEngine {
     }
 
    private:
-    std::unique_ptr<kv::Transaction> t_;
     LostReplyKv* kv_;
     bool wrote_ = false;
   };
-  std::shared_ptr<kv::KvEngine> target_;
 };
 
 TEST(IdempotentCommitTest, ALostSliceCommitIsAppliedOnce) {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tests/meta/file_helpers.h"
+#include "meta/kv/kv_wrapper.h"
 #include "tests/meta/fixture.h"
 
 namespace strata::meta::testing {
@@ -16,49 +17,30 @@ class FilesTest : public MetaTest {};
 
 // An engine whose commits start failing (kIOError, nothing applied) once a budget of commits
 // is spent: a client that crashes between two transactions, without killing the process.
-class CrashingEngine : public kv::KvEngine {
+class CrashingEngine : public kv::KvEngineWrapper {
  public:
-  explicit CrashingEngine(std::shared_ptr<kv::KvEngine> inner) : inner_(std::move(inner)) {}
-  std::string Describe() const override { return "crashing:" + inner_->Describe(); }
+  using KvEngineWrapper::KvEngineWrapper;
+  std::string Describe() const override { return "crashing:" + target().Describe(); }
   Result<std::unique_ptr<kv::Transaction>> Begin(bool read_only) override {
-    ASSIGN_OR_RETURN(auto txn, inner_->Begin(read_only));
+    ASSIGN_OR_RETURN(auto txn, target().Begin(read_only));
     return std::unique_ptr<kv::Transaction>(new Txn(std::move(txn), budget_));
   }
-  Status Clear() override { return inner_->Clear(); }
   void SetBudget(int commits) { budget_ = commits; }
 
  private:
-  class Txn : public kv::Transaction {
+  class Txn : public kv::TransactionWrapper {
    public:
     Txn(std::unique_ptr<kv::Transaction> t, std::atomic<int>& budget)
-        : t_(std::move(t)), budget_(budget) {}
-    Result<std::optional<std::string>> Get(std::string_view k) override { return t_->Get(k); }
-    Result<std::vector<std::optional<std::string>>> BatchGet(
-        const std::vector<std::string>& keys) override {
-      return t_->BatchGet(keys);
-    }
-    Result<std::vector<kv::KeyValue>> Scan(std::string_view b, std::string_view e,
-                                           size_t limit) override {
-      return t_->Scan(b, e, limit);
-    }
-    Result<std::vector<kv::KeyValue>> SnapshotScan(std::string_view b, std::string_view e,
-                                                   size_t limit) override {
-      return t_->SnapshotScan(b, e, limit);
-    }
-    void Put(std::string_view k, std::string_view v) override { t_->Put(k, v); }
-    void Delete(std::string_view k) override { t_->Delete(k); }
-    Status Validate() override { return t_->Validate(); }
+        : TransactionWrapper(std::move(t)), budget_(budget) {}
     Status Commit() override {
       if (budget_.fetch_sub(1) <= 0) return Status::IOError("simulated crash before commit");
-      return t_->Commit();
+      return TransactionWrapper::Commit();
     }
 
    private:
-    std::unique_ptr<kv::Transaction> t_;
     std::atomic<int>& budget_;
   };
 
-  std::shared_ptr<kv::KvEngine> inner_;
   std::atomic<int> budget_{1 << 30};
 };
 
