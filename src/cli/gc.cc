@@ -38,6 +38,7 @@
 #include "cli/commands.h"
 #include "cli/meta_open.h"
 #include "cli/volume_scan.h"
+#include "common/units.h"
 #include "common/bytes.h"
 #include "meta/scan.h"
 #include "meta/schema.h"
@@ -233,7 +234,7 @@ class GcRun {
   void Report() const {
     auto line = [](const std::string& what, const Tally& t, const std::string& tail) {
       std::printf("gc: %s: %llu, %s%s\n", what.c_str(), static_cast<unsigned long long>(t.n),
-                  HumanBytes(t.bytes).c_str(), tail.c_str());
+                  FormatBytes(t.bytes).c_str(), tail.c_str());
     };
     const std::string todo = a_.del ? "" : " (run with --delete to remove)";
     line("objects under chunks/", listed_, "");

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/units.h"
 #include "object/registry.h"
 #include "object/retry_store.h"
 
@@ -44,31 +45,6 @@ struct ObjbenchOptions {
   int big_count = 8;  // large objects
   object::StoreOptions store;
 };
-
-// "4096", "4K", "4KiB", "4M", "1G" -> bytes.
-Result<uint64_t> ParseSize(const std::string& text) {
-  size_t pos = 0;
-  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) ++pos;
-  if (pos == 0) return Status::InvalidArgument("bad size '" + text + "' (use e.g. 4K, 4M)");
-  uint64_t n = std::stoull(text.substr(0, pos));
-  std::string unit = text.substr(pos);
-  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (unit.size() > 1 && (unit.ends_with("IB") || unit.ends_with("B"))) {
-    unit = unit.substr(0, 1);
-  }
-  int shift = 0;
-  if (unit.empty() || unit == "B")
-    shift = 0;
-  else if (unit == "K")
-    shift = 10;
-  else if (unit == "M")
-    shift = 20;
-  else if (unit == "G")
-    shift = 30;
-  else
-    return Status::InvalidArgument("bad size unit in '" + text + "' (use K, M or G)");
-  return n << shift;
-}
 
 std::string HumanSize(uint64_t bytes) {
   char buf[32];

@@ -73,15 +73,4 @@ bool StoredSizeOk(uint64_t stored, uint32_t plain_len, bool compressed) {
   return compressed ? stored > chunk::kBlockTrailerSize && stored <= plain : stored == plain;
 }
 
-std::string HumanBytes(uint64_t bytes) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    u++;
-  }
-  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, kUnits[u]);
-}
-
 }  // namespace strata::cli

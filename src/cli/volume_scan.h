@@ -58,7 +58,4 @@ bool IsBlockOf(const meta::scan::SliceTable::Entry& e, const chunk::BlockKeyPart
 // larger than the plain block, which is stored plain when it does not shrink).
 bool StoredSizeOk(uint64_t stored, uint32_t plain_len, bool compressed);
 
-// "1.5 GiB"-style byte counts for summary lines.
-std::string HumanBytes(uint64_t bytes);
-
 }  // namespace strata::cli
