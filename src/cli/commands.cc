@@ -21,6 +21,7 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterFsck(app, registries);
   RegisterGc(app, registries);
   RegisterTrash(app, registries);
+  RegisterBench(app);
 }
 
 }  // namespace strata::cli

@@ -31,5 +31,7 @@ void RegisterFsck(CLI::App& app, const client::Registries& registries);
 void RegisterGc(CLI::App& app, const client::Registries& registries);
 // `strata trash list`, `strata trash restore` (trash.cc).
 void RegisterTrash(CLI::App& app, const client::Registries& registries);
+// `strata bench PATH` (bench.cc).
+void RegisterBench(CLI::App& app);
 
 }  // namespace strata::cli
