@@ -3,10 +3,13 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/mount_helper.h"
 #include "client/builtins.h"
 #include "common/logging.h"
 
@@ -28,6 +31,23 @@ int main(int argc, char** argv) {
   strata::client::Registries registries;
   strata::client::RegisterBuiltins(registries);
   strata::cli::RegisterAll(app, registries);
+  // Run as mount.strata (by mount(8) or an fstab line): translate into `strata mount -d ...`.
+  std::vector<std::string> helper_argv;
+  std::vector<char*> helper_ptrs;
+  const std::string_view self = argv[0];
+  if (self.substr(self.rfind('/') + 1) == "mount.strata") {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto cmd = strata::cli::TranslateMountHelperArgs(args, *app.get_subcommand("mount"));
+    if (!cmd.ok()) {
+      std::fprintf(stderr, "mount.strata: %s\n", std::string(cmd.status().message()).c_str());
+      return 1;
+    }
+    if (cmd->fake) return 0;
+    helper_argv = std::move(cmd->argv);
+    for (auto& a : helper_argv) helper_ptrs.push_back(a.data());
+    argc = static_cast<int>(helper_ptrs.size());
+    argv = helper_ptrs.data();
+  }
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) known |= sub->check_name(argv[1]);
