@@ -33,5 +33,7 @@ void RegisterGc(CLI::App& app, const client::Registries& registries);
 void RegisterTrash(CLI::App& app, const client::Registries& registries);
 // `strata bench PATH` (bench.cc).
 void RegisterBench(CLI::App& app);
+// `strata csi` (csi.cc): the Kubernetes CSI driver.
+void RegisterCsi(CLI::App& app, const client::Registries& registries);
 
 }  // namespace strata::cli

@@ -1,0 +1,61 @@
+// VolumeDirs: the controller's view of one StrataFS volume: directories that back
+// PersistentVolumes, and the capacity requested for each. Opened per request from the
+// request's secrets (each PV may live on another volume), as a client without a session and
+// without background jobs, like the `strata trash` tool.
+//
+// Paths are volume paths relative to the root ("pvc-1", "tenants/pvc-2"); "", "..", and the
+// trash are refused for directories we create or remove.
+//
+// Capacity: until directory quotas exist (issue 15, part 2), the requested capacity is
+// recorded on the directory as the xattr `trusted.strata.capacity` (decimal bytes; trusted.*
+// is readable and writable by root only through a mount), and reported back by CreateVolume
+// and ControllerExpandVolume. It is not enforced yet.
+//
+// Thread-safety: one object per request; not shared between threads.
+// Errors: kNotFound (no such directory), kNotDir, kAlreadyExists (a file where a directory
+// should be), kInvalidArgument (bad path), the volume's own (kUnavailable ...). Open:
+// kNotFound "volume is not formatted" and the engine's errors.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "client/builtins.h"
+#include "common/status.h"
+#include "csi/secrets.h"
+#include "meta/meta.h"
+
+namespace strata::csi {
+
+inline constexpr const char* kCapacityXattr = "trusted.strata.capacity";
+
+// "a//b/./c/" -> "a/b/c". kInvalidArgument for "..", NUL, or a first part ".trash".
+Result<std::string> NormalizeVolumePath(const std::string& path);
+
+class VolumeDirs {
+ public:
+  static Result<std::unique_ptr<VolumeDirs>> Open(const client::Registries& registries,
+                                                  const VolumeSecrets& secrets);
+
+  // Creates `path` (and missing parents, 0755) as a directory with mode 0777, so that the
+  // pods' users may create their subPath directories in it, and records `capacity` (0: none).
+  // An existing directory is fine (CreateVolume is idempotent) when its recorded capacity is
+  // the same; kAlreadyExists otherwise.
+  Status Create(const std::string& path, uint64_t capacity);
+  // The recorded capacity (0 when none), kNotFound when the directory does not exist.
+  Result<uint64_t> Capacity(const std::string& path);
+  Status SetCapacity(const std::string& path, uint64_t capacity);
+  // Removes the directory's whole tree: files go to the volume's trash when it has one
+  // (restorable with `strata trash restore --to`). A missing directory is not an error.
+  Status Remove(const std::string& path);
+
+ private:
+  explicit VolumeDirs(std::unique_ptr<meta::Meta> meta) : meta_(std::move(meta)) {}
+  Status RemoveTree(meta::Ino dir);
+
+  std::unique_ptr<meta::Meta> meta_;
+};
+
+}  // namespace strata::csi
