@@ -23,6 +23,7 @@ grpc::Status NodeService::NodePublishVolume(grpc::ServerContext*,
   if (!secrets.ok()) {
     return bad_url ? FailedPrecondition(secrets.status()) : ToGrpc(secrets.status());
   }
+  if (Status db = CheckDatabaseFile(*secrets); !db.ok()) return FailedPrecondition(db);
   PublishRequest pr;
   pr.secrets = std::move(*secrets);
   if (auto it = req->volume_context().find("subdir"); it != req->volume_context().end()) {

@@ -20,8 +20,8 @@ std::vector<std::string> Split(const std::string& path) {
   return parts;
 }
 
-// An sqlite3:// URL whose file is missing or empty names no volume, and opening it would
-// create a database: refuse before opening (as the CLI does).
+}  // namespace
+
 Status CheckDatabaseFile(const VolumeSecrets& s) {
   auto uri = ParseUri(s.meta_url);
   if (!uri.ok() || uri->scheme != "sqlite3") return Status::OK();
@@ -31,8 +31,6 @@ Status CheckDatabaseFile(const VolumeSecrets& s) {
   }
   return Status::OK();
 }
-
-}  // namespace
 
 Result<std::string> NormalizeVolumePath(const std::string& path) {
   if (path.find('\0') != std::string::npos) return Status::InvalidArgument("NUL in a path");

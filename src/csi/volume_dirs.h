@@ -31,6 +31,10 @@ namespace strata::csi {
 
 inline constexpr const char* kCapacityXattr = "trusted.strata.capacity";
 
+// kNotFound "volume is not formatted" for an sqlite3:// URL whose file is missing or empty:
+// opening it (or mounting it) would create a database there.
+Status CheckDatabaseFile(const VolumeSecrets& secrets);
+
 // "a//b/./c/" -> "a/b/c". kInvalidArgument for "..", NUL, or a first part ".trash".
 Result<std::string> NormalizeVolumePath(const std::string& path);
 
