@@ -23,6 +23,7 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterTrash(app, registries);
   RegisterBench(app);
   RegisterCsi(app, registries);
+  RegisterUsage(app, registries);
 }
 
 }  // namespace strata::cli

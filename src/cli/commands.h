@@ -35,5 +35,7 @@ void RegisterTrash(CLI::App& app, const client::Registries& registries);
 void RegisterBench(CLI::App& app);
 // `strata csi` (csi.cc): the Kubernetes CSI driver.
 void RegisterCsi(CLI::App& app, const client::Registries& registries);
+// `strata usage` (usage.cc): subtree usage from the usage records.
+void RegisterUsage(CLI::App& app, const client::Registries& registries);
 
 }  // namespace strata::cli
