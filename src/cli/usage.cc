@@ -5,9 +5,8 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/meta_open.h"
@@ -38,8 +37,8 @@ std::string Join(const std::string& dir, const std::string& name) {
 
 void Run(const client::Registries& registries, const UsageArgs& a) {
   if (MetaDatabaseMissing(a.meta_url)) {
-    return Fail("usage", Status::NotFound("volume is not formatted (no database at " +
-                                          a.meta_url + ")"));
+    return Fail("usage",
+                Status::NotFound("volume is not formatted (no database at " + a.meta_url + ")"));
   }
   auto engine = OpenMetaEngine(registries, a.meta_url);
   if (!engine.ok()) return Fail("usage", engine.status());
@@ -61,27 +60,27 @@ void Run(const client::Registries& registries, const UsageArgs& a) {
   std::string top = a.path.empty() || a.path[0] != '/' ? "/" + a.path : a.path;
   while (top.size() > 1 && top.back() == '/') top.pop_back();
   Status walk;
-  std::function<void(const std::string&, meta::Ino, int)> visit =
-      [&](const std::string& path, meta::Ino ino, int depth) {
-        rows.push_back({path, ino, depth, tree->Total(ino)});
-        if (depth >= a.depth || !walk.ok()) return;
-        if (ino == meta::kRootIno && tree->Total(meta::kTrashIno).inodes > 0) {
-          visit("/.trash", meta::kTrashIno, depth + 1);
-        }
-        std::string cursor;
-        for (;;) {
-          auto page = (*m)->Readdir(meta::Context{}, ino, cursor, 1000, false);
-          if (!page.ok()) {
-            walk = page.status();
-            return;
-          }
-          for (const auto& e : page->entries) {
-            if (e.type == meta::FileType::kDirectory) visit(Join(path, e.name), e.ino, depth + 1);
-          }
-          if (page->eof || page->entries.empty()) break;
-          cursor = page->next_cursor;
-        }
-      };
+  std::function<void(const std::string&, meta::Ino, int)> visit = [&](const std::string& path,
+                                                                      meta::Ino ino, int depth) {
+    rows.push_back({path, ino, depth, tree->Total(ino)});
+    if (depth >= a.depth || !walk.ok()) return;
+    if (ino == meta::kRootIno && tree->Total(meta::kTrashIno).inodes > 0) {
+      visit("/.trash", meta::kTrashIno, depth + 1);
+    }
+    std::string cursor;
+    for (;;) {
+      auto page = (*m)->Readdir(meta::Context{}, ino, cursor, 1000, false);
+      if (!page.ok()) {
+        walk = page.status();
+        return;
+      }
+      for (const auto& e : page->entries) {
+        if (e.type == meta::FileType::kDirectory) visit(Join(path, e.name), e.ino, depth + 1);
+      }
+      if (page->eof || page->entries.empty()) break;
+      cursor = page->next_cursor;
+    }
+  };
   visit(top, *dir, 0);
   if (!walk.ok()) return Fail("usage", walk);
 

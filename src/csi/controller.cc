@@ -149,9 +149,9 @@ grpc::Status ControllerService::ControllerGetCapabilities(
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerService::ControllerExpandVolume(
-    grpc::ServerContext*, const pb::ControllerExpandVolumeRequest* req,
-    pb::ControllerExpandVolumeResponse* resp) {
+grpc::Status ControllerService::ControllerExpandVolume(grpc::ServerContext*,
+                                                       const pb::ControllerExpandVolumeRequest* req,
+                                                       pb::ControllerExpandVolumeResponse* resp) {
   if (req->volume_id().empty()) return InvalidArgument("volume_id is required");
   if (!req->has_capacity_range()) return InvalidArgument("capacity_range is required");
   if (req->has_volume_capability()) {

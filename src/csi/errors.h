@@ -7,9 +7,9 @@
 // Thread-safety: pure functions.
 #pragma once
 
-#include <string>
-
 #include <grpcpp/grpcpp.h>
+
+#include <string>
 
 #include "common/status.h"
 

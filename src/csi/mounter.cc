@@ -151,12 +151,12 @@ Status Mounter::StartMount(const PublishRequest& req, const std::string& shared)
   for (char& c : out) {
     if (c == '\n') c = ' ';
   }
-  return Status::Unavailable("mounting " + req.secrets.masked_url + " failed: " +
-                             Scrub(out.empty() ? "no output" : out, req.secrets));
+  return Status::Unavailable("mounting " + req.secrets.masked_url +
+                             " failed: " + Scrub(out.empty() ? "no output" : out, req.secrets));
 }
 
-Status Mounter::EnsureShared(const PublishRequest& req, const std::string& shared,
-                             bool* started, bool* mount_failed) {
+Status Mounter::EnsureShared(const PublishRequest& req, const std::string& shared, bool* started,
+                             bool* mount_failed) {
   *started = false;
   ASSIGN_OR_RETURN(auto table, ReadMountTable());
   if (FindMount(table, shared) != nullptr) {
@@ -164,8 +164,7 @@ Status Mounter::EnsureShared(const PublishRequest& req, const std::string& share
     if (stat(shared.c_str(), &st) == 0) return Status::OK();
     // Its process is gone (ENOTCONN): detach the dead mount and start a new one. Binds of it
     // stay dead until their pods are restarted; new pods get the new mount.
-    LOG_WARN("csi: shared mount {} is dead ({}); starting it again", shared,
-             std::strerror(errno));
+    LOG_WARN("csi: shared mount {} is dead ({}); starting it again", shared, std::strerror(errno));
     if (umount2(shared.c_str(), MNT_DETACH) != 0) return SysError("umount", shared, errno);
   }
   RETURN_IF_ERROR(MakeDirs(shared, 0755));

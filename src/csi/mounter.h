@@ -38,8 +38,8 @@ namespace strata::csi {
 
 struct PublishRequest {
   VolumeSecrets secrets;
-  std::string subdir;                    // volume path ("" = the root), already normalised
-  std::string target;                    // absolute target path
+  std::string subdir;  // volume path ("" = the root), already normalised
+  std::string target;  // absolute target path
   bool read_only = false;
   std::vector<std::string> mount_flags;  // "a", "b=c" or "a,b=c" each
 };
@@ -54,8 +54,7 @@ class Mounter {
   Status Unpublish(const std::string& target);
 
   // The shared mount's directory for these secrets and flags (exposed for tests and logs).
-  std::string SharedPath(const VolumeSecrets& secrets,
-                         const std::vector<std::string>& flags) const;
+  std::string SharedPath(const VolumeSecrets& secrets, const std::vector<std::string>& flags) const;
 
  private:
   Status EnsureShared(const PublishRequest& req, const std::string& shared, bool* started,

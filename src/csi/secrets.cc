@@ -7,12 +7,12 @@ namespace {
 
 const std::string* Find(const std::map<std::string, std::string>& m, const std::string& key) {
   for (const std::string& k : {key, [&] {
-         std::string u = key;
-         for (char& c : u) {
-           if (c == '-') c = '_';
-         }
-         return u;
-       }()}) {
+                                 std::string u = key;
+                                 for (char& c : u) {
+                                   if (c == '-') c = '_';
+                                 }
+                                 return u;
+                               }()}) {
     auto it = m.find(k);
     if (it != m.end()) return &it->second;
   }
@@ -37,7 +37,7 @@ Result<VolumeSecrets> ParseSecrets(const std::map<std::string, std::string>& sec
   if (!known.ok()) {
     *bad_url = true;
     return Status::InvalidArgument("bad metaurl in the volume's secret (" + out.masked_url +
-                      "): " + Scrub(std::string(known.message()), out));
+                                   "): " + Scrub(std::string(known.message()), out));
   }
   const std::string* ak = Find(secrets, "access-key");
   const std::string* sk = Find(secrets, "secret-key");

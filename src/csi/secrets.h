@@ -15,12 +15,12 @@
 // reach is the secret owner's to fix: the services report it as FAILED_PRECONDITION.
 #pragma once
 
+#include <google/protobuf/map.h>
+
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <google/protobuf/map.h>
 
 #include "client/builtins.h"
 #include "common/status.h"
@@ -29,7 +29,7 @@ namespace strata::csi {
 
 struct VolumeSecrets {
   std::string meta_url;
-  std::string masked_url;  // for messages and logs
+  std::string masked_url;                                // for messages and logs
   std::vector<std::pair<std::string, std::string>> env;  // for the mount process
 };
 

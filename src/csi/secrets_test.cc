@@ -18,10 +18,9 @@ client::Registries Builtins() {
 TEST(Secrets, MetaUrlAndKeys) {
   auto reg = Builtins();
   bool bad = true;
-  auto s = ParseSecrets({{"metaurl", "redis://:pw1234@10.0.0.1:6379/2"},
-                         {"access_key", "AK"},
-                         {"secret-key", "SK"}},
-                        reg, &bad);
+  auto s = ParseSecrets(
+      {{"metaurl", "redis://:pw1234@10.0.0.1:6379/2"}, {"access_key", "AK"}, {"secret-key", "SK"}},
+      reg, &bad);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_FALSE(bad);
   EXPECT_EQ(s->meta_url, "redis://:pw1234@10.0.0.1:6379/2");

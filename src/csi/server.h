@@ -7,9 +7,9 @@
 // Errors: Start: the options' kInvalidArgument, kIOError when the socket cannot be bound.
 #pragma once
 
-#include <memory>
-
 #include <grpcpp/grpcpp.h>
+
+#include <memory>
 
 #include "client/builtins.h"
 #include "common/status.h"

@@ -1,9 +1,8 @@
 #include "csi/volume_dirs.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 namespace strata::csi {
 namespace {
@@ -65,9 +64,9 @@ TEST_F(VolumeDirsTest, RemoveTakesTheTreeAndIsIdempotent) {
   auto sub = (*m)->Mkdir(root, *pvc, "agent", 0755);
   ASSERT_TRUE(sub.ok());
   for (int i = 0; i < 3; i++) {
-    ASSERT_TRUE((*m)->Mknod(root, sub->ino, "f" + std::to_string(i), meta::FileType::kRegular,
-                            0644, 0)
-                    .ok());
+    ASSERT_TRUE(
+        (*m)->Mknod(root, sub->ino, "f" + std::to_string(i), meta::FileType::kRegular, 0644, 0)
+            .ok());
   }
   ASSERT_TRUE((*d)->Remove("pvc-9").ok());
   EXPECT_TRUE((*m)->ResolveDir("pvc-9").status().Is(Code::kNotFound));
