@@ -43,7 +43,12 @@ class PgShared {
   // Asks whether the kv table exists (only while it did not; it is never dropped by us).
   Status CheckTable(PgConn& c, int64_t timeout_ms) {
     if (table_ready.load(std::memory_order_acquire)) return Status::OK();
-    ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT to_regclass('kv') IS NOT NULL", {}, timeout_ms));
+    // A query of the catalog (its MVCC snapshot), not to_regclass(): that looks names up in
+    // the backend's cache without a lock, which can keep answering "absent" after another
+    // client's CREATE TABLE committed.
+    ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE "
+                                        "tablename = 'kv' AND schemaname = current_schema())",
+                                        {}, timeout_ms));
     if (PQntuples(r.get()) == 1 && PQgetlength(r.get(), 0, 0) == 1 &&
         PQgetvalue(r.get(), 0, 0)[0] == 1) {
       table_ready.store(true, std::memory_order_release);

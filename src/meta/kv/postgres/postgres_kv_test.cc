@@ -162,3 +162,4 @@ TEST(PostgresKvTest, WritersGoOnAcrossAFastRestart) {
 
 }  // namespace
 }  // namespace strata::kv
+
