@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "tests/support/process.h"
@@ -12,6 +13,20 @@ namespace strata::testing {
 
 namespace {
 constexpr char kBin[] = "/usr/lib/postgresql/15/bin";
+
+// Where data directories go: /dev/shm when there is one (a copy of the 40 MB template there
+// takes 0.15 s, on this machine's disk 2.4 s), else $TMPDIR.
+std::string ScratchRoot() {
+  if (access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
+  const char* tmp = std::getenv("TMPDIR");
+  return std::string(tmp && *tmp ? tmp : "/tmp");
+}
+
+std::string ScratchDir(const std::string& prefix) {
+  std::string tmpl = ScratchRoot() + "/" + prefix + "-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) return "";
+  return tmpl;
+}
 }
 
 Result<std::string> PostgresServer::Run(const std::string& cmd) const {
@@ -32,7 +47,7 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string&
     return Status::NotFound("PostgreSQL 15 is not installed (Debian postgresql)");
   }
   auto s = std::unique_ptr<PostgresServer>(new PostgresServer);
-  s->dir_ = MakeTempDir("strata-pg");
+  s->dir_ = ScratchDir("strata-pg");
   if (s->dir_.empty()) return Status::IOError("cannot create a temporary directory");
   chmod(s->dir_.c_str(), 0755);
   if (geteuid() == 0) {
@@ -49,15 +64,36 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string&
     if (geteuid() == 0) (void)!system(("chown postgres: '" + pwfile + "'").c_str());
     auth = "--auth-local=trust --auth-host=scram-sha-256 --pwfile=" + pwfile;
   }
-  RETURN_IF_ERROR(s->Run(std::string(kBin) + "/initdb -D " + s->dir_ + "/data -U postgres " +
-                         auth + " -E UTF8 --locale=C.UTF-8 --no-sync")
-                      .status());
+  if (password.empty()) {
+    // initdb costs ~3 s; a fresh copy of one initdb'd directory per machine costs ~0.1 s.
+    ASSIGN_OR_RETURN(std::string tmpl, s->Template());
+    RETURN_IF_ERROR(s->Run("cp -a " + tmpl + " " + s->dir_ + "/data").status());
+  } else {
+    RETURN_IF_ERROR(s->Run(std::string(kBin) + "/initdb -D " + s->dir_ + "/data -U postgres " +
+                           auth + " -E UTF8 --locale=C.UTF-8 --no-sync")
+                        .status());
+  }
   RETURN_IF_ERROR(s->Run(std::string(kBin) + "/pg_ctl -D " + s->dir_ + "/data -l " + s->dir_ +
                          "/pg.log -w -o \"-c listen_addresses=127.0.0.1 -p " +
                          std::to_string(s->port_) + " -k " + s->dir_ + " -c fsync=off\" start")
                       .status());
   s->running_ = true;
   return s;
+}
+
+Result<std::string> PostgresServer::Template() const {
+  std::string tmpl = ScratchRoot() + "/strata-pg15-template-" + std::to_string(geteuid());
+  if (access((tmpl + "/PG_VERSION").c_str(), R_OK) == 0) return tmpl;
+  // Made aside and renamed into place, so concurrent test processes never see half of one.
+  std::string aside = dir_ + "/template";
+  RETURN_IF_ERROR(Run(std::string(kBin) + "/initdb -D " + aside +
+                      " -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync")
+                      .status());
+  if (rename(aside.c_str(), tmpl.c_str()) != 0) RemoveTree(aside);  // another process won
+  if (access((tmpl + "/PG_VERSION").c_str(), R_OK) != 0) {
+    return Status::IOError("no PostgreSQL template directory at " + tmpl);
+  }
+  return tmpl;
 }
 
 PostgresServer::~PostgresServer() {

@@ -1,5 +1,5 @@
 // PostgresServer: a real PostgreSQL 15 for tests (TESTING.md recipe): initdb in a fresh
-// temporary directory (as the postgres user when run as root: initdb refuses root), pg_ctl
+// temporary directory (under /dev/shm when present) (as the postgres user when run as root: initdb refuses root), pg_ctl
 // start on a free 127.0.0.1 port with its socket in that directory, stopped at the end.
 // Restart() is `pg_ctl restart -m fast` (connections are cut, data stays).
 //
@@ -31,6 +31,9 @@ class PostgresServer {
  private:
   PostgresServer() = default;
   Result<std::string> Run(const std::string& cmd) const;  // as the postgres user when root
+  // An initdb'd data directory shared by the machine's tests (strata-pg15-template-UID under /dev/shm or $TMPDIR,
+  // made once), copied for each server without a password.
+  Result<std::string> Template() const;
 
   std::string dir_, password_;
   int port_ = 0;
