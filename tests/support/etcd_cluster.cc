@@ -50,12 +50,18 @@ Result<std::string> HttpPost(int port, const std::string& path, const std::strin
 }
 
 Result<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(int members,
-                                                        std::vector<std::string> extra_args) {
+                                                        std::vector<std::string> extra_args,
+                                                        bool on_tmpfs) {
   if (system("command -v etcd >/dev/null 2>&1") != 0) {
     return Status::NotFound("etcd is not installed (Debian etcd-server)");
   }
   auto c = std::unique_ptr<EtcdCluster>(new EtcdCluster);
-  c->dir_ = MakeTempDir("strata-etcd");
+  if (on_tmpfs && access("/dev/shm", W_OK | X_OK) == 0) {
+    std::string tmpl = "/dev/shm/strata-etcd-XXXXXX";
+    if (mkdtemp(tmpl.data()) != nullptr) c->dir_ = tmpl;
+  } else {
+    c->dir_ = MakeTempDir("strata-etcd");
+  }
   if (c->dir_.empty()) return Status::IOError("cannot create a temporary directory");
   c->token_ = "tok-" + std::to_string(getpid()) + "-" + c->dir_.substr(c->dir_.size() - 6);
   c->extra_args_ = std::move(extra_args);

@@ -18,9 +18,12 @@ namespace strata::testing {
 
 class EtcdCluster {
  public:
-  // extra_args go to every member, e.g. {"--max-txn-ops", "128"}.
+  // extra_args go to every member, e.g. {"--max-txn-ops", "128"}. With on_tmpfs the data
+  // directories go to /dev/shm (when there is one), where etcd's fsync per commit is free:
+  // tests; benchmarks pass false to measure the disk.
   static Result<std::unique_ptr<EtcdCluster>> Start(int members = 1,
-                                                    std::vector<std::string> extra_args = {});
+                                                    std::vector<std::string> extra_args = {},
+                                                    bool on_tmpfs = true);
   ~EtcdCluster();
 
   // "etcd://127.0.0.1:C0,127.0.0.1:C1,.../prefix" (every member).

@@ -170,6 +170,8 @@ Result<nlohmann::json> EtcdClient::PostOnce(Handle& h, size_t member, const std:
     if (!token_.empty()) auth = "Authorization: " + token_;
   }
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  // No "Expect: 100-continue" for bodies over 1 KiB: it costs a round trip (or a 1 s wait).
+  headers = curl_slist_append(headers, "Expect:");
   if (!auth.empty()) headers = curl_slist_append(headers, auth.c_str());
   CURL* c = h.curl;
   curl_easy_reset(c);

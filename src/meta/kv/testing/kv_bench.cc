@@ -102,7 +102,7 @@ int Main(int argc, char** argv) {
   }
   // etcd: one member, and three members on loopback (every commit through Raft to a quorum).
   for (int members : {1, 3}) {
-    auto cluster = strata::testing::EtcdCluster::Start(members);
+    auto cluster = strata::testing::EtcdCluster::Start(members, {}, /*on_tmpfs=*/false);
     if (!cluster.ok()) {
       std::fprintf(stderr, "etcd: %s\n", cluster.status().ToString().c_str());
       break;
