@@ -28,9 +28,10 @@ Result<std::string> HttpPost(int port, const std::string& path, const std::strin
     close(fd);
     return s;
   }
-  std::string req = "POST " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: "
-                    "application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                    "\r\n\r\n" + body;
+  std::string req = "POST " + path +
+                    " HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: "
+                    "application/json\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
   std::string reply;
   if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
     char buf[4096];
@@ -43,8 +44,8 @@ Result<std::string> HttpPost(int port, const std::string& path, const std::strin
     return Status::Unavailable("no HTTP reply from port " + std::to_string(port));
   }
   if (reply.compare(9, 3, "200") != 0) {
-    return Status::Unavailable("HTTP " + reply.substr(9, 3) + " from port " +
-                               std::to_string(port) + ": " + reply.substr(pos + 4));
+    return Status::Unavailable("HTTP " + reply.substr(9, 3) + " from port " + std::to_string(port) +
+                               ": " + reply.substr(pos + 4));
   }
   return reply.substr(pos + 4);
 }
@@ -99,19 +100,32 @@ Status EtcdCluster::Launch(int i, bool initial) {
   std::string c = "http://127.0.0.1:" + std::to_string(m.client_port);
   std::string p = "http://127.0.0.1:" + std::to_string(m.peer_port);
   std::vector<std::string> argv = {"etcd",
-                                   "--name", "m" + std::to_string(i),
-                                   "--data-dir", dir_ + "/m" + std::to_string(i),
-                                   "--listen-client-urls", c,
-                                   "--advertise-client-urls", c,
-                                   "--listen-peer-urls", p,
-                                   "--initial-advertise-peer-urls", p,
-                                   "--initial-cluster", cluster,
-                                   "--initial-cluster-token", token_,
-                                   "--initial-cluster-state", initial ? "new" : "existing",
-                                   "--heartbeat-interval", "50",
-                                   "--election-timeout", "500",
-                                   "--max-txn-ops", "10000",
-                                   "--log-level", "warn"};
+                                   "--name",
+                                   "m" + std::to_string(i),
+                                   "--data-dir",
+                                   dir_ + "/m" + std::to_string(i),
+                                   "--listen-client-urls",
+                                   c,
+                                   "--advertise-client-urls",
+                                   c,
+                                   "--listen-peer-urls",
+                                   p,
+                                   "--initial-advertise-peer-urls",
+                                   p,
+                                   "--initial-cluster",
+                                   cluster,
+                                   "--initial-cluster-token",
+                                   token_,
+                                   "--initial-cluster-state",
+                                   initial ? "new" : "existing",
+                                   "--heartbeat-interval",
+                                   "50",
+                                   "--election-timeout",
+                                   "500",
+                                   "--max-txn-ops",
+                                   "10000",
+                                   "--log-level",
+                                   "warn"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   return members_[i].proc->Start(argv, dir_ + "/m" + std::to_string(i) + ".log");
 }
@@ -154,8 +168,8 @@ int EtcdCluster::Leader() const {
 }
 
 Result<std::string> EtcdCluster::Etcdctl(const std::vector<std::string>& args) const {
-  std::string cmd = "ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:" +
-                    std::to_string(members_[0].client_port);
+  std::string cmd =
+      "ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:" + std::to_string(members_[0].client_port);
   for (const auto& a : args) cmd += " '" + a + "'";
   cmd += " 2>&1";
   FILE* f = popen(cmd.c_str(), "r");

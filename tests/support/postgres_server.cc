@@ -27,7 +27,7 @@ std::string ScratchDir(const std::string& prefix) {
   if (mkdtemp(tmpl.data()) == nullptr) return "";
   return tmpl;
 }
-}
+}  // namespace
 
 Result<std::string> PostgresServer::Run(const std::string& cmd) const {
   std::string full = geteuid() == 0 ? "runuser -u postgres -- " + cmd : cmd;
@@ -102,8 +102,8 @@ PostgresServer::~PostgresServer() {
 }
 
 std::string PostgresServer::Url(const std::string& db) const {
-  return "postgres://postgres" + (password_.empty() ? "" : ":" + password_) + "@127.0.0.1:" +
-         std::to_string(port_) + "/" + db;
+  return "postgres://postgres" + (password_.empty() ? "" : ":" + password_) +
+         "@127.0.0.1:" + std::to_string(port_) + "/" + db;
 }
 
 Result<std::string> PostgresServer::Psql(const std::string& sql, const std::string& db) const {

@@ -1,7 +1,7 @@
 // PostgresServer: a real PostgreSQL 15 for tests (TESTING.md recipe): initdb in a fresh
-// temporary directory (under /dev/shm when present) (as the postgres user when run as root: initdb refuses root), pg_ctl
-// start on a free 127.0.0.1 port with its socket in that directory, stopped at the end.
-// Restart() is `pg_ctl restart -m fast` (connections are cut, data stays).
+// temporary directory (under /dev/shm when present) (as the postgres user when run as root: initdb
+// refuses root), pg_ctl start on a free 127.0.0.1 port with its socket in that directory, stopped
+// at the end. Restart() is `pg_ctl restart -m fast` (connections are cut, data stays).
 //
 // Thread-safety: one owner. Errors: kNotFound when PostgreSQL is not installed (callers
 // skip), kIOError when initdb or pg_ctl fails (the message holds their output).
@@ -31,8 +31,8 @@ class PostgresServer {
  private:
   PostgresServer() = default;
   Result<std::string> Run(const std::string& cmd) const;  // as the postgres user when root
-  // An initdb'd data directory shared by the machine's tests (strata-pg15-template-UID under /dev/shm or $TMPDIR,
-  // made once), copied for each server without a password.
+  // An initdb'd data directory shared by the machine's tests (strata-pg15-template-UID under
+  // /dev/shm or $TMPDIR, made once), copied for each server without a password.
   Result<std::string> Template() const;
 
   std::string dir_, password_;

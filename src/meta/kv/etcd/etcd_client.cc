@@ -40,7 +40,8 @@ Verdict Classify(std::string_view msg, int grpc_code, Status* status) {
   if (Contains(msg, "too many operations in txn request")) {
     *status = Status::InvalidArgument(
         "etcd: a transaction has more operations than the cluster's --max-txn-ops allows "
-        "(raise it, e.g. --max-txn-ops 10000): " + std::string(msg));
+        "(raise it, e.g. --max-txn-ops 10000): " +
+        std::string(msg));
     return Verdict::kFail;
   }
   if (Contains(msg, "request is too large")) {
@@ -89,13 +90,20 @@ Result<std::string> Base64Decode(std::string_view in) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else return Status::IOError("etcd: bad base64 in a reply");
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      return Status::IOError("etcd: bad base64 in a reply");
     acc = (acc << 6) | v;
     bits += 6;
     if (bits >= 8) {
@@ -215,8 +223,8 @@ Result<nlohmann::json> EtcdClient::PostOnce(Handle& h, size_t member, const std:
   }
   if (http == 200 && !j.contains("error")) return j;
   *sent = true;
-  std::string msg = j.value("error", j.value("message", std::string("HTTP ") +
-                                                              std::to_string(http)));
+  std::string msg =
+      j.value("error", j.value("message", std::string("HTTP ") + std::to_string(http)));
   int code = j.value("code", 0);
   Status s;
   switch (Classify(msg, code, &s)) {

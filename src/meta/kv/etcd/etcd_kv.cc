@@ -13,8 +13,8 @@ using nlohmann::json;
 
 namespace {
 constexpr char kLayout[] = "strata-kv-etcd 1";
-constexpr size_t kPage = 1000;      // pairs per range request
-constexpr size_t kBatchGet = 100;   // ranges per read-only Txn (etcd's --max-txn-ops is 128)
+constexpr size_t kPage = 1000;     // pairs per range request
+constexpr size_t kBatchGet = 100;  // ranges per read-only Txn (etcd's --max-txn-ops is 128)
 
 // An int64 field of a gateway reply (they come as JSON strings; absent means 0).
 int64_t Int(const json& j, const char* name) {
@@ -218,12 +218,13 @@ class EtcdTxn : public Transaction {
   // under a prefix without the marker).
   Status MarkLayout() {
     if (sh_->layout_marked.load(std::memory_order_acquire)) return Status::OK();
-    json req = {{"compare", json::array({{{"key", Base64Encode(sh_->layout_key)},
-                                          {"target", "MOD"},
-                                          {"result", "EQUAL"},
-                                          {"mod_revision", "0"}}})},
-                {"success", json::array({PutOp(sh_->layout_key, kLayout)})},
-                {"failure", json::array({{{"request_range", {{"key", Base64Encode(sh_->layout_key)}}}}})}};
+    json req = {
+        {"compare", json::array({{{"key", Base64Encode(sh_->layout_key)},
+                                  {"target", "MOD"},
+                                  {"result", "EQUAL"},
+                                  {"mod_revision", "0"}}})},
+        {"success", json::array({PutOp(sh_->layout_key, kLayout)})},
+        {"failure", json::array({{{"request_range", {{"key", Base64Encode(sh_->layout_key)}}}}})}};
     ASSIGN_OR_RETURN(json r, Post("/v3/kv/txn", req));
     if (!r.value("succeeded", false)) {
       std::string layout;
@@ -242,8 +243,8 @@ class EtcdTxn : public Transaction {
     return Status::OK();
   }
 
-  Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end,
-                                       size_t limit, bool record) {
+  Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end, size_t limit,
+                                       bool record) {
     RETURN_IF_ERROR(CheckOpen());
     auto fetch = [&](std::string_view b, std::string_view e,
                      size_t n) -> Result<std::vector<KeyValue>> {
@@ -350,8 +351,8 @@ class EtcdTxn : public Transaction {
   Deadline deadline_ = Deadline::Never();
   Clock* clock_ = nullptr;
   bool done_ = false;
-  int64_t rev_ = 0;                                    // the revision of every read; 0 before
-  std::map<std::string, int64_t, std::less<>> seen_;  // key read -> mod_revision (0: absent)
+  int64_t rev_ = 0;                                          // the revision of every read; 0 before
+  std::map<std::string, int64_t, std::less<>> seen_;         // key read -> mod_revision (0: absent)
   std::vector<std::pair<std::string, std::string>> ranges_;  // etcd keys [begin, end) scanned
   WriteBuffer writes_;
 };
@@ -410,7 +411,8 @@ Result<std::unique_ptr<EtcdKv>> EtcdKv::Open(const EtcdKvOptions& opts) {
     // Keys under the prefix but no marker: not ours; refused without writing anything.
     return Status::InvalidArgument(sh->client.Describe() +
                                    ": the prefix holds keys that are not a strata volume's "
-                                   "(e.g. '" + Field(*any, "key") + "')");
+                                   "(e.g. '" +
+                                   Field(*any, "key") + "')");
   }
   return std::unique_ptr<EtcdKv>(new EtcdKv(std::move(sh)));
 }
@@ -477,21 +479,21 @@ Status EtcdKv::Clear() {
 Result<Durability> EtcdKv::GetDurability() {
   Clock* clock = SystemClock::Get();
   ASSIGN_OR_RETURN(
-      json r, shared_->client.Post("/v3/cluster/member/list", json::object(),
-                                   Deadline::After(*clock, std::chrono::milliseconds(
-                                                               shared_->client.options().io_timeout_ms)),
-                                   clock));
+      json r, shared_->client.Post(
+                  "/v3/cluster/member/list", json::object(),
+                  Deadline::After(
+                      *clock, std::chrono::milliseconds(shared_->client.options().io_timeout_ms)),
+                  clock));
   size_t n = r.contains("members") && r["members"].is_array() ? r["members"].size() : 0;
   if (n <= 1) {
     return Durability{true,
                       "etcd with a single member: a commit is on its disk (fsync) before it is "
                       "acknowledged, but losing that machine loses the volume; run three members"};
   }
-  return Durability{true, "etcd Raft over " + std::to_string(n) +
-                              " members: a commit is on the disks (fsync) of " +
-                              std::to_string(n / 2 + 1) +
-                              " before it is acknowledged; survives the loss of " +
-                              std::to_string((n - 1) / 2)};
+  return Durability{
+      true, "etcd Raft over " + std::to_string(n) +
+                " members: a commit is on the disks (fsync) of " + std::to_string(n / 2 + 1) +
+                " before it is acknowledged; survives the loss of " + std::to_string((n - 1) / 2)};
 }
 
 void RegisterEtcdKv(KvRegistry& registry) {

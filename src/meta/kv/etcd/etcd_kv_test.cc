@@ -80,8 +80,8 @@ TEST(EtcdKvTest, Base64RoundTrips) {
 TEST(EtcdKvTest, UnreachableClusterIsUnavailableWithinItsTimeout) {
   int p1 = strata::testing::FreePort(), p2 = strata::testing::FreePort();
   auto start = std::chrono::steady_clock::now();
-  auto kv = EtcdKv::OpenUrl("etcd://127.0.0.1:" + std::to_string(p1) + ",127.0.0.1:" +
-                            std::to_string(p2) + "/v?open_timeout_ms=1500");
+  auto kv = EtcdKv::OpenUrl("etcd://127.0.0.1:" + std::to_string(p1) +
+                            ",127.0.0.1:" + std::to_string(p2) + "/v?open_timeout_ms=1500");
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(kv.code(), Code::kUnavailable) << kv.status().ToString();
   EXPECT_LT(took, 5.0);

@@ -36,7 +36,8 @@ Status FromSqlState(std::string_view state, const std::string& msg) {
     return Status::Unavailable(msg);
   }
   if (state == "57014") return Status::Timeout(msg);
-  if (state == "28000" || state == "28P01" || state == "42501") return Status::PermissionDenied(msg);
+  if (state == "28000" || state == "28P01" || state == "42501")
+    return Status::PermissionDenied(msg);
   if (state == "3D000") return Status::NotFound(msg);
   if (state == "53100") return Status(Code::kNoSpace, msg);
   return Status::IOError(msg);
@@ -91,8 +92,8 @@ bool PgConn::ClosedByPeer() const {
 
 Status PgConn::ErrorOf(const PGresult* r, const std::string& what) {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  std::string msg = where_ + ": " + what + ": " +
-                    OneLine(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
+  std::string msg =
+      where_ + ": " + what + ": " + OneLine(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
   if (PQstatus(conn_) != CONNECTION_OK) {
     broken_ = true;
     return Status::Unavailable(msg);
@@ -148,8 +149,10 @@ Result<PgResult> PgConn::Wait(int64_t timeout_ms, const std::string& what) {
     PGresult* r = PQgetResult(conn_);
     if (r == nullptr) break;
     // Keep the first error (a later result cannot fix it), else the last result.
-    if (!last || PQresultStatus(last.get()) != PGRES_FATAL_ERROR) last.reset(r);
-    else PQclear(r);
+    if (!last || PQresultStatus(last.get()) != PGRES_FATAL_ERROR)
+      last.reset(r);
+    else
+      PQclear(r);
   }
   if (!last) {
     if (PQstatus(conn_) != CONNECTION_OK) broken_ = true;
@@ -194,8 +197,8 @@ Result<PgResult> PgConn::ExecPrepared(PgStmt stmt, const std::vector<std::string
     lengths.push_back(static_cast<int>(p.size()));
     formats.push_back(1);
   }
-  if (!PQsendQueryPrepared(conn_, kStmtName[stmt], static_cast<int>(params.size()),
-                           values.data(), lengths.data(), formats.data(), 1)) {
+  if (!PQsendQueryPrepared(conn_, kStmtName[stmt], static_cast<int>(params.size()), values.data(),
+                           lengths.data(), formats.data(), 1)) {
     broken_ = PQstatus(conn_) != CONNECTION_OK;
     return Status::Unavailable(where_ + ": " + OneLine(PQerrorMessage(conn_)));
   }

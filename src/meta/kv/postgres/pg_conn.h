@@ -31,11 +31,11 @@
 namespace strata::kv {
 
 struct PostgresKvOptions {
-  std::string conninfo;            // a libpq connection URI (password included)
-  std::string describe;            // the same without the password
-  int pool_size = 32;              // connections at most: one per FUSE thread in a request
-  int connect_timeout_ms = 3000;   // an unreachable server fails within this
-  int io_timeout_ms = 10000;       // one statement's reply
+  std::string conninfo;           // a libpq connection URI (password included)
+  std::string describe;           // the same without the password
+  int pool_size = 32;             // connections at most: one per FUSE thread in a request
+  int connect_timeout_ms = 3000;  // an unreachable server fails within this
+  int io_timeout_ms = 10000;      // one statement's reply
   Status Validate() const;
 };
 

@@ -243,9 +243,9 @@ class PgTxn : public Transaction {
           s = Status::Conflict("postgres: the transaction was rolled back");
         }
       } else if (commit && c.broken()) {
-        s = Status(Code::kOutcomeUnknown,
-                   "postgres: commit outcome unknown, the connection failed: " +
-                       std::string(s.message()));
+        s = Status(
+            Code::kOutcomeUnknown,
+            "postgres: commit outcome unknown, the connection failed: " + std::string(s.message()));
       }
     } else if (commit) {
       s = Status::Unavailable("postgres: the connection failed during the transaction");
@@ -360,8 +360,9 @@ Result<Durability> PostgresKv::GetDurability() {
                                 "volume's metadata; set fsync=on"};
   }
   if (sync_commit == "off") {
-    return Durability{true, "PostgreSQL with synchronous_commit=off: a server crash may lose "
-                            "the last commits (up to 3 x wal_writer_delay)"};
+    return Durability{true,
+                      "PostgreSQL with synchronous_commit=off: a server crash may lose "
+                      "the last commits (up to 3 x wal_writer_delay)"};
   }
   return Durability{true, "PostgreSQL (fsync on, synchronous_commit " + sync_commit +
                               "): a commit is in the WAL on disk before it is acknowledged"};

@@ -162,4 +162,3 @@ TEST(PostgresKvTest, WritersGoOnAcrossAFastRestart) {
 
 }  // namespace
 }  // namespace strata::kv
-
