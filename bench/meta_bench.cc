@@ -4,7 +4,8 @@
 //
 //   strata_meta_bench [--ops N] [--threads T] [ENGINE_URL...]
 // Without URLs it runs memkv://, a temporary sqlite3:// file, and a redis-server it starts on
-// a free loopback port (skipped when redis-server is not installed).
+// a free loopback port (skipped when redis-server is not installed), a three-member etcd
+// cluster and a PostgreSQL 15 (fsync=off), each started on loopback ports when installed.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +17,8 @@
 #include "meta/kv/kv.h"
 #include "meta/meta.h"
 #include "tests/support/process.h"
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/postgres_server.h"
 #include "tests/support/redis_server.h"
 
 namespace strata {
@@ -144,8 +147,12 @@ int main(int argc, char** argv) {
   kv::RegisterMemKv(registry);
   kv::RegisterSqliteKv(registry);
   kv::RegisterRedisKv(registry);
+  kv::RegisterEtcdKv(registry);
+  kv::RegisterPostgresKv(registry);
 
   std::unique_ptr<testing::RedisServer> redis;
+  std::unique_ptr<testing::EtcdCluster> etcd;
+  std::unique_ptr<testing::PostgresServer> pg;
   std::string tmp;
   if (urls.empty()) {
     tmp = testing::MakeTempDir("strata-meta-bench");
@@ -156,6 +163,21 @@ int main(int argc, char** argv) {
       urls.push_back(redis->Url());
     } else {
       std::fprintf(stderr, "redis skipped: %s\n", r.status().ToString().c_str());
+    }
+    // Three etcd members with their data on disk (every commit is a Raft round and fsyncs).
+    auto e = testing::EtcdCluster::Start(3, {}, /*on_tmpfs=*/false);
+    if (e.ok()) {
+      etcd = std::move(*e);
+      urls.push_back(etcd->Url("bench"));
+    } else {
+      std::fprintf(stderr, "etcd skipped: %s\n", e.status().ToString().c_str());
+    }
+    auto p = testing::PostgresServer::Start();
+    if (p.ok()) {
+      pg = std::move(*p);
+      urls.push_back(pg->Url());
+    } else {
+      std::fprintf(stderr, "postgres skipped: %s\n", p.status().ToString().c_str());
     }
   }
   std::printf("ops per thread: %d, threads: %d\n\n", ops, threads);

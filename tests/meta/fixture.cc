@@ -13,6 +13,8 @@
 #include "meta/schema.h"
 
 #include "tests/support/process.h"
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/postgres_server.h"
 #include "tests/support/redis_server.h"
 
 namespace strata::meta::testing {
@@ -36,12 +38,50 @@ Result<std::string> SharedRedisUrl() {
   return server->Url(0);
 }
 
+// One single-member etcd and one PostgreSQL per test process, started on first use and
+// stopped at exit; like Redis, every test clears and reformats the same prefix / database.
+Result<std::string> SharedEtcdUrl(const std::string& prefix) {
+  static std::mutex mu;
+  static std::unique_ptr<strata::testing::EtcdCluster> cluster;
+  static Status failure;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!cluster && failure.ok()) {
+    auto c = strata::testing::EtcdCluster::Start(1);
+    if (c.ok()) {
+      cluster = std::move(*c);
+    } else {
+      failure = c.status();
+    }
+  }
+  if (!cluster) return failure;
+  return cluster->Url(prefix);
+}
+
+Result<std::string> SharedPostgresUrl(const std::string& db) {
+  static std::mutex mu;
+  static std::unique_ptr<strata::testing::PostgresServer> server;
+  static Status failure;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!server && failure.ok()) {
+    auto s = strata::testing::PostgresServer::Start();
+    if (s.ok()) {
+      server = std::move(*s);
+    } else {
+      failure = s.status();
+    }
+  }
+  if (!server) return failure;
+  return server->Url(db);
+}
+
 kv::KvRegistry& Registry() {
   static kv::KvRegistry registry = [] {
     kv::KvRegistry r;
     kv::RegisterMemKv(r);
     kv::RegisterSqliteKv(r);
     kv::RegisterRedisKv(r);
+    kv::RegisterEtcdKv(r);
+    kv::RegisterPostgresKv(r);
     return r;
   }();
   return registry;
@@ -54,7 +94,9 @@ std::string UniqueName() {
 
 }  // namespace
 
-std::vector<std::string> AllEngines() { return {"memkv", "memkv_conflicts", "sqlite", "redis"}; }
+std::vector<std::string> AllEngines() {
+  return {"memkv", "memkv_conflicts", "sqlite", "redis", "etcd", "postgres"};
+}
 
 VolumeFormat MetaTest::DefaultFormat() const {
   VolumeFormat f;
@@ -76,6 +118,11 @@ void MetaTest::SetUp() {
   } else if (kind == "redis") {
     auto u = SharedRedisUrl();
     if (!u.ok() && u.code() == Code::kNotFound) GTEST_SKIP() << "redis-server not installed";
+    ASSERT_TRUE(u.ok()) << u.status().ToString();
+    url_ = *u;
+  } else if (kind == "etcd" || kind == "postgres") {
+    auto u = kind == "etcd" ? SharedEtcdUrl("meta") : SharedPostgresUrl("postgres");
+    if (!u.ok() && u.code() == Code::kNotFound) GTEST_SKIP() << kind << " not installed";
     ASSERT_TRUE(u.ok()) << u.status().ToString();
     url_ = *u;
   } else {

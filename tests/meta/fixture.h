@@ -9,7 +9,9 @@
 // Engines (the test parameter): "memkv", "memkv_conflicts" (30% of commits fail with an
 // injected kConflict, so every operation's retry path runs), "sqlite" (a temporary file),
 // "redis" (a redis-server started once per test process on a free loopback port, stopped by
-// PID at exit; the test is skipped when redis-server is not installed).
+// PID at exit; the test is skipped when redis-server is not installed), "etcd" (one etcd
+// member per test process), "postgres" (one PostgreSQL per test process); both skipped when
+// not installed.
 //
 // Thread-safety: a fixture belongs to its test; Meta clients it returns are thread-safe.
 #pragma once

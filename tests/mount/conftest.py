@@ -2,7 +2,9 @@
 `strata mount -d` (which returns once the mount is ready), and unmounts it afterwards.
 
 Backends (--backend): sqlite (SQLite + file://), redis (redis-server started here on a free
-loopback port + file://), s3 (SQLite + s3rver started here). Servers are stopped by PID.
+loopback port + file://), s3 (SQLite + s3rver started here), etcd (one etcd member started
+here, a key prefix per volume + file://), postgres (PostgreSQL 15 started here, a database per
+volume + file://). Servers are stopped by PID.
 """
 import os
 import re
@@ -11,7 +13,9 @@ import signal
 import socket
 import subprocess
 import tempfile
+import json
 import time
+import urllib.request
 
 import pytest
 
@@ -19,7 +23,7 @@ import pytest
 def pytest_addoption(parser):
     parser.addoption("--strata", default=os.environ.get("STRATA_BIN", "strata"),
                      help="path of the strata binary")
-    parser.addoption("--backend", default="sqlite", choices=["sqlite", "redis", "s3"])
+    parser.addoption("--backend", default="sqlite", choices=["sqlite", "redis", "s3", "etcd", "postgres"])
 
 
 def pytest_configure(config):
@@ -53,6 +57,160 @@ def is_mounted(path):
             if len(parts) > 2 and parts[1].replace("\\040", " ") == path:
                 return True
     return False
+
+
+class EtcdCluster:
+    """`members` etcd processes on free loopback ports (TESTING.md recipe), each with its own
+    data directory; members can be SIGKILLed and started again (they rejoin)."""
+
+    def __init__(self, base, members=1):
+        # Data on /dev/shm when there is one: etcd fsyncs every commit, free on tmpfs.
+        self.base = tempfile.mkdtemp(prefix="etcd-", dir="/dev/shm"
+                                     if os.path.isdir("/dev/shm") else str(base))
+        self.ports = [(free_port(), free_port()) for _ in range(members)]
+        self.procs = [None] * members
+        self.token = f"tok-{os.getpid()}-{free_port()}"
+
+    def _launch(self, i, state):
+        cluster = ",".join(f"m{j}=http://127.0.0.1:{p}" for j, (_, p) in enumerate(self.ports))
+        c, p = self.ports[i]
+        log = open(os.path.join(self.base, f"etcd-m{i}.log"), "a")
+        self.procs[i] = subprocess.Popen(
+            ["etcd", "--name", f"m{i}", "--data-dir", os.path.join(self.base, f"etcd-m{i}"),
+             "--listen-client-urls", f"http://127.0.0.1:{c}",
+             "--advertise-client-urls", f"http://127.0.0.1:{c}",
+             "--listen-peer-urls", f"http://127.0.0.1:{p}",
+             "--initial-advertise-peer-urls", f"http://127.0.0.1:{p}",
+             "--initial-cluster", cluster, "--initial-cluster-token", self.token,
+             "--initial-cluster-state", state, "--heartbeat-interval", "50",
+             "--election-timeout", "500", "--max-txn-ops", "10000", "--log-level", "warn"],
+            stdout=log, stderr=log)
+
+    def post(self, i, path, body, timeout=1.0):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.ports[i][0]}{path}",
+                                     data=json.dumps(body).encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read())
+
+    def wait_healthy(self, i, timeout=20.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                self.post(i, "/v3/kv/range", {"key": "AA=="})
+                return
+            except Exception:
+                time.sleep(0.05)
+        raise RuntimeError(f"etcd member {i} not healthy")
+
+    def start(self):
+        if shutil.which("etcd") is None:
+            pytest.skip("etcd not installed (scripts/install-deps)")
+        for i in range(len(self.ports)):
+            self._launch(i, "new")
+        for i in range(len(self.ports)):
+            self.wait_healthy(i)
+        return self
+
+    def url(self, prefix):
+        return "etcd://" + ",".join(f"127.0.0.1:{c}" for c, _ in self.ports) + "/" + prefix
+
+    def leader(self):
+        for i, p in enumerate(self.procs):
+            if p is None or p.poll() is not None:
+                continue
+            try:
+                st = self.post(i, "/v3/maintenance/status", {})
+            except Exception:
+                continue
+            if st.get("leader") and st["leader"] == st["header"]["member_id"]:
+                return i
+        return -1
+
+    def kill(self, i):
+        self.procs[i].kill()
+        self.procs[i].wait(10)
+
+    def restart(self, i):
+        self._launch(i, "existing")
+        self.wait_healthy(i)
+
+    def close(self):
+        for p in self.procs:
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+PGBIN = "/usr/lib/postgresql/15/bin"
+
+
+class Postgres:
+    """PostgreSQL 15 in a temporary directory (TESTING.md recipe: initdb as the postgres user,
+    which initdb requires when we are root), on a free loopback port; stopped by pg_ctl."""
+
+    def __init__(self, base, password=None):
+        self.dir = tempfile.mkdtemp(prefix="pg-", dir="/dev/shm" if os.path.isdir("/dev/shm")
+                                    else None)
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.password = password
+        self.running = False
+
+    def _run(self, *args, check=True):
+        cmd = list(args)
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {r.stdout}{r.stderr}")
+        return r
+
+    def _opts(self):
+        return f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off"
+
+    def start(self):
+        if not os.path.exists(f"{PGBIN}/initdb"):
+            pytest.skip("PostgreSQL 15 not installed (scripts/install-deps)")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        auth = ["-A", "trust"]
+        if self.password:
+            pw = os.path.join(self.dir, "pw")
+            with open(pw, "w") as f:
+                f.write(self.password + "\n")
+            if os.geteuid() == 0:
+                shutil.chown(pw, "postgres", "postgres")
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pw}"]
+        self._run(f"{PGBIN}/initdb", "-D", f"{self.dir}/data", "-U", "postgres", *auth,
+                  "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        self._run(f"{PGBIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/pg.log", "-w",
+                  "-o", self._opts(), "start")
+        self.running = True
+        return self
+
+    def restart(self):
+        self._run(f"{PGBIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/pg.log",
+                  "-m", "fast", "-w", "-o", self._opts(), "restart")
+
+    def psql(self, sql, db="postgres"):
+        r = self._run("/usr/bin/psql", "-h", self.dir, "-p", str(self.port), "-U", "postgres",
+                      "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql)
+        return r.stdout
+
+    def url(self, db, password=None):
+        pw = f":{password}" if password else ""
+        return f"postgres://postgres{pw}@127.0.0.1:{self.port}/{db}"
+
+    def close(self):
+        if self.running:
+            self.running = False
+            self._run(f"{PGBIN}/pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w", "stop",
+                      check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Mount:
@@ -179,9 +337,20 @@ def servers(backend, tmp_path_factory):
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             wait_port(port)
             info["s3"] = port
+        elif backend == "etcd":
+            cluster = EtcdCluster(base, 1).start()
+            procs.append(cluster)
+            info["etcd"] = cluster
+        elif backend == "postgres":
+            pg = Postgres(base).start()
+            procs.append(pg)
+            info["postgres"] = pg
         yield info
     finally:
         for p in procs:
+            if isinstance(p, (EtcdCluster, Postgres)):
+                p.close()
+                continue
             p.terminate()
             try:
                 p.wait(10)
@@ -200,6 +369,11 @@ def make_volume(strata, backend, servers, root):
         meta_url = f"redis://127.0.0.1:{servers['redis']}/{n % 16}"
         subprocess.run(["redis-cli", "-p", str(servers["redis"]), "-n", str(n % 16), "flushdb"],
                        capture_output=True)
+    elif backend == "etcd":
+        meta_url = servers["etcd"].url(f"vol{os.getpid()}-{n}")
+    elif backend == "postgres":
+        servers["postgres"].psql(f"CREATE DATABASE vol{n}")
+        meta_url = servers["postgres"].url(f"vol{n}")
     else:
         meta_url = f"sqlite3://{root}/meta.db"
     if backend == "s3":

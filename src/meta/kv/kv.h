@@ -186,6 +186,8 @@ class KvRegistry {
 void RegisterMemKv(KvRegistry& registry);     // memkv:// (meta/kv)
 void RegisterSqliteKv(KvRegistry& registry);  // sqlite3:// (meta/kv/sqlite)
 void RegisterRedisKv(KvRegistry& registry);   // redis://  (meta/kv/redis)
+void RegisterEtcdKv(KvRegistry& registry);    // etcd://   (meta/kv/etcd)
+void RegisterPostgresKv(KvRegistry& registry);  // postgres:// (meta/kv/postgres)
 
 // The smallest key greater than every key that starts with `prefix` ("" when there is none,
 // i.e. the prefix is all 0xff bytes: then "" as a Scan end means no upper bound, as wanted).

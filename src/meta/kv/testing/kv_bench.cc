@@ -1,5 +1,6 @@
 // strata_kv_bench: transactions per second of each KV engine (memkv, SQLite in a temporary
-// directory, Redis on a redis-server it starts on a loopback port). Not a test: it prints a
+// directory, Redis on a redis-server it starts on a loopback port, etcd with one and three
+// members, PostgreSQL 15, each started on loopback ports). Not a test: it prints a
 // Markdown table for bench/RESULTS.md. Usage: strata_kv_bench [ops_per_case]
 #include <atomic>
 #include <chrono>
@@ -12,9 +13,13 @@
 #include <vector>
 
 #include "meta/kv/kv.h"
+#include "meta/kv/etcd/etcd_kv.h"
 #include "meta/kv/mem_kv.h"
+#include "meta/kv/postgres/postgres_kv.h"
 #include "meta/kv/redis/redis_kv.h"
 #include "meta/kv/sqlite/sqlite_kv.h"
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 
@@ -66,17 +71,19 @@ void Row(const std::string& name, KvEngine& kv, int ops) {
   double a = Measure(kv, 1, ops, false, rmw);
   double b = Measure(kv, 1, ops, true, get);
   double c = Measure(kv, 1, ops / 4, true, scan);
+  double d4 = Measure(kv, 4, ops, false, rmw);
   double d = Measure(kv, 8, ops, false, rmw);
   double e = Measure(kv, 8, ops / 2, false, hot);
-  std::printf("| %s | %.0f | %.0f | %.0f | %.0f | %.0f |\n", name.c_str(), a, b, c, d, e);
+  std::printf("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n", name.c_str(), a, b, c, d4, d,
+              e);
 }
 
 int Main(int argc, char** argv) {
   int ops = argc > 1 ? std::atoi(argv[1]) : 4000;
   std::printf(
       "| engine | get+put txn/s (1 thread) | get txn/s (1 thread) | scan 100 txn/s "
-      "(1 thread) | get+put txn/s (8 threads, own keys) | increment txn/s (8 threads, "
-      "one hot key) |\n|---|---|---|---|---|---|\n");
+      "(1 thread) | get+put txn/s (4 threads, own keys) | get+put txn/s (8 threads, own keys) | "
+      "increment txn/s (8 threads, one hot key) |\n|---|---|---|---|---|---|---|\n");
   auto mem = MemKv::Open();
   if (mem.ok()) Row("memkv", **mem, ops);
   std::string dir = strata::testing::MakeTempDir("strata-kv-bench");
@@ -92,6 +99,30 @@ int Main(int argc, char** argv) {
     if (redis.ok()) Row("redis (loopback)", **redis, ops);
   } else {
     std::fprintf(stderr, "redis: %s\n", server.status().ToString().c_str());
+  }
+  // etcd: one member, and three members on loopback (every commit through Raft to a quorum).
+  for (int members : {1, 3}) {
+    auto cluster = strata::testing::EtcdCluster::Start(members, {}, /*on_tmpfs=*/false);
+    if (!cluster.ok()) {
+      std::fprintf(stderr, "etcd: %s\n", cluster.status().ToString().c_str());
+      break;
+    }
+    auto etcd = EtcdKv::OpenUrl((*cluster)->Url("bench"));
+    if (etcd.ok()) {
+      Row("etcd 3.4, " + std::to_string(members) + " member" + (members > 1 ? "s" : "") +
+              " (loopback, JSON gateway)",
+          **etcd, ops);
+    } else {
+      std::fprintf(stderr, "etcd: %s\n", etcd.status().ToString().c_str());
+    }
+  }
+  auto pg = strata::testing::PostgresServer::Start();
+  if (pg.ok()) {
+    auto kv = PostgresKv::OpenUrl((*pg)->Url());
+    if (kv.ok()) Row("postgres 15 (loopback, fsync=off)", **kv, ops);
+    else std::fprintf(stderr, "postgres: %s\n", kv.status().ToString().c_str());
+  } else {
+    std::fprintf(stderr, "postgres: %s\n", pg.status().ToString().c_str());
   }
   strata::testing::RemoveTree(dir);
   return 0;
