@@ -134,7 +134,7 @@ class Chain {
 
   // Puts `data` into the store only (not the caches).
   void Store(const std::string& key, const std::string& data) {
-    ASSERT_TRUE(store_->Write(key, data, false).ok());
+    ASSERT_TRUE(store_->Write(key, data, false, {}).ok());
   }
   TierStats Stats(std::string_view tier) {
     for (auto& t : chain_->stats().tiers) {
