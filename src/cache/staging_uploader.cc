@@ -82,6 +82,16 @@ void StagingTier::Upload(const std::string& key) {
       (void)mv;  // deliberately dropped: kept for inspection when possible
     }
   }
+  if (st.ok()) {
+    // The file goes before the index entry: a read in between finds no file, which is a
+    // miss ("uploaded meanwhile"), and the store has the block. A file that survives a failed
+    // delete is found at the next start, adopted and uploaded again (the same bytes).
+    Status rm = options_.env->RemoveFile(path);
+    if (!rm.ok() && !rm.Is(Code::kNotFound)) {
+      LOG_WARN_EVERY("writeback: removing uploaded block file {} failed: {}", path,
+                     rm.ToString());
+    }
+  }
   std::unique_lock lock(mu_);
   stats_.uploading--;
   auto it = index_.find(key);
@@ -99,15 +109,6 @@ void StagingTier::Upload(const std::string& key) {
     gen_++;
     lock.unlock();
     cv_.notify_all();
-    if (st.ok()) {
-      // The index no longer names it, so no read opens it; a file that survives a failed
-      // delete is found at the next start, adopted and uploaded again (the same bytes).
-      Status rm = options_.env->RemoveFile(path);
-      if (!rm.ok() && !rm.Is(Code::kNotFound)) {
-        LOG_WARN_EVERY("writeback: removing uploaded block file {} failed: {}", path,
-                       rm.ToString());
-      }
-    }
     return;
   }
   // Failed: back to the head of the queue, and every upload pauses for the back-off.

@@ -49,9 +49,8 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(meta::SliceLog* meta,
     ASSIGN_OR_RETURN(cs->staging_, cache::StagingTier::Open(so, cs->store_tier_.get()));
     // Leftovers of a killed process: committed slices are queued for upload, the others
     // removed, before anything is served (reads of leftovers work meanwhile anyway).
-    ASSIGN_OR_RETURN(auto recovered,
+    ASSIGN_OR_RETURN(cs->recovered_,
                      RecoverStaging(meta, cs->staging_.get(), options.blocks.key_prefix));
-    (void)recovered;  // logged by RecoverStaging
     chain.tiers.push_back(cs->staging_.get());
     chain.write_target = cs->staging_.get();
   }

@@ -41,6 +41,7 @@
 #include "chunk/compactor.h"
 #include "chunk/deleter.h"
 #include "chunk/reader.h"
+#include "chunk/staging_recovery.h"
 #include "chunk/store_tier.h"
 #include "chunk/writer.h"
 #include "common/status.h"
@@ -113,6 +114,8 @@ class ChunkStore {
   cache::TierChain* tiers() { return tiers_.get(); }
   // The writeback staging tier; null without writeback.
   cache::StagingTier* staging() { return staging_.get(); }
+  // What Open did with the leftovers of an earlier process in the staging directory.
+  const StagingRecovery& staging_recovery() const { return recovered_; }
   BlockStore* blocks() { return blocks_.get(); }
   DataWriter* writer() { return writer_.get(); }
   DataReader* reader() { return reader_.get(); }
@@ -133,6 +136,7 @@ class ChunkStore {
   std::unique_ptr<Deleter> deleter_;
   std::unique_ptr<DataReader> reader_;
   std::unique_ptr<DataWriter> writer_;
+  StagingRecovery recovered_;
 };
 
 }  // namespace strata::chunk

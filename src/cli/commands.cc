@@ -22,6 +22,7 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterGc(app, registries);
   RegisterTrash(app, registries);
   RegisterBench(app);
+  RegisterSyncStaging(app, registries);
 }
 
 }  // namespace strata::cli

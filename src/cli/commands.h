@@ -33,5 +33,7 @@ void RegisterGc(CLI::App& app, const client::Registries& registries);
 void RegisterTrash(CLI::App& app, const client::Registries& registries);
 // `strata bench PATH` (bench.cc).
 void RegisterBench(CLI::App& app);
+// `strata sync-staging` (sync_staging.cc): uploads a killed writeback mount's staged blocks.
+void RegisterSyncStaging(CLI::App& app, const client::Registries& registries);
 
 }  // namespace strata::cli
