@@ -72,6 +72,16 @@ def test_close_returns_before_upload_and_tools_see_staging(fresh_volume, tmp_pat
         assert time.monotonic() < deadline, session_staging(vol)
         time.sleep(0.2)
     assert session_staging(vol)[0]["dir"] == wb
+    # Another mount finds the blocks in no tier: it waits (bounded), then EIO, and logs it.
+    other = vol.mount(None, "--staged-wait", "1")
+    with pytest.raises(OSError) as e:
+        with open(os.path.join(other.path, "f0"), "rb") as f:
+            f.read()
+    assert e.value.errno == errno.EIO, e.value
+    other.unmount()
+    vol.mounts.remove(other)
+    with open(other.log) as lf:
+        assert "is in no tier after 1000 ms" in lf.read()
     # fsck: pending upload, not missing; gc: nothing to delete, staged blocks reported.
     fsck = vol.run("fsck", vol.meta_url, check=False)
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
@@ -238,17 +248,6 @@ def test_store_down_writes_continue_and_a_new_mount_uploads(strata, tmp_path):
         for name, data in files.items():
             with open(os.path.join(m.path, name), "rb") as f:
                 assert f.read() == data
-        # Another mount finds the blocks in no tier: it waits (bounded), then EIO.
-        other = vol.mount(None, "--staged-wait", "1")
-        with pytest.raises(OSError) as e:
-            with open(os.path.join(other.path, "small0"), "rb") as f:
-                f.read()
-        assert e.value.errno == errno.EIO, e.value
-        other.unmount()
-        vol.mounts.remove(other)
-        with open(other.log) as lf:
-            assert "is in no tier after 1000 ms" in lf.read()
-
         m.kill()
         vol.mounts.remove(m)
         assert len(block_files(wb)) == 22
