@@ -31,7 +31,7 @@ LAT_MIN=${LAT_MIN:-20}
 LAT_MAX=${LAT_MAX:-50}
 HERE=$(cd "$(dirname "$0")" && pwd)
 STRATA=$(realpath "${STRATA:-$HERE/../build/strata}")
-S3RVER=$HERE/../tests/tools/node_modules/.bin/s3rver
+S3RVER=${S3RVER:-$HERE/../tests/tools/node_modules/.bin/s3rver}
 [ "$(id -u)" = 0 ] || { echo "run as root (FUSE mounts)"; exit 1; }
 [ -x "$S3RVER" ] || { echo "s3rver missing: scripts/install-deps"; exit 1; }
 T=$(mktemp -d "${WORKDIR:-/var/tmp}/wbbench.XXXXXX")
