@@ -18,6 +18,7 @@
 #include "cli/meta_open.h"
 #include "cli/volume_scan.h"
 #include "client/client.h"
+#include "common/units.h"
 
 namespace strata::cli {
 namespace {
@@ -60,8 +61,8 @@ void Run(const client::Registries& registries, const SyncStagingArgs& a) {
   std::printf("sync-staging: %s: %llu blocks (%s) of committed slices to upload; %llu blocks "
               "(%s) of slices never committed removed\n",
               co.staging.dir.c_str(), static_cast<unsigned long long>(r.adopted),
-              HumanBytes(r.adopted_bytes).c_str(), static_cast<unsigned long long>(r.discarded),
-              HumanBytes(r.discarded_bytes).c_str());
+              FormatBytes(r.adopted_bytes).c_str(), static_cast<unsigned long long>(r.discarded),
+              FormatBytes(r.discarded_bytes).c_str());
   const auto started = std::chrono::steady_clock::now();
   cache::StagingStats s = chunks->staging()->WaitDrained(
       std::chrono::milliseconds(static_cast<int64_t>(a.timeout_s * 1000)));
@@ -69,7 +70,7 @@ void Run(const client::Registries& registries, const SyncStagingArgs& a) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("sync-staging: uploaded %llu blocks in %.1f s; %llu blocks (%s) left\n",
               static_cast<unsigned long long>(s.uploaded_total), secs,
-              static_cast<unsigned long long>(s.blocks), HumanBytes(s.bytes).c_str());
+              static_cast<unsigned long long>(s.blocks), FormatBytes(s.bytes).c_str());
   if (s.blocks > 0) {
     std::fprintf(stderr, "strata: sync-staging: %llu blocks left in %s; last upload error: %s\n",
                  static_cast<unsigned long long>(s.blocks), co.staging.dir.c_str(),

@@ -23,7 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/volume_scan.h"
+#include "common/units.h"
 
 namespace strata::cli {
 namespace {
@@ -61,7 +61,7 @@ std::optional<nlohmann::json> ReadStaging(const std::string& path) {
 
 std::string Left(const nlohmann::json& j) {
   return std::to_string(j.value("blocks", uint64_t{0})) + " staged blocks (" +
-         HumanBytes(j.value("bytes", uint64_t{0})) + ")";
+         FormatBytes(j.value("bytes", uint64_t{0})) + ")";
 }
 
 // Waits for a writeback mount's staged blocks to be uploaded (or, with force, says what is
