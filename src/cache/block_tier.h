@@ -39,6 +39,14 @@ namespace strata::cache {
 
 using BlockData = std::shared_ptr<const std::string>;
 
+// Where a new block comes from: the file and chunk its slice is written for (0/0: unknown).
+// The store ignores it; writeback staging records it so that a restart can ask the metadata
+// whether the slice was committed (cache/staging_format.h).
+struct BlockOrigin {
+  uint64_t ino = 0;
+  uint32_t chunk = 0;
+};
+
 class BlockTier {
  public:
   virtual ~BlockTier() = default;
@@ -80,8 +88,9 @@ class BlockTier {
   // ---- home (the write target only; others keep these defaults)
   // Stores a new block durably: once OK, the block survives a crash of this process; with
   // `sync`, also a power cut of the machine holding the tier (DESIGN.md §6).
-  virtual Status Write(const std::string& key, std::string_view plain, bool sync) {
-    (void)key, (void)plain, (void)sync;
+  virtual Status Write(const std::string& key, std::string_view plain, bool sync,
+                       const BlockOrigin& origin) {
+    (void)key, (void)plain, (void)sync, (void)origin;
     return Status::NotSupported(std::string(Name()) + " tier takes no writes");
   }
   // Makes blocks already written without sync durable against a power cut, as if each had

@@ -270,10 +270,11 @@ Status TierChain::Prefetch(const std::string& key, uint32_t len) {
   return Get(key, len).status();
 }
 
-Status TierChain::Write(const std::string& key, std::string_view plain, bool sync, bool fill) {
+Status TierChain::Write(const std::string& key, std::string_view plain, bool sync, bool fill,
+                        const BlockOrigin& origin) {
   Counters& c = *counters_[write_target_];
   c.writes++;
-  Status st = tiers_[write_target_]->Write(key, plain, sync);
+  Status st = tiers_[write_target_]->Write(key, plain, sync, origin);
   if (!st.ok()) {
     c.write_errors++;
     return st;

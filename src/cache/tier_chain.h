@@ -103,7 +103,8 @@ class TierChain {
 
   // Stores a new block at the write target (sync: durable against power loss); then, with
   // fill, puts it into the tiers before the target that want fills.
-  Status Write(const std::string& key, std::string_view plain, bool sync, bool fill);
+  Status Write(const std::string& key, std::string_view plain, bool sync, bool fill,
+               const BlockOrigin& origin = {});
   // The write target's Sync (block_tier.h).
   Status Sync(const std::vector<std::string>& keys);
   // Drops `key` from every tier, fastest first (the block is being deleted).

@@ -17,10 +17,10 @@ Status BlockStoreOptions::Validate() const {
 }
 
 Status BlockStore::PutBlock(uint64_t slice_id, uint32_t index, std::string_view plain,
-                            bool sync) {
+                            bool sync, const cache::BlockOrigin& origin) {
   std::string key =
       BlockKey(options_.key_prefix, slice_id, index, static_cast<uint32_t>(plain.size()));
-  return tiers_->Write(key, plain, sync, options_.cache_written_blocks);
+  return tiers_->Write(key, plain, sync, options_.cache_written_blocks, origin);
 }
 
 Result<std::string> BlockStore::ReadBlock(uint64_t slice_id, uint32_t index, uint32_t block_len,

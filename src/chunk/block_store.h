@@ -56,7 +56,9 @@ class BlockStore {
 
   // Stores block `index` of slice `slice_id` at the write target. sync: durable against power
   // loss (PutOptions::sync, the fsync level of DESIGN.md §6).
-  Status PutBlock(uint64_t slice_id, uint32_t index, std::string_view plain, bool sync);
+  // origin: the file and chunk the slice is written for (recorded by writeback staging).
+  Status PutBlock(uint64_t slice_id, uint32_t index, std::string_view plain, bool sync,
+                  const cache::BlockOrigin& origin = {});
 
   // Bytes [off, off+len) of block `index` (plain length block_len) of slice `slice_id`.
   // REQUIRES: off + len <= block_len. fill_cache: fetch and cache the whole block even for a

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "chunk/staging_recovery.h"
+#include "common/posix_env.h"
+
 namespace strata::chunk {
 
 Result<ChunkOptions> ChunkOptions::FromFormat(const meta::VolumeFormat& format) {
@@ -36,8 +39,22 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(meta::SliceLog* meta,
   cs->store_tier_ = std::make_unique<StoreTier>(std::move(store), options.blocks.compression);
   cache::TierChainOptions chain;
   chain.tiers = cs->cache_->tiers();  // memory, disk
-  chain.tiers.push_back(cs->store_tier_.get());
   chain.write_target = cs->store_tier_.get();
+  if (options.writeback) {
+    cache::StagingOptions so = options.staging;
+    if (so.env == nullptr) {
+      cs->staging_env_ = std::make_unique<PosixEnv>();
+      so.env = cs->staging_env_.get();
+    }
+    ASSIGN_OR_RETURN(cs->staging_, cache::StagingTier::Open(so, cs->store_tier_.get()));
+    // Leftovers of a killed process: committed slices are queued for upload, the others
+    // removed, before anything is served (reads of leftovers work meanwhile anyway).
+    ASSIGN_OR_RETURN(cs->recovered_,
+                     RecoverStaging(meta, cs->staging_.get(), options.blocks.key_prefix));
+    chain.tiers.push_back(cs->staging_.get());
+    chain.write_target = cs->staging_.get();
+  }
+  chain.tiers.push_back(cs->store_tier_.get());
   ASSIGN_OR_RETURN(cs->tiers_, cache::TierChain::Open(chain));
   cs->blocks_ = std::make_unique<BlockStore>(cs->tiers_.get(), options.blocks);
   ASSIGN_OR_RETURN(cs->compactor_, Compactor::Open(meta, cs->blocks_.get()));

@@ -3,8 +3,10 @@
 // chain, the BlockStore, the DataWriter, the DataReader, the Compactor and the Deleter, wired
 // together (commits invalidate the reader's segment cache; reads see pending writes;
 // fragmented chunks get compacted; unreferenced blocks get deleted). The chain is
-// memory → disk → store, with the store tier as the write target; writeback staging and the
-// cache group will each add a tier here.
+// memory → disk → store, with the store tier as the write target; with writeback it is
+// memory → disk → staging → store, the staging tier being the write target (leftovers of an
+// earlier process are sorted out at Open: staging_recovery.h). The cache group will add a
+// tier here.
 //
 // How the VFS uses it (DESIGN.md §6, §7):
 //   open()            InvalidateFile(ino) (close-to-open: see other mounts' commits);
@@ -33,11 +35,13 @@
 #include <string_view>
 
 #include "cache/block_cache.h"
+#include "cache/staging_tier.h"
 #include "cache/tier_chain.h"
 #include "chunk/block_store.h"
 #include "chunk/compactor.h"
 #include "chunk/deleter.h"
 #include "chunk/reader.h"
+#include "chunk/staging_recovery.h"
 #include "chunk/store_tier.h"
 #include "chunk/writer.h"
 #include "common/status.h"
@@ -52,6 +56,12 @@ struct ChunkOptions {
   WriterOptions writer;
   ReaderOptions reader;
   cache::CacheOptions cache;   // --cache-dir, --cache-size, --free-space-ratio
+  // --writeback: blocks are staged on local disk and uploaded in the background
+  // (cache/staging_tier.h); the staging tier joins the chain before the store tier as its
+  // write target. staging.env null: a PosixEnv owned by the ChunkStore; staging.clock null:
+  // SystemClock. Default off.
+  bool writeback = false;
+  cache::StagingOptions staging;
   bool background_jobs = true; // run the deleter in the background (and auto-compaction)
   int deleter_interval_ms = 10000;
 
@@ -102,6 +112,10 @@ class ChunkStore {
   // The local cache (its occupancy: stats()) and the chain (hits/misses per tier: stats()).
   cache::BlockCache* cache() { return cache_.get(); }
   cache::TierChain* tiers() { return tiers_.get(); }
+  // The writeback staging tier; null without writeback.
+  cache::StagingTier* staging() { return staging_.get(); }
+  // What Open did with the leftovers of an earlier process in the staging directory.
+  const StagingRecovery& staging_recovery() const { return recovered_; }
   BlockStore* blocks() { return blocks_.get(); }
   DataWriter* writer() { return writer_.get(); }
   DataReader* reader() { return reader_.get(); }
@@ -114,12 +128,15 @@ class ChunkStore {
   // Declaration order = construction order; destruction runs in reverse (writer first).
   std::unique_ptr<cache::BlockCache> cache_;
   std::unique_ptr<StoreTier> store_tier_;
-  std::unique_ptr<cache::TierChain> tiers_;  // over cache_'s tiers and store_tier_
+  std::unique_ptr<Env> staging_env_;          // the default PosixEnv of staging_
+  std::unique_ptr<cache::StagingTier> staging_;  // writeback only; uploads to store_tier_
+  std::unique_ptr<cache::TierChain> tiers_;  // over cache_'s tiers, staging_ and store_tier_
   std::unique_ptr<BlockStore> blocks_;
   std::unique_ptr<Compactor> compactor_;
   std::unique_ptr<Deleter> deleter_;
   std::unique_ptr<DataReader> reader_;
   std::unique_ptr<DataWriter> writer_;
+  StagingRecovery recovered_;
 };
 
 }  // namespace strata::chunk

@@ -120,7 +120,8 @@ Status Compactor::State::Rewrite(Ino ino, uint32_t chunk, const std::vector<meta
   for (uint32_t i = 0; st.ok() && i < NumBlocks(view.size(), bs); i++) {
     st = blocks_->PutBlock(
         id, i, std::string_view(view).substr(uint64_t{i} * bs, BlockLen(view.size(), bs, i)),
-        blocks_->options().puts_need_sync);  // see the header: replaces possibly fsync'ed data
+        blocks_->options().puts_need_sync,  // see the header: replaces possibly fsync'ed data
+        {ino, chunk});
   }
   if (st.ok()) st = meta_->CompactChunk(ino, chunk, slices, replacement);
   if (!st.ok()) {

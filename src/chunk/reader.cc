@@ -9,6 +9,8 @@
 
 #include "chunk/block_key.h"
 #include "chunk/compactor.h"
+#include "common/backoff.h"
+#include "common/logging.h"
 #include "common/thread_pool.h"
 #include "meta/slices.h"
 
@@ -24,6 +26,7 @@ Status ReaderOptions::Validate() const {
   }
   if (segment_cache_chunks < 1) return Status::InvalidArgument("segment cache must hold >= 1");
   if (compact_segments < 2) return Status::InvalidArgument("compact_segments must be >= 2");
+  if (missing_block_wait_ms < 0) return Status::InvalidArgument("--staged-wait must be >= 0");
   return Status::OK();
 }
 
@@ -93,6 +96,9 @@ class DataReader::State {
   // Background fetch of a whole block into the cache; false (nothing queued) when the pool's
   // queue is full (readahead is an optimisation; a later read fetches the block itself).
   bool Prefetch(const Fetch& f);
+  // After a miss in every tier: retries the read for opts_.missing_block_wait_ms (the block
+  // may be staged on the writer's disk and appear when uploaded), then kIOError, logged.
+  Result<std::string> WaitForBlock(const Fetch& f, bool whole, Status missing);
   // x rounded up to a multiple of the block size.
   uint64_t RoundUp(uint64_t x) const { return (x + block_size_ - 1) / block_size_ * block_size_; }
 
@@ -212,6 +218,7 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
   auto run = [&](size_t i) {
     const Fetch& f = fetches[i];
     auto got = blocks_->ReadBlock(f.id, f.index, f.block_len, f.off, f.len, whole);
+    if (!got.ok() && got.status().Is(Code::kNotFound)) got = WaitForBlock(f, whole, got.status());
     if (!got.ok()) {
       results[i] = got.status();
       return;
@@ -262,6 +269,22 @@ uint64_t DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to) {
     }
   }
   return to;
+}
+
+Result<std::string> DataReader::State::WaitForBlock(const Fetch& f, bool whole, Status missing) {
+  Backoff b({.initial = std::chrono::milliseconds(50), .max = std::chrono::seconds(1)},
+            SystemClock::Get(),
+            Deadline::After(*SystemClock::Get(),
+                            std::chrono::milliseconds(opts_.missing_block_wait_ms)));
+  while (b.Wait()) {
+    auto got = blocks_->ReadBlock(f.id, f.index, f.block_len, f.off, f.len, whole);
+    if (got.ok() || !got.status().Is(Code::kNotFound)) return got;
+    missing = got.status();
+  }
+  LOG_WARN_EVERY("block {} of slice {} is in no tier after {} ms (still staged on the mount "
+                 "that wrote it, or lost): {}",
+                 f.index, f.id, opts_.missing_block_wait_ms, missing.ToString());
+  return Status::IOError(std::string(missing.message()));
 }
 
 bool DataReader::State::Prefetch(const Fetch& f) {

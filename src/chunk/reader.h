@@ -48,6 +48,10 @@ struct ReaderOptions {
   uint64_t readahead_total = 256ULL << 20;  // prefetch bytes in flight over all files
   size_t segment_cache_chunks = 4096;     // (inode, chunk) segment lists kept
   int compact_segments = 5;               // visible segments that trigger compaction
+  // A block that metadata references but no tier has may still be staged on the writing
+  // mount's disk (writeback, DESIGN.md §6): it appears when uploaded. A read retries it for
+  // this long (--staged-wait, default 20 s), then fails with EIO and a log line naming it.
+  int missing_block_wait_ms = 20000;
   Status Validate() const;
 };
 

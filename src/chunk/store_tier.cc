@@ -57,7 +57,9 @@ Status StoreTier::Remove(const std::string& key) {
   return Status::OK();
 }
 
-Status StoreTier::Write(const std::string& key, std::string_view plain, bool sync) {
+Status StoreTier::Write(const std::string& key, std::string_view plain, bool sync,
+                        const cache::BlockOrigin& origin) {
+  (void)origin;
   std::string body = EncodeBlock(plain, compression_);
   object::PutOptions opts;
   opts.sync = sync;

@@ -44,8 +44,9 @@ class StoreTier : public cache::BlockTier {
   bool Contains(const std::string& key) override;
   // Deletes the object; a missing one is fine (deletion is idempotent).
   Status Remove(const std::string& key) override;
-  // Encodes and PUTs; sync maps to PutOptions::sync.
-  Status Write(const std::string& key, std::string_view plain, bool sync) override;
+  // Encodes and PUTs; sync maps to PutOptions::sync. The origin is not needed here.
+  Status Write(const std::string& key, std::string_view plain, bool sync,
+               const cache::BlockOrigin& origin) override;
   // ObjectStore::Sync (file:// fsyncs each file and its directory; others need nothing).
   Status Sync(const std::vector<std::string>& keys) override;
 

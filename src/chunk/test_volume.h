@@ -93,6 +93,7 @@ class TestVolume {
   object::ObjectStore* mem() { return mem_.get(); }
   std::shared_ptr<object::ObjectStore> mem_shared() { return mem_; }
   object::FaultyStore* faulty() { return faulty_.get(); }
+  std::shared_ptr<object::ObjectStore> faulty_shared() { return faulty_; }
 
   // Options for this volume with small, test-friendly limits.
   ChunkOptions Options() {

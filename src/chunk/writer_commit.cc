@@ -65,7 +65,8 @@ void DataWriter::State::Upload(const std::shared_ptr<SliceBuf>& s, uint32_t inde
     if (!s->error.ok()) st = s->error;  // a sibling block failed: do not upload more
   }
   if (st.ok()) {
-    st = RunCatching("upload block", [&] { return blocks_->PutBlock(s->id, index, *block, sync); });
+    st = RunCatching("upload block", [&] { return blocks_->PutBlock(s->id, index, *block, sync, {s->ino, s->chunk});
+    });
   }
   if (!st.ok()) {
     LOG_WARN_EVERY("upload of block {} of slice {} (inode {}) failed: {}", index, s->id, s->ino,

@@ -37,5 +37,7 @@ void RegisterBench(CLI::App& app);
 void RegisterCsi(CLI::App& app, const client::Registries& registries);
 // `strata usage` (usage.cc): subtree usage from the usage records.
 void RegisterUsage(CLI::App& app, const client::Registries& registries);
+// `strata sync-staging` (sync_staging.cc): uploads a killed writeback mount's staged blocks.
+void RegisterSyncStaging(CLI::App& app, const client::Registries& registries);
 
 }  // namespace strata::cli

@@ -4,6 +4,10 @@
 // size that fits it — with ONE listing of NAME/chunks/ in key order for the whole volume (the
 // listed keys are looked up in the sorted slice table), or one listing per slice with --path.
 //
+// Writeback: a referenced block absent from the store that a live --writeback session may
+// still hold staged (session record: its oldest staged slice) is reported as
+// "pending-upload", not as missing, and is not a problem.
+//
 // Output: one line per problem on stdout ("KIND WHERE: DETAIL"), then summary lines; on a
 // terminal, periodic counts on stderr. Exit status: 0 clean, 1 problems found (repaired or
 // not), 2 errors (bad URL, unformatted volume, unreachable engine or store, live sessions
@@ -80,9 +84,37 @@ Status CheckNoWriters(client::Client& c) {
                     "before --repair");
 }
 
-// The store half: every block of every slice in the table, with a fitting size.
-Status CheckBlocks(ToolVolume& v, meta::FsckResult& r, uint64_t* objects_seen) {
+// Live sessions that have blocks staged for upload (writeback, DESIGN.md §6), as their last
+// heartbeat said.
+Result<std::vector<meta::SessionInfo>> StagingSessions(client::Client& c) {
+  ASSIGN_OR_RETURN(auto sessions, c.volume().meta()->ListSessions());
+  const int64_t now = c.clock().NowNanos() / 1000000000;
+  std::vector<meta::SessionInfo> out;
+  for (auto& s : sessions) {
+    if (s.expire_unix >= now && s.staging.enabled && s.staging.blocks > 0) {
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+// The writeback session that may still hold slice `id` staged (its oldest staged slice is at
+// or below it), or null. Staged blocks are uploaded oldest first, so a block of an older
+// slice that is not in the store is not waiting in that session's staging.
+const meta::SessionInfo* StagedBy(const std::vector<meta::SessionInfo>& staging, uint64_t id) {
+  for (const auto& s : staging) {
+    if (s.staging.oldest_slice != 0 && id >= s.staging.oldest_slice) return &s;
+  }
+  return nullptr;
+}
+
+// The store half: every block of every slice in the table, with a fitting size. A block not
+// in the store that a live writeback session may still have staged is "pending upload"
+// (printed, not a problem); *pending counts them.
+Status CheckBlocks(ToolVolume& v, meta::FsckResult& r, uint64_t* objects_seen,
+                   uint64_t* pending) {
   client::Client& c = *v.client;
+  ASSIGN_OR_RETURN(const auto staging, StagingSessions(c));
   object::ObjectStore& store = *v.store;
   const std::string& prefix = v.block_prefix;
   const uint32_t bs = c.volume().block_size();
@@ -119,6 +151,16 @@ Status CheckBlocks(ToolVolume& v, meta::FsckResult& r, uint64_t* objects_seen) {
       auto head = store.Head(key);
       if (head.ok()) continue;
       if (!head.status().Is(Code::kNotFound)) return head.status();
+      if (const meta::SessionInfo* s = StagedBy(staging, e.id)) {
+        std::printf("pending-upload %s: block %s of slice %llu is staged on session %llu "
+                    "(%s, %s), not uploaded yet\n",
+                    meta::scan::PathOf(c.engine(), e.owner).c_str(), key.c_str(),
+                    static_cast<unsigned long long>(e.id),
+                    static_cast<unsigned long long>(s->id), s->host.c_str(),
+                    s->staging.dir.c_str());
+        (*pending)++;
+        continue;
+      }
       r.Add({"missing-block", e.owner, meta::scan::PathOf(c.engine(), e.owner),
              "block " + key + " of slice " + std::to_string(e.id) +
                  " is not in the store (that part of the file is lost; cannot be repaired)"},
@@ -145,8 +187,8 @@ void RunFsckCommand(const client::Registries& registries, const FsckArgs& a) {
   auto result = meta::RunFsck(c.engine(), opts);
   if (!result.ok()) return Error("fsck", result.status());
   meta::FsckResult& r = *result;
-  uint64_t objects = 0;
-  if (Status s = CheckBlocks(v, r, &objects); !s.ok()) return Error("fsck: store", s);
+  uint64_t objects = 0, pending = 0;
+  if (Status s = CheckBlocks(v, r, &objects, &pending); !s.ok()) return Error("fsck: store", s);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -156,6 +198,10 @@ void RunFsckCommand(const client::Registries& registries, const FsckArgs& a) {
                 static_cast<unsigned long long>(r.problem_count - r.problems.size()));
   }
   for (const auto& s : r.skipped) std::printf("fsck: skipped (--path): %s\n", s.c_str());
+  if (pending > 0) {
+    std::printf("fsck: %llu blocks pending upload on live writeback sessions (not missing)\n",
+                static_cast<unsigned long long>(pending));
+  }
   std::printf(
       "fsck: checked %llu directories, %llu entries, %llu files, %zu slices, %llu "
       "objects listed in %.1f s\n",

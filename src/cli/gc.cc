@@ -18,6 +18,10 @@
 // (chunk::Deleter, the same code the mounts run). With --age 0s the rule is the user's to
 // keep: no writer may be running.
 //
+// Writeback: blocks staged on a mount's local disk are not in the store until uploaded, so
+// gc cannot delete them; their slices are referenced, so once uploaded they are live. gc
+// reports what live sessions have staged (their session records).
+//
 // Multipart uploads: the store interface cannot list them, and StrataFS writes every block
 // with one PUT, so none are left by a client; the line says so. file:// temporary files of a
 // killed Put are not listed by the store (docs/format/file-store.md).
@@ -149,6 +153,7 @@ class GcRun {
     RETURN_IF_ERROR(CountPending(c_.engine(), &files_, &pending_, nullptr));
     files_before_ = files_;
     pending_before_ = pending_;
+    RETURN_IF_ERROR(CountStaged());
     if (a_.del) RETURN_IF_ERROR(RunDeleter());
     RETURN_IF_ERROR(CountPending(c_.engine(), &files_, &pending_, &garbage_));
     RETURN_IF_ERROR(CollectReferenced());
@@ -164,6 +169,20 @@ class GcRun {
   }
 
  private:
+  // Blocks staged on live writeback sessions' disks (their records, as of the last
+  // heartbeat): referenced but not in the store yet, so nothing here can delete them; they
+  // are reported so that "pending upload" is not mistaken for lost.
+  Status CountStaged() {
+    ASSIGN_OR_RETURN(auto sessions, c_.volume().meta()->ListSessions());
+    const int64_t now = c_.clock().NowNanos() / 1000000000;
+    for (const auto& s : sessions) {
+      if (s.expire_unix < now || !s.staging.enabled) continue;
+      staged_.n += s.staging.blocks;
+      staged_.bytes += s.staging.bytes;
+    }
+    return Status::OK();
+  }
+
   // The deleter's own work first, as the mounts run it: expand deleted files, delete the
   // blocks of unreferenced slices. Each pass handles up to 1000 of each; stop when a pass
   // changes nothing (what is left, if anything, is reported).
@@ -249,6 +268,8 @@ class GcRun {
     line("deleted files pending cleanup", a_.del ? files_before_ : files_,
          a_.del ? " (released; " + std::to_string(files_.n) + " left)" : todo);
     line("other objects under chunks/ (never deleted)", foreign_, "");
+    line("staged on live writeback sessions (pending upload, not in the store yet)", staged_,
+         "");
     std::printf(
         "gc: multipart uploads: not listed (the store interface cannot list them; "
         "StrataFS writes blocks with single PUTs)\n");
@@ -264,7 +285,7 @@ class GcRun {
   meta::scan::SliceTable slices_;
   std::vector<std::pair<uint64_t, uint32_t>> garbage_;  // G records left, in (id, size) order
   Tally files_, pending_, files_before_, pending_before_;
-  Tally listed_, live_, pending_blocks_, in_flight_, young_, leaked_, foreign_;
+  Tally listed_, live_, pending_blocks_, in_flight_, young_, leaked_, foreign_, staged_;
   std::vector<std::string> batch_;
   Status delete_error_;
 };

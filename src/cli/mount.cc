@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -246,6 +247,21 @@ void AddSecondsOption(CLI::App* cmd, const std::string& name, std::chrono::milli
       ->default_str(std::to_string(field->count() / 1000));
 }
 
+// Seconds as a double (0 allowed), into a milliseconds field.
+void AddDelayOption(CLI::App* cmd, const std::string& name, std::chrono::milliseconds* field,
+                    const std::string& help) {
+  cmd->add_option_function<double>(
+         name,
+         [field, name](double v) {
+           if (!(v >= 0 && v <= 86400)) {
+             throw CLI::ValidationError(name, "must be between 0 and 86400 seconds");
+           }
+           *field = std::chrono::milliseconds(static_cast<int64_t>(v * 1000));
+         },
+         help)
+      ->default_str(std::to_string(field->count() / 1000));
+}
+
 std::string DefaultLogFile() {
   if (geteuid() == 0) return "/var/log/strata.log";
   const char* home = std::getenv("HOME");
@@ -288,6 +304,26 @@ void RegisterMount(CLI::App& app, const client::Registries& registries) {
   cmd->add_option("--max-uploads", o.writer.max_uploads, "Concurrent block uploads")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024).description(""));
+  cmd->add_flag("--writeback", o.writeback,
+                "Stage written blocks on local disk and upload them in the background: "
+                "close()/fsync() wait for the local disk and the metadata commit only");
+  cmd->add_option("--writeback-dir", o.staging.dir,
+                  "Staging directory for --writeback (default: CACHE_DIR/writeback-UUID)");
+  AddSizeOption(cmd, "--writeback-limit", &o.staging.limit, 1 << 20,
+                "Staged bytes at most before writers wait, e.g. 10G (bare number: MiB)");
+  AddDelayOption(cmd, "--upload-delay", &o.staging.upload_delay,
+                 "Seconds a staged block waits before its upload (files deleted sooner never "
+                 "reach the store)");
+  cmd->add_option_function<double>(
+         "--staged-wait",
+         [&o](double v) {
+           if (!(v >= 0 && v <= 86400)) {
+             throw CLI::ValidationError("--staged-wait", "must be between 0 and 86400 seconds");
+           }
+           o.reader.missing_block_wait_ms = static_cast<int>(v * 1000);
+         },
+         "Seconds a read waits for a block that another mount has not uploaded yet (then EIO)")
+      ->default_str(std::to_string(o.reader.missing_block_wait_ms / 1000));
   cmd->add_option("--max-downloads", o.reader.max_downloads, "Concurrent block downloads")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024).description(""));
@@ -327,6 +363,15 @@ void RegisterMount(CLI::App& app, const client::Registries& registries) {
       return;
     }
     if (a->daemon && a->client.log.file.empty()) a->client.log.file = DefaultLogFile();
+    if (!a->client.writeback && (!a->client.staging.dir.empty())) {
+      std::fprintf(stderr, "strata mount: --writeback-dir needs --writeback\n");
+      SetExitCode(1);
+      return;
+    }
+    if (!a->client.staging.dir.empty()) {  // -d changes to "/": keep the dir the user meant
+      a->client.staging.dir =
+          std::filesystem::absolute(a->client.staging.dir).lexically_normal().string();
+    }
     SetExitCode(a->daemon ? RunDaemon(*reg, *a) : RunForeground(*reg, *a));
   });
 }

@@ -1,5 +1,6 @@
 // strata status META_URL: the volume's settings (secrets masked) and its live sessions, as
-// JSON. Reads only; opens a read-only client without background jobs.
+// JSON (with writeback, each session's staged bytes and blocks). Reads only; opens a
+// read-only client without background jobs.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -41,12 +42,18 @@ void RunStatus(const client::Registries& registries, const std::string& url) {
   }
   out["sessions"] = nlohmann::json::array();
   for (const auto& s : *sessions) {
-    out["sessions"].push_back({{"id", s.id},
-                               {"host", s.host},
-                               {"mount_point", s.mount_point},
-                               {"pid", s.pid},
-                               {"version", s.version},
-                               {"expire", s.expire_unix}});
+    nlohmann::json j = {{"id", s.id},           {"host", s.host},
+                        {"mount_point", s.mount_point}, {"pid", s.pid},
+                        {"version", s.version}, {"expire", s.expire_unix}};
+    if (s.staging.enabled) {
+      // Writeback: what this session has staged and not uploaded yet (as of its last
+      // heartbeat); lost only if that host's disk is lost.
+      j["writeback"] = {{"staged_bytes", s.staging.bytes},
+                        {"staged_blocks", s.staging.blocks},
+                        {"oldest_staged_slice", s.staging.oldest_slice},
+                        {"dir", s.staging.dir}};
+    }
+    out["sessions"].push_back(std::move(j));
   }
   std::printf("%s\n", out.dump(2).c_str());
 }

@@ -1,7 +1,12 @@
 // Client: builds a volume's parts in one place, in dependency order (client.h).
 #include "client/client.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <utility>
+
+#include "chunk/block_key.h"
 
 #include "chunk/chunk_store.h"
 #include "common/logging.h"
@@ -39,6 +44,31 @@ Status NotFormatted(const Status& s, const std::string& meta_url) {
 }
 
 }  // namespace
+
+std::string DefaultWritebackDir(const std::string& cache_dir, const std::string& uuid) {
+  std::string base = cache_dir;
+  if (base.empty()) {
+    const char* home = std::getenv("HOME");
+    base = geteuid() == 0 ? "/var/lib/strata" : std::string(home ? home : "/tmp") + "/.strata";
+  }
+  return base + "/writeback-" + uuid;
+}
+
+meta::SessionStaging ReportStaging(const cache::StagingTier& staging,
+                                   const std::string& key_prefix) {
+  meta::SessionStaging r;
+  r.enabled = true;
+  r.dir = staging.dir();
+  const cache::StagingStats s = staging.stats();
+  r.bytes = s.bytes;
+  r.blocks = s.blocks;
+  for (const std::string& key : staging.Keys()) {
+    auto parts = chunk::ParseBlockKey(key_prefix, key);
+    if (!parts.ok()) continue;
+    if (r.oldest_slice == 0 || parts->slice_id < r.oldest_slice) r.oldest_slice = parts->slice_id;
+  }
+  return r;
+}
 
 Result<std::unique_ptr<Client>> Client::Open(const Registries& registries,
                                              const ClientOptions& options, Clock* clock) {
@@ -111,10 +141,35 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
   co.reader = options.reader;
   co.cache = options.cache;
   co.background_jobs = background;
-  ASSIGN_OR_RETURN(auto chunks, chunk::ChunkStore::Open(meta.get(), store, co));
+  if (options.writeback) {
+    co.writeback = true;
+    co.staging = options.staging;
+    co.staging.volume_uuid = format->uuid;
+    if (co.staging.dir.empty()) {
+      co.staging.dir = DefaultWritebackDir(options.cache.cache_dir, format->uuid);
+    }
+    co.staging.free_space_ratio = options.cache.free_space_ratio;
+    co.staging.uploaders = options.writer.max_uploads;
+    if (co.staging.env == nullptr) co.staging.env = options.cache.env;
+    co.staging.clock = c->clock_;
+    // The ChunkStore (and its staging tier) goes before Meta (vfs::Volume's destructor).
+    co.staging.on_nonempty = [m = meta.get()] { m->PublishSessionSoon(); };
+  }
+  auto chunks_or = chunk::ChunkStore::Open(meta.get(), store, co);
+  if (!chunks_or.ok()) {
+    return options.writeback ? chunks_or.status().WithContext("writeback") : chunks_or.status();
+  }
+  auto chunks = std::move(*chunks_or);
 
   vfs::VolumeParts parts{c->engine_, std::move(meta), store, std::move(chunks)};
   ASSIGN_OR_RETURN(c->volume_, vfs::Volume::Open(std::move(parts), options.volume));
+  if (cache::StagingTier* staging = c->volume_->chunk_store()->staging()) {
+    c->volume_->meta()->SetStagingReporter(
+        [staging, prefix = format->name + "/"] { return ReportStaging(*staging, prefix); });
+    c->volume_->meta()->PublishSessionSoon();
+    LOG_INFO("writeback: staging blocks in {} (limit {} bytes, upload delay {} ms)",
+             staging->dir(), co.staging.limit, co.staging.upload_delay.count());
+  }
   c->RegisterStoreMetrics();
   LOG_INFO("volume {} opened: metadata {}, store {}{}", format->name, c->engine_->Describe(),
            store->Describe(), read_only ? " (read-only)" : "");
@@ -126,6 +181,8 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
 }
 
 Client::~Client() {
+  // The session thread must stop reading the staging tier before the volume drops it.
+  if (volume_) volume_->meta()->SetStagingReporter(nullptr);
   volume_.reset();  // flushes, stops background jobs, closes the session
 }
 

@@ -28,6 +28,7 @@
 #include <string>
 
 #include "client/builtins.h"
+#include "cache/staging_tier.h"
 #include "client/options.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -37,6 +38,12 @@
 #include "vfs/vfs.h"
 
 namespace strata::client {
+
+// The writeback directory when --writeback-dir is not given (options.h).
+std::string DefaultWritebackDir(const std::string& cache_dir, const std::string& uuid);
+// What the session record says of a staging tier: bytes, blocks, the lowest staged slice id.
+meta::SessionStaging ReportStaging(const cache::StagingTier& staging,
+                                   const std::string& key_prefix);
 
 class Client {
  public:

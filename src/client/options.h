@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cache/block_cache.h"
+#include "cache/staging_tier.h"
 #include "chunk/reader.h"
 #include "chunk/writer.h"
 #include "common/logging.h"
@@ -40,6 +41,13 @@ struct ClientOptions {
   chunk::WriterOptions writer;     // --buffer-size, --max-uploads
   chunk::ReaderOptions reader;     // --max-downloads, readahead
   cache::CacheOptions cache;       // --cache-dir, --cache-size, --free-space-ratio
+  // --writeback (default off): stage blocks on local disk, upload in the background
+  // (DESIGN.md §6). staging: --writeback-dir (default: CACHE_DIR/writeback-UUID, or
+  // ~/.strata/writeback-UUID — /var/lib/strata/writeback-UUID for root — without a cache
+  // dir), --writeback-limit, --upload-delay; the free-space ratio is the cache's, the upload
+  // concurrency --max-uploads, the volume UUID and the clock the client's.
+  bool writeback = false;
+  cache::StagingOptions staging;
   vfs::VolumeOptions volume;       // mount point, --subdir, --read-only
   bool background_jobs = true;     // --no-bgjob turns off cleanup jobs (off when read-only)
   logging::LogOptions log;         // --log, --log-level (applied by main: InitLogging)

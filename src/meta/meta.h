@@ -102,6 +102,11 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   Status CloseSession();  // also called by the destructor
   uint64_t session_id() const { return sessions_.id(); }
   Result<std::vector<SessionInfo>> ListSessions();
+  // Writeback staging in the session record (SessionManager::SetStagingReporter/PublishSoon).
+  void SetStagingReporter(std::function<SessionStaging()> reporter) {
+    sessions_.SetStagingReporter(std::move(reporter));
+  }
+  void PublishSessionSoon() { sessions_.PublishSoon(); }
   // Cleans up the other sessions whose heartbeat expired before `now_unix` (each one logged);
   // returns how many. One that fails is logged and the rest are still tried; the first error
   // is returned.

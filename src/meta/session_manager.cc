@@ -92,12 +92,37 @@ Result<int> SessionManager::CleanupExpired(int64_t now_unix) {
   return cleaned;
 }
 
+void SessionManager::SetStagingReporter(std::function<SessionStaging()> reporter) {
+  std::lock_guard lock(reporter_mu_);
+  staging_reporter_ = std::move(reporter);
+}
+
+void SessionManager::PublishSoon() {
+  {
+    std::lock_guard lock(mu_);
+    publish_ = true;
+  }
+  cv_.notify_all();
+}
+
 void SessionManager::Loop(uint64_t sid) {
   const auto period = std::chrono::seconds(options_.heartbeat_seconds);
   std::unique_lock lock(mu_);
+  int64_t last_round = options_.clock->MonotonicNanos();
   while (!stop_) {
-    options_.clock->WaitFor(lock, cv_, period, [this] { return stop_; });
+    options_.clock->WaitFor(lock, cv_, period, [this] { return stop_ || publish_; });
     if (stop_) break;
+    if (publish_) {
+      // Early rounds at most once a second: requests in between are served by one round.
+      const auto since = std::chrono::nanoseconds(options_.clock->MonotonicNanos() - last_round);
+      if (since < std::chrono::seconds(1)) {
+        options_.clock->WaitFor(lock, cv_, std::chrono::seconds(1) - since,
+                                [this] { return stop_; });
+        if (stop_) break;
+      }
+    }
+    publish_ = false;
+    last_round = options_.clock->MonotonicNanos();
     lock.unlock();
     Round(sid);
     lock.lock();
@@ -106,7 +131,17 @@ void SessionManager::Loop(uint64_t sid) {
 
 void SessionManager::Round(uint64_t sid) {
   const int64_t now = NowUnix();
-  Status hb = internal::WriteHeartbeat(*engine_, sid, now + options_.expiry_seconds);
+  SessionStaging staging;
+  bool reported = false;
+  {
+    std::lock_guard lock(reporter_mu_);
+    if (staging_reporter_) {
+      staging = staging_reporter_();
+      reported = true;
+    }
+  }
+  Status hb = internal::WriteHeartbeat(*engine_, sid, now + options_.expiry_seconds,
+                                       reported ? &staging : nullptr);
   if (hb.ok()) {
     last_heartbeat_ = now;
   } else {

@@ -58,6 +58,13 @@ class SessionManager {
   // This client's session id; 0 when none is open.
   uint64_t id() const;
   Result<std::vector<SessionInfo>> List() const;
+  // What the heartbeat publishes as this session's writeback staging (types.h
+  // SessionStaging); called on the heartbeat thread at each round. Empty (the default): the
+  // record carries none. Set it to empty before whatever it reads goes away.
+  void SetStagingReporter(std::function<SessionStaging()> reporter);
+  // Runs a heartbeat round now instead of at the end of the period (the staging went from
+  // empty to non-empty: fsck and status should know at once). Returns at once.
+  void PublishSoon();
   // Cleans up every other session whose expiry is before `now_unix`; returns how many. A
   // failure to clean one is logged and the others are still tried; the first error is
   // returned.
@@ -80,6 +87,10 @@ class SessionManager {
   mutable std::mutex mu_;
   std::condition_variable cv_;  // wakes the thread for stop_
   bool stop_ = false;           // GUARDED_BY(mu_)
+  bool publish_ = false;        // GUARDED_BY(mu_): PublishSoon asked for a round
+  // Held while the reporter runs, so that clearing it waits for a call in progress.
+  std::mutex reporter_mu_;
+  std::function<SessionStaging()> staging_reporter_;  // GUARDED_BY(reporter_mu_)
   uint64_t id_ = 0;             // GUARDED_BY(mu_)
   SessionInfo info_;            // GUARDED_BY(mu_): as registered, for log lines
   int64_t last_heartbeat_ = 0;  // only touched by the thread and Start: unix seconds

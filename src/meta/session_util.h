@@ -20,7 +20,9 @@ namespace strata::meta::internal {
 Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info, int64_t expire_unix);
 // Sets the session's expiry to `expire_unix`, recreating a record that a cleaner removed while
 // this client was stalled (the client is alive after all; its released locks stay released).
-Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix);
+// With `staging`, the record's staging part is replaced by it (null: kept as it is).
+Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix,
+                      const SessionStaging* staging = nullptr);
 // The cleaner-lease compare-and-set: true when session `sid` holds the lease afterwards (it
 // was absent, expired before `now_unix`, or already sid's); it then expires at now_unix +
 // expiry_seconds.

@@ -30,6 +30,12 @@ constexpr int kDeletedFilesPerRound = 100;
 std::string EncodeSession(const SessionInfo& s) {
   nlohmann::json j = {{"id", s.id},   {"host", s.host},       {"mount_point", s.mount_point},
                       {"pid", s.pid}, {"version", s.version}, {"expire", s.expire_unix}};
+  if (s.staging.enabled) {
+    j["staging"] = {{"bytes", s.staging.bytes},
+                    {"blocks", s.staging.blocks},
+                    {"oldest_slice", s.staging.oldest_slice},
+                    {"dir", s.staging.dir}};
+  }
   return j.dump();
 }
 
@@ -43,6 +49,13 @@ Result<SessionInfo> DecodeSession(uint64_t sid, std::string_view data) {
   s.pid = j.value("pid", 0u);
   s.version = j.value("version", "");
   s.expire_unix = j.value("expire", int64_t{0});
+  if (auto st = j.find("staging"); st != j.end() && st->is_object()) {
+    s.staging.enabled = true;
+    s.staging.bytes = st->value("bytes", uint64_t{0});
+    s.staging.blocks = st->value("blocks", uint64_t{0});
+    s.staging.oldest_slice = st->value("oldest_slice", uint64_t{0});
+    s.staging.dir = st->value("dir", "");
+  }
   return s;
 }
 
@@ -116,7 +129,8 @@ Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info, in
   return sid;
 }
 
-Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix) {
+Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix,
+                      const SessionStaging* staging) {
   return kv::RunTxn(engine, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto raw, txn.Get(schema::SessionKey(sid)));
     SessionInfo s;
@@ -126,6 +140,7 @@ Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix) {
       if (d.ok()) s = *d;
     }
     s.expire_unix = expire_unix;
+    if (staging) s.staging = *staging;
     txn.Put(schema::SessionKey(sid), EncodeSession(s));
     return Status::OK();
   });

@@ -143,6 +143,16 @@ struct DirUsage {
   int64_t inodes = 0;  // entries directly in this directory
 };
 
+// A session's writeback staging (DESIGN.md §6), published in its record at each heartbeat so
+// that `strata status` shows it and fsck/gc know which blocks are pending upload.
+struct SessionStaging {
+  bool enabled = false;       // the session runs with --writeback
+  uint64_t bytes = 0;         // staged, not yet uploaded
+  uint64_t blocks = 0;
+  uint64_t oldest_slice = 0;  // lowest slice id with a staged block (0 when none)
+  std::string dir;            // the staging directory on the session's host
+};
+
 struct SessionInfo {
   uint64_t id = 0;
   std::string host;
@@ -150,6 +160,7 @@ struct SessionInfo {
   uint32_t pid = 0;
   std::string version;
   int64_t expire_unix = 0;  // heartbeat expiry, seconds since the epoch
+  SessionStaging staging;   // as of the last heartbeat
 };
 
 // Flags of rename(2)/renameat2.

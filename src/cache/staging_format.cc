@@ -1,0 +1,81 @@
+#include "cache/staging_format.h"
+
+#include "common/bytes.h"
+#include "common/crc32c.h"
+
+namespace strata::cache {
+namespace {
+constexpr uint32_t kMagic = 0x53544731;  // "STG1"
+constexpr size_t kFixed = 4 + 8 + 4 + 2 + 4 + 4;  // everything but the key and the data
+}  // namespace
+
+std::string StagedHeader(std::string_view key, const BlockOrigin& origin, size_t data_len) {
+  std::string out;
+  out.reserve(StagedHeaderSize(key.size()));
+  PutU32BE(&out, kMagic);
+  PutU64BE(&out, origin.ino);
+  PutU32BE(&out, origin.chunk);
+  PutU16BE(&out, static_cast<uint16_t>(key.size()));
+  out.append(key);
+  PutU32BE(&out, static_cast<uint32_t>(data_len));
+  return out;
+}
+
+std::string StagedTrailer(std::string_view header, std::string_view data) {
+  std::string out;
+  PutU32BE(&out, Crc32cExtend(Crc32cExtend(0, header), data));
+  return out;
+}
+
+std::string EncodeStagedBlock(std::string_view key, const BlockOrigin& origin,
+                              std::string_view data) {
+  std::string out = StagedHeader(key, origin, data.size());
+  const std::string trailer = StagedTrailer(out, data);
+  out.append(data);
+  out.append(trailer);
+  return out;
+}
+
+Result<StagedBlock> DecodeStagedHeader(std::string_view f, uint64_t file_size) {
+  if (f.size() < 18 || file_size < kFixed) return Status::Corruption("staged block file too short");
+  if (GetU32BE(f.data()) != kMagic) return Status::Corruption("not a staged block file");
+  StagedBlock b;
+  b.origin.ino = GetU64BE(f.data() + 4);
+  b.origin.chunk = GetU32BE(f.data() + 12);
+  const size_t key_len = GetU16BE(f.data() + 16);
+  if (f.size() < 22 + key_len) return Status::Corruption("staged block key cut short");
+  b.key.assign(f.data() + 18, key_len);
+  const uint64_t data_len = GetU32BE(f.data() + 18 + key_len);
+  if (file_size != kFixed + key_len + data_len) {
+    return Status::Corruption("staged block length does not match its file");
+  }
+  return b;
+}
+
+Result<StagedBlock> DecodeStagedBlock(std::string_view f) {
+  if (f.size() < kFixed) return Status::Corruption("staged block file too short");
+  if (GetU32BE(f.data() + f.size() - 4) != Crc32c(f.substr(0, f.size() - 4))) {
+    return Status::Corruption("staged block file fails its checksum");
+  }
+  ASSIGN_OR_RETURN(StagedBlock b, DecodeStagedHeader(f, f.size()));
+  const size_t start = 22 + b.key.size();
+  b.data.assign(f.data() + start, f.size() - start - 4);
+  return b;
+}
+
+std::string StagedName(std::string_view key) {
+  const size_t slash = key.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? key : key.substr(slash + 1);
+  if (name.empty() || name.size() > 64) return "";
+  for (char c : name) {
+    if (!(c == '_' || (c >= '0' && c <= '9'))) return "";
+  }
+  return std::string(name);
+}
+
+std::string StagingVersionText(std::string_view volume_uuid) {
+  return "strata-staging " + std::to_string(kStagingFormatVersion) + "\nvolume " +
+         std::string(volume_uuid) + "\n";
+}
+
+}  // namespace strata::cache

@@ -1,0 +1,55 @@
+// The on-disk format of writeback staging (docs/format/staging.md, version 1): the directory
+// layout and the encoding of one staged block file. Pure functions; no I/O.
+//
+//   DIR/VERSION            "strata-staging 1\nvolume UUID\n" (text; written once, fsync'ed)
+//   DIR/LOCK               flock'ed by the one process that owns the directory
+//   DIR/blocks/NAME        one staged block, NAME = the last segment of its object key
+//                          ("{slice}_{index}_{len}"); written as NAME.tmp.… and renamed
+//
+// A block file is
+//   magic u32 "STG1" | ino u64 | chunk u32 | key_len u16 | key | data_len u32 | data |
+//   crc32c u32 of every byte before it
+// big-endian. ino/chunk say which file's chunk the block was written for, so that a restart
+// can ask the metadata whether its slice was ever committed (chunk/staging_recovery.h).
+//
+// Thread-safety: pure functions. Errors: DecodeStagedBlock -> kCorruption naming what is bad.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cache/block_tier.h"
+#include "common/status.h"
+
+namespace strata::cache {
+
+constexpr int kStagingFormatVersion = 1;
+
+struct StagedBlock {
+  std::string key;
+  BlockOrigin origin;
+  std::string data;
+};
+
+std::string EncodeStagedBlock(std::string_view key, const BlockOrigin& origin,
+                              std::string_view data);
+Result<StagedBlock> DecodeStagedBlock(std::string_view file);
+// The key and origin from the first bytes of a block file of `file_size` bytes (data left
+// empty; the checksum is checked when the whole file is read). kCorruption when the header
+// is bad or its lengths do not add up to file_size.
+Result<StagedBlock> DecodeStagedHeader(std::string_view head, uint64_t file_size);
+// The header (everything before the data) and the trailer of a block file, for writing it in
+// pieces without joining them: header | data | trailer == EncodeStagedBlock(...).
+std::string StagedHeader(std::string_view key, const BlockOrigin& origin, size_t data_len);
+std::string StagedTrailer(std::string_view header, std::string_view data);
+// Bytes of a block file's header for a key of key_len bytes.
+constexpr size_t StagedHeaderSize(size_t key_len) { return 4 + 8 + 4 + 2 + key_len + 4; }
+
+// The file name of key's block: its last '/'-separated segment, when that is made only of
+// digits and '_' (a block key, chunk/block_key.h); "" otherwise (the key cannot be staged).
+std::string StagedName(std::string_view key);
+// The VERSION file's content for a volume.
+std::string StagingVersionText(std::string_view volume_uuid);
+
+}  // namespace strata::cache

@@ -1,0 +1,407 @@
+// StagingTier: opening a staging directory (lock, version, leftovers), staging blocks
+// (back-pressure, batched directory fsync, fallback to the home tier), reads and removal.
+// The uploads are in staging_uploader.cc. See staging_tier.h.
+#include "cache/staging_tier.h"
+
+#include "cache/staging_format.h"
+#include "common/logging.h"
+#include "fmt/format.h"
+
+namespace strata::cache {
+namespace {
+
+constexpr char kCorruptSuffix[] = ".corrupt";
+
+bool EndsWith(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
+}
+
+}  // namespace
+
+Status StagingOptions::Validate() const {
+  if (dir.empty()) return Status::InvalidArgument("--writeback-dir must not be empty");
+  if (env == nullptr) return Status::InvalidArgument("staging needs an Env");
+  if (limit < (1ULL << 20)) return Status::InvalidArgument("--writeback-limit must be >= 1 MiB");
+  if (!(free_space_ratio >= 0 && free_space_ratio < 1)) {
+    return Status::InvalidArgument("free_space_ratio must be in [0, 1)");
+  }
+  if (upload_delay.count() < 0) return Status::InvalidArgument("--upload-delay must be >= 0");
+  if (uploaders < 1 || uploaders > 1024) return Status::InvalidArgument("uploaders: 1..1024");
+  if (space_wait.count() < 0) return Status::InvalidArgument("space_wait must be >= 0");
+  return Status::OK();
+}
+
+Result<std::unique_ptr<StagingTier>> StagingTier::Open(const StagingOptions& options,
+                                                       BlockTier* home) {
+  RETURN_IF_ERROR(options.Validate());
+  if (home == nullptr) return Status::InvalidArgument("staging needs a home tier");
+  Env* env = options.env;
+  RETURN_IF_ERROR(env->CreateDirs(options.dir));
+  auto lock = env->LockFile(JoinPath(options.dir, "LOCK"), LockType::kExclusive, false);
+  if (!lock.ok()) {
+    if (lock.status().Is(Code::kWouldBlock)) {
+      return Status(Code::kWouldBlock,
+                    "writeback directory " + options.dir +
+                        " is in use by another strata process (a mount or sync-staging); give "
+                        "this mount its own --writeback-dir");
+    }
+    return lock.status().WithContext("lock writeback directory");
+  }
+  const std::string version_path = JoinPath(options.dir, "VERSION");
+  const std::string want = StagingVersionText(options.volume_uuid);
+  auto have = env->ReadFile(version_path);
+  if (have.ok()) {
+    if (*have != want) {
+      std::string first = have->substr(0, have->find('\n'));
+      if (first != "strata-staging " + std::to_string(kStagingFormatVersion)) {
+        return Status::InvalidArgument("writeback directory " + options.dir +
+                                       " has an unknown format ('" + first + "')");
+      }
+      return Status::InvalidArgument("writeback directory " + options.dir +
+                                     " holds blocks of another volume (" +
+                                     have->substr(first.size() + 1) +
+                                     "); give each volume its own --writeback-dir");
+    }
+  } else if (have.status().Is(Code::kNotFound)) {
+    AtomicWriteOptions wo;
+    wo.sync = true;
+    RETURN_IF_ERROR(env->WriteFileAtomic(version_path, want, wo));
+  } else {
+    return have.status();
+  }
+  const std::string blocks = JoinPath(options.dir, "blocks");
+  RETURN_IF_ERROR(env->CreateDirs(blocks));
+  RETURN_IF_ERROR(env->SyncDir(options.dir));
+  ASSIGN_OR_RETURN(auto pool, ThreadPool::Open({.name = "staging uploads",
+                                                .threads = options.uploaders,
+                                                .queue_capacity = size_t(options.uploaders)}));
+  std::unique_ptr<StagingTier> t(
+      new StagingTier(options, home, std::move(*lock), std::move(pool)));
+  RETURN_IF_ERROR(t->Scan());
+  t->dispatcher_ = std::thread([p = t.get()] { p->DispatchLoop(); });
+  return t;
+}
+
+StagingTier::StagingTier(const StagingOptions& options, BlockTier* home,
+                         std::unique_ptr<FileLock> lock, std::unique_ptr<ThreadPool> pool)
+    : options_(options),
+      home_(home),
+      clock_(options.clock ? options.clock : SystemClock::Get()),
+      blocks_dir_(JoinPath(options.dir, "blocks")),
+      lock_(std::move(lock)),
+      pool_(std::move(pool)) {}
+
+StagingTier::~StagingTier() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    gen_++;
+  }
+  cv_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
+  pool_->Shutdown();  // the uploads in progress finish
+  StagingStats s = stats();
+  if (s.blocks > 0) {
+    LOG_WARN("writeback: {} blocks ({} bytes) left staged in {}: the next mount with this "
+             "--writeback-dir (or `strata sync-staging`) uploads them",
+             s.blocks, s.bytes, options_.dir);
+  }
+}
+
+std::string StagingTier::PathOf(const std::string& name) const {
+  return JoinPath(blocks_dir_, name);
+}
+
+// Indexes what an earlier process left: temporary files were never acknowledged (removed);
+// block files are leftovers for the owner to adopt or discard.
+Status StagingTier::Scan() {
+  Env* env = options_.env;
+  ASSIGN_OR_RETURN(auto entries, env->ListDir(blocks_dir_));
+  int temps = 0, bad = 0;
+  for (const DirEntry& d : entries) {
+    if (d.type != FileType::kRegular || EndsWith(d.name, kCorruptSuffix)) continue;
+    const std::string path = PathOf(d.name);
+    if (d.name.find(".tmp.") != std::string::npos) {
+      Status st = env->RemoveFile(path);
+      if (!st.ok() && !st.Is(Code::kNotFound)) return st;
+      temps++;
+      continue;
+    }
+    ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
+    ASSIGN_OR_RETURN(uint64_t size, file->Size());
+    ASSIGN_OR_RETURN(std::string head, file->Read(0, StagedHeaderSize(1024)));
+    auto b = DecodeStagedHeader(head, size);
+    if (!b.ok() || StagedName(b->key) != d.name) {
+      // Kept aside for inspection, never uploaded: a block file that does not parse was
+      // damaged on this disk after it was acknowledged.
+      LOG_ERROR("writeback: staged file {} is damaged ({}); moved aside as {}{}", path,
+                b.ok() ? "name does not match its key" : b.status().ToString(), d.name,
+                kCorruptSuffix);
+      RETURN_IF_ERROR(env->Rename(path, path + kCorruptSuffix));
+      bad++;
+      continue;
+    }
+    Entry e;
+    e.size = size - StagedHeaderSize(b->key.size()) - 4;
+    e.origin = b->origin;
+    e.state = State::kLeftover;
+    stats_.bytes += e.size;
+    stats_.blocks++;
+    stats_.leftovers++;
+    index_.emplace(b->key, e);
+  }
+  if (temps > 0) RETURN_IF_ERROR(env->SyncDir(blocks_dir_));
+  if (stats_.blocks > 0 || temps > 0 || bad > 0) {
+    LOG_INFO("writeback: {} found {} staged blocks ({} bytes) left by an earlier process; "
+             "removed {} unfinished temporary files; {} damaged",
+             options_.dir, stats_.blocks, stats_.bytes, temps, bad);
+  }
+  return Status::OK();
+}
+
+bool StagingTier::DiskHasRoom(uint64_t size) {
+  if (options_.free_space_ratio <= 0) return true;
+  auto space = options_.env->GetSpace(options_.dir);
+  if (!space.ok() || space->total_bytes == 0) return true;  // a real ENOSPC falls back anyway
+  const double keep = options_.free_space_ratio * static_cast<double>(space->total_bytes);
+  return static_cast<double>(space->free_bytes) - static_cast<double>(size) >= keep;
+}
+
+bool StagingTier::WaitForRoom(uint64_t size) {
+  const int64_t until = clock_->MonotonicNanos() +
+                        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.space_wait)
+                            .count();
+  bool counted = false;
+  for (;;) {
+    const bool disk_ok = DiskHasRoom(size);  // statvfs outside the lock
+    std::unique_lock lock(mu_);
+    if (disk_ok && (stats_.bytes == 0 || stats_.bytes + size <= options_.limit)) {
+      stats_.bytes += size;  // reserved now, so concurrent writers cannot overshoot
+      return true;
+    }
+    if (stop_) return false;
+    // Nothing staged here would free the disk: someone else filled it. Go direct at once.
+    if (!disk_ok && stats_.blocks == 0) return false;
+    if (!counted) {
+      stats_.waits++;
+      counted = true;
+    }
+    const int64_t left = until - clock_->MonotonicNanos();
+    if (left <= 0) return false;
+    const uint64_t freed = stats_.uploaded_total + stats_.removed_total;
+    // Woken by an upload or a removal; the disk's free space is looked at again at least
+    // once a second (other writers on the same file system change it without telling us).
+    clock_->WaitFor(lock, cv_, std::min<std::chrono::nanoseconds>(
+                                   std::chrono::nanoseconds(left), std::chrono::seconds(1)),
+                    [&] { return stop_ || stats_.uploaded_total + stats_.removed_total != freed; });
+  }
+}
+
+Status StagingTier::SyncDirBatched() {
+  std::unique_lock lock(mu_);
+  const uint64_t mine = ++renames_;
+  while (dir_synced_ < mine) {
+    if (dir_syncing_) {
+      cv_.wait(lock);  // the running fsync may not cover our rename; look again after it
+      continue;
+    }
+    dir_syncing_ = true;
+    const uint64_t upto = renames_;
+    lock.unlock();
+    Status st = options_.env->SyncDir(blocks_dir_);
+    lock.lock();
+    dir_syncing_ = false;
+    if (st.ok() && upto > dir_synced_) dir_synced_ = upto;
+    cv_.notify_all();
+    if (!st.ok()) return st;
+  }
+  return Status::OK();
+}
+
+Status StagingTier::StageFile(const std::string& key, const std::string& name,
+                              std::string_view plain, const BlockOrigin& origin) {
+  const std::string header = StagedHeader(key, origin, plain.size());
+  const std::string trailer = StagedTrailer(header, plain);
+  AtomicWriteOptions wo;  // no sync: the file is fsync'ed below, the directory in a batch
+  wo.no_replace = false;
+  Status st = options_.env->WriteFileAtomic(
+      PathOf(name),
+      [&](WritableFile& f) -> Status {
+        RETURN_IF_ERROR(f.Append(header));
+        RETURN_IF_ERROR(f.Append(plain));
+        RETURN_IF_ERROR(f.Append(trailer));
+        return f.Sync();
+      },
+      wo);
+  if (!st.ok()) return st;
+  st = SyncDirBatched();
+  if (!st.ok()) {
+    Status rm = options_.env->RemoveFile(PathOf(name));
+    (void)rm;  // deliberately dropped: the block goes direct; a leftover is discarded later
+  }
+  return st;
+}
+
+Status StagingTier::Write(const std::string& key, std::string_view plain, bool sync,
+                          const BlockOrigin& origin) {
+  (void)sync;  // a staged block is always fsync'ed
+  const std::string name = StagedName(key);
+  {
+    std::lock_guard lock(mu_);
+    if (index_.count(key)) return Status::OK();  // blocks are immutable: staged already
+  }
+  Status why;
+  bool first = false;
+  if (name.empty()) {
+    why = Status::InvalidArgument("not a block key");
+  } else if (!WaitForRoom(plain.size())) {
+    why = Status(Code::kNoSpace, fmt::format("no room in {} within {} s (limit {} bytes)", options_.dir,
+                                      options_.space_wait.count() / 1000, options_.limit));
+  } else {
+    why = StageFile(key, name, plain, origin);
+    std::lock_guard lock(mu_);
+    if (why.ok()) {
+      Entry e;
+      e.size = plain.size();
+      e.origin = origin;
+      e.due_ns = clock_->MonotonicNanos() +
+                 std::chrono::duration_cast<std::chrono::nanoseconds>(options_.upload_delay)
+                     .count();
+      index_.emplace(key, e);
+      queue_.push_back(key);
+      first = stats_.blocks == 0;
+      stats_.blocks++;
+      stats_.staged_total++;
+      gen_++;
+    } else {
+      stats_.bytes -= plain.size();  // the reservation of WaitForRoom
+      gen_++;
+    }
+  }
+  if (why.ok()) {
+    cv_.notify_all();
+    if (first && options_.on_nonempty) options_.on_nonempty();
+    return Status::OK();
+  }
+  cv_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    stats_.fallbacks++;
+  }
+  LOG_WARN_EVERY("writeback: block {} not staged ({}); uploading it directly", key,
+                 why.ToString());
+  // Durable in the store before the caller commits: nothing is acknowledged that is not
+  // durable somewhere.
+  return home_->Write(key, plain, true, origin);
+}
+
+Result<BlockData> StagingTier::Get(const std::string& key, uint32_t expected_len) {
+  (void)expected_len;  // the chain checks the length
+  {
+    std::lock_guard lock(mu_);
+    if (!index_.count(key)) return Status::NotFound("not staged: " + key);
+  }
+  auto raw = options_.env->ReadFile(PathOf(StagedName(key)));
+  if (!raw.ok()) {
+    if (raw.status().Is(Code::kNotFound)) return Status::NotFound("uploaded meanwhile: " + key);
+    return raw.status().WithContext("read staged block " + key);
+  }
+  auto b = DecodeStagedBlock(*raw);
+  if (!b.ok() || b->key != key) {
+    Status bad = b.ok() ? Status::Corruption("staged file holds " + b->key) : b.status();
+    LOG_ERROR("writeback: staged block {} is damaged: {}", key, bad.ToString());
+    return bad.WithContext("staged block " + key);
+  }
+  return std::make_shared<const std::string>(std::move(b->data));
+}
+
+Status StagingTier::Put(const std::string& key, BlockData data) {
+  (void)key, (void)data;
+  return Status::OK();  // not a cache: declines fills (WantsFill is false anyway)
+}
+
+bool StagingTier::Contains(const std::string& key) {
+  std::lock_guard lock(mu_);
+  return index_.count(key) > 0;
+}
+
+void StagingTier::Forget(const std::string& key, const Entry& e) {
+  (void)key;
+  stats_.bytes -= e.size;
+  stats_.blocks--;
+  if (e.state == State::kLeftover) stats_.leftovers--;
+  gen_++;
+}
+
+Status StagingTier::Remove(const std::string& key) {
+  std::unique_lock lock(mu_);
+  auto it = index_.find(key);
+  // An upload in progress finishes first: the chain deletes the store's copy after us.
+  while (it != index_.end() && it->second.state == State::kUploading) {
+    it->second.removed = true;
+    cv_.wait(lock);
+    it = index_.find(key);
+  }
+  if (it == index_.end()) return Status::OK();
+  Entry e = it->second;
+  index_.erase(it);
+  Forget(key, e);
+  stats_.removed_total++;
+  lock.unlock();
+  cv_.notify_all();
+  Status st = options_.env->RemoveFile(PathOf(StagedName(key)));
+  if (!st.ok() && !st.Is(Code::kNotFound)) return st.WithContext("remove staged block " + key);
+  return Status::OK();
+}
+
+Status StagingTier::Sync(const std::vector<std::string>& keys) {
+  (void)keys;  // staged: fsync'ed when written; uploaded: written to home with sync
+  return Status::OK();
+}
+
+std::vector<LeftoverBlock> StagingTier::Leftovers() const {
+  std::vector<LeftoverBlock> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [key, e] : index_) {
+    if (e.state == State::kLeftover) out.push_back({key, e.origin, e.size});
+  }
+  return out;
+}
+
+void StagingTier::Adopt(const std::string& key) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = index_.find(key);
+    if (it == index_.end() || it->second.state != State::kLeftover) return;
+    it->second.state = State::kQueued;
+    it->second.due_ns = 0;  // old already: no upload delay
+    stats_.leftovers--;
+    queue_.push_back(key);
+    gen_++;
+  }
+  cv_.notify_all();
+}
+
+Status StagingTier::Discard(const std::string& key) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = index_.find(key);
+    if (it == index_.end() || it->second.state != State::kLeftover) return Status::OK();
+  }
+  return Remove(key);
+}
+
+std::vector<std::string> StagingTier::Keys() const {
+  std::vector<std::string> out;
+  std::lock_guard lock(mu_);
+  out.reserve(index_.size());
+  for (const auto& [key, e] : index_) out.push_back(key);
+  return out;
+}
+
+StagingStats StagingTier::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace strata::cache

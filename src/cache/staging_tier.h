@@ -1,0 +1,194 @@
+// StagingTier: writeback staging (DESIGN.md §6 "Writeback mode") as a block tier
+// (block_tier.h) that is the chain's write target in front of the store tier ("home").
+//
+// Write(key, block): the block goes to a file on local disk — a temporary file, written and
+// fsync'ed, renamed to its name, then a directory fsync that is shared (batched) by every
+// rename done before it started — and is then queued for upload. Once Write returns OK the
+// block survives SIGKILL of the process and a restart of the machine; the caller commits
+// its slice to metadata at once, so close()/fsync() wait for the staging and the commit,
+// not the upload. Layout and encoding: staging_format.h, docs/format/staging.md.
+//
+// Upload: one dispatcher thread feeds an upload pool (ThreadPool, `uploaders` threads): it
+// takes the oldest queued block once `upload_delay` has passed since it was staged, and
+// hands it to the pool while fewer than `uploaders` uploads run. An upload reads the file,
+// verifies it, writes the block to the home tier (durably: sync) and only then deletes the
+// file. A failed upload puts the block back at the head of the queue and pauses every upload
+// for a back-off (0.5 s doubling to 30 s, reset by a success), so a store that is down is
+// not hammered; nothing staged is ever dropped for a store error. No directory is polled:
+// the queue is in memory and the dispatcher sleeps on a condition variable (Clock::WaitFor).
+//
+// Remove(key) (the block's slice was deleted, or its commit failed): waits for an upload of
+// the key in progress, then forgets it and deletes its file; the chain removes it from the
+// store afterwards. With an upload delay, blocks of files deleted soon after they were
+// written never reach the store.
+//
+// Space: staged bytes are bounded by `limit`, and staging never fills its file system past
+// 1 - free_space_ratio. A Write that does not fit waits (back-pressure) for uploads to make
+// room, at most `space_wait`; then, and at once when the disk fails (ENOSPC, EIO, ...), the
+// block is written straight to the home tier (direct upload, counted as a fallback), so
+// nothing is acknowledged that is not durable somewhere.
+//
+// Restart: Open takes the directory's LOCK (one owner at a time: a second mount or
+// sync-staging on the same directory is refused), removes temporary files (never
+// acknowledged), and indexes the block files it finds as leftovers: they are served to reads
+// but not uploaded until their owner decides (chunk/staging_recovery.h asks the metadata):
+// Adopt queues a leftover for upload (its slice was committed), Discard deletes it (it was
+// not: killed between staging and commit).
+//
+// Reads: Get serves staged blocks (verified by the file's checksum) before they are
+// uploaded; a block uploaded and deleted meanwhile is a miss (the store has it).
+//
+// Ownership: the home tier is not owned and must outlive this. Env and Clock likewise.
+// Thread-safety: every method may be called from any thread concurrently. The lock is never
+// held across file I/O or a home-tier call.
+// Errors: Open: kInvalidArgument (bad options, a directory of another volume or of an unknown
+// format version), kWouldBlock (the directory is in use), the Env's. Write: the home tier's
+// error when the block could be neither staged nor uploaded directly. Get: kNotFound (miss),
+// kCorruption (a damaged staged file: logged; the chain then asks the store).
+#pragma once
+
+#include <condition_variable>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/block_tier.h"
+#include "common/clock.h"
+#include "common/env.h"
+#include "common/status.h"
+#include "common/thread_pool.h"
+
+namespace strata::cache {
+
+struct StagingOptions {
+  std::string dir;                 // --writeback-dir (required)
+  std::string volume_uuid;         // recorded in DIR/VERSION; another volume's dir is refused
+  uint64_t limit = 10ULL << 30;    // --writeback-limit: staged bytes at most (default 10 GiB)
+  double free_space_ratio = 0.1;   // keep this fraction of the file system free (the cache's)
+  std::chrono::milliseconds upload_delay{0};  // --upload-delay (default 0: upload at once)
+  int uploaders = 20;              // concurrent uploads (--max-uploads)
+  std::chrono::milliseconds space_wait{60000};  // a writer waits this long for room (60 s)
+  Env* env = nullptr;              // required; not owned
+  Clock* clock = nullptr;          // nullptr: SystemClock
+  // Called (no lock held, on the writing thread) when a block is staged while nothing else
+  // is: the session record should say so soon (meta PublishSessionSoon). May be empty.
+  std::function<void()> on_nonempty;
+  Status Validate() const;
+};
+
+// A plain snapshot for status, umount and the session record.
+struct StagingStats {
+  uint64_t bytes = 0;           // staged block bytes (queued, uploading and leftovers)
+  uint64_t blocks = 0;
+  uint64_t leftovers = 0;       // blocks found at open, not yet adopted or discarded
+  uint64_t uploading = 0;
+  uint64_t staged_total = 0;    // blocks staged since open
+  uint64_t uploaded_total = 0;  // blocks uploaded (and their files deleted) since open
+  uint64_t removed_total = 0;   // blocks removed before upload (deleted, or never committed)
+  uint64_t fallbacks = 0;       // blocks written straight to the store (full or failing disk)
+  uint64_t upload_errors = 0;   // failed upload attempts (retried)
+  uint64_t waits = 0;           // writers that waited for room
+  std::string last_error;       // the latest upload error, "" after a success
+};
+
+// A block file found at open (a leftover of an earlier process).
+struct LeftoverBlock {
+  std::string key;
+  BlockOrigin origin;
+  uint64_t size = 0;
+};
+
+class StagingTier : public BlockTier {
+ public:
+  static Result<std::unique_ptr<StagingTier>> Open(const StagingOptions& options,
+                                                   BlockTier* home);
+  // Stops the dispatcher and waits for the uploads in progress; what is still queued stays
+  // on disk for the next owner (logged with its size).
+  ~StagingTier() override;
+  StagingTier(const StagingTier&) = delete;
+  StagingTier& operator=(const StagingTier&) = delete;
+
+  std::string_view Name() const override { return "staging"; }
+  Result<BlockData> Get(const std::string& key, uint32_t expected_len) override;
+  bool WantsFill() const override { return false; }
+  Status Put(const std::string& key, BlockData data) override;
+  bool Contains(const std::string& key) override;
+  Status Remove(const std::string& key) override;
+  // Stages the block (see the top); `sync` changes nothing: a staged block is always durable.
+  Status Write(const std::string& key, std::string_view plain, bool sync,
+               const BlockOrigin& origin) override;
+  // Staged blocks are durable already; uploaded ones were written to home with sync.
+  Status Sync(const std::vector<std::string>& keys) override;
+
+  // Leftovers found at open that are neither adopted nor discarded yet.
+  std::vector<LeftoverBlock> Leftovers() const;
+  // Queues a leftover for upload (oldest first among the adopted). Unknown keys are ignored.
+  void Adopt(const std::string& key);
+  // Deletes a leftover (its slice was never committed, or is gone).
+  Status Discard(const std::string& key);
+  // Waits until nothing is staged, or `timeout` passed, or uploads keep failing with no
+  // progress for `timeout`; returns the stats at the end (bytes 0 when drained).
+  StagingStats WaitDrained(std::chrono::milliseconds timeout);
+  // Keys staged now (for the session record's oldest slice).
+  std::vector<std::string> Keys() const;
+  StagingStats stats() const;
+  const std::string& dir() const { return options_.dir; }
+
+ private:
+  enum class State : uint8_t { kLeftover, kQueued, kUploading };
+  struct Entry {
+    uint64_t size = 0;        // block bytes
+    BlockOrigin origin;
+    State state = State::kQueued;
+    int64_t due_ns = 0;       // monotonic: not uploaded before this
+    bool removed = false;     // Remove arrived during the upload
+  };
+
+  StagingTier(const StagingOptions& options, BlockTier* home, std::unique_ptr<FileLock> lock,
+              std::unique_ptr<ThreadPool> pool);
+  Status Scan();
+  std::string PathOf(const std::string& name) const;
+  // Waits for room for `size` bytes (back-pressure); false when none came in time.
+  bool WaitForRoom(uint64_t size);
+  // True when the file system keeps its free-space ratio after `size` more bytes.
+  bool DiskHasRoom(uint64_t size);
+  // Writes, fsyncs and renames the block file, then the batched directory fsync.
+  Status StageFile(const std::string& key, const std::string& name, std::string_view plain,
+                   const BlockOrigin& origin);
+  Status SyncDirBatched();
+  void DispatchLoop();
+  void Upload(const std::string& key);
+  void Forget(const std::string& key, const Entry& e);  // REQUIRES: mu_ held, entry erased
+
+  const StagingOptions options_;
+  BlockTier* const home_;
+  Clock* const clock_;
+  const std::string blocks_dir_;
+  std::unique_ptr<FileLock> lock_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;        // queue changed, upload finished, room freed, stop
+  std::unordered_map<std::string, Entry> index_;  // key -> entry; guarded by mu_
+  std::deque<std::string> queue_;     // keys to upload, oldest first (may hold stale keys)
+  StagingStats stats_;                // counters; bytes/blocks kept current; guarded by mu_
+  int64_t paused_until_ns_ = 0;       // uploads wait after a failure (back-off)
+  std::chrono::milliseconds backoff_{0};
+  bool stop_ = false;
+  uint64_t gen_ = 0;                  // bumped on every change the dispatcher waits for
+  // Batched directory fsync: renames counted, the count the last good fsync covered.
+  uint64_t renames_ = 0, dir_synced_ = 0;
+  bool dir_syncing_ = false;
+
+  std::unique_ptr<ThreadPool> pool_;  // uploads
+  std::thread dispatcher_;
+};
+
+}  // namespace strata::cache
