@@ -15,6 +15,12 @@
 // before returning an error that fn decided on), and a read-only transaction that made more
 // than one read round trip validates at Commit.
 //
+// Counters are incremented blind: the commit script adds Transaction::Increment's deltas to
+// the stored fields ('a' writes), so usage counters join no read set and never conflict.
+// Group commit: CommitGroup sends the parts of several transactions in one script call; each
+// part is checked and applied on its own, in order (group_commit=N in the URL: commit calls in
+// flight before commits are grouped, default 4; 0 turns grouping off).
+//
 // Open() refuses a server whose maxmemory-policy may evict keys (allkeys-*), and a database
 // that holds another layout version. An unreachable server fails within connect_timeout_ms
 // with kUnavailable. A Commit whose connection fails mid-way returns kIOError (not retried:
@@ -37,13 +43,17 @@ class RedisShared;  // redis_kv.cc
 class RedisKv : public KvEngine {
  public:
   static Result<std::unique_ptr<RedisKv>> Open(const RedisKvOptions& opts);
-  // redis://[[user]:password@]host[:port][/db][?pool_size=N&connect_timeout_ms=N]
+  // redis://[[user]:password@]host[:port][/db][?pool_size=N&connect_timeout_ms=N
+  //          &io_timeout_ms=N&group_commit=N]
   static Result<std::unique_ptr<RedisKv>> OpenUrl(const std::string& url);
 
   ~RedisKv() override;
   std::string Describe() const override;
   Result<std::unique_ptr<Transaction>> Begin(bool read_only) override;
   Status Clear() override;
+  // The group's commits in one script call (one round trip), each validated on its own.
+  std::vector<Status> CommitGroup(const std::vector<Transaction*>& txns) override;
+  int group_commit_slots() const override;
   // From CONFIG GET appendonly/appendfsync/save (INFO persistence when CONFIG is renamed away).
   Result<Durability> GetDurability() override;
 
