@@ -36,6 +36,7 @@ struct RedisKvOptions {
   int connect_timeout_ms = 2000;  // an unreachable server fails within this
   int io_timeout_ms = 10000;      // one command's reply
   int group_commit_slots = 4;     // KvEngine::group_commit_slots; 0: no group commit
+  int cache_entries = 100000;     // version cache of read-write transactions; 0: off
   Status Validate() const;
 };
 

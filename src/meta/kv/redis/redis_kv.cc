@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <unordered_map>
 
 #include "common/uri.h"
 #include "meta/kv/redis/redis_scripts.h"
@@ -46,7 +47,32 @@ class RedisShared {
     return Status::OK();
   }
 
+  // The version cache (redis_kv.h): what this client last saw of a key, with its version.
+  struct Cached {
+    std::string version;  // "" = absent
+    std::optional<std::string> value;
+  };
+  bool CacheGet(const std::string& key, Cached* out) {
+    std::lock_guard lock(cache_mu);
+    auto it = cache.find(key);
+    if (it == cache.end()) return false;
+    *out = it->second;
+    return true;
+  }
+  void CachePut(const std::string& key, std::string version, std::optional<std::string> value) {
+    if (pool.options().cache_entries <= 0) return;
+    std::lock_guard lock(cache_mu);
+    if (cache.size() >= static_cast<size_t>(pool.options().cache_entries)) cache.clear();
+    cache.insert_or_assign(key, Cached{std::move(version), std::move(value)});
+  }
+  void CacheDrop(const std::string& key) {
+    std::lock_guard lock(cache_mu);
+    cache.erase(key);
+  }
+
   RedisPool pool;
+  std::mutex cache_mu;
+  std::unordered_map<std::string, Cached> cache;  // GUARDED_BY(cache_mu)
   std::string shas[kNumScripts];
   std::string describe;
   std::atomic<bool> layout_marked{false};
@@ -127,7 +153,8 @@ class RedisTxn : public Transaction {
   void Delete(std::string_view key) override { writes_.Delete(key); }
 
   Status Validate() override {
-    if (done_ || (versions_.empty() && ranges_.empty())) return Status::OK();
+    // One read round trip is one atomic view: nothing to check (cached reads are not).
+    if (done_ || (round_trips_ <= 1 && !cached_reads_)) return Status::OK();
     return RunCommitScript(/*with_writes=*/false);
   }
 
@@ -139,7 +166,7 @@ class RedisTxn : public Transaction {
     }
     if (writes_.empty()) {
       // One read round trip is one atomic view; more must be checked to be one snapshot.
-      return round_trips_ <= 1 ? Status::OK() : RunCommitScript(false);
+      return round_trips_ <= 1 && !cached_reads_ ? Status::OK() : RunCommitScript(false);
     }
     RETURN_IF_ERROR(sh_->MarkLayout());
     return RunCommitScript(/*with_writes=*/true);
@@ -159,12 +186,44 @@ class RedisTxn : public Transaction {
   // reads straddle a commit.
   Status Saw(const std::string& key, std::string version) {
     auto [it, inserted] = versions_.try_emplace(key, std::move(version));
-    if (!inserted && it->second != version) return Conflict();
+    if (!inserted && it->second != version) {
+      sh_->CacheDrop(key);  // the cache may have held the older one
+      return Conflict();
+    }
     return Status::OK();
   }
 
   // GET or MGET of stored keys, recording their versions.
   Result<std::vector<std::optional<std::string>>> Load(const std::vector<std::string>& keys) {
+    // A read-write transaction takes what the version cache knows; its commit checks those
+    // versions like any other read (a stale one conflicts, is dropped, and the retry reads).
+    if (read_only_ || sh_->pool.options().cache_entries <= 0) return Fetch(keys);
+    std::vector<std::optional<std::string>> out(keys.size());
+    std::vector<std::string> missing;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < keys.size(); i++) {
+      RedisShared::Cached c;
+      if (!sh_->CacheGet(keys[i], &c)) {
+        missing.push_back(keys[i]);
+        where.push_back(i);
+        continue;
+      }
+      cached_reads_ = true;
+      RETURN_IF_ERROR(Saw(keys[i], std::move(c.version)));
+      out[i] = std::move(c.value);
+      if (auto inc = writes_.TakeIncrement(keys[i])) {
+        writes_.Materialize(keys[i], out[i], *inc);
+        out[i] = *writes_.Find(keys[i]);
+      }
+    }
+    if (missing.empty()) return out;
+    ASSIGN_OR_RETURN(auto got, Fetch(missing));
+    for (size_t j = 0; j < where.size(); j++) out[where[j]] = std::move(got[j]);
+    return out;
+  }
+
+  // GET or MGET from the server, recording the versions (and caching what was seen).
+  Result<std::vector<std::optional<std::string>>> Fetch(const std::vector<std::string>& keys) {
     std::vector<std::string> rkeys;
     std::vector<std::string_view> cmd = {keys.size() == 1 ? "GET" : "MGET"};
     rkeys.reserve(keys.size());
@@ -188,6 +247,7 @@ class RedisTxn : public Transaction {
         RETURN_IF_ERROR(SplitStored(items[i], &version, &value));
         out[i] = std::move(value);
       }
+      sh_->CachePut(keys[i], version, out[i]);
       RETURN_IF_ERROR(Saw(keys[i], std::move(version)));
       if (auto inc = writes_.TakeIncrement(keys[i])) {
         writes_.Materialize(keys[i], out[i], *inc);
@@ -196,6 +256,25 @@ class RedisTxn : public Transaction {
     }
     return out;
   }
+
+ public:
+  // After the commit script answered for this transaction: a commit that applied writes
+  // `version` into the cache for every key it put or deleted (increments are dropped: only the
+  // server knows the sum); any failure drops everything it read or wrote, so that the retry
+  // reads the server.
+  void AfterCommit(const Status& s, const std::string& version) {
+    if (sh_->pool.options().cache_entries <= 0) return;
+    if (!s.ok()) {
+      for (const auto& [k, v] : versions_) sh_->CacheDrop(k);
+      for (const auto& [k, v] : writes_.entries()) sh_->CacheDrop(k);
+      return;
+    }
+    if (version.empty()) return;
+    for (const auto& [k, v] : writes_.entries()) sh_->CachePut(k, v ? version : "", v);
+    for (const auto& [k, inc] : writes_.increments()) sh_->CacheDrop(k);
+  }
+
+ private:
 
   Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end, size_t limit,
                                        bool record) {
@@ -277,7 +356,9 @@ class RedisTxn : public Transaction {
   Status RunCommitScript(bool with_writes) {
     std::vector<std::string> args = {"1"};
     AppendPart(&args, with_writes);
-    std::vector<Status> r = RunCommitParts(*sh_, args, {with_writes}, BudgetMs());
+    std::vector<std::string> versions;
+    std::vector<Status> r = RunCommitParts(*sh_, args, {with_writes}, BudgetMs(), &versions);
+    AfterCommit(r[0], versions[0]);
     return r[0];
   }
 
@@ -291,7 +372,7 @@ class RedisTxn : public Transaction {
       return Status::Internal("redis: write in a read-only transaction");
     }
     *writes = !writes_.empty();
-    if (!*writes && round_trips_ <= 1) return Status::OK();
+    if (!*writes && round_trips_ <= 1 && !cached_reads_) return Status::OK();
     AppendPart(args, *writes);
     return std::nullopt;
   }
@@ -300,12 +381,15 @@ class RedisTxn : public Transaction {
 
   // Runs the commit script over `args` (nparts first, then the parts); one Status per part.
   // `writes[i]` says whether part i writes (a lost reply then leaves its outcome unknown).
+  // (*versions)[i]: the version part i's writes got ("" when it wrote nothing or failed).
   static std::vector<Status> RunCommitParts(RedisShared& sh, const std::vector<std::string>& args,
-                                            const std::vector<bool>& writes, int64_t budget_ms) {
+                                            const std::vector<bool>& writes, int64_t budget_ms,
+                                            std::vector<std::string>* versions) {
     std::vector<std::string_view> views(args.begin(), args.end());
     bool lost = false;
     auto r = sh.Eval(kCommitScript, views, &lost, budget_ms);
     std::vector<Status> out(writes.size());
+    versions->assign(writes.size(), "");
     if (!r.ok()) {
       for (size_t i = 0; i < writes.size(); i++) {
         if (writes[i] && lost) {
@@ -325,7 +409,9 @@ class RedisTxn : public Transaction {
     }
     for (size_t i = 0; i < writes.size(); i++) {
       const redisReply* e = rep->element[i];
-      if (e->type != REDIS_REPLY_INTEGER) {
+      if (e->type == REDIS_REPLY_STRING) {
+        (*versions)[i].assign(e->str, e->len);  // applied, under this version
+      } else if (e->type != REDIS_REPLY_INTEGER) {
         out[i] = Status::IOError("redis: bad commit reply");
       } else {
         out[i] = e->integer == 1 ? Status::OK() : Conflict();
@@ -341,6 +427,7 @@ class RedisTxn : public Transaction {
   Clock* clock_ = nullptr;
   bool done_ = false;
   int round_trips_ = 0;
+  bool cached_reads_ = false;  // some read came from the version cache
   WriteBuffer writes_;
   std::map<std::string, std::string, std::less<>> versions_;  // key -> version ("" = absent)
   std::vector<Range> ranges_;
@@ -424,9 +511,11 @@ Result<std::unique_ptr<RedisKv>> RedisKv::OpenUrl(const std::string& url) {
       RETURN_IF_ERROR(number(k, v, &opts.io_timeout_ms));
     } else if (k == "group_commit") {
       RETURN_IF_ERROR(number(k, v, &opts.group_commit_slots));
+    } else if (k == "cache") {
+      RETURN_IF_ERROR(number(k, v, &opts.cache_entries));
     } else {
       return Status::InvalidArgument("redis: unknown parameter '" + k +
-                                     "' (known: pool_size, connect_timeout_ms, io_timeout_ms, group_commit)");
+                                     "' (known: pool_size, connect_timeout_ms, io_timeout_ms, group_commit, cache)");
     }
   }
   return Open(opts);
@@ -472,8 +561,12 @@ std::vector<Status> RedisKv::CommitGroup(const std::vector<Transaction*>& txns) 
     }
   }
   args[0] = std::to_string(sent.size());
-  std::vector<Status> r = RedisTxn::RunCommitParts(*shared_, args, writes, budget);
-  for (size_t k = 0; k < sent.size(); k++) out[sent[k]] = std::move(r[k]);
+  std::vector<std::string> versions;
+  std::vector<Status> r = RedisTxn::RunCommitParts(*shared_, args, writes, budget, &versions);
+  for (size_t k = 0; k < sent.size(); k++) {
+    mine[sent[k]]->AfterCommit(r[k], versions[k]);
+    out[sent[k]] = std::move(r[k]);
+  }
   return out;
 }
 

@@ -15,6 +15,16 @@
 // before returning an error that fn decided on), and a read-only transaction that made more
 // than one read round trip validates at Commit.
 //
+// Version cache (cache=N entries in the URL, default 100000, 0 = off): the engine remembers
+// the value and version of every key it read or wrote. A read-write transaction reads a
+// cached key without a round trip; its commit checks the version like any other read, so a
+// value another client changed since fails the commit with kConflict (the key is dropped and
+// RunTxn's retry reads the server): the cache never lets a stale value be committed on, it
+// only saves the reads that turn out current. Read-only transactions always read the server
+// (lookups, getattr and readdir stay as fresh as before); a read-write transaction that used
+// cached reads and writes nothing is validated at Commit (and by Validate before RunTxn
+// returns an error decided on them).
+//
 // Counters are incremented blind: the commit script adds Transaction::Increment's deltas to
 // the stored fields ('a' writes), so usage counters join no read set and never conflict.
 // Group commit: CommitGroup sends the parts of several transactions in one script call; each

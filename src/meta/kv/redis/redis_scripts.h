@@ -24,8 +24,9 @@ return out
 // range still holds exactly the keys seen; if so applies its writes under one new version
 // ('a': adds each delta to the 8-byte big-endian signed field of the stored value, zeros when
 // absent or of another size; with erase 1 an all-zero result deletes the key). A part's
-// checks see the writes of the parts before it. Returns one integer per part: 1 applied (or
-// nothing to apply), 0 conflict (nothing of that part applied).
+// checks see the writes of the parts before it. Returns one entry per part: the new version
+// (16 hex digits) when its writes were applied, 1 when it had nothing to apply and its checks
+// held, 0 on conflict (nothing of that part applied).
 inline constexpr const char* kCommit = R"lua(
 local a = ARGV
 local function skip_writes(i, n)
@@ -38,6 +39,7 @@ local function skip_writes(i, n)
 end
 local function apply(i, n)
   local ver = string.format('%016x', redis.call('INCR', 'c'))
+  local applied = ver
   for _ = 1, n do
     local op, k = a[i], a[i + 1]
     if op == 'p' then
@@ -70,6 +72,7 @@ local function apply(i, n)
       i = i + 4 + nf
     end
   end
+  return applied
 end
 local results = {}
 local i = 2
@@ -96,9 +99,10 @@ for p = 1, tonumber(a[1]) do
     i = i + 3 + cnt
   end
   n = tonumber(a[i]); i = i + 1
-  if ok and n > 0 then apply(i, n) end
+  local ver = nil
+  if ok and n > 0 then ver = apply(i, n) end
   i = skip_writes(i, n)
-  results[p] = ok and 1 or 0
+  if ver then results[p] = ver elseif ok then results[p] = 1 else results[p] = 0 end
 end
 return results
 )lua";
