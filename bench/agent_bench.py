@@ -131,6 +131,7 @@ def main():
     ap.add_argument("--threads", type=int, default=96, help="FUSE worker threads")
     ap.add_argument("--mount-args", default="")
     ap.add_argument("--label", default="")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (logs) at the end")
     a = ap.parse_args()
     for tool in (a.strata, a.proxy, shutil.which("redis-server") or "/nonexistent"):
         if not os.path.exists(tool):
@@ -175,7 +176,10 @@ def main():
     finally:
         redis.terminate()
         redis.wait(10)
-        shutil.rmtree(work, ignore_errors=True)
+        if a.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     print("\n| build | RTT ms | agents | files/s | close p50 ms | close p99 ms | rt/file | "
           "rt/file solo |\n|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))

@@ -73,7 +73,8 @@ class CommitQueue {
     std::unique_lock lock(mu_);
     queue_.push_back(&me);
     while (!me.done) {
-      if (in_flight_ < slots && queue_.front() == &me) {
+      // Only a waiter still queued may lead (one already taken into a group waits for it).
+      if (in_flight_ < slots && !queue_.empty() && queue_.front() == &me) {
         std::vector<Waiter*> group;
         while (!queue_.empty() && group.size() < kMaxGroup) {
           group.push_back(queue_.front());

@@ -187,3 +187,37 @@ TEST(GroupCommitTest, ConcurrentCommitsShareRoundTripsAndAConflictHurtsOnlyItsOw
 
 }  // namespace
 }  // namespace strata::kv
+
+namespace strata::kv {
+namespace {
+
+// Many committers against few slots: waiters taken into a group wake up while the queue is
+// empty (the case that once read front() of an empty queue and led a second time).
+TEST(GroupCommitTest, ManyCommittersOnOneSlotAllLandOnce) {
+  MemKvOptions o;
+  o.latency_us = 1000;
+  o.group_commit_slots = 1;
+  auto mem = MemKv::Open(o);
+  ASSERT_TRUE(mem.ok());
+  std::shared_ptr<KvEngine> kv(std::move(*mem));
+  constexpr int kThreads = 48;
+  constexpr int kEach = 6;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; i++) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kEach; j++) {
+        EXPECT_TRUE(RunTxn(*kv, [&](Transaction& t) {
+                      t.Put("k/" + std::to_string(i) + "/" + std::to_string(j), "v");
+                      return t.Increment("n", {1}, false);
+                    }).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::string n;
+  PutU64BE(&n, kThreads * kEach);
+  EXPECT_EQ(conformance::Read(*kv, "n"), n);
+}
+
+}  // namespace
+}  // namespace strata::kv
