@@ -27,8 +27,10 @@ Status CheckNewName(const std::string& name) {
 Status CreateInTxn(kv::Transaction& txn, const Context& ctx, Ino parent, const std::string& name,
                    Ino ino, const std::string* symlink_target, const Timespec& now, Attr& a) {
   RETURN_IF_ERROR(internal::CheckNotIntoTrash(parent));
-  ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(parent),
-                                           schema::EntryKey(parent, name)}));
+  // Everything the create reads, in one round trip: the parent, the name, the usage limits.
+  std::vector<std::string> keys = {schema::AttrKey(parent), schema::EntryKey(parent, name)};
+  for (auto& k : internal::UsageLimitKeys()) keys.push_back(std::move(k));
+  ASSIGN_OR_RETURN(auto raw, txn.BatchGet(keys));
   ASSIGN_OR_RETURN(Attr dir, internal::CheckDir(raw[0], ctx, 3));
   if (raw[1]) return Status::AlreadyExists("'" + name + "' exists");
   a.uid = ctx.uid;
@@ -120,6 +122,7 @@ Result<Entry> Meta::Mknod(const Context& ctx, Ino parent, const std::string& nam
     a.rdev = (type == FileType::kBlockDev || type == FileType::kCharDev) ? rdev : 0;
     return CreateInTxn(txn, ctx, parent, name, ino, nullptr, internal::Now(*clock_), a);
   }));
+  no_xattrs_.Add(ino);  // a new inode has none
   return Entry{ino, a};
 }
 
@@ -135,6 +138,7 @@ Result<Entry> Meta::Mkdir(const Context& ctx, Ino parent, const std::string& nam
     a.length = 4096;
     return CreateInTxn(txn, ctx, parent, name, ino, nullptr, internal::Now(*clock_), a);
   }));
+  no_xattrs_.Add(ino);  // a new inode has none
   return Entry{ino, a};
 }
 

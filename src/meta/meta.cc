@@ -181,6 +181,7 @@ Meta::Meta(std::shared_ptr<kv::KvEngine> engine, const MetaOptions& options, Vol
       options_(options),
       format_(std::move(format)),
       clock_(options.clock),
+      no_xattrs_(options.clock, std::chrono::milliseconds(options.no_xattr_cache_ms)),
       lock_waiter_(options.clock),
       sessions_(engine_.get(),
                 SessionManager::Options{.heartbeat_seconds = options.heartbeat_seconds,

@@ -44,6 +44,7 @@
 #include "meta/session_manager.h"
 #include "meta/slice_log.h"
 #include "meta/types.h"
+#include "meta/xattr_cache.h"
 
 namespace strata::meta {
 
@@ -53,6 +54,9 @@ struct MetaOptions {
   int session_expiry_seconds = 60;
   int id_batch = 1000;            // inode / slice ids taken from the counter per transaction
   bool background_jobs = true;    // session cleanup, deleted-file cleanup, trash expiry
+  // How long an inode this client created answers GetXattr with kNoData without asking the
+  // engine (xattr_cache.h); 0 turns it off.
+  int no_xattr_cache_ms = 1000;
   // The source of all time in Meta (default the system clock). Not owned; must outlive the
   // Meta. Tests pass a FakeClock.
   Clock* clock = SystemClock::Get();
@@ -157,6 +161,9 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   // O_TRUNC needs write) and counts the open in this client, so an unlinked open file keeps
   // its data until the last Close (or this session's expiry).
   Result<Attr> OpenFile(const Context& ctx, Ino ino, int flags);
+  // Counts the creating open of an inode this client just made (Mknod returned `attr`, the
+  // attr its commit wrote): no transaction, as the create checked everything already.
+  void OpenCreated(Ino ino) { open_files_.Add(ino); }
   Status CloseFile(Ino ino);
 
   // ---- File data (slices.cc, truncate.cc, copy.cc)
@@ -231,6 +238,7 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   Result<uint64_t> NextId(IdRange& range, const std::string& counter);
 
   OpenFiles open_files_;
+  NoXattrCache no_xattrs_;
   LockWaiter lock_waiter_;
   // Last: its thread calls RunCleanerJobs, so it is destroyed (and stopped) first.
   SessionManager sessions_;

@@ -42,6 +42,9 @@ std::string UsageShardKey(const char* counter, int shard);
 // Every key whose values add up to the volume's used bytes (bytes) or inodes (!bytes): the
 // kUsageShards shard keys, then the unsharded key.
 std::vector<std::string> VolumeUsageKeys(bool bytes);
+// The keys UpdateVolumeUsage reads (the capacity and inode limits): an operation that will
+// change usage puts them into its first BatchGet, so the check costs no round trip of its own.
+std::vector<std::string> UsageLimitKeys();
 
 inline Status ReadOnlyError() { return Status(Code::kReadOnly, "the volume is mounted read-only"); }
 

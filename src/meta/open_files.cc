@@ -16,12 +16,22 @@ void OpenFiles::Add(Ino ino) {
   counts_[ino]++;
 }
 
-Result<bool> OpenFiles::Remove(Ino ino) {
+Result<bool> OpenFiles::Remove(Ino ino, bool* may_be_sustained) {
   std::lock_guard lock(mu_);
   auto it = counts_.find(ino);
   if (it == counts_.end()) return Status(Code::kBadHandle, "inode is not open");
   if (--it->second > 0) return false;
   counts_.erase(it);
+  auto m = marked_.find(ino);
+  if (may_be_sustained) *may_be_sustained = m != marked_.end();
+  if (m != marked_.end()) marked_.erase(m);
+  return true;
+}
+
+bool OpenFiles::MarkIfOpen(Ino ino) {
+  std::lock_guard lock(mu_);
+  if (counts_.count(ino) == 0) return false;
+  marked_[ino] = true;
   return true;
 }
 
@@ -33,6 +43,7 @@ bool OpenFiles::IsOpen(Ino ino) const {
 void OpenFiles::Clear() {
   std::lock_guard lock(mu_);
   counts_.clear();
+  marked_.clear();
 }
 
 Result<Attr> Meta::OpenFile(const Context& ctx, Ino ino, int flags) {
@@ -62,8 +73,13 @@ Result<Attr> Meta::OpenFile(const Context& ctx, Ino ino, int flags) {
 }
 
 Status Meta::CloseFile(Ino ino) {
-  ASSIGN_OR_RETURN(bool last, open_files_.Remove(ino));
+  bool may_be_sustained = false;
+  ASSIGN_OR_RETURN(bool last, open_files_.Remove(ino, &may_be_sustained));
   if (!last) return Status::OK();
+  // Only an inode that lost a link through this client while open here can be sustained by
+  // this session (SS records are written by the session's own unlink/rename): the others
+  // need no transaction at their last close.
+  if (!may_be_sustained) return Status::OK();
   const uint64_t sid = session_id();
   if (sid == 0 || options_.read_only) return Status::OK();
   // Last close: an inode unlinked while open in this session is released now.

@@ -163,7 +163,7 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
           RETURN_IF_ERROR(internal::UpdateUsage(txn, new_parent, 0, -1));
         } else {
           attrs.Forget(dino);  // DropLink writes (or releases) it
-          const bool is_open = open_files_.IsOpen(dino);
+          const bool is_open = open_files_.MarkIfOpen(dino);
           RETURN_IF_ERROR(
               internal::DropLink(txn, dino, dst, new_parent, new_name,
                                  format_.trash_days > 0, session_id(), is_open, now));

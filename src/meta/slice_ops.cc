@@ -130,7 +130,8 @@ Status Meta::WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice, const
     return Status::InvalidArgument("slice window outside the chunk or the stored slice");
   }
   const uint64_t end = (uint64_t{chunk_index} << kChunkBits) + slice.pos + slice.len;
-  // The hot path of every write: one round trip reads the attr and the chunk list together.
+  // The hot path of every write: one round trip reads the attr, the chunk list and the usage
+  // limits together (usage is then added blind).
   const std::string chunk_key = schema::ChunkKey(ino, chunk_index);
   // Idempotent by slice id (ids are never reused): a commit whose reply was lost (engine
   // restart mid-commit) is run again, finds its slice in the list, and changes nothing.
@@ -139,7 +140,11 @@ Status Meta::WriteSlice(Ino ino, uint32_t chunk_index, const Slice& slice, const
   return kv::RunTxn(
       *engine_,
       [&](kv::Transaction& txn) -> Status {
-    ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(ino), chunk_key}));
+    std::vector<std::string> keys = {schema::AttrKey(ino), chunk_key};
+    if (end > 0) {
+      for (auto& k : internal::UsageLimitKeys()) keys.push_back(std::move(k));
+    }
+    ASSIGN_OR_RETURN(auto raw, txn.BatchGet(keys));
     if (!raw[0]) return Status::NotFound("no such inode " + std::to_string(ino));
     ASSIGN_OR_RETURN(Attr attr, schema::DecodeAttr(*raw[0]));
     if (attr.type != FileType::kRegular) return Status::InvalidArgument("not a regular file");

@@ -25,7 +25,7 @@ Status Meta::Unlink(const Context& ctx, Ino parent, const std::string& name) {
     txn.Delete(schema::EntryKey(parent, name));
     dir.mtime = dir.ctime = now;
     internal::WriteAttr(txn, parent, dir);
-    const bool is_open = open_files_.IsOpen(ino);
+    const bool is_open = open_files_.MarkIfOpen(ino);
     return internal::DropLink(txn, ino, a, parent, name, format_.trash_days > 0,
                                 session_id(), is_open, now);
   });

@@ -1,7 +1,8 @@
 // Usage accounting (internal.h UpdateUsage, namespace_util.h): bytes and inodes per directory
 // (U{ino}) and for the volume (C{usedSpace/k}, C{usedInodes/k}, 16 shards summed, plus the
 // unsharded keys of older volumes), updated inside the transaction of the operation that
-// changes them, so they are exact after any crash. Capacity and inode limits come from
+// changes them, so they are exact after any crash. They are added blind (kv Increment: no
+// read, no conflict between operations that only add); only a limit check reads the totals. Capacity and inode limits come from
 // counters that mirror the settings (see meta.cc WriteSettings).
 #include "common/bytes.h"
 #include "meta/internal.h"
@@ -34,17 +35,13 @@ uint64_t DecodeU64(const std::optional<std::string>& raw) {
 
 Status UpdateDirUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes) {
   if (dir == 0 || (bytes == 0 && inodes == 0)) return Status::OK();
-  const std::string key = schema::UsageKey(dir);
-  ASSIGN_OR_RETURN(auto raw, txn.Get(key));
-  DirUsage u = DecodeUsage(raw);
-  u.bytes += bytes;
-  u.inodes += inodes;
-  if (u.bytes == 0 && u.inodes == 0) {
-    txn.Delete(key);  // an empty directory keeps no record
-  } else {
-    txn.Put(key, EncodeUsage(u));
-  }
-  return Status::OK();
+  // Blind (kv.h Increment): the record joins no read set, so creates in one directory do not
+  // conflict on it; an empty directory keeps no record (erase at zero).
+  return txn.Increment(schema::UsageKey(dir), {bytes, inodes}, /*erase_at_zero=*/true);
+}
+
+std::vector<std::string> UsageLimitKeys() {
+  return {schema::CounterKey(kCapacityCounter), schema::CounterKey(kMaxInodesCounter)};
 }
 
 std::string UsageShardKey(const char* counter, int shard) {
@@ -83,14 +80,13 @@ std::vector<std::string> AllUsageKeys() {
 Status UpdateVolumeUsage(kv::Transaction& txn, Ino shard_of, int64_t bytes, int64_t inodes) {
   if (bytes == 0 && inodes == 0) return Status::OK();
   const int shard = UsageShard(shard_of);
-  const std::vector<std::string> keys = {
-      UsageShardKey(kUsedSpaceCounter, shard), UsageShardKey(kUsedInodesCounter, shard),
-      schema::CounterKey(kCapacityCounter), schema::CounterKey(kMaxInodesCounter)};
-  ASSIGN_OR_RETURN(auto raw, txn.BatchGet(keys));
-  const int64_t shard_space = schema::DecodeI64(raw[0].value_or(""));
-  const int64_t shard_inodes = schema::DecodeI64(raw[1].value_or(""));
-  const uint64_t capacity = DecodeU64(raw[2]);
-  const uint64_t max_inodes = DecodeU64(raw[3]);
+  const std::vector<std::string> keys = {UsageShardKey(kUsedSpaceCounter, shard),
+                                         UsageShardKey(kUsedInodesCounter, shard)};
+  // Only the limits are read (operations fetch them with their own first reads: RunTxn's read
+  // cache answers this then); the shards are incremented blind unless a limit applies.
+  ASSIGN_OR_RETURN(auto raw, txn.BatchGet(UsageLimitKeys()));
+  const uint64_t capacity = DecodeU64(raw[0]);
+  const uint64_t max_inodes = DecodeU64(raw[1]);
   const bool check_space = bytes > 0 && capacity > 0;
   const bool check_inodes = inodes > 0 && max_inodes > 0;
   if (check_space || check_inodes) {
@@ -108,8 +104,8 @@ Status UpdateVolumeUsage(kv::Transaction& txn, Ino shard_of, int64_t bytes, int6
                                         " reached");
     }
   }
-  if (bytes != 0) txn.Put(keys[0], schema::EncodeI64(shard_space + bytes));
-  if (inodes != 0) txn.Put(keys[1], schema::EncodeI64(shard_inodes + inodes));
+  if (bytes != 0) RETURN_IF_ERROR(txn.Increment(keys[0], {bytes}, false));
+  if (inodes != 0) RETURN_IF_ERROR(txn.Increment(keys[1], {inodes}, false));
   return Status::OK();
 }
 

@@ -60,6 +60,9 @@ kv::TxnOptions ReadOnlyTxn() {
 
 Result<std::string> Meta::GetXattr(const Context& ctx, Ino ino, const std::string& name) {
   ASSIGN_OR_RETURN(Ns ns, Namespace(name));
+  // A file this client just created has none (the kernel asks security.capability before its
+  // first write): answered here (xattr_cache.h).
+  if (no_xattrs_.HasNone(ino)) return Status(Code::kNoData, "no xattr '" + name + "'");
   std::string out;
   RETURN_IF_ERROR(kv::RunTxn(
       *engine_,
@@ -82,6 +85,7 @@ Status Meta::SetXattr(const Context& ctx, Ino ino, const std::string& name,
   if (flags & ~(kXattrCreate | kXattrReplace)) return Status::InvalidArgument("bad xattr flags");
   ASSIGN_OR_RETURN(Ns ns, Namespace(name));
   if (value.size() > kMaxXattrValueLen) return Status(Code::kTooBig, "xattr value too large");
+  no_xattrs_.Drop(ino);
   return kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(ino), schema::XattrKey(ino, name)}));
     if (!raw[0]) return Status::NotFound("no such inode");

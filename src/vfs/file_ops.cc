@@ -103,13 +103,12 @@ Result<CreateResult> Volume::Create(const Context& ctx, Ino parent, const std::s
   }
   if (!made.ok()) return made.status();
   meta::Entry e = *made;
-  // The creating open succeeds whatever the new mode says (open(2)); count it as root.
-  meta::Context root;
-  auto opened = impl_->meta->OpenFile(root, e.ino, O_RDONLY);
-  if (!opened.ok()) return opened.status();
+  // The creating open succeeds whatever the new mode says (open(2)). The attr is the one the
+  // create committed: no second read (issue 10).
+  impl_->meta->OpenCreated(e.ino);
   CreateResult r;
-  r.open = FinishOpen(*impl_, e.ino, flags, *opened, true);
-  r.entry = impl_->ClientEntry(meta::Entry{e.ino, *opened});
+  r.open = FinishOpen(*impl_, e.ino, flags, e.attr, true);
+  r.entry = impl_->ClientEntry(e);
   return r;
 }
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +59,17 @@ class Transaction {
 
   virtual void Put(std::string_view key, std::string_view value) = 0;
   virtual void Delete(std::string_view key) = 0;
+
+  // Adds deltas[i] to the i-th 8-byte big-endian signed field of the value at `key` (an absent
+  // value, or one of another length, counts as deltas.size() zero fields) WITHOUT reading it:
+  // the key does not join the read set, so two transactions incrementing one counter never
+  // conflict on it (usage counters). With erase_at_zero, a result of all zero fields deletes
+  // the key. A later Get/BatchGet/Scan of the key in this transaction sees the result (the
+  // key then joins the read set, as any read). REQUIRES: deltas not empty.
+  // Default: Get + Put, correct on every engine (the key joins the read set); engines that can
+  // add at commit time override it (memkv, Redis).
+  virtual Status Increment(std::string_view key, const std::vector<int64_t>& deltas,
+                           bool erase_at_zero);
 
   // Adds the key to the read set without reading it (so a concurrent change conflicts).
   virtual Status AddReadConflict(std::string_view key) {
@@ -129,6 +141,8 @@ struct Durability {
   std::string detail;            // how, in words an operator can act on
 };
 
+class CommitQueue;  // run_txn.cc
+
 class KvEngine {
  public:
   virtual ~KvEngine() = default;
@@ -143,6 +157,23 @@ class KvEngine {
   // How durable commits are (may ask the server: kUnavailable when it cannot be reached).
   virtual Result<Durability> GetDurability() { return Durability{true, "durable on commit"}; }
 
+  // Group commit (DESIGN.md §6): commits each transaction of `txns` (all begun on this engine,
+  // each with fn already run) as if each had called its own Commit(), and returns one Status
+  // per transaction in the same order. Each transaction stays atomic and is validated on its
+  // own: a conflict in one does not fail the others, and a transaction later in the group sees
+  // the writes of earlier ones (it conflicts if it read what they wrote). Engines that can
+  // send several commits in one round trip override it (Redis: one script for the group,
+  // memkv: one lock); the default commits them one after the other, which is correct on every
+  // engine. RunTxn calls it with the commits that arrived while earlier ones were in flight.
+  // After the call every transaction of the group is done (as after Commit).
+  virtual std::vector<Status> CommitGroup(const std::vector<Transaction*>& txns);
+  // How many commit calls (Commit or CommitGroup) RunTxn keeps in flight on this engine at
+  // once; commits arriving while that many are in flight wait and go together in the next
+  // CommitGroup. 0 turns group commit off (each RunTxn commits on its own). Engines where a
+  // commit is a network round trip return a small number; the default (0) suits engines whose
+  // commits serialise anyway (SQLite holds its write lock from Begin).
+  virtual int group_commit_slots() const { return 0; }
+
   // The retry policy of RunTxn for this engine. Set it before sharing the engine between
   // threads (the composition root does, right after opening it).
   const RetryPolicy& retry_policy() const { return retry_policy_; }
@@ -156,7 +187,12 @@ class KvEngine {
  private:
   RetryPolicy retry_policy_;
   std::atomic<std::shared_ptr<const TxnMetrics>> txn_metrics_{std::make_shared<const TxnMetrics>()};
+  // RunTxn's group-commit queue for this engine (run_txn.cc), made on first use.
+  friend Status CommitThroughQueue(KvEngine& engine, Transaction& txn);
+  std::once_flag commit_queue_once_;
+  std::shared_ptr<CommitQueue> commit_queue_;
 };
+
 
 // THE retry loop. Runs fn in a fresh transaction and commits it; on a retryable error from fn
 // or Commit, backs off (common/backoff.h: jittered, exponential, capped) and runs fn again
@@ -188,6 +224,17 @@ void RegisterSqliteKv(KvRegistry& registry);  // sqlite3:// (meta/kv/sqlite)
 void RegisterRedisKv(KvRegistry& registry);   // redis://  (meta/kv/redis)
 void RegisterEtcdKv(KvRegistry& registry);    // etcd://   (meta/kv/etcd)
 void RegisterPostgresKv(KvRegistry& registry);  // postgres:// (meta/kv/postgres)
+
+// Increment's arithmetic, for engines that apply increments themselves: `value` (nullopt =
+// absent) read as deltas.size() 8-byte big-endian signed fields (zeros when its length
+// differs), each field plus its delta; nullopt when erase_at_zero and every field is 0.
+std::optional<std::string> ApplyIncrement(const std::optional<std::string>& value,
+                                          const std::vector<int64_t>& deltas, bool erase_at_zero);
+
+// Commits `txn` through the engine's group-commit queue (see KvEngine::CommitGroup): alone at
+// once while fewer than group_commit_slots() commits are in flight, else with the commits
+// that queued meanwhile. Returns what txn.Commit() would. RunTxn uses it.
+Status CommitThroughQueue(KvEngine& engine, Transaction& txn);
 
 // The smallest key greater than every key that starts with `prefix` ("" when there is none,
 // i.e. the prefix is all 0xff bytes: then "" as a Scan end means no upper bound, as wanted).

@@ -34,6 +34,10 @@ class TransactionWrapper : public Transaction {
   }
   void Put(std::string_view key, std::string_view value) override { t_->Put(key, value); }
   void Delete(std::string_view key) override { t_->Delete(key); }
+  Status Increment(std::string_view key, const std::vector<int64_t>& deltas,
+                   bool erase_at_zero) override {
+    return t_->Increment(key, deltas, erase_at_zero);
+  }
   Status AddReadConflict(std::string_view key) override { return t_->AddReadConflict(key); }
   Status Validate() override { return t_->Validate(); }
   Status Commit() override { return t_->Commit(); }
@@ -58,6 +62,11 @@ class KvEngineWrapper : public KvEngine {
   Status Clear() override { return target_->Clear(); }
   Status Sync() override { return target_->Sync(); }
   Result<Durability> GetDurability() override { return target_->GetDurability(); }
+  // CommitGroup is NOT forwarded: a wrapper whose Begin wraps transactions would hand the
+  // target transactions of a type it does not know. KvEngine's default (each one's own
+  // Commit, through the wrapper) is correct for every wrapper; one that wants the target's
+  // batching overrides CommitGroup and unwraps (kv/counting_kv.h does).
+  int group_commit_slots() const override { return target_->group_commit_slots(); }
 
  protected:
   KvEngine& target() const { return *target_; }

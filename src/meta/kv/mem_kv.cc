@@ -4,6 +4,7 @@
 #include <set>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/uri.h"
 #include "meta/kv/write_buffer.h"
 
@@ -67,18 +68,21 @@ Status Changed(std::string_view what) {
 
 class MemKvTxn : public Transaction {
  public:
-  MemKvTxn(std::shared_ptr<MemStore> store, bool read_only, bool inject_conflict)
+  MemKvTxn(std::shared_ptr<MemStore> store, bool read_only, bool inject_conflict,
+           std::chrono::microseconds latency)
       : store_(std::move(store)),
         start_(store_->BeginTxn()),
         read_only_(read_only),
-        inject_conflict_(inject_conflict) {}
+        inject_conflict_(inject_conflict),
+        latency_(latency) {}
   ~MemKvTxn() override { store_->EndTxn(start_); }
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
     RETURN_IF_ERROR(CheckOpen());
     if (auto* w = writes_.Find(key)) return *w;
+    Travel();
     std::lock_guard lock(store_->mu);
-    return ReadLocked(key);
+    return ReadOneLocked(key);
   }
 
   Result<std::vector<std::optional<std::string>>> BatchGet(
@@ -86,17 +90,60 @@ class MemKvTxn : public Transaction {
     RETURN_IF_ERROR(CheckOpen());
     std::vector<std::optional<std::string>> out;
     out.reserve(keys.size());
+    bool all_buffered = true;
+    for (const auto& key : keys) all_buffered = all_buffered && writes_.Find(key) != nullptr;
+    if (!all_buffered) Travel();
     std::lock_guard lock(store_->mu);
     for (const auto& key : keys) {
-      if (auto* w = writes_.Find(key)) {
-        out.push_back(*w);
-      } else {
-        ASSIGN_OR_RETURN(auto v, ReadLocked(key));
-        out.push_back(std::move(v));
-      }
+      ASSIGN_OR_RETURN(auto v, ReadOneLocked(key));
+      out.push_back(std::move(v));
     }
     return out;
   }
+
+  Status Increment(std::string_view key, const std::vector<int64_t>& deltas,
+                   bool erase_at_zero) override {
+    RETURN_IF_ERROR(CheckOpen());
+    return writes_.AddIncrement(key, deltas, erase_at_zero);
+  }
+
+  // The commit's checks and writes. REQUIRES: store_->mu held; the transaction is open.
+  Status CommitLocked() {
+    done_ = true;
+    if (read_only_ && !writes_.empty()) {
+      return Status::Internal("memkv: write in a read-only transaction");
+    }
+    if (inject_conflict_) return Status::Conflict("memkv: injected conflict");
+    // Every read already saw the snapshot `start_` (a newer version failed the read), so a
+    // transaction without writes is serializable at start_ as it stands.
+    if (writes_.empty()) return Status::OK();
+    for (const auto& key : read_keys_) {
+      auto it = store_->data.find(key);
+      if (it != store_->data.end() && it->second.version > start_) return Changed("a read key");
+    }
+    for (const auto& [b, e] : read_ranges_) {
+      for (auto it = store_->data.lower_bound(b);
+           it != store_->data.end() && (e.empty() || it->first < e); ++it) {
+        if (it->second.version > start_) return Changed("a scanned range");
+      }
+    }
+    uint64_t version = ++store_->seq;
+    for (const auto& [key, value] : writes_.entries()) store_->WriteLocked(key, value, version);
+    // Blind increments add to whatever is stored now (they read nothing, so never conflict).
+    for (const auto& [key, inc] : writes_.increments()) {
+      auto it = store_->data.find(key);
+      std::optional<std::string> now = it == store_->data.end() ? std::nullopt : it->second.value;
+      auto next = ApplyIncrement(now, inc.deltas, inc.erase_at_zero);
+      if (next || now) store_->WriteLocked(key, next, version);
+    }
+    store_->CollectTombstonesLocked();
+    return Status::OK();
+  }
+  bool has_writes() const { return !writes_.empty(); }
+  Status CheckOpen() const {
+    return done_ ? Status::Internal("memkv: transaction used after Commit") : Status::OK();
+  }
+  const std::shared_ptr<MemStore>& store() const { return store_; }
 
   Result<std::vector<KeyValue>> Scan(std::string_view begin, std::string_view end,
                                      size_t limit) override {
@@ -118,34 +165,25 @@ class MemKvTxn : public Transaction {
 
   Status Commit() override {
     RETURN_IF_ERROR(CheckOpen());
-    done_ = true;
-    if (read_only_ && !writes_.empty()) {
-      return Status::Internal("memkv: write in a read-only transaction");
-    }
-    if (inject_conflict_) return Status::Conflict("memkv: injected conflict");
-    // Every read already saw the snapshot `start_` (a newer version failed the read), so a
-    // transaction without writes is serializable at start_ as it stands.
-    if (writes_.empty()) return Status::OK();
+    if (!writes_.empty()) Travel();
     std::lock_guard lock(store_->mu);
-    for (const auto& key : read_keys_) {
-      auto it = store_->data.find(key);
-      if (it != store_->data.end() && it->second.version > start_) return Changed("a read key");
-    }
-    for (const auto& [b, e] : read_ranges_) {
-      for (auto it = store_->data.lower_bound(b);
-           it != store_->data.end() && (e.empty() || it->first < e); ++it) {
-        if (it->second.version > start_) return Changed("a scanned range");
-      }
-    }
-    uint64_t version = ++store_->seq;
-    for (const auto& [key, value] : writes_.entries()) store_->WriteLocked(key, value, version);
-    store_->CollectTombstonesLocked();
-    return Status::OK();
+    return CommitLocked();
+  }
+
+  // The injected latency of one round trip (MemKvOptions::latency_us).
+  void Travel() const {
+    if (latency_.count() > 0) SystemClock::Get()->SleepFor(latency_);
   }
 
  private:
-  Status CheckOpen() const {
-    return done_ ? Status::Internal("memkv: transaction used after Commit") : Status::OK();
+  // A read of `key` that sees this transaction's writes and increments. REQUIRES: mu held.
+  Result<std::optional<std::string>> ReadOneLocked(std::string_view key) {
+    if (auto* w = writes_.Find(key)) return *w;
+    auto inc = writes_.TakeIncrement(key);
+    ASSIGN_OR_RETURN(auto v, ReadLocked(key));
+    if (!inc) return v;
+    writes_.Materialize(std::string(key), v, *inc);
+    return *writes_.Find(key);
   }
 
   // REQUIRES: store_->mu held.
@@ -160,6 +198,15 @@ class MemKvTxn : public Transaction {
   Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end, size_t limit,
                                        bool record) {
     RETURN_IF_ERROR(CheckOpen());
+    Travel();
+    {
+      // Pending increments inside the range become ordinary writes (read, then added).
+      std::lock_guard lock(store_->mu);
+      for (auto& [key, inc] : writes_.TakeIncrementsIn(begin, end)) {
+        ASSIGN_OR_RETURN(auto v, ReadLocked(key));
+        writes_.Materialize(key, v, inc);
+      }
+    }
     auto fetch = [&](std::string_view b, std::string_view e,
                      size_t n) -> Result<std::vector<KeyValue>> {
       std::vector<KeyValue> page;
@@ -182,6 +229,7 @@ class MemKvTxn : public Transaction {
   const uint64_t start_;
   const bool read_only_;
   const bool inject_conflict_;
+  const std::chrono::microseconds latency_;
   bool done_ = false;
   WriteBuffer writes_;
   std::set<std::string, std::less<>> read_keys_;
@@ -203,6 +251,12 @@ NamedStores& Named() {
 Status MemKvOptions::Validate() const {
   if (!(conflict_rate >= 0 && conflict_rate <= 1)) {
     return Status::InvalidArgument("memkv: conflict_rate must be within [0, 1]");
+  }
+  if (latency_us < 0 || latency_us > 10000000) {
+    return Status::InvalidArgument("memkv: latency_us must be within [0, 10000000]");
+  }
+  if (group_commit_slots < 0 || group_commit_slots > 1024) {
+    return Status::InvalidArgument("memkv: group_commit must be within [0, 1024]");
   }
   return Status::OK();
 }
@@ -243,9 +297,14 @@ Result<std::unique_ptr<MemKv>> MemKv::OpenUrl(const std::string& url) {
       opts.conflict_rate = std::strtod(v.c_str(), &rest);
     } else if (k == "seed") {
       opts.seed = std::strtoull(v.c_str(), &rest, 10);
+    } else if (k == "latency_us") {
+      opts.latency_us = std::strtol(v.c_str(), &rest, 10);
+    } else if (k == "group_commit") {
+      opts.group_commit_slots = static_cast<int>(std::strtol(v.c_str(), &rest, 10));
     } else {
-      return Status::InvalidArgument("memkv: unknown parameter '" + k +
-                                     "' (known: conflict_rate, seed)");
+      return Status::InvalidArgument(
+          "memkv: unknown parameter '" + k +
+          "' (known: conflict_rate, seed, latency_us, group_commit)");
     }
     if (v.empty() || *rest != '\0') {
       return Status::InvalidArgument("memkv: bad value for " + k + ": '" + v + "'");
@@ -258,7 +317,27 @@ Result<std::unique_ptr<MemKv>> MemKv::OpenUrl(const std::string& url) {
 std::string MemKv::Describe() const { return "memkv://" + name_; }
 
 Result<std::unique_ptr<Transaction>> MemKv::Begin(bool read_only) {
-  return std::unique_ptr<Transaction>(new MemKvTxn(store_, read_only, InjectConflict()));
+  return std::unique_ptr<Transaction>(new MemKvTxn(store_, read_only, InjectConflict(),
+                                                   std::chrono::microseconds(opts_.latency_us)));
+}
+
+std::vector<Status> MemKv::CommitGroup(const std::vector<Transaction*>& txns) {
+  std::vector<MemKvTxn*> mine;
+  for (Transaction* t : txns) {
+    auto* m = dynamic_cast<MemKvTxn*>(t);
+    if (m == nullptr || m->store() != store_) return KvEngine::CommitGroup(txns);
+    mine.push_back(m);
+  }
+  // One round trip for the group, then each commit in turn under one lock.
+  if (!mine.empty()) mine[0]->Travel();
+  std::vector<Status> out;
+  out.reserve(mine.size());
+  std::lock_guard lock(store_->mu);
+  for (MemKvTxn* m : mine) {
+    Status open = m->CheckOpen();
+    out.push_back(open.ok() ? m->CommitLocked() : open);
+  }
+  return out;
 }
 
 bool MemKv::InjectConflict() {

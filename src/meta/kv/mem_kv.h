@@ -12,7 +12,11 @@
 // opens the process-wide store called NAME, created on first use and kept until the process
 // exits, so that two engines (two "clients", or `format` then `mount` in one test) share data.
 // That table of named stores is the one process-wide table in the KV code. Query parameters:
-// conflict_rate=0.3, seed=N (0 = random) — both per engine, not per store.
+// conflict_rate=0.3, seed=N (0 = random), latency_us=N, group_commit=N (slots; 0 = off) — all
+// per engine, not per store.
+//
+// Increments (Transaction::Increment) are applied at commit over the latest stored value and
+// join no read set. CommitGroup commits a group under one lock.
 //
 // Thread-safety: the engine and its stores may be used from any thread; a Transaction belongs
 // to one thread. Errors: kConflict (retryable); kInternal when a transaction is misused
@@ -33,6 +37,12 @@ class MemStore;  // mem_kv.cc
 struct MemKvOptions {
   double conflict_rate = 0;  // probability in [0, 1] that a Commit fails with injected kConflict
   uint64_t seed = 0;         // seed of the injection RNG; 0 picks a random one
+  // Injected latency of one round trip (µs), slept by every read that reaches the store and
+  // every commit with writes (once per CommitGroup), so that tests see what a distant engine
+  // does to concurrency (group commit). 0: none.
+  int64_t latency_us = 0;
+  // KvEngine::group_commit_slots (commits RunTxn keeps in flight before grouping); 0: off.
+  int group_commit_slots = 2;
   Status Validate() const;
 };
 
@@ -50,6 +60,9 @@ class MemKv : public KvEngine {
   std::string Describe() const override;
   Result<std::unique_ptr<Transaction>> Begin(bool read_only) override;
   Status Clear() override;
+  // The group under one lock (one injected round trip), each commit checked on its own.
+  std::vector<Status> CommitGroup(const std::vector<Transaction*>& txns) override;
+  int group_commit_slots() const override { return opts_.group_commit_slots; }
   Result<Durability> GetDurability() override {
     return Durability{false, "in process memory: nothing survives the process (tests only)"};
   }

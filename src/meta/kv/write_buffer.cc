@@ -2,6 +2,50 @@
 
 namespace strata::kv {
 
+Status WriteBuffer::AddIncrement(std::string_view key, const std::vector<int64_t>& deltas,
+                                 bool erase_at_zero) {
+  if (deltas.empty()) return Status::InvalidArgument("increment without fields");
+  if (auto it = writes_.find(key); it != writes_.end()) {
+    it->second = ApplyIncrement(it->second, deltas, erase_at_zero);
+    return Status::OK();
+  }
+  auto [it, inserted] = increments_.try_emplace(std::string(key), Increment{deltas, erase_at_zero});
+  if (inserted) return Status::OK();
+  if (it->second.deltas.size() != deltas.size()) {
+    return Status::InvalidArgument("increments of one key with different field counts");
+  }
+  for (size_t i = 0; i < deltas.size(); i++) {
+    it->second.deltas[i] = static_cast<int64_t>(static_cast<uint64_t>(it->second.deltas[i]) +
+                                                static_cast<uint64_t>(deltas[i]));
+  }
+  it->second.erase_at_zero = it->second.erase_at_zero || erase_at_zero;
+  return Status::OK();
+}
+
+std::optional<WriteBuffer::Increment> WriteBuffer::TakeIncrement(std::string_view key) {
+  auto it = increments_.find(key);
+  if (it == increments_.end()) return std::nullopt;
+  Increment inc = std::move(it->second);
+  increments_.erase(it);
+  return inc;
+}
+
+std::vector<std::pair<std::string, WriteBuffer::Increment>> WriteBuffer::TakeIncrementsIn(
+    std::string_view begin, std::string_view end) {
+  std::vector<std::pair<std::string, Increment>> out;
+  for (auto it = increments_.lower_bound(begin);
+       it != increments_.end() && (end.empty() || it->first < end);) {
+    out.emplace_back(it->first, std::move(it->second));
+    it = increments_.erase(it);
+  }
+  return out;
+}
+
+void WriteBuffer::Materialize(const std::string& key, const std::optional<std::string>& stored,
+                              const Increment& inc) {
+  Set(key, ApplyIncrement(stored, inc.deltas, inc.erase_at_zero));
+}
+
 Result<std::vector<KeyValue>> WriteBuffer::MergedScan(std::string_view begin, std::string_view end,
                                                       size_t limit, const Fetch& fetch) const {
   std::vector<KeyValue> out;

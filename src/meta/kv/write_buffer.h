@@ -3,7 +3,8 @@
 // ordered view (MergedScan). Engines keep their stored reads and the read set; this class
 // keeps only the pending writes, in key order, so they can be applied in one batch at commit.
 //
-// Thread-safety: none; it belongs to one Transaction (one thread). Never fails.
+// Thread-safety: none; it belongs to one Transaction (one thread). Never fails, except an
+// increment whose field count differs from the key's other pending increment.
 #pragma once
 
 #include <functional>
@@ -34,9 +35,30 @@ class WriteBuffer {
     return it == writes_.end() ? nullptr : &it->second;
   }
 
-  bool empty() const { return writes_.empty(); }
+  bool empty() const { return writes_.empty() && increments_.empty(); }
   size_t size() const { return writes_.size(); }
   const Map& entries() const { return writes_; }
+
+  // Pending blind increments (kv.h Transaction::Increment), applied by the engine at commit.
+  // A Put or Delete of the key replaces its pending increment; an increment of a key with a
+  // pending Put/Delete is added to that value at once. Engines call TakeIncrement before
+  // reading a key (and TakeIncrementsIn before scanning a range), then apply it over the
+  // stored value with ApplyIncrement and Put/Delete the result here.
+  struct Increment {
+    std::vector<int64_t> deltas;
+    bool erase_at_zero = false;
+  };
+  using IncrementMap = std::map<std::string, Increment, std::less<>>;
+  Status AddIncrement(std::string_view key, const std::vector<int64_t>& deltas,
+                      bool erase_at_zero);
+  const IncrementMap& increments() const { return increments_; }
+  std::optional<Increment> TakeIncrement(std::string_view key);
+  // Every pending increment with begin <= key < end ("" end = unbounded), removed.
+  std::vector<std::pair<std::string, Increment>> TakeIncrementsIn(std::string_view begin,
+                                                                  std::string_view end);
+  // Applies `inc` over `stored` (the value the engine holds) as a pending Put/Delete.
+  void Materialize(const std::string& key, const std::optional<std::string>& stored,
+                   const Increment& inc);
 
   // Reads up to `limit` stored pairs of [begin, end) ("" end = unbounded), in key order.
   using Fetch = std::function<Result<std::vector<KeyValue>>(std::string_view begin,
@@ -51,6 +73,7 @@ class WriteBuffer {
 
  private:
   void Set(std::string_view key, std::optional<std::string> value) {
+    if (auto inc = increments_.find(key); inc != increments_.end()) increments_.erase(inc);
     auto it = writes_.find(key);
     if (it == writes_.end()) {
       writes_.emplace(std::string(key), std::move(value));
@@ -60,6 +83,7 @@ class WriteBuffer {
   }
 
   Map writes_;
+  IncrementMap increments_;
 };
 
 }  // namespace strata::kv

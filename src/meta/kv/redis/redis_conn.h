@@ -32,9 +32,11 @@ struct RedisKvOptions {
   std::string user;               // Redis 6 ACL user; empty: AUTH with the password only
   std::string password;           // empty: no AUTH
   int db = 0;                     // SELECT db
-  int pool_size = 32;             // connections at most: one per FUSE thread in a request
+  int pool_size = 64;             // connections at most: one per FUSE thread in a request
   int connect_timeout_ms = 2000;  // an unreachable server fails within this
   int io_timeout_ms = 10000;      // one command's reply
+  int group_commit_slots = 4;     // KvEngine::group_commit_slots; 0: no group commit
+  int cache_entries = 100000;     // version cache of read-write transactions; 0: off
   Status Validate() const;
 };
 

@@ -1,7 +1,9 @@
 #include "meta/kv/redis/redis_kv.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <unordered_map>
 
 #include "common/uri.h"
 #include "meta/kv/redis/redis_scripts.h"
@@ -45,7 +47,32 @@ class RedisShared {
     return Status::OK();
   }
 
+  // The version cache (redis_kv.h): what this client last saw of a key, with its version.
+  struct Cached {
+    std::string version;  // "" = absent
+    std::optional<std::string> value;
+  };
+  bool CacheGet(const std::string& key, Cached* out) {
+    std::lock_guard lock(cache_mu);
+    auto it = cache.find(key);
+    if (it == cache.end()) return false;
+    *out = it->second;
+    return true;
+  }
+  void CachePut(const std::string& key, std::string version, std::optional<std::string> value) {
+    if (pool.options().cache_entries <= 0) return;
+    std::lock_guard lock(cache_mu);
+    if (cache.size() >= static_cast<size_t>(pool.options().cache_entries)) cache.clear();
+    cache.insert_or_assign(key, Cached{std::move(version), std::move(value)});
+  }
+  void CacheDrop(const std::string& key) {
+    std::lock_guard lock(cache_mu);
+    cache.erase(key);
+  }
+
   RedisPool pool;
+  std::mutex cache_mu;
+  std::unordered_map<std::string, Cached> cache;  // GUARDED_BY(cache_mu)
   std::string shas[kNumScripts];
   std::string describe;
   std::atomic<bool> layout_marked{false};
@@ -87,6 +114,12 @@ class RedisTxn : public Transaction {
     return std::move(vs[0]);
   }
 
+  Status Increment(std::string_view key, const std::vector<int64_t>& deltas,
+                   bool erase_at_zero) override {
+    RETURN_IF_ERROR(CheckOpen());
+    return writes_.AddIncrement(key, deltas, erase_at_zero);
+  }
+
   Result<std::vector<std::optional<std::string>>> BatchGet(
       const std::vector<std::string>& keys) override {
     RETURN_IF_ERROR(CheckOpen());
@@ -120,7 +153,8 @@ class RedisTxn : public Transaction {
   void Delete(std::string_view key) override { writes_.Delete(key); }
 
   Status Validate() override {
-    if (done_ || (versions_.empty() && ranges_.empty())) return Status::OK();
+    // One read round trip is one atomic view: nothing to check (cached reads are not).
+    if (done_ || (round_trips_ <= 1 && !cached_reads_)) return Status::OK();
     return RunCommitScript(/*with_writes=*/false);
   }
 
@@ -132,7 +166,7 @@ class RedisTxn : public Transaction {
     }
     if (writes_.empty()) {
       // One read round trip is one atomic view; more must be checked to be one snapshot.
-      return round_trips_ <= 1 ? Status::OK() : RunCommitScript(false);
+      return round_trips_ <= 1 && !cached_reads_ ? Status::OK() : RunCommitScript(false);
     }
     RETURN_IF_ERROR(sh_->MarkLayout());
     return RunCommitScript(/*with_writes=*/true);
@@ -152,12 +186,44 @@ class RedisTxn : public Transaction {
   // reads straddle a commit.
   Status Saw(const std::string& key, std::string version) {
     auto [it, inserted] = versions_.try_emplace(key, std::move(version));
-    if (!inserted && it->second != version) return Conflict();
+    if (!inserted && it->second != version) {
+      sh_->CacheDrop(key);  // the cache may have held the older one
+      return Conflict();
+    }
     return Status::OK();
   }
 
   // GET or MGET of stored keys, recording their versions.
   Result<std::vector<std::optional<std::string>>> Load(const std::vector<std::string>& keys) {
+    // A read-write transaction takes what the version cache knows; its commit checks those
+    // versions like any other read (a stale one conflicts, is dropped, and the retry reads).
+    if (read_only_ || sh_->pool.options().cache_entries <= 0) return Fetch(keys);
+    std::vector<std::optional<std::string>> out(keys.size());
+    std::vector<std::string> missing;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < keys.size(); i++) {
+      RedisShared::Cached c;
+      if (!sh_->CacheGet(keys[i], &c)) {
+        missing.push_back(keys[i]);
+        where.push_back(i);
+        continue;
+      }
+      cached_reads_ = true;
+      RETURN_IF_ERROR(Saw(keys[i], std::move(c.version)));
+      out[i] = std::move(c.value);
+      if (auto inc = writes_.TakeIncrement(keys[i])) {
+        writes_.Materialize(keys[i], out[i], *inc);
+        out[i] = *writes_.Find(keys[i]);
+      }
+    }
+    if (missing.empty()) return out;
+    ASSIGN_OR_RETURN(auto got, Fetch(missing));
+    for (size_t j = 0; j < where.size(); j++) out[where[j]] = std::move(got[j]);
+    return out;
+  }
+
+  // GET or MGET from the server, recording the versions (and caching what was seen).
+  Result<std::vector<std::optional<std::string>>> Fetch(const std::vector<std::string>& keys) {
     std::vector<std::string> rkeys;
     std::vector<std::string_view> cmd = {keys.size() == 1 ? "GET" : "MGET"};
     rkeys.reserve(keys.size());
@@ -181,14 +247,50 @@ class RedisTxn : public Transaction {
         RETURN_IF_ERROR(SplitStored(items[i], &version, &value));
         out[i] = std::move(value);
       }
+      sh_->CachePut(keys[i], version, out[i]);
       RETURN_IF_ERROR(Saw(keys[i], std::move(version)));
+      if (auto inc = writes_.TakeIncrement(keys[i])) {
+        writes_.Materialize(keys[i], out[i], *inc);
+        out[i] = *writes_.Find(keys[i]);
+      }
     }
     return out;
   }
 
+ public:
+  // After the commit script answered for this transaction: a commit that applied writes
+  // `version` into the cache for every key it put or deleted (increments are dropped: only the
+  // server knows the sum); any failure drops everything it read or wrote, so that the retry
+  // reads the server.
+  void AfterCommit(const Status& s, const std::string& version) {
+    if (sh_->pool.options().cache_entries <= 0) return;
+    if (!s.ok()) {
+      for (const auto& [k, v] : versions_) sh_->CacheDrop(k);
+      for (const auto& [k, v] : writes_.entries()) sh_->CacheDrop(k);
+      return;
+    }
+    if (version.empty()) return;
+    for (const auto& [k, v] : writes_.entries()) sh_->CachePut(k, v ? version : "", v);
+    for (const auto& [k, inc] : writes_.increments()) sh_->CacheDrop(k);
+  }
+
+ private:
+
   Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end, size_t limit,
                                        bool record) {
     RETURN_IF_ERROR(CheckOpen());
+    {
+      // Pending increments inside the range become ordinary writes (read, then added).
+      auto incs = writes_.TakeIncrementsIn(begin, end);
+      if (!incs.empty()) {
+        std::vector<std::string> keys;
+        for (const auto& [k, inc] : incs) keys.push_back(k);
+        ASSIGN_OR_RETURN(auto vs, Load(keys));
+        for (size_t i = 0; i < incs.size(); i++) {
+          writes_.Materialize(incs[i].first, vs[i], incs[i].second);
+        }
+      }
+    }
     auto fetch = [&](std::string_view b, std::string_view e,
                      size_t n) -> Result<std::vector<KeyValue>> {
       std::string min = "[" + std::string(b);
@@ -222,52 +324,110 @@ class RedisTxn : public Transaction {
     return writes_.MergedScan(begin, end, limit, fetch);
   }
 
-  Status RunCommitScript(bool with_writes) {
-    std::vector<std::string> nums;  // owns the numbers the views below point into
-    nums.reserve(2 + ranges_.size() + 1);
-    std::vector<std::string_view> args;
-    nums.push_back(std::to_string(versions_.size()));
-    args.push_back(nums.back());
+  // Appends this transaction's part of a commit script call (redis_scripts.h kCommit).
+  void AppendPart(std::vector<std::string>* args, bool with_writes) const {
+    args->push_back(std::to_string(versions_.size()));
     for (const auto& [k, v] : versions_) {
-      args.push_back(k);
-      args.push_back(v);
+      args->push_back(k);
+      args->push_back(v);
     }
-    nums.push_back(std::to_string(ranges_.size()));
-    args.push_back(nums.back());
+    args->push_back(std::to_string(ranges_.size()));
     for (const auto& r : ranges_) {
-      nums.push_back(std::to_string(r.keys.size()));
-      args.insert(args.end(), {r.min, r.max, nums.back()});
-      for (const auto& k : r.keys) args.push_back(k);
+      args->insert(args->end(), {r.min, r.max, std::to_string(r.keys.size())});
+      args->insert(args->end(), r.keys.begin(), r.keys.end());
     }
-    nums.push_back(std::to_string(with_writes ? writes_.size() : 0));
-    args.push_back(nums.back());
-    if (with_writes) {
-      for (const auto& [k, v] : writes_.entries()) {
-        args.push_back(v ? "p" : "d");
-        args.push_back(k);
-        if (v) args.push_back(*v);
-      }
+    if (!with_writes) {
+      args->push_back("0");
+      return;
     }
-    bool lost = false;
-    auto r = sh_->Eval(kCommitScript, args, &lost, BudgetMs());
-    if (!r.ok()) {
-      if (with_writes && lost) {
-        return Status(Code::kOutcomeUnknown,
-                      "redis: commit outcome unknown, the connection failed: " +
-                          std::string(r.status().message()));
-      }
-      return r.status();
+    args->push_back(std::to_string(writes_.size() + writes_.increments().size()));
+    for (const auto& [k, v] : writes_.entries()) {
+      args->push_back(v ? "p" : "d");
+      args->push_back(k);
+      if (v) args->push_back(*v);
     }
-    if ((*r)->type != REDIS_REPLY_INTEGER) return Status::IOError("redis: bad commit reply");
-    return (*r)->integer == 1 ? Status::OK() : Conflict();
+    for (const auto& [k, inc] : writes_.increments()) {
+      args->insert(args->end(), {"a", k, inc.erase_at_zero ? "1" : "0",
+                                 std::to_string(inc.deltas.size())});
+      for (int64_t d : inc.deltas) args->push_back(std::to_string(d));
+    }
   }
 
+  Status RunCommitScript(bool with_writes) {
+    std::vector<std::string> args = {"1"};
+    AppendPart(&args, with_writes);
+    std::vector<std::string> versions;
+    std::vector<Status> r = RunCommitParts(*sh_, args, {with_writes}, BudgetMs(), &versions);
+    AfterCommit(r[0], versions[0]);
+    return r[0];
+  }
+
+ public:
+  // Makes the commit of `this` part of a group (RedisKv::CommitGroup): what Commit would
+  // send, or a final Status when nothing needs sending. Marks the transaction done.
+  std::optional<Status> PrepareGroupCommit(std::vector<std::string>* args, bool* writes) {
+    if (Status open = CheckOpen(); !open.ok()) return open;
+    done_ = true;
+    if (read_only_ && !writes_.empty()) {
+      return Status::Internal("redis: write in a read-only transaction");
+    }
+    *writes = !writes_.empty();
+    if (!*writes && round_trips_ <= 1 && !cached_reads_) return Status::OK();
+    AppendPart(args, *writes);
+    return std::nullopt;
+  }
+  const std::shared_ptr<RedisShared>& shared() const { return sh_; }
+  int64_t budget_ms() const { return BudgetMs(); }
+
+  // Runs the commit script over `args` (nparts first, then the parts); one Status per part.
+  // `writes[i]` says whether part i writes (a lost reply then leaves its outcome unknown).
+  // (*versions)[i]: the version part i's writes got ("" when it wrote nothing or failed).
+  static std::vector<Status> RunCommitParts(RedisShared& sh, const std::vector<std::string>& args,
+                                            const std::vector<bool>& writes, int64_t budget_ms,
+                                            std::vector<std::string>* versions) {
+    std::vector<std::string_view> views(args.begin(), args.end());
+    bool lost = false;
+    auto r = sh.Eval(kCommitScript, views, &lost, budget_ms);
+    std::vector<Status> out(writes.size());
+    versions->assign(writes.size(), "");
+    if (!r.ok()) {
+      for (size_t i = 0; i < writes.size(); i++) {
+        if (writes[i] && lost) {
+          out[i] = Status(Code::kOutcomeUnknown,
+                          "redis: commit outcome unknown, the connection failed: " +
+                              std::string(r.status().message()));
+        } else {
+          out[i] = r.status();
+        }
+      }
+      return out;
+    }
+    const redisReply* rep = r->get();
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != writes.size()) {
+      out.assign(writes.size(), Status::IOError("redis: bad commit reply"));
+      return out;
+    }
+    for (size_t i = 0; i < writes.size(); i++) {
+      const redisReply* e = rep->element[i];
+      if (e->type == REDIS_REPLY_STRING) {
+        (*versions)[i].assign(e->str, e->len);  // applied, under this version
+      } else if (e->type != REDIS_REPLY_INTEGER) {
+        out[i] = Status::IOError("redis: bad commit reply");
+      } else {
+        out[i] = e->integer == 1 ? Status::OK() : Conflict();
+      }
+    }
+    return out;
+  }
+
+ private:
   std::shared_ptr<RedisShared> sh_;
   const bool read_only_;
   Deadline deadline_ = Deadline::Never();
   Clock* clock_ = nullptr;
   bool done_ = false;
   int round_trips_ = 0;
+  bool cached_reads_ = false;  // some read came from the version cache
   WriteBuffer writes_;
   std::map<std::string, std::string, std::less<>> versions_;  // key -> version ("" = absent)
   std::vector<Range> ranges_;
@@ -349,9 +509,13 @@ Result<std::unique_ptr<RedisKv>> RedisKv::OpenUrl(const std::string& url) {
       RETURN_IF_ERROR(number(k, v, &opts.connect_timeout_ms));
     } else if (k == "io_timeout_ms") {
       RETURN_IF_ERROR(number(k, v, &opts.io_timeout_ms));
+    } else if (k == "group_commit") {
+      RETURN_IF_ERROR(number(k, v, &opts.group_commit_slots));
+    } else if (k == "cache") {
+      RETURN_IF_ERROR(number(k, v, &opts.cache_entries));
     } else {
       return Status::InvalidArgument("redis: unknown parameter '" + k +
-                                     "' (known: pool_size, connect_timeout_ms, io_timeout_ms)");
+                                     "' (known: pool_size, connect_timeout_ms, io_timeout_ms, group_commit, cache)");
     }
   }
   return Open(opts);
@@ -361,6 +525,49 @@ std::string RedisKv::Describe() const { return shared_->describe; }
 
 Result<std::unique_ptr<Transaction>> RedisKv::Begin(bool read_only) {
   return std::unique_ptr<Transaction>(new RedisTxn(shared_, read_only));
+}
+
+int RedisKv::group_commit_slots() const { return shared_->pool.options().group_commit_slots; }
+
+std::vector<Status> RedisKv::CommitGroup(const std::vector<Transaction*>& txns) {
+  std::vector<RedisTxn*> mine;
+  for (Transaction* t : txns) {
+    auto* r = dynamic_cast<RedisTxn*>(t);
+    if (r == nullptr || r->shared() != shared_) return KvEngine::CommitGroup(txns);
+    mine.push_back(r);
+  }
+  std::vector<Status> out(mine.size());
+  std::vector<std::string> args = {""};
+  std::vector<size_t> sent;  // index in `mine` of each part sent
+  std::vector<bool> writes;
+  int64_t budget = -1;
+  for (size_t i = 0; i < mine.size(); i++) {
+    bool w = false;
+    auto final_status = mine[i]->PrepareGroupCommit(&args, &w);
+    if (final_status) {
+      out[i] = std::move(*final_status);
+      continue;
+    }
+    sent.push_back(i);
+    writes.push_back(w);
+    const int64_t b = mine[i]->budget_ms();
+    if (b >= 0 && (budget < 0 || b < budget)) budget = b;  // the tightest deadline bounds it
+  }
+  if (sent.empty()) return out;
+  if (std::find(writes.begin(), writes.end(), true) != writes.end()) {
+    if (Status m = shared_->MarkLayout(); !m.ok()) {
+      for (size_t j : sent) out[j] = m;
+      return out;
+    }
+  }
+  args[0] = std::to_string(sent.size());
+  std::vector<std::string> versions;
+  std::vector<Status> r = RedisTxn::RunCommitParts(*shared_, args, writes, budget, &versions);
+  for (size_t k = 0; k < sent.size(); k++) {
+    mine[sent[k]]->AfterCommit(r[k], versions[k]);
+    out[sent[k]] = std::move(r[k]);
+  }
+  return out;
 }
 
 Status RedisKv::Clear() {

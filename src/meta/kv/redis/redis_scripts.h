@@ -17,43 +17,94 @@ end
 return out
 )lua";
 
-// ARGV: nkeys, (key, version)..., nranges, (min, max, count, key...)..., nwrites,
-// ('p', key, value | 'd', key)... Checks every read key still has the version seen ("" =
-// absent) and every scanned range still holds exactly the keys seen; then applies the writes
-// under one new version. Returns 1 when applied (or nothing to apply), 0 on conflict.
+// ARGV: nparts, then per part: nkeys, (key, version)..., nranges, (min, max, count, key...)...,
+// nwrites, ('p', key, value | 'd', key | 'a', key, erase, nfields, delta...)... Each part is
+// one transaction's commit (group commit: several transactions in one call). For each part
+// in order: checks every read key still has the version seen ("" = absent) and every scanned
+// range still holds exactly the keys seen; if so applies its writes under one new version
+// ('a': adds each delta to the 8-byte big-endian signed field of the stored value, zeros when
+// absent or of another size; with erase 1 an all-zero result deletes the key). A part's
+// checks see the writes of the parts before it. Returns one entry per part: the new version
+// (16 hex digits) when its writes were applied, 1 when it had nothing to apply and its checks
+// held, 0 on conflict (nothing of that part applied).
 inline constexpr const char* kCommit = R"lua(
 local a = ARGV
-local i = 1
-local n = tonumber(a[i]); i = i + 1
-for _ = 1, n do
-  if redis.call('GETRANGE', 'd' .. a[i], 0, 15) ~= a[i + 1] then return 0 end
-  i = i + 2
-end
-n = tonumber(a[i]); i = i + 1
-for _ = 1, n do
-  local cnt = tonumber(a[i + 2])
-  local ks = redis.call('ZRANGEBYLEX', 'i', a[i], a[i + 1], 'LIMIT', 0, cnt + 1)
-  if #ks ~= cnt then return 0 end
-  for j = 1, cnt do
-    if ks[j] ~= a[i + 2 + j] then return 0 end
+local function skip_writes(i, n)
+  for _ = 1, n do
+    if a[i] == 'p' then i = i + 3
+    elseif a[i] == 'd' then i = i + 2
+    else i = i + 4 + tonumber(a[i + 3]) end
   end
-  i = i + 3 + cnt
+  return i
 end
-n = tonumber(a[i]); i = i + 1
-if n == 0 then return 1 end
-local ver = string.format('%016x', redis.call('INCR', 'c'))
-for _ = 1, n do
-  if a[i] == 'p' then
-    redis.call('SET', 'd' .. a[i + 1], ver .. a[i + 2])
-    redis.call('ZADD', 'i', 0, a[i + 1])
-    i = i + 3
-  else
-    redis.call('DEL', 'd' .. a[i + 1])
-    redis.call('ZREM', 'i', a[i + 1])
+local function apply(i, n)
+  local ver = string.format('%016x', redis.call('INCR', 'c'))
+  local applied = ver
+  for _ = 1, n do
+    local op, k = a[i], a[i + 1]
+    if op == 'p' then
+      redis.call('SET', 'd' .. k, ver .. a[i + 2])
+      redis.call('ZADD', 'i', 0, k)
+      i = i + 3
+    elseif op == 'd' then
+      redis.call('DEL', 'd' .. k)
+      redis.call('ZREM', 'i', k)
+      i = i + 2
+    else
+      local nf = tonumber(a[i + 3])
+      local cur = redis.call('GET', 'd' .. k)
+      local ok = cur and #cur == 16 + 8 * nf
+      local out, zero = {}, true
+      for f = 1, nf do
+        local v = 0
+        if ok then v = struct.unpack('>i8', cur, 17 + 8 * (f - 1)) end
+        v = v + tonumber(a[i + 3 + f])
+        if v ~= 0 then zero = false end
+        out[f] = struct.pack('>i8', v)
+      end
+      if zero and a[i + 2] == '1' then
+        redis.call('DEL', 'd' .. k)
+        redis.call('ZREM', 'i', k)
+      else
+        redis.call('SET', 'd' .. k, ver .. table.concat(out))
+        redis.call('ZADD', 'i', 0, k)
+      end
+      i = i + 4 + nf
+    end
+  end
+  return applied
+end
+local results = {}
+local i = 2
+for p = 1, tonumber(a[1]) do
+  local ok = true
+  local n = tonumber(a[i]); i = i + 1
+  for _ = 1, n do
+    if ok and redis.call('GETRANGE', 'd' .. a[i], 0, 15) ~= a[i + 1] then ok = false end
     i = i + 2
   end
+  n = tonumber(a[i]); i = i + 1
+  for _ = 1, n do
+    local cnt = tonumber(a[i + 2])
+    if ok then
+      local ks = redis.call('ZRANGEBYLEX', 'i', a[i], a[i + 1], 'LIMIT', 0, cnt + 1)
+      if #ks ~= cnt then
+        ok = false
+      else
+        for j = 1, cnt do
+          if ks[j] ~= a[i + 2 + j] then ok = false; break end
+        end
+      end
+    end
+    i = i + 3 + cnt
+  end
+  n = tonumber(a[i]); i = i + 1
+  local ver = nil
+  if ok and n > 0 then ver = apply(i, n) end
+  i = skip_writes(i, n)
+  if ver then results[p] = ver elseif ok then results[p] = 1 else results[p] = 0 end
 end
-return 1
+return results
 )lua";
 
 // Deletes up to 1000 keys of the index and their values; returns how many.

@@ -467,3 +467,115 @@ TEST_P(KvConformanceTest, TransactionIsDoneAfterCommit) {
 }
 
 }  // namespace strata::kv::conformance
+
+namespace strata::kv::conformance {
+namespace {
+
+std::string Fields(std::initializer_list<int64_t> fields) {
+  std::string s;
+  for (int64_t f : fields) PutU64BE(&s, static_cast<uint64_t>(f));
+  return s;
+}
+
+}  // namespace
+
+TEST_P(KvConformanceTest, BlindIncrementsAddUpAndAreSeenByLaterReads) {
+  // Concurrent increments of one counter from two clients all land.
+  constexpr int kThreads = 6;
+  constexpr int kEach = 20;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; i++) {
+    threads.emplace_back([&, i] {
+      auto kv = i % 2 ? OpenAnother() : kv_;
+      for (int j = 0; j < kEach && kv; j++) {
+        EXPECT_OK(RunTxn(*kv, [&](Transaction& t) {
+          t.Put("other/" + std::to_string(i), "x");
+          return t.Increment("usage", {10, -1}, false);
+        }));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(Read(*kv_, "usage"), Fields({10 * kThreads * kEach, -kThreads * kEach}));
+  // Inside one transaction: increments of one key add, a read sees the sum over the stored
+  // value, a Put replaces a pending increment, an all-zero result with erase deletes.
+  ASSERT_OK(RunTxn(*kv_, [&](Transaction& t) {
+    RETURN_IF_ERROR(t.Increment("u2", {5}, true));
+    RETURN_IF_ERROR(t.Increment("u2", {2}, true));
+    ASSIGN_OR_RETURN(auto v, t.Get("u2"));
+    EXPECT_EQ(v, std::optional<std::string>(Fields({7})));
+    RETURN_IF_ERROR(t.Increment("u3", {1}, false));
+    t.Put("u3", "replaced");
+    RETURN_IF_ERROR(t.Increment("usage", {-10 * kThreads * kEach, kThreads * kEach}, true));
+    RETURN_IF_ERROR(t.Increment("u4", {3}, false));
+    ASSIGN_OR_RETURN(auto page, t.Scan("u", "v", 10));
+    EXPECT_EQ(page.size(), 3u);  // u2, u3, u4 (usage is deleted)
+    return Status::OK();
+  }));
+  EXPECT_EQ(Read(*kv_, "u2"), Fields({7}));
+  EXPECT_EQ(Read(*kv_, "u3"), "replaced");
+  EXPECT_EQ(Read(*kv_, "u4"), Fields({3}));
+  EXPECT_EQ(Read(*kv_, "usage"), "<absent>");
+  // A value of another size counts as zeros.
+  ASSERT_OK(PutOne(*kv_, "odd", "abc"));
+  ASSERT_OK(RunTxn(*kv_, [](Transaction& t) { return t.Increment("odd", {-4}, false); }));
+  EXPECT_EQ(Read(*kv_, "odd"), Fields({-4}));
+}
+
+TEST_P(KvConformanceTest, CommitGroupGivesEachTransactionItsOwnResult) {
+  if (GetParam().injects_conflicts || GetParam().serializes_writers) {
+    GTEST_SKIP() << "holds several read-write transactions open at once";
+  }
+  ASSERT_OK(PutOne(*kv_, "x", "0"));
+  auto a = kv_->Begin(false);
+  auto b = kv_->Begin(false);
+  auto c = kv_->Begin(false);
+  auto d = kv_->Begin(false);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && d.ok());
+  // a and b both read x and write it: the first in the group wins, the second conflicts.
+  ASSERT_TRUE((*a)->Get("x").ok());
+  (*a)->Put("x", "a");
+  ASSERT_TRUE((*b)->Get("x").ok());
+  (*b)->Put("x", "b");
+  (*b)->Put("b-only", "lost");
+  // c writes elsewhere, d only increments: neither is hurt by the conflict of b.
+  (*c)->Put("y", "c");
+  ASSERT_OK((*d)->Increment("n", {1}, false));
+  std::vector<Status> r = kv_->CommitGroup({a->get(), b->get(), c->get(), d->get()});
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_OK(r[0]);
+  EXPECT_TRUE(r[1].Is(Code::kConflict)) << r[1].ToString();
+  EXPECT_OK(r[2]);
+  EXPECT_OK(r[3]);
+  EXPECT_EQ(Read(*kv_, "x"), "a");
+  EXPECT_EQ(Read(*kv_, "b-only"), "<absent>");
+  EXPECT_EQ(Read(*kv_, "y"), "c");
+  EXPECT_EQ(Read(*kv_, "n"), Fields({1}));
+  // Every transaction of the group is done.
+  EXPECT_FALSE((*c)->Commit().ok());
+}
+
+TEST_P(KvConformanceTest, GroupCommitThroughRunTxnKeepsEveryUpdate) {
+  // Many threads on one engine: commits queue and go in groups; conflicts inside a group are
+  // retried alone; the counts stay exact.
+  constexpr int kThreads = 16;
+  constexpr int kEach = 15;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; i++) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kEach; j++) {
+        EXPECT_OK(RunTxn(*kv_, [&](Transaction& t) {
+          RETURN_IF_ERROR(Increment(t, "shared"));
+          return Increment(t, "own/" + std::to_string(i));
+        }));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(Read(*kv_, "shared"), std::to_string(kThreads * kEach));
+  for (int i = 0; i < kThreads; i++) {
+    EXPECT_EQ(Read(*kv_, "own/" + std::to_string(i)), std::to_string(kEach));
+  }
+}
+
+}  // namespace strata::kv::conformance

@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""agent_bench.py: the agent workload of issue 10 on a real mount, with the metadata engine
+(Redis) behind bench/delay_proxy.cc at a chosen round-trip time. Run by hand as root:
+
+  bench/agent_bench.py                                  # 1/16/64 agents x 0/1/5.8 ms, 30 s each
+  bench/agent_bench.py --agents 1,16 --rtt-ms 5.8 --seconds 10
+  bench/agent_bench.py --mount-args="--writeback"        # extra flags for strata mount
+
+Each agent works in its own directory: create .tmpN (O_CREAT|O_EXCL), write 4 KiB, close,
+rename to outN; every 10th file it appends a record to its journal and fsyncs it. Printed per
+row: files/s over all agents, p50/p99 of close() (ms), and the engine round trips per file
+counted by the proxy (request/reply turns on every connection, over the whole run, heartbeats
+included). Before the timed rows, one agent writes 50 files alone so that the round trips of
+one file are counted without contention ("rt/file solo").
+
+Needs: redis-server, /dev/fuse, build/strata and build/release/bench/strata_delay_proxy.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} never opened")
+
+
+class Proxy:
+    def __init__(self, binary, target_port, rtt_us, stats):
+        self.stats = stats
+        self.p = subprocess.Popen([binary, "--target", f"127.0.0.1:{target_port}",
+                                   "--rtt-us", str(rtt_us), "--stats", stats],
+                                  stdout=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        self.port = int(line.split()[1])
+
+    def turns(self):
+        if os.path.exists(self.stats):
+            os.unlink(self.stats)
+        self.p.send_signal(signal.SIGUSR1)
+        for _ in range(200):
+            if os.path.exists(self.stats):
+                with open(self.stats) as f:
+                    text = f.read()
+                m = re.search(r"turns (\d+)", text)
+                if m:
+                    return int(m.group(1))
+            time.sleep(0.01)
+        raise RuntimeError("proxy wrote no stats")
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(10)
+
+
+def agent(dirpath, stop_at, closes, counts, idx, limit=None):
+    journal = os.open(os.path.join(dirpath, "journal"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                      0o644)
+    data = b"x" * 4096
+    n = 0
+    try:
+        while time.time() < stop_at and (limit is None or n < limit):
+            tmp = os.path.join(dirpath, f".tmp{n}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, data)
+            t0 = time.perf_counter()
+            os.close(fd)
+            closes.append(time.perf_counter() - t0)
+            os.rename(tmp, os.path.join(dirpath, f"out{n}"))
+            n += 1
+            if n % 10 == 0:
+                os.write(journal, f"file {n} done\n".encode())
+                os.fsync(journal)
+    finally:
+        os.close(journal)
+        counts[idx] = n
+
+
+def run_agents(mnt, tag, agents, seconds, limit=None):
+    dirs = []
+    for i in range(agents):
+        d = os.path.join(mnt, f"{tag}-a{i}")
+        os.mkdir(d)
+        dirs.append(d)
+    closes, counts = [], [0] * agents
+    stop_at = time.time() + seconds
+    start = time.time()
+    threads = [threading.Thread(target=agent, args=(dirs[i], stop_at, closes, counts, i, limit))
+               for i in range(agents)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.time() - start
+    closes.sort()
+    pct = lambda q: closes[min(len(closes) - 1, int(q * len(closes)))] * 1000 if closes else 0
+    return sum(counts), took, pct(0.5), pct(0.99)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--strata", default=os.path.join(ROOT, "build/strata"))
+    ap.add_argument("--proxy", default=os.path.join(ROOT, "build/release/bench/strata_delay_proxy"))
+    ap.add_argument("--agents", default="1,16,64")
+    ap.add_argument("--rtt-ms", default="0,1,5.8")
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--threads", type=int, default=96, help="FUSE worker threads")
+    ap.add_argument("--mount-args", default="")
+    ap.add_argument("--label", default="")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (logs) at the end")
+    a = ap.parse_args()
+    for tool in (a.strata, a.proxy, shutil.which("redis-server") or "/nonexistent"):
+        if not os.path.exists(tool):
+            sys.exit(f"agent_bench: {tool} not found (build the tree; apt-get install redis-server)")
+    work = tempfile.mkdtemp(prefix="agent-bench-", dir="/var/tmp")
+    rport = free_port()
+    redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(rport),
+                              "--save", "", "--appendonly", "no", "--dir", work],
+                             stdout=subprocess.DEVNULL)
+    rows = []
+    try:
+        wait_port(rport)
+        for rtt in [float(x) for x in a.rtt_ms.split(",")]:
+            proxy = Proxy(a.proxy, rport, int(rtt * 1000), os.path.join(work, "stats"))
+            url = f"redis://127.0.0.1:{proxy.port}/"
+            store = os.path.join(work, f"store-{rtt}")
+            os.mkdir(store)
+            subprocess.run(["redis-cli", "-p", str(rport), "flushall"], check=True,
+                           capture_output=True)
+            subprocess.run([a.strata, "format", url, "agents", "--storage", f"file://{store}",
+                            "--trash-days", "0"], check=True, capture_output=True)
+            mnt = os.path.join(work, f"mnt-{rtt}")
+            os.mkdir(mnt)
+            log = os.path.join(work, f"mount-{rtt}.log")
+            subprocess.run([a.strata, "mount", "-d", "--log", log, "--threads", str(a.threads),
+                            *a.mount_args.split(), url, mnt], check=True, capture_output=True)
+            try:
+                t0 = proxy.turns()
+                n, _, _, _ = run_agents(mnt, "solo", 1, 600, limit=50)
+                solo = (proxy.turns() - t0) / max(n, 1)
+                for agents in [int(x) for x in a.agents.split(",")]:
+                    t0 = proxy.turns()
+                    files, took, p50, p99 = run_agents(mnt, f"n{agents}", agents, a.seconds)
+                    rt = (proxy.turns() - t0) / max(files, 1)
+                    row = (f"| {a.label} | {rtt:g} | {agents} | {files / took:,.0f} | {p50:.1f} | "
+                           f"{p99:.1f} | {rt:.1f} | {solo:.1f} |")
+                    print(row, flush=True)
+                    rows.append(row)
+            finally:
+                subprocess.run([a.strata, "umount", mnt], capture_output=True)
+                proxy.stop()
+    finally:
+        redis.terminate()
+        redis.wait(10)
+        if a.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print("\n| build | RTT ms | agents | files/s | close p50 ms | close p99 ms | rt/file | "
+          "rt/file solo |\n|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
