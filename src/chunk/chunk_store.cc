@@ -36,6 +36,7 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(meta::SliceLog* meta,
   cs->store_tier_ = std::make_unique<StoreTier>(std::move(store), options.blocks.compression);
   cache::TierChainOptions chain;
   chain.tiers = cs->cache_->tiers();  // memory, disk
+  if (options.group_tier) chain.tiers.push_back(options.group_tier);  // cache group peers
   chain.tiers.push_back(cs->store_tier_.get());
   chain.write_target = cs->store_tier_.get();
   ASSIGN_OR_RETURN(cs->tiers_, cache::TierChain::Open(chain));

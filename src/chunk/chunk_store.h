@@ -3,8 +3,8 @@
 // chain, the BlockStore, the DataWriter, the DataReader, the Compactor and the Deleter, wired
 // together (commits invalidate the reader's segment cache; reads see pending writes;
 // fragmented chunks get compacted; unreferenced blocks get deleted). The chain is
-// memory → disk → store, with the store tier as the write target; writeback staging and the
-// cache group will each add a tier here.
+// memory → disk → [cache group peer] → store, with the store tier as the write target;
+// writeback staging will add a tier here.
 //
 // How the VFS uses it (DESIGN.md §6, §7):
 //   open()            InvalidateFile(ino) (close-to-open: see other mounts' commits);
@@ -53,6 +53,9 @@ struct ChunkOptions {
   ReaderOptions reader;
   cache::CacheOptions cache;   // --cache-dir, --cache-size, --free-space-ratio
   bool background_jobs = true; // run the deleter in the background (and auto-compaction)
+  // The cache group's peer tier (cache/peer_tier.h), asked after the local cache and before
+  // the store; not owned, must outlive the ChunkStore. Null (default): no group.
+  cache::BlockTier* group_tier = nullptr;
   int deleter_interval_ms = 10000;
 
   // Options for a volume: blocks.key_prefix = format.name + "/", block size and compression
@@ -102,6 +105,8 @@ class ChunkStore {
   // The local cache (its occupancy: stats()) and the chain (hits/misses per tier: stats()).
   cache::BlockCache* cache() { return cache_.get(); }
   cache::TierChain* tiers() { return tiers_.get(); }
+  // The object store as a tier (what a cache group member serves its peers from on a miss).
+  StoreTier* store_tier() { return store_tier_.get(); }
   BlockStore* blocks() { return blocks_.get(); }
   DataWriter* writer() { return writer_.get(); }
   DataReader* reader() { return reader_.get(); }

@@ -24,6 +24,8 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterBench(app);
   RegisterCsi(app, registries);
   RegisterUsage(app, registries);
+  RegisterWarmup(app);
+  RegisterCache(app);
 }
 
 }  // namespace strata::cli

@@ -37,5 +37,9 @@ void RegisterBench(CLI::App& app);
 void RegisterCsi(CLI::App& app, const client::Registries& registries);
 // `strata usage` (usage.cc): subtree usage from the usage records.
 void RegisterUsage(CLI::App& app, const client::Registries& registries);
+// `strata warmup`, `strata cache status`: through a running mount's control endpoint
+// (warmup.cc, cache_status.cc; shared parts in mount_control.h).
+void RegisterWarmup(CLI::App& app);
+void RegisterCache(CLI::App& app);
 
 }  // namespace strata::cli

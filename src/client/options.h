@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cache/block_cache.h"
+#include "cache/cache_group.h"
 #include "chunk/reader.h"
 #include "chunk/writer.h"
 #include "common/logging.h"
@@ -40,6 +41,7 @@ struct ClientOptions {
   chunk::WriterOptions writer;     // --buffer-size, --max-uploads
   chunk::ReaderOptions reader;     // --max-downloads, readahead
   cache::CacheOptions cache;       // --cache-dir, --cache-size, --free-space-ratio
+  cache::CacheGroupOptions group;  // --cache-group, --group-listen, --no-sharing, ...
   vfs::VolumeOptions volume;       // mount point, --subdir, --read-only
   bool background_jobs = true;     // --no-bgjob turns off cleanup jobs (off when read-only)
   logging::LogOptions log;         // --log, --log-level (applied by main: InitLogging)

@@ -19,8 +19,10 @@ namespace strata::meta::internal {
 // of `info` with expiry `expire_unix`. Returns the id.
 Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info, int64_t expire_unix);
 // Sets the session's expiry to `expire_unix`, recreating a record that a cleaner removed while
-// this client was stalled (the client is alive after all; its released locks stay released).
-Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix);
+// this client was stalled (the client is alive after all; its released locks stay released)
+// from `registered`, the info the session was started with.
+Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix,
+                      const SessionInfo& registered);
 // The cleaner-lease compare-and-set: true when session `sid` holds the lease afterwards (it
 // was absent, expired before `now_unix`, or already sid's); it then expires at now_unix +
 // expiry_seconds.

@@ -30,6 +30,11 @@ constexpr int kDeletedFilesPerRound = 100;
 std::string EncodeSession(const SessionInfo& s) {
   nlohmann::json j = {{"id", s.id},   {"host", s.host},       {"mount_point", s.mount_point},
                       {"pid", s.pid}, {"version", s.version}, {"expire", s.expire_unix}};
+  if (!s.cache_group.empty()) {  // written only by cache group members: older records match
+    j["cache_group"] = s.cache_group;
+    j["peer"] = s.peer_address;
+    j["cache_weight"] = s.cache_weight;
+  }
   return j.dump();
 }
 
@@ -43,6 +48,9 @@ Result<SessionInfo> DecodeSession(uint64_t sid, std::string_view data) {
   s.pid = j.value("pid", 0u);
   s.version = j.value("version", "");
   s.expire_unix = j.value("expire", int64_t{0});
+  s.cache_group = j.value("cache_group", "");
+  s.peer_address = j.value("peer", "");
+  s.cache_weight = j.value("cache_weight", uint64_t{0});
   return s;
 }
 
@@ -116,10 +124,11 @@ Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info, in
   return sid;
 }
 
-Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix) {
+Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix,
+                      const SessionInfo& registered) {
   return kv::RunTxn(engine, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto raw, txn.Get(schema::SessionKey(sid)));
-    SessionInfo s;
+    SessionInfo s = registered;  // what a recreated record says (cache group peers need it)
     s.id = sid;
     if (raw) {
       auto d = DecodeSession(sid, *raw);
