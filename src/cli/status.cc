@@ -47,6 +47,11 @@ void RunStatus(const client::Registries& registries, const std::string& url) {
                                {"pid", s.pid},
                                {"version", s.version},
                                {"expire", s.expire_unix}});
+    if (!s.cache_group.empty()) {  // a cache group member (DESIGN.md §7)
+      out["sessions"].back()["cache_group"] = s.cache_group;
+      out["sessions"].back()["peer"] = s.peer_address;
+      out["sessions"].back()["cache_weight"] = s.cache_weight;
+    }
   }
   std::printf("%s\n", out.dump(2).c_str());
 }
