@@ -54,6 +54,8 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(meta::SliceLog* meta,
     chain.tiers.push_back(cs->staging_.get());
     chain.write_target = cs->staging_.get();
   }
+  // Cache group peers come after this mount's own staged blocks, before the store.
+  if (options.group_tier) chain.tiers.push_back(options.group_tier);
   chain.tiers.push_back(cs->store_tier_.get());
   ASSIGN_OR_RETURN(cs->tiers_, cache::TierChain::Open(chain));
   cs->blocks_ = std::make_unique<BlockStore>(cs->tiers_.get(), options.blocks);

@@ -5,8 +5,8 @@
 // fragmented chunks get compacted; unreferenced blocks get deleted). The chain is
 // memory → disk → store, with the store tier as the write target; with writeback it is
 // memory → disk → staging → store, the staging tier being the write target (leftovers of an
-// earlier process are sorted out at Open: staging_recovery.h). The cache group will add a
-// tier here.
+// earlier process are sorted out at Open: staging_recovery.h); a cache group member asks its
+// peers after its own tiers: memory → disk → [staging] → [cache group peer] → store.
 //
 // How the VFS uses it (DESIGN.md §6, §7):
 //   open()            InvalidateFile(ino) (close-to-open: see other mounts' commits);
@@ -63,6 +63,9 @@ struct ChunkOptions {
   bool writeback = false;
   cache::StagingOptions staging;
   bool background_jobs = true; // run the deleter in the background (and auto-compaction)
+  // The cache group's peer tier (cache/peer_tier.h), asked after the local cache and before
+  // the store; not owned, must outlive the ChunkStore. Null (default): no group.
+  cache::BlockTier* group_tier = nullptr;
   int deleter_interval_ms = 10000;
 
   // Options for a volume: blocks.key_prefix = format.name + "/", block size and compression
@@ -116,6 +119,8 @@ class ChunkStore {
   cache::StagingTier* staging() { return staging_.get(); }
   // What Open did with the leftovers of an earlier process in the staging directory.
   const StagingRecovery& staging_recovery() const { return recovered_; }
+  // The object store as a tier (what a cache group member serves its peers from on a miss).
+  StoreTier* store_tier() { return store_tier_.get(); }
   BlockStore* blocks() { return blocks_.get(); }
   DataWriter* writer() { return writer_.get(); }
   DataReader* reader() { return reader_.get(); }

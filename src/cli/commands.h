@@ -39,5 +39,9 @@ void RegisterCsi(CLI::App& app, const client::Registries& registries);
 void RegisterUsage(CLI::App& app, const client::Registries& registries);
 // `strata sync-staging` (sync_staging.cc): uploads a killed writeback mount's staged blocks.
 void RegisterSyncStaging(CLI::App& app, const client::Registries& registries);
+// `strata warmup`, `strata cache status`: through a running mount's control endpoint
+// (warmup.cc, cache_status.cc; shared parts in mount_control.h).
+void RegisterWarmup(CLI::App& app);
+void RegisterCache(CLI::App& app);
 
 }  // namespace strata::cli

@@ -19,6 +19,7 @@
 
 #include "cli/commands.h"
 #include "client/client.h"
+#include "client/control_server.h"
 #include "client/metrics_server.h"
 #include "common/logging.h"
 #include "common/uri.h"
@@ -109,6 +110,16 @@ Status Serve(const client::Registries& registries, const MountArgs& a,
     ASSIGN_OR_RETURN(metrics, client::MetricsServer::Start(
                                   a.metrics, [cl = c.get()] { return cl->RenderMetrics(); }));
   }
+  // strata warmup / strata cache status reach the mount's caches here. Without it the mount
+  // still works: say so and go on.
+  std::unique_ptr<client::ControlServer> control;  // destroyed before the client it reads
+  auto ctl = client::ControlServer::Start(c.get(), a.mount_point);
+  if (ctl.ok()) {
+    control = std::move(*ctl);
+  } else {
+    LOG_WARN("no control endpoint (strata warmup and cache status will not reach this mount): {}",
+             ctl.status().ToString());
+  }
   fo.fsname = "strata:" + c->volume().name();
   fo.metrics = &c->metrics();
   ASSIGN_OR_RETURN(auto server, fuse::FuseServer::Mount(&c->volume(), a.mount_point, fo));
@@ -119,6 +130,7 @@ Status Serve(const client::Registries& registries, const MountArgs& a,
   Status flushed = c->volume().FlushAll();
   if (!flushed.ok()) LOG_ERROR("flushing open files at unmount: {}", flushed.ToString());
   server.reset();  // unmounts
+  control.reset();
   metrics.reset();
   c.reset();
   LOG_INFO("unmounted {}", a.mount_point);
@@ -334,6 +346,18 @@ void RegisterMount(CLI::App& app, const client::Registries& registries) {
   cmd->add_option("--negative-timeout", a->fuse.negative_timeout,
                   "Kernel cache of missing names, seconds (0: not cached)")
       ->capture_default_str();
+  // Cache group (DESIGN.md §7, docs/format/peer-protocol.md).
+  cmd->add_option("--cache-group", o.group.name,
+                  "Share caches with the other mounts of this volume naming this group");
+  cmd->add_option("--group-listen", o.group.listen,
+                  "HOST:PORT the group's peers reach this mount at (default: a free port on "
+                  "the primary address)");
+  cmd->add_flag("--no-sharing", [a](int64_t) { a->client.group.sharing = false; },
+                "Read through the cache group but serve nothing to it");
+  cmd->add_flag("--fill-group-on-write", o.group.fill_on_write,
+                "Send each block this mount writes to its owner's cache in the group");
+  AddSecondsOption(cmd, "--group-timeout", &o.group.timeout,
+                   "Skip a cache group peer that has not answered within this many seconds");
   cmd->add_flag("--read-only", o.volume.read_only, "Mount read-only (no session is written)");
   cmd->add_option("--subdir", o.volume.subdir, "Mount this directory of the volume as the root");
   // One value per -o (repeatable), so -o does not swallow META_URL and MOUNTPOINT.

@@ -53,6 +53,11 @@ void RunStatus(const client::Registries& registries, const std::string& url) {
                         {"oldest_staged_slice", s.staging.oldest_slice},
                         {"dir", s.staging.dir}};
     }
+    if (!s.cache_group.empty()) {  // a cache group member (DESIGN.md §7)
+      j["cache_group"] = s.cache_group;
+      j["peer"] = s.peer_address;
+      j["cache_weight"] = s.cache_weight;
+    }
     out["sessions"].push_back(std::move(j));
   }
   std::printf("%s\n", out.dump(2).c_str());

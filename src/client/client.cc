@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "cache/peer_auth.h"
 #include "chunk/block_key.h"
 
 #include "chunk/chunk_store.h"
@@ -29,6 +30,7 @@ Status ClientOptions::Validate() const {
   RETURN_IF_ERROR(writer.Validate());
   RETURN_IF_ERROR(reader.Validate());
   RETURN_IF_ERROR(cache.Validate());
+  RETURN_IF_ERROR(group.Validate());
   return volume.Validate();
 }
 
@@ -41,6 +43,60 @@ Status NotFormatted(const Status& s, const std::string& meta_url) {
                                        " NAME --storage URL` first");
   }
   return s;
+}
+
+// ---- cache group helpers (DESIGN.md §7; cache/cache_group.h)
+
+// The group, with the secret derived from the volume (cache/peer_auth.h). A read-only mount
+// writes no session, so it cannot be found by the others: it reads through the group only.
+Result<std::unique_ptr<cache::CacheGroup>> OpenGroup(const ClientOptions& options,
+                                                     const meta::VolumeFormat& format,
+                                                     Clock* clock) {
+  cache::CacheGroupOptions go = options.group;
+  if (options.volume.read_only && go.sharing) {
+    LOG_INFO("cache group {}: a read-only mount reads through the group but serves nothing",
+             go.name);
+    go.sharing = false;
+  }
+  std::string secret =
+      cache::DerivePeerSecret(format.uuid, format.name, format.secret_key, go.name);
+  return cache::CacheGroup::Open(go, std::move(secret), clock);
+}
+
+// Starts serving the local tiers and the store to the peers, and records the address to
+// publish in the session.
+Status ServeGroup(cache::CacheGroup& group, chunk::ChunkStore& chunks,
+                  const chunk::ChunkOptions& co, const ClientOptions& options,
+                  vfs::VolumeOptions* vo) {
+  const std::string prefix = co.blocks.key_prefix;
+  auto valid = [prefix](const std::string& key, uint32_t len) {
+    auto parts = chunk::ParseBlockKey(prefix, key);
+    return parts.ok() && parts->len == len && len > 0;
+  };
+  const uint64_t weight =
+      options.cache.cache_dir.empty() ? options.cache.memory_size : options.cache.cache_size;
+  ASSIGN_OR_RETURN(std::string address,
+                   group.Serve(chunks.cache()->tiers(), chunks.store_tier(), valid, weight));
+  if (address.empty()) return Status::OK();  // --no-sharing
+  vo->cache_group = group.options().name;
+  vo->peer_address = address;
+  vo->cache_weight = weight;
+  return Status::OK();
+}
+
+// Members are the live sessions of this group that publish a peer address.
+void StartGroupMembership(cache::CacheGroup& group, meta::Meta* meta, Clock* clock) {
+  const std::string name = group.options().name;
+  group.StartMembership([meta, clock, name]() -> Result<std::vector<cache::RingMember>> {
+    ASSIGN_OR_RETURN(auto sessions, meta->ListSessions());
+    const int64_t now = clock->NowNanos() / 1000000000;
+    std::vector<cache::RingMember> out;
+    for (const meta::SessionInfo& s : sessions) {
+      if (s.cache_group != name || s.peer_address.empty() || s.expire_unix < now) continue;
+      out.push_back({s.peer_address, s.cache_weight});
+    }
+    return out;
+  });
 }
 
 }  // namespace
@@ -155,20 +211,40 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
     // The ChunkStore (and its staging tier) goes before Meta (vfs::Volume's destructor).
     co.staging.on_nonempty = [m = meta.get()] { m->PublishSessionSoon(); };
   }
+  // ---- cache group (DESIGN.md §7): its peer tier goes between the local tiers and the store.
+  std::unique_ptr<cache::CacheGroup> group;
+  if (options.group.enabled()) {
+    ASSIGN_OR_RETURN(group, OpenGroup(options, *format, c->clock_));
+    co.group_tier = group->tier();
+  }
+  // ---- end cache group
   auto chunks_or = chunk::ChunkStore::Open(meta.get(), store, co);
   if (!chunks_or.ok()) {
     return options.writeback ? chunks_or.status().WithContext("writeback") : chunks_or.status();
   }
   auto chunks = std::move(*chunks_or);
+  meta::Meta* meta_ptr = meta.get();
+  vfs::VolumeOptions vo = options.volume;
+  if (group) RETURN_IF_ERROR(ServeGroup(*group, *chunks, co, options, &vo));
 
   vfs::VolumeParts parts{c->engine_, std::move(meta), store, std::move(chunks)};
-  ASSIGN_OR_RETURN(c->volume_, vfs::Volume::Open(std::move(parts), options.volume));
+  auto volume = vfs::Volume::Open(std::move(parts), vo);
+  if (!volume.ok()) {
+    if (group) group->Stop();
+    return volume.status();
+  }
+  c->volume_ = std::move(*volume);
   if (cache::StagingTier* staging = c->volume_->chunk_store()->staging()) {
     c->volume_->meta()->SetStagingReporter(
         [staging, prefix = format->name + "/"] { return ReportStaging(*staging, prefix); });
     c->volume_->meta()->PublishSessionSoon();
     LOG_INFO("writeback: staging blocks in {} (limit {} bytes, upload delay {} ms)",
              staging->dir(), co.staging.limit, co.staging.upload_delay.count());
+  }
+  if (group) {
+    StartGroupMembership(*group, meta_ptr, c->clock_);
+    c->group_ = std::move(group);
+    c->RegisterGroupMetrics();
   }
   c->RegisterStoreMetrics();
   LOG_INFO("volume {} opened: metadata {}, store {}{}", format->name, c->engine_->Describe(),
@@ -183,7 +259,9 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
 Client::~Client() {
   // The session thread must stop reading the staging tier before the volume drops it.
   if (volume_) volume_->meta()->SetStagingReporter(nullptr);
+  if (group_) group_->Stop();  // no peer request runs while the tiers it serves from go
   volume_.reset();  // flushes, stops background jobs, closes the session
+  group_.reset();   // the chain that held its tier is gone now
 }
 
 void Client::RegisterStoreMetrics() {
@@ -217,6 +295,32 @@ void Client::RegisterStoreMetrics() {
     }
     evictions->Set(static_cast<double>(s.evictions));
     disk_errors->Set(static_cast<double>(s.disk_errors));
+  });
+}
+
+void Client::RegisterGroupMetrics() {
+  MetricsRegistry& r = *metrics_;
+  const char* help = "Cache group requests, by what happened";
+  Gauge* peer_hits = *r.GetGauge("strata_cache_hits", "Block lookups served by a cache tier",
+                                 {{"tier", "peer"}});
+  Gauge* peer_bytes = *r.GetGauge("strata_group_peer_bytes", "Bytes other members served us");
+  Gauge* misses = *r.GetGauge("strata_group_requests", help, {{"result", "peer_miss"}});
+  Gauge* errors = *r.GetGauge("strata_group_requests", help, {{"result", "peer_error"}});
+  Gauge* skipped = *r.GetGauge("strata_group_requests", help, {{"result", "skipped_down"}});
+  Gauge* served = *r.GetGauge("strata_group_requests", help, {{"result", "served"}});
+  Gauge* denied = *r.GetGauge("strata_group_requests", help, {{"result", "denied"}});
+  Gauge* members = *r.GetGauge("strata_group_members", "Members on this mount's ring");
+  cache::CacheGroup* g = group_.get();
+  r.AddCollector([=] {
+    cache::CacheGroupStats s = g->stats();
+    peer_hits->Set(static_cast<double>(s.tier.peer_hits));
+    peer_bytes->Set(static_cast<double>(s.tier.peer_bytes));
+    misses->Set(static_cast<double>(s.tier.peer_misses));
+    errors->Set(static_cast<double>(s.tier.peer_errors));
+    skipped->Set(static_cast<double>(s.tier.skipped));
+    served->Set(static_cast<double>(s.server.served));
+    denied->Set(static_cast<double>(s.server.denied));
+    members->Set(static_cast<double>(s.members.size()));
   });
 }
 

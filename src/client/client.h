@@ -10,6 +10,8 @@
 //   the store stack: backend -> MetricsStore -> RetryStore (--io-timeout, --io-retries)
 //   Volume (vfs): Meta with its session, the data path (ChunkStore: writer, reader, caches,
 //                 compactor, deleter) and the inode/handle tables
+//   CacheGroup (owned, with --cache-group): the peer tier in the data path's chain, the peer
+//                 server over the local tiers, membership from the session records
 //
 // The process logger is the one piece of state outside it (common/logging.h explains why);
 // main configures it from ClientOptions::log through InitLogging before opening a Client.
@@ -27,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "cache/cache_group.h"
 #include "client/builtins.h"
 #include "cache/staging_tier.h"
 #include "client/options.h"
@@ -72,6 +75,8 @@ class Client {
   // The store stack the data path uses (backend -> metrics -> retries with the I/O budget),
   // for tools that list or delete objects (fsck, gc). Shared; valid while the client lives.
   std::shared_ptr<object::ObjectStore> store() const { return store_; }
+  // The cache group this client reads through (and serves in); null without --cache-group.
+  cache::CacheGroup* group() { return group_.get(); }
 
   // Prometheus text of every series, after refreshing the gauges that sample state
   // (cache sizes, buffered bytes). The observability issue serves this on --metrics.
@@ -80,6 +85,7 @@ class Client {
  private:
   Client() = default;
   void RegisterStoreMetrics();
+  void RegisterGroupMetrics();
   void SampleGauges();
 
   ClientOptions options_;
@@ -89,6 +95,9 @@ class Client {
   std::shared_ptr<kv::KvEngine> engine_;
   std::shared_ptr<object::MetricsStore> store_metrics_;
   std::shared_ptr<object::ObjectStore> store_;
+  // Declared before volume_ so that it outlives the chain holding its tier; stopped first
+  // in the destructor so that no peer request runs while the tiers it serves from go.
+  std::unique_ptr<cache::CacheGroup> group_;
   std::unique_ptr<vfs::Volume> volume_;  // destroyed first (flush, session close)
 };
 

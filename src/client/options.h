@@ -12,6 +12,7 @@
 
 #include "cache/block_cache.h"
 #include "cache/staging_tier.h"
+#include "cache/cache_group.h"
 #include "chunk/reader.h"
 #include "chunk/writer.h"
 #include "common/logging.h"
@@ -48,6 +49,7 @@ struct ClientOptions {
   // concurrency --max-uploads, the volume UUID and the clock the client's.
   bool writeback = false;
   cache::StagingOptions staging;
+  cache::CacheGroupOptions group;  // --cache-group, --group-listen, --no-sharing, ...
   vfs::VolumeOptions volume;       // mount point, --subdir, --read-only
   bool background_jobs = true;     // --no-bgjob turns off cleanup jobs (off when read-only)
   logging::LogOptions log;         // --log, --log-level (applied by main: InitLogging)

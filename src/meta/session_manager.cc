@@ -140,20 +140,20 @@ void SessionManager::Round(uint64_t sid) {
       reported = true;
     }
   }
-  Status hb = internal::WriteHeartbeat(*engine_, sid, now + options_.expiry_seconds,
+  SessionInfo info;
+  {
+    std::lock_guard lock(mu_);
+    info = info_;
+  }
+  Status hb = internal::WriteHeartbeat(*engine_, sid, now + options_.expiry_seconds, info,
                                        reported ? &staging : nullptr);
   if (hb.ok()) {
     last_heartbeat_ = now;
   } else {
-    std::string host;
-    {
-      std::lock_guard lock(mu_);
-      host = info_.host;
-    }
     LOG_WARN(
         "session {} (host {}): heartbeat failed, last renewed {} s ago (other clients clean it "
         "up {} s after that): {}",
-        sid, host, now - last_heartbeat_, options_.expiry_seconds, hb.ToString());
+        sid, info.host, now - last_heartbeat_, options_.expiry_seconds, hb.ToString());
   }
   if (!options_.run_cleaner) return;
   Result<bool> lease = internal::TakeCleanerLease(*engine_, sid, now, options_.expiry_seconds);

@@ -19,10 +19,11 @@ namespace strata::meta::internal {
 // of `info` with expiry `expire_unix`. Returns the id.
 Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info, int64_t expire_unix);
 // Sets the session's expiry to `expire_unix`, recreating a record that a cleaner removed while
-// this client was stalled (the client is alive after all; its released locks stay released).
-// With `staging`, the record's staging part is replaced by it (null: kept as it is).
+// this client was stalled (the client is alive after all; its released locks stay released)
+// from `registered`, the info the session was started with. With `staging`, the record's
+// staging part is replaced by it (null: kept as it is).
 Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix,
-                      const SessionStaging* staging = nullptr);
+                      const SessionInfo& registered, const SessionStaging* staging = nullptr);
 // The cleaner-lease compare-and-set: true when session `sid` holds the lease afterwards (it
 // was absent, expired before `now_unix`, or already sid's); it then expires at now_unix +
 // expiry_seconds.

@@ -36,6 +36,11 @@ std::string EncodeSession(const SessionInfo& s) {
                     {"oldest_slice", s.staging.oldest_slice},
                     {"dir", s.staging.dir}};
   }
+  if (!s.cache_group.empty()) {  // written only by cache group members: older records match
+    j["cache_group"] = s.cache_group;
+    j["peer"] = s.peer_address;
+    j["cache_weight"] = s.cache_weight;
+  }
   return j.dump();
 }
 
@@ -56,6 +61,9 @@ Result<SessionInfo> DecodeSession(uint64_t sid, std::string_view data) {
     s.staging.oldest_slice = st->value("oldest_slice", uint64_t{0});
     s.staging.dir = st->value("dir", "");
   }
+  s.cache_group = j.value("cache_group", "");
+  s.peer_address = j.value("peer", "");
+  s.cache_weight = j.value("cache_weight", uint64_t{0});
   return s;
 }
 
@@ -130,10 +138,10 @@ Result<uint64_t> CreateSession(kv::KvEngine& engine, const SessionInfo& info, in
 }
 
 Status WriteHeartbeat(kv::KvEngine& engine, uint64_t sid, int64_t expire_unix,
-                      const SessionStaging* staging) {
+                      const SessionInfo& registered, const SessionStaging* staging) {
   return kv::RunTxn(engine, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto raw, txn.Get(schema::SessionKey(sid)));
-    SessionInfo s;
+    SessionInfo s = registered;  // what a recreated record says (cache group peers need it)
     s.id = sid;
     if (raw) {
       auto d = DecodeSession(sid, *raw);

@@ -161,6 +161,11 @@ struct SessionInfo {
   std::string version;
   int64_t expire_unix = 0;  // heartbeat expiry, seconds since the epoch
   SessionStaging staging;   // as of the last heartbeat
+  // Cache group membership (DESIGN.md §7): the group this mount serves in, the HOST:PORT
+  // its peers dial, and its cache size (the ring weight). Empty/0 when not serving.
+  std::string cache_group;
+  std::string peer_address;
+  uint64_t cache_weight = 0;
 };
 
 // Flags of rename(2)/renameat2.

@@ -53,6 +53,11 @@ struct VolumeOptions {
   std::string subdir;              // "" = the whole volume; else "a/b" mounted as the root
   bool read_only = false;          // every mutation returns kReadOnly; no session is written
   std::string version = "0.1.0";   // recorded in the session
+  // Cache group membership recorded in the session (set by the client when it serves in a
+  // group; meta::SessionInfo): group name, peer HOST:PORT, cache size. "" = not serving.
+  std::string cache_group;
+  std::string peer_address;
+  uint64_t cache_weight = 0;
   Status Validate() const;
 };
 

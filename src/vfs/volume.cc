@@ -68,6 +68,9 @@ Result<std::unique_ptr<Volume>> Volume::Open(VolumeParts parts, const VolumeOpti
     info.mount_point = options.mount_point;
     info.pid = static_cast<uint32_t>(getpid());
     info.version = options.version;
+    info.cache_group = options.cache_group;
+    info.peer_address = options.peer_address;
+    info.cache_weight = options.cache_weight;
     RETURN_IF_ERROR(impl->meta->NewSession(info));
   }
   return std::unique_ptr<Volume>(new Volume(std::move(impl)));

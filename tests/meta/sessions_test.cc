@@ -379,6 +379,41 @@ TEST_P(SessionsTest, HeartbeatRenewsAndRecreatesTheRecord) {
   EXPECT_EQ((*list)[0].id, sid);
 }
 
+// A cache group member's peer address, group and weight are in its record, and a heartbeat
+// that recreates a cleaned record writes them again (the other members find it by them).
+TEST_P(SessionsTest, CacheGroupFieldsSurviveAHeartbeatThatRecreatesTheRecord) {
+  FakeClock* clock = NewClock();
+  MetaOptions o;
+  o.heartbeat_seconds = kHeartbeat;
+  o.session_expiry_seconds = kExpiry;
+  o.background_jobs = false;
+  o.clock = clock;
+  auto m = OpenClient(o);
+  ASSERT_TRUE(m);
+  SessionInfo info;
+  info.host = "gpu7";
+  info.cache_group = "train";
+  info.peer_address = "10.1.2.3:7070";
+  info.cache_weight = 5ULL << 40;
+  ASSERT_TRUE(m->NewSession(info).ok());
+  const uint64_t sid = m->session_id();
+  auto check = [&] {
+    auto list = meta().ListSessions();
+    ASSERT_TRUE(list.ok());
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ((*list)[0].cache_group, "train");
+    EXPECT_EQ((*list)[0].peer_address, "10.1.2.3:7070");
+    EXPECT_EQ((*list)[0].cache_weight, 5ULL << 40);
+  };
+  check();
+  ASSERT_TRUE(kv::RunTxn(engine(), [&](kv::Transaction& txn) -> Status {
+                txn.Delete(schema::SessionKey(sid));
+                return Status::OK();
+              }).ok());
+  AdvanceOneRound(*clock, *m, seconds(kHeartbeat));
+  check();
+}
+
 // The trash hour comes from the client's clock, and the elected cleaner empties an hour
 // directory once trash_days have passed on that clock.
 TEST_P(SessionsTest, TrashHourAndItsExpiryFollowTheClock) {

@@ -1,0 +1,108 @@
+#!/bin/bash
+# bench/cache_group_bench.sh [SIZE_MIB] [REPS]: sequential read of one large file on this
+# machine (DESIGN.md §7, issue 14), each read after dropping the page cache of every file
+# involved (posix_fadvise DONTNEED on the source, the store, the caches and the file through
+# the mount), `dd bs=4M` to /dev/null, REPS runs each, medians:
+#
+#   raw disk      the file on the local disk (the floor everything is read from)
+#   passthrough   the same file through bench/passthrough (libfuse 3.14 high-level, the FUSE
+#                 ceiling of this machine)
+#   cold          member A of a two-member group reads with empty caches: every block from
+#                 the store (file:// on the same disk), fetched by its owner (A or B)
+#   local hit     A again: every block from A's own disk cache
+#   peer hit      a --no-sharing member C without a disk cache: every block from A or B over
+#                 loopback (127.0.0.1)
+#
+# Needs root and /dev/fuse; `make` first. Defaults: 4096 MiB, 3 runs. Uses $TMPDIR (default
+# /tmp) for a volume, two cache directories and a copy of the file: about 4 x SIZE of disk.
+set -euo pipefail
+SIZE_MIB=${1:-4096}
+REPS=${2:-3}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STRATA=${STRATA:-$ROOT/build/release/src/cli/strata}
+W=$(mktemp -d "${TMPDIR:-/tmp}/groupbench.XXXXXX")
+PT=$W/passthrough
+cc -O2 -o "$PT" "$ROOT/bench/passthrough/passthrough.c" $(pkg-config --cflags --libs fuse3)
+MOUNTS=()
+PT_PID=
+cleanup() {
+  for m in "${MOUNTS[@]}"; do "$STRATA" umount "$m" >/dev/null 2>&1 || "$STRATA" umount --force "$m" >/dev/null 2>&1 || true; done
+  if [ -n "$PT_PID" ]; then fusermount3 -u "$W/ptmnt" 2>/dev/null || umount -l "$W/ptmnt" 2>/dev/null || true; kill "$PT_PID" 2>/dev/null || true; fi
+  sleep 1
+  rm -rf "$W"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+drop() {  # drop the page cache of every file under the given paths
+  python3 - "$@" <<'PY'
+import os, sys
+for top in sys.argv[1:]:
+    for root, _, files in os.walk(top):
+        for f in files:
+            try:
+                fd = os.open(os.path.join(root, f), os.O_RDONLY)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                os.close(fd)
+            except OSError:
+                pass
+PY
+}
+# One timed read; prints MiB/s.
+readfile() {
+  local start end
+  start=$(date +%s.%N)
+  dd if="$1" of=/dev/null bs=4M 2>/dev/null
+  end=$(date +%s.%N)
+  python3 -c "print(f'{$SIZE_MIB / ($end - $start):.0f}')"
+}
+median() {
+  python3 - "$@" <<'PY'
+import statistics, sys
+v = [float(x) for x in sys.argv[1:]]
+print("%.0f (runs: %s)" % (statistics.median(v), ", ".join("%.0f" % x for x in v)))
+PY
+}
+
+mkdir -p "$W/src" "$W/ptmnt" "$W/a" "$W/b" "$W/c" "$W/w"
+echo "generating $SIZE_MIB MiB of random data"
+dd if=/dev/urandom of="$W/src/big" bs=1M count="$SIZE_MIB" status=none
+"$STRATA" format "sqlite3://$W/meta.db" bench --storage "file://$W/data" --trash-days 0 >/dev/null
+"$STRATA" mount -d --log "$W/w.log" "sqlite3://$W/meta.db" "$W/w" >/dev/null
+MOUNTS+=("$W/w")
+cp "$W/src/big" "$W/w/big"
+"$STRATA" umount "$W/w"; sleep 1
+MOUNTS=()
+G="--cache-group bench --attr-timeout 0"
+"$STRATA" mount -d --log "$W/a.log" $G --group-listen 127.0.0.1:$(port) --cache-dir "$W/cache-a" \
+  --cache-size $((SIZE_MIB * 2))M "sqlite3://$W/meta.db" "$W/a" >/dev/null; MOUNTS+=("$W/a")
+"$STRATA" mount -d --log "$W/b.log" $G --group-listen 127.0.0.1:$(port) --cache-dir "$W/cache-b" \
+  --cache-size $((SIZE_MIB * 2))M "sqlite3://$W/meta.db" "$W/b" >/dev/null; MOUNTS+=("$W/b")
+"$STRATA" mount -d --log "$W/c.log" $G --no-sharing "sqlite3://$W/meta.db" "$W/c" >/dev/null
+MOUNTS+=("$W/c")
+for i in $(seq 50); do  # until both sharing members are on every ring
+  n=$("$STRATA" cache status --json "$W/c" | python3 -c 'import json,sys;print(len(json.load(sys.stdin)["group"]["members"]))')
+  [ "$n" = 2 ] && break; sleep 0.2
+done
+"$PT" "$W/src" "$W/ptmnt" -f & PT_PID=$!
+for i in $(seq 50); do mountpoint -q "$W/ptmnt" && break; sleep 0.1; done
+
+raw=(); pt=(); cold=(); local=(); peer=()
+for r in $(seq "$REPS"); do
+  drop "$W/src"; raw+=("$(readfile "$W/src/big")")
+  drop "$W/src" "$W/ptmnt"; pt+=("$(readfile "$W/ptmnt/big")")
+  "$STRATA" warmup --evict "$W/a/big" >/dev/null  # the group forgets it (owners' caches)
+  "$STRATA" warmup --evict "$W/b/big" >/dev/null  # and so do the members' local copies
+  drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/a"
+  cold+=("$(readfile "$W/a/big")")
+  drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/a"
+  local+=("$(readfile "$W/a/big")")
+  drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/c"
+  peer+=("$(readfile "$W/c/big")")
+done
+"$STRATA" cache status "$W/c"
+echo "file: $SIZE_MIB MiB, $REPS runs, MiB/s (median)"
+echo "raw disk:     $(median "${raw[@]}")"
+echo "passthrough:  $(median "${pt[@]}")"
+echo "cold (store): $(median "${cold[@]}")"
+echo "local hit:    $(median "${local[@]}")"
+echo "peer hit:     $(median "${peer[@]}")"
