@@ -24,6 +24,7 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterBench(app);
   RegisterCsi(app, registries);
   RegisterUsage(app, registries);
+  RegisterGateway(app, registries);
 }
 
 }  // namespace strata::cli

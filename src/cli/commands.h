@@ -37,5 +37,8 @@ void RegisterBench(CLI::App& app);
 void RegisterCsi(CLI::App& app, const client::Registries& registries);
 // `strata usage` (usage.cc): subtree usage from the usage records.
 void RegisterUsage(CLI::App& app, const client::Registries& registries);
+// `strata gateway` (gateway.cc) and its `user` / `public` subcommands (gateway_admin.cc).
+void RegisterGateway(CLI::App& app, const client::Registries& registries);
+void RegisterGatewayAdmin(CLI::App* gateway, const client::Registries& registries);
 
 }  // namespace strata::cli
