@@ -110,6 +110,10 @@ void RegisterGateway(CLI::App& app, const client::Registries& registries) {
                   "Seconds a client may stay silent within a request")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600).description(""));
+  cmd->add_option("--keep-alive", a->gw.http.keep_alive_s,
+                  "Seconds an idle connection is kept open")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600).description(""));
   cmd->add_option("--uid", a->gw.uid, "Owner of files the gateway writes")->capture_default_str();
   cmd->add_option("--gid", a->gw.gid, "Group of files the gateway writes")->capture_default_str();
   cmd->add_option("--cache-dir", a->client.cache.cache_dir, "Local disk cache directory");

@@ -27,7 +27,8 @@ struct HttpServerOptions {
   int threads = 32;           // --threads: connections served at once (keep-alive holds one)
   int read_timeout_s = 60;    // --timeout: a request (headers or a body piece) must arrive within
   int write_timeout_s = 60;   //   this; a reader that stops taking data is dropped after it
-  int keep_alive_s = 30;      // an idle keep-alive connection is closed after this
+  int keep_alive_s = 5;       // --keep-alive: an idle connection is closed after this (a stop
+                              //   waits for idle connections at most this long)
   Status Validate() const;
 };
 

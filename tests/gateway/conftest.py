@@ -73,7 +73,7 @@ class Setup:
         return boto3.client(
             "s3", endpoint_url=self.endpoint, region_name="us-east-1",
             aws_access_key_id=key, aws_secret_access_key=secret,
-            config=botocore.config.Config(s3={"addressing_style": "path"},
+            config=botocore.config.Config(s3={"addressing_style": "path"}, signature_version="s3v4",
                                           retries={"max_attempts": 1}, **cfg))
 
 

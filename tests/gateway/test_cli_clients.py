@@ -32,38 +32,36 @@ def aws(setup, tmp_path_factory):
 
     def call(*args, check=True):
         return run(["/usr/bin/aws", "--endpoint-url", setup.endpoint, *args], env, check)
-    call("s3", "mb", "s3://awscli")
+    setup.boto().create_bucket(Bucket="awscli")
     return call
 
 
 def test_awscli_round_trips(setup, aws, tmp_path):
-    small = tmp_path / "small.txt"
-    small.write_bytes(b"from awscli\n")
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(18 << 20))  # over awscli's 8 MiB multipart threshold
-    aws("s3", "cp", str(small), "s3://awscli/docs/small.txt")
-    aws("s3", "cp", str(big), "s3://awscli/media/big.bin")
-    assert wait_for(lambda: read(setup.path("awscli", "docs", "small.txt")) == b"from awscli\n")
-    assert wait_for(lambda: read(setup.path("awscli", "media", "big.bin")) == big.read_bytes())
-    head = aws("s3api", "head-object", "--bucket", "awscli", "--key", "media/big.bin").stdout
-    assert '-3"' in head  # a multipart ETag of 3 parts
+    # Few invocations: awscli starts slowly on a loaded machine.
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "small.txt").write_bytes(b"from awscli\n")
+    big = os.urandom(18 << 20)  # over awscli's 8 MiB multipart threshold
+    (up / "big.bin").write_bytes(big)
+    with open(setup.path("awscli", "posix.bin"), "wb") as f:  # the reverse direction
+        f.write(b"posix bytes" * 1000)
+    aws("s3", "cp", "--recursive", str(up), "s3://awscli/up/")
+    assert wait_for(lambda: read(setup.path("awscli", "up", "small.txt")) == b"from awscli\n")
+    assert wait_for(lambda: read(setup.path("awscli", "up", "big.bin")) == big)
+    etag = setup.boto().head_object(Bucket="awscli", Key="up/big.bin")["ETag"]
+    assert etag.endswith('-3"')  # a multipart ETag of 3 parts
     ls = aws("s3", "ls", "--recursive", "s3://awscli").stdout
-    assert "docs/small.txt" in ls and "media/big.bin" in ls
-    out = tmp_path / "back.bin"
-    aws("s3", "cp", "s3://awscli/media/big.bin", str(out))
-    assert out.read_bytes() == big.read_bytes()
-    aws("s3", "cp", "s3://awscli/docs/small.txt", "s3://awscli/docs/copy.txt")
-    assert wait_for(lambda: read(setup.path("awscli", "docs", "copy.txt")) == b"from awscli\n")
-    url = aws("s3", "presign", "s3://awscli/docs/small.txt", "--expires-in", "300").stdout.strip()
+    assert "up/small.txt" in ls and "up/big.bin" in ls and "posix.bin" in ls
+    down = tmp_path / "down"
+    aws("s3", "cp", "--recursive", "s3://awscli/", str(down))
+    assert (down / "up" / "big.bin").read_bytes() == big
+    assert (down / "posix.bin").read_bytes() == b"posix bytes" * 1000
+    aws("s3", "mv", "s3://awscli/up/small.txt", "s3://awscli/moved.txt")  # copy + delete
+    assert wait_for(lambda: read(setup.path("awscli", "moved.txt")) == b"from awscli\n")
+    assert wait_for(lambda: not os.path.exists(setup.path("awscli", "up", "small.txt")))
+    url = aws("s3", "presign", "s3://awscli/moved.txt", "--expires-in", "300").stdout.strip()
     import urllib.request
     assert urllib.request.urlopen(url).read() == b"from awscli\n"
-    aws("s3", "rm", "s3://awscli/docs/small.txt")
-    assert wait_for(lambda: not os.path.exists(setup.path("awscli", "docs", "small.txt")))
-    # The reverse: a file written through the mount.
-    with open(setup.path("awscli", "posix.bin"), "wb") as f:
-        f.write(b"posix bytes" * 1000)
-    aws("s3", "cp", "s3://awscli/posix.bin", str(tmp_path / "p.bin"))
-    assert (tmp_path / "p.bin").read_bytes() == b"posix bytes" * 1000
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +95,13 @@ def test_s3cmd_round_trips(setup, s3cmd, tmp_path):
     assert (tmp_path / "big2").read_bytes() == big.read_bytes()
     s3cmd("cp", "s3://s3cmd/dir/a.txt", "s3://s3cmd/dir/b.txt")
     assert wait_for(lambda: read(setup.path("s3cmd", "dir", "b.txt")) == b"from s3cmd")
+    # s3cmd signurl makes Signature Version 2 URLs only, which the gateway refuses (400).
     url = s3cmd("signurl", "s3://s3cmd/dir/a.txt", "+300").stdout.strip()
+    import urllib.error
     import urllib.request
-    assert urllib.request.urlopen(url).read() == b"from s3cmd"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url)
+    assert e.value.code == 400
     s3cmd("del", "s3://s3cmd/dir/a.txt")
     assert wait_for(lambda: not os.path.exists(setup.path("s3cmd", "dir", "a.txt")))
     with open(setup.path("s3cmd", "posix.txt"), "wb") as fh:
