@@ -27,6 +27,7 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterSyncStaging(app, registries);
   RegisterWarmup(app);
   RegisterCache(app);
+  RegisterGateway(app, registries);
 }
 
 }  // namespace strata::cli

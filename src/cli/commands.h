@@ -43,5 +43,8 @@ void RegisterSyncStaging(CLI::App& app, const client::Registries& registries);
 // (warmup.cc, cache_status.cc; shared parts in mount_control.h).
 void RegisterWarmup(CLI::App& app);
 void RegisterCache(CLI::App& app);
+// `strata gateway` (gateway.cc) and its `user` / `public` subcommands (gateway_admin.cc).
+void RegisterGateway(CLI::App& app, const client::Registries& registries);
+void RegisterGatewayAdmin(CLI::App* gateway, const client::Registries& registries);
 
 }  // namespace strata::cli

@@ -216,6 +216,15 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   // Drops every lock this session holds on ino for owner (release / flush).
   Status ReleaseLocks(Ino ino, uint64_t owner);
 
+  // ---- Front-end records (records.cc): small named values a front end keeps with the volume
+  // (the S3 gateway's users, grants and public prefixes), key `R{name}` (meta-schema.md).
+  // One transaction each. Get: nullopt when absent. Delete: kNotFound when absent. List: every
+  // record whose name starts with `prefix`, in name order.
+  Result<std::optional<std::string>> GetRecord(const std::string& name);
+  Status PutRecord(const std::string& name, const std::string& value);
+  Status DeleteRecord(const std::string& name);
+  Result<std::vector<std::pair<std::string, std::string>>> ListRecords(const std::string& prefix);
+
  private:
   Meta(std::shared_ptr<kv::KvEngine> engine, const MetaOptions& options, VolumeFormat format);
 

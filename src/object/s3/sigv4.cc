@@ -40,7 +40,7 @@ std::string Lower(std::string_view s) {
 }
 
 // SigV4 "Trimall": strip leading/trailing whitespace, collapse inner runs to one space.
-std::string TrimAll(std::string_view v) {
+std::string TrimAllImpl(std::string_view v) {
   std::string out;
   bool pending_space = false;
   for (char c : v) {
@@ -68,7 +68,7 @@ CanonicalHeaders BuildCanonicalHeaders(const SigningRequest& req,
   auto add = [&](const std::string& name, const std::string& value) {
     std::string lname = Lower(name);
     if (lname == "host") has_host = true;
-    all.emplace_back(std::move(lname), TrimAll(value));
+    all.emplace_back(std::move(lname), TrimAllImpl(value));
   };
   for (const auto& [n, v] : req.headers) add(n, v);
   for (const auto& [n, v] : added) add(n, v);
@@ -91,27 +91,15 @@ CanonicalHeaders BuildCanonicalHeaders(const SigningRequest& req,
 }
 
 std::string Scope(std::string_view date, std::string_view region) {
-  std::string s(date.substr(0, 8));
-  s += '/';
-  s += region;
-  s += '/';
-  s += kService;
-  s += "/aws4_request";
-  return s;
+  return CredentialScope(date, region);
 }
 
 // Fills details from a canonical request; returns the signature.
 void Finish(std::string canonical_request, const Credentials& creds, std::string_view region,
             const std::string& amz_date, SigningDetails* d) {
   d->canonical_request = std::move(canonical_request);
-  d->string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + Scope(amz_date, region) + "\n" +
-                      Sha256Hex(d->canonical_request);
-  std::string k = HmacSha256("AWS4" + creds.secret_key, amz_date.substr(0, 8));
-  k = HmacSha256(k, region);
-  k = HmacSha256(k, kService);
-  k = HmacSha256(k, "aws4_request");
-  std::string sig = HmacSha256(k, d->string_to_sign);
-  d->signature = ToHex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+  d->string_to_sign = StringToSign(amz_date, region, d->canonical_request);
+  d->signature = HmacSha256Hex(SigningKey(creds.secret_key, amz_date, region), d->string_to_sign);
 }
 
 }  // namespace
@@ -176,8 +164,8 @@ std::vector<std::pair<std::string, std::string>> SignRequest(const SigningReques
   if (!creds.session_token.empty()) added.emplace_back("x-amz-security-token", creds.session_token);
 
   CanonicalHeaders ch = BuildCanonicalHeaders(req, added);
-  std::string cr = req.method + "\n" + EncodePath(req.path) + "\n" + CanonicalQuery(req.query) +
-                   "\n" + ch.block + "\n" + ch.signed_names + "\n" + req.payload_hash;
+  std::string cr = CanonicalRequest(req.method, req.path, CanonicalQuery(req.query), ch.block,
+                                    ch.signed_names, req.payload_hash);
   SigningDetails local;
   SigningDetails* d = details ? details : &local;
   Finish(std::move(cr), creds, region, amz_date, d);
@@ -202,13 +190,71 @@ std::string Presign(const SigningRequest& req, const Credentials& creds, std::st
   query.emplace_back("X-Amz-SignedHeaders", ch.signed_names);
   if (!creds.session_token.empty()) query.emplace_back("X-Amz-Security-Token", creds.session_token);
   std::string cq = CanonicalQuery(query);
-  std::string cr = req.method + "\n" + EncodePath(req.path) + "\n" + cq + "\n" + ch.block + "\n" +
-                   ch.signed_names + "\n" + std::string(kUnsignedPayload);
+  std::string cr = CanonicalRequest(req.method, req.path, cq, ch.block, ch.signed_names,
+                                    kUnsignedPayload);
   SigningDetails local;
   SigningDetails* d = details ? details : &local;
   Finish(std::move(cr), creds, region, amz_date, d);
   d->signed_headers = ch.signed_names;
   return cq + "&X-Amz-Signature=" + d->signature;
+}
+
+std::string CredentialScope(std::string_view amz_date, std::string_view region) {
+  std::string s(amz_date.substr(0, 8));
+  s += '/';
+  s += region;
+  s += '/';
+  s += kService;
+  s += "/aws4_request";
+  return s;
+}
+
+std::string TrimHeaderValue(std::string_view v) { return TrimAllImpl(v); }
+
+std::string CanonicalRequest(std::string_view method, std::string_view raw_path,
+                             std::string_view canonical_query,
+                             std::string_view canonical_headers, std::string_view signed_names,
+                             std::string_view payload_hash) {
+  std::string cr(method);
+  cr += '\n';
+  cr += EncodePath(raw_path);
+  cr += '\n';
+  cr += canonical_query;
+  cr += '\n';
+  cr += canonical_headers;
+  cr += '\n';
+  cr += signed_names;
+  cr += '\n';
+  cr += payload_hash;
+  return cr;
+}
+
+std::string StringToSign(std::string_view amz_date, std::string_view region,
+                         std::string_view canonical_request) {
+  return "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + CredentialScope(amz_date, region) +
+         "\n" + Sha256Hex(canonical_request);
+}
+
+std::string SigningKey(std::string_view secret_key, std::string_view amz_date,
+                       std::string_view region) {
+  std::string k = HmacSha256("AWS4" + std::string(secret_key), amz_date.substr(0, 8));
+  k = HmacSha256(k, region);
+  k = HmacSha256(k, kService);
+  return HmacSha256(k, "aws4_request");
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view msg) {
+  std::string mac = HmacSha256(key, msg);
+  return ToHex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+}
+
+std::string ChunkSignature(std::string_view signing_key, std::string_view amz_date,
+                           std::string_view region, std::string_view previous_signature,
+                           std::string_view chunk_data) {
+  std::string sts = "AWS4-HMAC-SHA256-PAYLOAD\n" + std::string(amz_date) + "\n" +
+                    CredentialScope(amz_date, region) + "\n" + std::string(previous_signature) +
+                    "\n" + std::string(kEmptySha256) + "\n" + Sha256Hex(chunk_data);
+  return HmacSha256Hex(signing_key, sts);
 }
 
 }  // namespace strata::object::s3

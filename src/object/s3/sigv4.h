@@ -13,6 +13,11 @@
 // then value. The caller must send exactly the path and query these functions encode
 // (EncodePath, CanonicalQuery), so the URL and the signature always agree.
 //
+// The verifying side (the S3 gateway, src/gateway/sigv4_verify.h) rebuilds the same canonical
+// request from what it received and calls the same pieces (CanonicalRequest, StringToSign,
+// SigningKey), so signer and verifier cannot drift apart. Streaming uploads
+// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) chain one signature per chunk: ChunkSignature.
+//
 // OpenSSL does SHA-256 and HMAC. Thread-safety: pure functions. Errors: none; garbage in gives
 // a signature the server will refuse.
 #pragma once
@@ -82,5 +87,30 @@ std::vector<std::pair<std::string, std::string>> SignRequest(const SigningReques
 std::string Presign(const SigningRequest& req, const Credentials& creds, std::string_view region,
                     int64_t unix_seconds, int64_t expires_seconds,
                     SigningDetails* details = nullptr);
+
+// ---- Pieces shared by signer and verifier.
+inline constexpr std::string_view kStreamingPayload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+// "20130524/us-east-1/s3/aws4_request" for an amz date (or its first 8 characters).
+std::string CredentialScope(std::string_view amz_date, std::string_view region);
+// SigV4 "Trimall" of a header value: outer whitespace stripped, inner runs made one space.
+std::string TrimHeaderValue(std::string_view v);
+// method \n encoded path \n canonical query \n canonical headers \n signed names \n hash.
+// `canonical_headers` is the "name:value\n" block already built (lower-case, sorted).
+std::string CanonicalRequest(std::string_view method, std::string_view raw_path,
+                             std::string_view canonical_query,
+                             std::string_view canonical_headers, std::string_view signed_names,
+                             std::string_view payload_hash);
+std::string StringToSign(std::string_view amz_date, std::string_view region,
+                         std::string_view canonical_request);
+// The derived key (binary) of a secret for one day, region and the s3 service.
+std::string SigningKey(std::string_view secret_key, std::string_view amz_date,
+                       std::string_view region);
+// Lower-case hex HMAC-SHA256 of msg under key.
+std::string HmacSha256Hex(std::string_view key, std::string_view msg);
+// The signature of one chunk of a streaming upload: chained on the previous signature (the
+// seed signature of the request's Authorization header for the first chunk).
+std::string ChunkSignature(std::string_view signing_key, std::string_view amz_date,
+                           std::string_view region, std::string_view previous_signature,
+                           std::string_view chunk_data);
 
 }  // namespace strata::object::s3
