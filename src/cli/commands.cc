@@ -25,6 +25,8 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterCsi(app, registries);
   RegisterUsage(app, registries);
   RegisterSyncStaging(app, registries);
+  RegisterStats(app);
+  RegisterProfile(app);
 }
 
 }  // namespace strata::cli

@@ -39,5 +39,9 @@ void RegisterCsi(CLI::App& app, const client::Registries& registries);
 void RegisterUsage(CLI::App& app, const client::Registries& registries);
 // `strata sync-staging` (sync_staging.cc): uploads a killed writeback mount's staged blocks.
 void RegisterSyncStaging(CLI::App& app, const client::Registries& registries);
+// `strata stats`, `strata profile`: watch a mount through its virtual files (stats.cc,
+// profile.cc; shared parts in mount_files.h).
+void RegisterStats(CLI::App& app);
+void RegisterProfile(CLI::App& app);
 
 }  // namespace strata::cli

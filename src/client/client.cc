@@ -9,6 +9,7 @@
 #include "chunk/block_key.h"
 
 #include "chunk/chunk_store.h"
+#include "client/options_json.h"
 #include "common/logging.h"
 #include "meta/meta.h"
 #include "object/retry_store.h"
@@ -127,6 +128,7 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
   ro.total_timeout = options.io.io_timeout;
   ro.clock = c->clock_;
   ASSIGN_OR_RETURN(auto retry, object::RetryStore::Open(c->store_metrics_, ro));
+  c->retry_ = retry.get();
   std::shared_ptr<object::ObjectStore> store(std::move(retry));
   c->store_ = store;
   // Reachability: a clear error at mount, not EIO on the first read.
@@ -162,6 +164,11 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
   auto chunks = std::move(*chunks_or);
 
   vfs::VolumeParts parts{c->engine_, std::move(meta), store, std::move(chunks)};
+  // .stats renders the registry; .config is fixed for the life of the client.
+  std::string config = OptionsJson(options, format->name, format->storage_url);
+  parts.virtual_sources.stats = [r = c->metrics_.get()] { return r->Render(); };
+  parts.virtual_sources.config = [config] { return config; };
+  parts.virtual_sources.clock = c->clock_;
   ASSIGN_OR_RETURN(c->volume_, vfs::Volume::Open(std::move(parts), options.volume));
   if (cache::StagingTier* staging = c->volume_->chunk_store()->staging()) {
     c->volume_->meta()->SetStagingReporter(
@@ -184,40 +191,6 @@ Client::~Client() {
   // The session thread must stop reading the staging tier before the volume drops it.
   if (volume_) volume_->meta()->SetStagingReporter(nullptr);
   volume_.reset();  // flushes, stops background jobs, closes the session
-}
-
-void Client::RegisterStoreMetrics() {
-  // Sampled state, refreshed by Render (AddCollector).
-  MetricsRegistry& r = *metrics_;
-  Gauge* buffered = *r.GetGauge("strata_buffer_bytes", "Write buffer bytes in use");
-  Gauge* mem_bytes = *r.GetGauge("strata_cache_bytes", "Bytes held by a cache tier",
-                                 {{"tier", "memory"}});
-  Gauge* disk_bytes = *r.GetGauge("strata_cache_bytes", "Bytes held by a cache tier",
-                                  {{"tier", "disk"}});
-  Gauge* mem_hits = *r.GetGauge("strata_cache_hits", "Block lookups served by a cache tier",
-                                {{"tier", "memory"}});
-  Gauge* disk_hits = *r.GetGauge("strata_cache_hits", "Block lookups served by a cache tier",
-                                 {{"tier", "disk"}});
-  Gauge* misses = *r.GetGauge("strata_cache_misses", "Block lookups no cache tier served");
-  Gauge* evictions = *r.GetGauge("strata_cache_evictions", "Blocks evicted from the caches");
-  Gauge* disk_errors = *r.GetGauge("strata_cache_disk_errors", "Cache disk I/O errors");
-  chunk::ChunkStore* chunks = volume_->chunk_store();
-  r.AddCollector([=] {
-    buffered->Set(static_cast<double>(chunks->writer()->buffered_bytes()));
-    if (chunks->cache() == nullptr) return;
-    cache::CacheStats s = chunks->cache()->stats();
-    mem_bytes->Set(static_cast<double>(s.memory_bytes));
-    disk_bytes->Set(static_cast<double>(s.disk_bytes));
-    // Lookups are counted per tier by the block tier chain (cache/tier_chain.h); what no
-    // cache tier served went on to the store tier.
-    for (const cache::TierStats& t : chunks->tiers()->stats().tiers) {
-      if (t.name == "memory") mem_hits->Set(static_cast<double>(t.hits));
-      if (t.name == "disk") disk_hits->Set(static_cast<double>(t.hits));
-      if (t.name == "store") misses->Set(static_cast<double>(t.hits + t.misses + t.errors));
-    }
-    evictions->Set(static_cast<double>(s.evictions));
-    disk_errors->Set(static_cast<double>(s.disk_errors));
-  });
 }
 
 std::string Client::RenderMetrics() { return metrics_->Render(); }

@@ -35,6 +35,7 @@
 #include "common/status.h"
 #include "meta/kv/kv.h"
 #include "object/metrics_store.h"
+#include "object/retry_store.h"
 #include "vfs/vfs.h"
 
 namespace strata::client {
@@ -79,8 +80,9 @@ class Client {
 
  private:
   Client() = default;
+  // client_metrics.cc: the volume/mount point labels and every sampled series (cache tiers,
+  // buffers, retries, open files, sessions, process), refreshed at render time.
   void RegisterStoreMetrics();
-  void SampleGauges();
 
   ClientOptions options_;
   Clock* clock_ = nullptr;
@@ -89,6 +91,7 @@ class Client {
   std::shared_ptr<kv::KvEngine> engine_;
   std::shared_ptr<object::MetricsStore> store_metrics_;
   std::shared_ptr<object::ObjectStore> store_;
+  object::RetryStore* retry_ = nullptr;  // inside store_ (its retries are counted)
   std::unique_ptr<vfs::Volume> volume_;  // destroyed first (flush, session close)
 };
 
