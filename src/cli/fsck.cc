@@ -41,6 +41,12 @@ void Error(const std::string& context, const Status& s) {
   SetExitCode(2);
 }
 
+// An error once the progress display runs: the error line is the only one on stderr.
+void Error(const std::string& context, const Status& s, Progress& progress) {
+  progress.Abandon();
+  Error(context, s);
+}
+
 // The shared progress display (common/progress.h) fed from fsck's progress callback: the
 // phase as the stage, directories/entries/inodes as counters; a redrawn line on a terminal,
 // a plain line every 10 s otherwise, and a final line with the totals.
@@ -181,11 +187,13 @@ void RunFsckCommand(const client::Registries& registries, const FsckArgs& a) {
   opts.progress = [&](const meta::FsckProgress& p) { progress.Show(p); };
   const auto started = std::chrono::steady_clock::now();
   auto result = meta::RunFsck(c.engine(), opts);
-  if (!result.ok()) return Error("fsck", result.status());
+  if (!result.ok()) return Error("fsck", result.status(), progress.progress);
   meta::FsckResult& r = *result;
   uint64_t objects = 0, pending = 0;
   progress.progress.SetStage("store");
-  if (Status s = CheckBlocks(v, r, &objects, &pending); !s.ok()) return Error("fsck: store", s);
+  if (Status s = CheckBlocks(v, r, &objects, &pending); !s.ok()) {
+    return Error("fsck: store", s, progress.progress);
+  }
   progress.progress.Finish();  // before the report on stdout
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -150,8 +150,11 @@ class GcRun {
 
   Status Run() {
     Status s = Phases();
-    progress_.Finish();  // its last line on stderr, before the report (or the error)
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      progress_.Abandon();  // the error is the one line on stderr
+      return s;
+    }
+    progress_.Finish();  // its last line on stderr, before the report
     Report();
     return delete_error_;
   }

@@ -111,7 +111,11 @@ Result<PhaseResult> RunPhase(const std::string& name, int count, int threads, ui
     });
   }
   for (auto& th : pool) th.join();
-  progress.Finish();
+  if (failed) {
+    progress.Abandon();  // the run ends with its one-line error
+  } else {
+    progress.Finish();
+  }
   PhaseResult r;
   r.name = name;
   r.count = done.load();

@@ -6,7 +6,7 @@
 //       shows up here by its name with no change to this file)
 //   strata_cache_bytes{tier}, strata_cache_blocks{tier}   what the local cache tiers hold
 //   strata_cache_evictions_total, _corrupt_total, _disk_errors_total
-//   strata_staging_bytes                                   HOOK: writeback staging (see below)
+//   (strata_staging_bytes: the hook for writeback staging, see below)
 //   strata_buffer_bytes, strata_object_retries_total, strata_open_files, strata_sessions
 //   strata_accesslog_readers, strata_accesslog_lines (0 lines whenever nobody reads)
 //   strata_process_cpu_seconds (cumulative, a gauge: it is fractional), _resident_bytes
@@ -72,10 +72,10 @@ void Client::RegisterStoreMetrics() {
       *r.GetGauge("strata_accesslog_readers", "Readers of .accesslog open now");
   Gauge* log_lines =
       *r.GetGauge("strata_accesslog_lines", "Lines .accesslog holds for its readers");
-  // HOOK for writeback staging: its tier reports hits/misses above by name; the bytes it
-  // holds are to be set here from the staging area's own accessor once it exists.
-  Gauge* staging = *r.GetGauge("strata_staging_bytes", "Bytes staged locally, not yet uploaded");
-  (void)staging;
+  // HOOK for writeback staging: its tier is counted below by name with no change here; the
+  // bytes it holds (strata_staging_bytes, a gauge) belong here, set from the staging area's
+  // own accessor in the collector, once that exists. Not registered before: a series that
+  // can only say 0 would be a promise the mount does not keep.
   SampledCounter retries{*r.GetCounter("strata_object_retries_total",
                                        "Object store attempts after the first (RetryStore)")};
   SampledCounter evictions{*r.GetCounter("strata_cache_evictions_total",
