@@ -11,6 +11,7 @@ Prints ops/s per mode (median and every run) and the lines the reader received.
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -73,6 +74,8 @@ def main():
             if not os.path.exists(f"/proc/{pid}"):
                 break
             time.sleep(0.1)
+        if not os.path.ismount(mnt):
+            shutil.rmtree(tmp, ignore_errors=True)
     print(f"files={a.files} runs={a.runs} (create+write, stat, unlink: 3 ops per file)")
     for mode, v in results.items():
         print(f"{mode:10s} median {statistics.median(v):8.0f} ops/s   runs: "
