@@ -125,3 +125,34 @@ def test_profile_piped_summarises_the_operations(fresh_volume):
     assert rows.get("write_buf", 0) > 0 and rows.get("create", 0) + rows.get("open", 0) > 0, rows
     n = int(re.search(r": (\d+) operations", last[0]).group(1))
     assert n == sum(rows.values())
+
+
+def run_on_terminal(fresh_volume, *args):
+    """Runs the tool with its stdout on a pseudo-terminal; returns what it wrote there."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([fresh_volume.strata, *args], stdout=slave, stderr=subprocess.PIPE)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the tool closed its side
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert p.wait(60) == 0, p.stderr.read()
+        return out.decode()
+    finally:
+        os.close(master)
+
+
+def test_on_a_terminal_stats_bolds_its_header_and_profile_redraws(fresh_volume):
+    m = fresh_volume.mount()
+    out = run_on_terminal(fresh_volume, "stats", m.path, "--interval", "0.2", "--count", "2")
+    assert out.startswith("\x1b[1m") and "usage" in out and "\x1b[0m" in out, repr(out)
+    assert len([l for l in out.splitlines() if "|" in l]) == 4, repr(out)  # 2 header + 2 lines
+    out = run_on_terminal(fresh_volume, "profile", m.path, "--interval", "0.2", "--count", "2")
+    assert out.count("\x1b[H\x1b[2J") == 2 and out.count("# profile ") == 2, repr(out)
