@@ -6,7 +6,7 @@
 //       shows up here by its name with no change to this file)
 //   strata_cache_bytes{tier}, strata_cache_blocks{tier}   what the local cache tiers hold
 //   strata_cache_evictions_total, _corrupt_total, _disk_errors_total
-//   (strata_staging_bytes: the hook for writeback staging, see below)
+//   strata_staging_{bytes,blocks,uploading}, _upload_errors_total   with --writeback only
 //   strata_buffer_bytes, strata_object_retries_total, strata_open_files, strata_sessions
 //   strata_accesslog_readers, strata_accesslog_lines (0 lines whenever nobody reads)
 //   strata_process_cpu_seconds (cumulative, a gauge: it is fractional), _resident_bytes
@@ -20,6 +20,7 @@
 #include <map>
 #include <string>
 
+#include "cache/staging_tier.h"
 #include "chunk/chunk_store.h"
 #include "client/client.h"
 
@@ -72,10 +73,21 @@ void Client::RegisterStoreMetrics() {
       *r.GetGauge("strata_accesslog_readers", "Readers of .accesslog open now");
   Gauge* log_lines =
       *r.GetGauge("strata_accesslog_lines", "Lines .accesslog holds for its readers");
-  // HOOK for writeback staging: its tier is counted below by name with no change here; the
-  // bytes it holds (strata_staging_bytes, a gauge) belong here, set from the staging area's
-  // own accessor in the collector, once that exists. Not registered before: a series that
-  // can only say 0 would be a promise the mount does not keep.
+  // Writeback staging (--writeback): its tier is counted below by name like any other; what
+  // it holds is sampled from its own stats. Registered only when staging is on, so a mount
+  // without it shows no series that could only say 0.
+  cache::StagingTier* staging = volume_->chunk_store()->staging();
+  Gauge* staged_bytes = nullptr;
+  Gauge* staged_blocks = nullptr;
+  Gauge* staged_uploading = nullptr;
+  SampledCounter staged_upload_errors;
+  if (staging != nullptr) {
+    staged_bytes = *r.GetGauge("strata_staging_bytes", "Bytes staged locally, not yet uploaded");
+    staged_blocks = *r.GetGauge("strata_staging_blocks", "Blocks staged locally, not yet uploaded");
+    staged_uploading = *r.GetGauge("strata_staging_uploading", "Staged blocks being uploaded now");
+    staged_upload_errors.counter = *r.GetCounter("strata_staging_upload_errors_total",
+                                                 "Failed upload attempts of staged blocks");
+  }
   SampledCounter retries{*r.GetCounter("strata_object_retries_total",
                                        "Object store attempts after the first (RetryStore)")};
   SampledCounter evictions{*r.GetCounter("strata_cache_evictions_total",
@@ -141,6 +153,13 @@ void Client::RegisterStoreMetrics() {
       session_sample->at = now;  // a failure is tried again at the next period, not per scrape
     }
     sessions->Set(session_sample->count);
+    if (staging != nullptr) {
+      cache::StagingStats st = staging->stats();
+      staged_bytes->Set(static_cast<double>(st.bytes));
+      staged_blocks->Set(static_cast<double>(st.blocks));
+      staged_uploading->Set(static_cast<double>(st.uploading));
+      staged_upload_errors.Update(st.upload_errors);
+    }
     for (const cache::TierStats& t : chunks->tiers()->stats().tiers) {
       TierSeries& s = tier_series(t.name);
       s.hits.Update(t.hits);

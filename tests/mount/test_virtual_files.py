@@ -203,3 +203,21 @@ def test_two_readers_each_get_every_line(fresh_volume):
     finally:
         a.close()
         b.close()
+
+
+def test_stats_of_a_writeback_mount_show_its_staging(fresh_volume, tmp_path):
+    pytest.importorskip("prometheus_client")
+    m = fresh_volume.mount(None, "--writeback", "--writeback-dir", str(tmp_path / "staging"))
+    with open(os.path.join(m.path, "wb"), "wb") as f:
+        f.write(os.urandom(100 << 10))
+    with open(os.path.join(m.path, ".stats")) as f:
+        samples = parse_prometheus(f.read())
+    names = {k[0] for k in samples}
+    for name in ("strata_staging_bytes", "strata_staging_blocks", "strata_staging_uploading",
+                 "strata_staging_upload_errors_total"):
+        assert name in names, sorted(n for n in names if "staging" in n)
+    tiers = {dict(k[1]).get("tier") for k in samples if k[0] == "strata_cache_hits_total"}
+    assert "staging" in tiers, tiers  # the staging tier, counted by its name
+    # The staged bytes are those not yet uploaded: never more than what was written.
+    staged = [v for k, v in samples.items() if k[0] == "strata_staging_bytes"]
+    assert len(staged) == 1 and 0 <= staged[0] <= 100 << 10
