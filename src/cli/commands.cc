@@ -28,6 +28,8 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterWarmup(app);
   RegisterCache(app);
   RegisterGateway(app, registries);
+  RegisterStats(app);
+  RegisterProfile(app);
 }
 
 }  // namespace strata::cli

@@ -46,5 +46,9 @@ void RegisterCache(CLI::App& app);
 // `strata gateway` (gateway.cc) and its `user` / `public` subcommands (gateway_admin.cc).
 void RegisterGateway(CLI::App& app, const client::Registries& registries);
 void RegisterGatewayAdmin(CLI::App* gateway, const client::Registries& registries);
+// `strata stats`, `strata profile`: watch a mount through its virtual files (stats.cc,
+// profile.cc; shared parts in mount_files.h).
+void RegisterStats(CLI::App& app);
+void RegisterProfile(CLI::App& app);
 
 }  // namespace strata::cli

@@ -25,6 +25,7 @@
 #include "cli/commands.h"
 #include "cli/meta_open.h"
 #include "cli/volume_scan.h"
+#include "common/progress.h"
 
 namespace strata::cli {
 namespace {
@@ -40,29 +41,30 @@ void Error(const std::string& context, const Status& s) {
   SetExitCode(2);
 }
 
-// Prints "fsck: PHASE: N directories, N entries, N inodes" on stderr at most once a second.
-class ProgressLine {
- public:
-  explicit ProgressLine(bool on) : on_(on) {}
-  ~ProgressLine() {
-    if (printed_) std::fprintf(stderr, "\n");
-  }
-  void Show(const meta::FsckProgress& p) {
-    if (!on_) return;
-    auto now = std::chrono::steady_clock::now();
-    if (printed_ && now - last_ < std::chrono::seconds(1)) return;
-    last_ = now;
-    printed_ = true;
-    std::fprintf(stderr, "\rfsck: %s: %llu directories, %llu entries, %llu inodes   ", p.phase,
-                 static_cast<unsigned long long>(p.dirs),
-                 static_cast<unsigned long long>(p.entries),
-                 static_cast<unsigned long long>(p.inodes));
-  }
+// An error once the progress display runs: the error line is the only one on stderr.
+void Error(const std::string& context, const Status& s, Progress& progress) {
+  progress.Abandon();
+  Error(context, s);
+}
 
- private:
-  bool on_;
-  bool printed_ = false;
-  std::chrono::steady_clock::time_point last_;
+// The shared progress display (common/progress.h) fed from fsck's progress callback: the
+// phase as the stage, directories/entries/inodes as counters; a redrawn line on a terminal,
+// a plain line every 10 s otherwise, and a final line with the totals.
+struct FsckProgressView {
+  Progress progress{"fsck", {}};
+  Progress::Counter* dirs = progress.AddCounter("directories");
+  Progress::Counter* entries = progress.AddCounter("entries");
+  Progress::Counter* inodes = progress.AddCounter("inodes");
+  std::string phase;
+  void Show(const meta::FsckProgress& p) {
+    if (phase != p.phase) {
+      phase = p.phase;
+      progress.SetStage(phase);
+    }
+    dirs->Set(p.dirs);
+    entries->Set(p.entries);
+    inodes->Set(p.inodes);
+  }
 };
 
 // Live sessions other than this tool's own: a repair under a running writer could undo its
@@ -178,17 +180,21 @@ void RunFsckCommand(const client::Registries& registries, const FsckArgs& a) {
   if (a.repair) {
     if (Status s = CheckNoWriters(c); !s.ok()) return Error("fsck --repair", s);
   }
-  ProgressLine progress(isatty(STDERR_FILENO) != 0);
+  FsckProgressView progress;
   meta::FsckOptions opts;
   opts.repair = a.repair;
   opts.path = a.path;
   opts.progress = [&](const meta::FsckProgress& p) { progress.Show(p); };
   const auto started = std::chrono::steady_clock::now();
   auto result = meta::RunFsck(c.engine(), opts);
-  if (!result.ok()) return Error("fsck", result.status());
+  if (!result.ok()) return Error("fsck", result.status(), progress.progress);
   meta::FsckResult& r = *result;
   uint64_t objects = 0, pending = 0;
-  if (Status s = CheckBlocks(v, r, &objects, &pending); !s.ok()) return Error("fsck: store", s);
+  progress.progress.SetStage("store");
+  if (Status s = CheckBlocks(v, r, &objects, &pending); !s.ok()) {
+    return Error("fsck: store", s, progress.progress);
+  }
+  progress.progress.Finish();  // before the report on stdout
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

@@ -42,6 +42,7 @@
 #include "cli/commands.h"
 #include "cli/meta_open.h"
 #include "cli/volume_scan.h"
+#include "common/progress.h"
 #include "common/units.h"
 #include "common/bytes.h"
 #include "meta/scan.h"
@@ -148,15 +149,32 @@ class GcRun {
   }
 
   Status Run() {
+    Status s = Phases();
+    if (!s.ok()) {
+      progress_.Abandon();  // the error is the one line on stderr
+      return s;
+    }
+    progress_.Finish();  // its last line on stderr, before the report
+    Report();
+    return delete_error_;
+  }
+
+ private:
+  Status Phases() {
     // Rule 1: the counter before the metadata scan.
     ASSIGN_OR_RETURN(next_slice_, meta::scan::ReadCounter(c_.engine(), "nextSlice"));
     RETURN_IF_ERROR(CountPending(c_.engine(), &files_, &pending_, nullptr));
     files_before_ = files_;
     pending_before_ = pending_;
     RETURN_IF_ERROR(CountStaged());
-    if (a_.del) RETURN_IF_ERROR(RunDeleter());
+    if (a_.del) {
+      progress_.SetStage("deleting pending");
+      RETURN_IF_ERROR(RunDeleter());
+    }
     RETURN_IF_ERROR(CountPending(c_.engine(), &files_, &pending_, &garbage_));
+    progress_.SetStage("scanning metadata");
     RETURN_IF_ERROR(CollectReferenced());
+    progress_.SetStage("listing the store");
     Status listing = ForEachChunkObject(
         store_, prefix_,
         [&](const object::ObjectInfo& info, const std::optional<chunk::BlockKeyParts>& parts) {
@@ -164,11 +182,9 @@ class GcRun {
         });
     if (!listing.ok()) return listing.WithContext("listing the store");
     Flush();
-    Report();
-    return delete_error_;
+    return Status::OK();
   }
 
- private:
   // Blocks staged on live writeback sessions' disks (their records, as of the last
   // heartbeat): referenced but not in the store yet, so nothing here can delete them; they
   // are reported so that "pending upload" is not mistaken for lost.
@@ -213,6 +229,8 @@ class GcRun {
   Status Classify(const object::ObjectInfo& info,
                   const std::optional<chunk::BlockKeyParts>& parts) {
     listed_.Add(info.size);
+    objects_->Add(1);
+    bytes_->Add(info.size);
     if (!parts) {
       foreign_.Add(info.size);  // rule 3
       std::printf("other %s %llu\n", info.key.c_str(), static_cast<unsigned long long>(info.size));
@@ -246,6 +264,7 @@ class GcRun {
     if (a_.del && !batch_.empty()) {
       Status s = DeleteAll(store_, batch_, a_.threads);
       if (!s.ok() && delete_error_.ok()) delete_error_ = s;
+      if (s.ok()) deleted_->Add(batch_.size());
     }
     batch_.clear();
   }
@@ -288,6 +307,11 @@ class GcRun {
   Tally listed_, live_, pending_blocks_, in_flight_, young_, leaked_, foreign_, staged_;
   std::vector<std::string> batch_;
   Status delete_error_;
+  // The shared display (common/progress.h): listed objects and bytes, deleted blocks.
+  Progress progress_{"gc", {}};
+  Progress::Counter* objects_ = progress_.AddCounter("objects");
+  Progress::Counter* bytes_ = progress_.AddCounter("bytes", Progress::Unit::kBytes);
+  Progress::Counter* deleted_ = progress_.AddCounter("deleted");
 };
 
 void RunGc(const client::Registries& registries, const GcArgs& a) {

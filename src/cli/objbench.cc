@@ -8,7 +8,8 @@
 // (S3 503 SlowDown or 500 InternalError) is retried rather than ending the run; the number of
 // retries is printed under the table.
 //
-// Progress goes to stderr (a rewritten line on a terminal, one line per phase otherwise); the
+// Progress goes to stderr through common/progress.h (a redrawn bar on a terminal, a plain line
+// every 10 s otherwise, and a final line per phase: "objbench put small: ops N/N ..."); the
 // table goes to stdout. Any failed operation ends the run with a one-line error and exit 1.
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/progress.h"
 #include "common/units.h"
 #include "object/registry.h"
 #include "object/retry_store.h"
@@ -70,7 +72,15 @@ struct PhaseResult {
 // error, which it returns.
 Result<PhaseResult> RunPhase(const std::string& name, int count, int threads, uint64_t bytes_per_op,
                              const std::function<Status(int)>& op) {
-  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  // The shared progress display (common/progress.h): a redrawn bar on a terminal, a plain
+  // line now and then otherwise, and one final line per phase either way.
+  Progress progress("objbench " + name, {});
+  Progress::Counter* ops = progress.AddCounter("ops", Progress::Unit::kCount,
+                                               static_cast<uint64_t>(count));
+  Progress::Counter* moved =
+      bytes_per_op > 0 ? progress.AddCounter("bytes", Progress::Unit::kBytes,
+                                             bytes_per_op * static_cast<uint64_t>(count))
+                       : nullptr;
   std::atomic<int> next{0}, done{0};
   std::atomic<bool> failed{false};
   std::mutex mu;
@@ -93,30 +103,24 @@ Result<PhaseResult> RunPhase(const std::string& name, int count, int threads, ui
         }
         mine.push_back(ms);
         ++done;
+        ops->Add(1);
+        if (moved) moved->Add(bytes_per_op);
       }
       std::lock_guard lock(mu);
       latencies.insert(latencies.end(), mine.begin(), mine.end());
     });
   }
-  // Progress: a rewritten line on a terminal; plain lines are printed per phase below.
-  std::atomic<bool> finished{false};
-  std::thread ticker([&] {
-    while (tty && !finished) {
-      std::fprintf(stderr, "\r%-14s %d/%d", name.c_str(), done.load(), count);
-      std::fflush(stderr);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  });
   for (auto& th : pool) th.join();
-  finished = true;
-  ticker.join();
+  if (failed) {
+    progress.Abandon();  // the run ends with its one-line error
+  } else {
+    progress.Finish();
+  }
   PhaseResult r;
   r.name = name;
   r.count = done.load();
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   r.bytes = bytes_per_op * static_cast<uint64_t>(r.count);
-  std::fprintf(stderr, "%s%-14s %d/%d in %.2f s\n", tty ? "\r" : "", name.c_str(), r.count, count,
-               r.seconds);
   if (failed) return first_error.WithContext(name);
   std::sort(latencies.begin(), latencies.end());
   r.latencies_ms = std::move(latencies);

@@ -10,6 +10,7 @@
 #include "chunk/block_key.h"
 
 #include "chunk/chunk_store.h"
+#include "client/options_json.h"
 #include "common/logging.h"
 #include "meta/meta.h"
 #include "object/retry_store.h"
@@ -183,6 +184,7 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
   ro.total_timeout = options.io.io_timeout;
   ro.clock = c->clock_;
   ASSIGN_OR_RETURN(auto retry, object::RetryStore::Open(c->store_metrics_, ro));
+  c->retry_ = retry.get();
   std::shared_ptr<object::ObjectStore> store(std::move(retry));
   c->store_ = store;
   // Reachability: a clear error at mount, not EIO on the first read.
@@ -228,6 +230,11 @@ Result<std::unique_ptr<Client>> Client::OpenOnEngine(std::shared_ptr<kv::KvEngin
   if (group) RETURN_IF_ERROR(ServeGroup(*group, *chunks, co, options, &vo));
 
   vfs::VolumeParts parts{c->engine_, std::move(meta), store, std::move(chunks)};
+  // .stats renders the registry; .config is fixed for the life of the client.
+  std::string config = OptionsJson(options, format->name, format->storage_url);
+  parts.virtual_sources.stats = [r = c->metrics_.get()] { return r->Render(); };
+  parts.virtual_sources.config = [config] { return config; };
+  parts.virtual_sources.clock = c->clock_;
   auto volume = vfs::Volume::Open(std::move(parts), vo);
   if (!volume.ok()) {
     if (group) group->Stop();
@@ -264,45 +271,9 @@ Client::~Client() {
   group_.reset();   // the chain that held its tier is gone now
 }
 
-void Client::RegisterStoreMetrics() {
-  // Sampled state, refreshed by Render (AddCollector).
-  MetricsRegistry& r = *metrics_;
-  Gauge* buffered = *r.GetGauge("strata_buffer_bytes", "Write buffer bytes in use");
-  Gauge* mem_bytes = *r.GetGauge("strata_cache_bytes", "Bytes held by a cache tier",
-                                 {{"tier", "memory"}});
-  Gauge* disk_bytes = *r.GetGauge("strata_cache_bytes", "Bytes held by a cache tier",
-                                  {{"tier", "disk"}});
-  Gauge* mem_hits = *r.GetGauge("strata_cache_hits", "Block lookups served by a cache tier",
-                                {{"tier", "memory"}});
-  Gauge* disk_hits = *r.GetGauge("strata_cache_hits", "Block lookups served by a cache tier",
-                                 {{"tier", "disk"}});
-  Gauge* misses = *r.GetGauge("strata_cache_misses", "Block lookups no cache tier served");
-  Gauge* evictions = *r.GetGauge("strata_cache_evictions", "Blocks evicted from the caches");
-  Gauge* disk_errors = *r.GetGauge("strata_cache_disk_errors", "Cache disk I/O errors");
-  chunk::ChunkStore* chunks = volume_->chunk_store();
-  r.AddCollector([=] {
-    buffered->Set(static_cast<double>(chunks->writer()->buffered_bytes()));
-    if (chunks->cache() == nullptr) return;
-    cache::CacheStats s = chunks->cache()->stats();
-    mem_bytes->Set(static_cast<double>(s.memory_bytes));
-    disk_bytes->Set(static_cast<double>(s.disk_bytes));
-    // Lookups are counted per tier by the block tier chain (cache/tier_chain.h); what no
-    // cache tier served went on to the store tier.
-    for (const cache::TierStats& t : chunks->tiers()->stats().tiers) {
-      if (t.name == "memory") mem_hits->Set(static_cast<double>(t.hits));
-      if (t.name == "disk") disk_hits->Set(static_cast<double>(t.hits));
-      if (t.name == "store") misses->Set(static_cast<double>(t.hits + t.misses + t.errors));
-    }
-    evictions->Set(static_cast<double>(s.evictions));
-    disk_errors->Set(static_cast<double>(s.disk_errors));
-  });
-}
-
 void Client::RegisterGroupMetrics() {
   MetricsRegistry& r = *metrics_;
   const char* help = "Cache group requests, by what happened";
-  Gauge* peer_hits = *r.GetGauge("strata_cache_hits", "Block lookups served by a cache tier",
-                                 {{"tier", "peer"}});
   Gauge* peer_bytes = *r.GetGauge("strata_group_peer_bytes", "Bytes other members served us");
   Gauge* misses = *r.GetGauge("strata_group_requests", help, {{"result", "peer_miss"}});
   Gauge* errors = *r.GetGauge("strata_group_requests", help, {{"result", "peer_error"}});
@@ -313,7 +284,6 @@ void Client::RegisterGroupMetrics() {
   cache::CacheGroup* g = group_.get();
   r.AddCollector([=] {
     cache::CacheGroupStats s = g->stats();
-    peer_hits->Set(static_cast<double>(s.tier.peer_hits));
     peer_bytes->Set(static_cast<double>(s.tier.peer_bytes));
     misses->Set(static_cast<double>(s.tier.peer_misses));
     errors->Set(static_cast<double>(s.tier.peer_errors));

@@ -38,6 +38,7 @@
 #include "common/status.h"
 #include "meta/kv/kv.h"
 #include "object/metrics_store.h"
+#include "object/retry_store.h"
 #include "vfs/vfs.h"
 
 namespace strata::client {
@@ -84,9 +85,10 @@ class Client {
 
  private:
   Client() = default;
+  // client_metrics.cc: the volume/mount point labels and every sampled series (cache tiers,
+  // buffers, retries, open files, sessions, process), refreshed at render time.
   void RegisterStoreMetrics();
   void RegisterGroupMetrics();
-  void SampleGauges();
 
   ClientOptions options_;
   Clock* clock_ = nullptr;
@@ -98,6 +100,7 @@ class Client {
   // Declared before volume_ so that it outlives the chain holding its tier; stopped first
   // in the destructor so that no peer request runs while the tiers it serves from go.
   std::unique_ptr<cache::CacheGroup> group_;
+  object::RetryStore* retry_ = nullptr;  // inside store_ (its retries are counted)
   std::unique_ptr<vfs::Volume> volume_;  // destroyed first (flush, session close)
 };
 

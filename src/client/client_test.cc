@@ -2,27 +2,17 @@
 // layers do into its registry.
 #include "client/client.h"
 #include "client/metrics_server.h"
+#include "common/metrics_text.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "meta/kv/mem_kv.h"
 
 namespace strata::client {
 namespace {
-
-// The value of the series `name{labels}` as rendered ("" when absent).
-std::string Sample(const std::string& text, const std::string& series) {
-  size_t pos = 0;
-  while ((pos = text.find(series + " ", pos)) != std::string::npos) {
-    if (pos == 0 || text[pos - 1] == '\n') {
-      size_t end = text.find('\n', pos);
-      return text.substr(pos + series.size() + 1, end - pos - series.size() - 1);
-    }
-    pos += series.size();
-  }
-  return "";
-}
 
 class ClientTest : public ::testing::Test {
  protected:
@@ -57,15 +47,35 @@ TEST_F(ClientTest, BuildsAVolumeAndCountsWhatItDoes) {
   ASSERT_TRUE(v.Release(cr->entry.ino, cr->open.fh).ok());
 
   std::string text = (*c)->RenderMetrics();
-  EXPECT_EQ(Sample(text, "strata_object_requests_total{op=\"put\"}"), "4") << text;
+  auto parsed = ParseMetricsText(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  MetricsSnapshot m(*parsed);
+  // Every series carries the client's volume (and mount point, "" for a tool).
+  const std::map<std::string, std::string> vol = {{"volume", "vol"}, {"mount_point", ""}};
+  auto with = [&](std::map<std::string, std::string> l) {
+    l.insert(vol.begin(), vol.end());
+    return l;
+  };
+  EXPECT_EQ(m.Sum("strata_object_requests_total", with({{"op", "put"}})), 4) << text;
   // The stored bodies: the data plus each block's small checksum trailer.
-  uint64_t put_bytes = std::stoull(Sample(text, "strata_object_bytes_total{op=\"put\"}"));
+  double put_bytes = m.Sum("strata_object_bytes_total", with({{"op", "put"}}));
   EXPECT_GE(put_bytes, 200u << 10);
   EXPECT_LE(put_bytes, (200u << 10) + 4 * 64);
-  EXPECT_EQ(Sample(text, "strata_object_errors_total{op=\"put\"}"), "0");
-  EXPECT_NE(Sample(text, "strata_meta_transactions_total"), "") << text;
-  EXPECT_NE(Sample(text, "strata_meta_transactions_total"), "0");
-  EXPECT_EQ(Sample(text, "strata_buffer_bytes"), "0");  // everything committed
+  EXPECT_TRUE(m.Has("strata_object_errors_total"));
+  EXPECT_EQ(m.Sum("strata_object_errors_total", with({{"op", "put"}})), 0);
+  EXPECT_GT(m.Sum("strata_meta_transactions_total", vol), 0) << text;
+  EXPECT_EQ(m.Sum("strata_buffer_bytes", vol), 0);  // everything committed
+  EXPECT_EQ(m.Sum("strata_object_requests_in_flight", with({{"op", "put"}})), 0);
+  EXPECT_EQ(m.Sum("strata_open_files", vol), 0);
+  EXPECT_EQ(m.Sum("strata_sessions", vol), 1);  // its own
+  // One series per tier of the block chain, by the tier's name.
+  for (const char* tier : {"memory", "store"}) {
+    bool found = false;
+    for (const MetricSample& x : m.samples()) {
+      found = found || (x.name == "strata_cache_hits_total" && x.labels.at("tier") == tier);
+    }
+    EXPECT_TRUE(found) << tier << "\n" << text;
+  }
   EXPECT_EQ((*c)->store_metrics().Snapshot(object::StoreOp::kPut).calls, 4u);
 }
 

@@ -215,6 +215,11 @@ void MetricsRegistry::AddCollector(std::function<void()> collector) {
   collectors_.push_back(std::move(collector));
 }
 
+void MetricsRegistry::SetConstLabels(Labels labels) {
+  std::lock_guard lock(mu_);
+  const_labels_ = std::move(labels);
+}
+
 std::string MetricsRegistry::Render() const {
   {
     std::lock_guard lock(collectors_mu_);
@@ -222,17 +227,32 @@ std::string MetricsRegistry::Render() const {
   }
   std::lock_guard lock(mu_);
   std::string out;
+  // A series' labels with the constant ones added (its own win), sorted.
+  auto with_const = [this](const Labels& own) {
+    if (const_labels_.empty()) return own;
+    Labels all = own;
+    for (const auto& kv : const_labels_) {
+      bool taken = false;
+      for (const auto& o : own) taken = taken || o.first == kv.first;
+      if (!taken) all.push_back(kv);
+    }
+    std::sort(all.begin(), all.end());
+    return all;
+  };
   for (const auto& [name, f] : families_) {
     out += "# HELP " + name + " ";
     AppendEscaped(&out, f.help, false);
     out += "\n# TYPE " + name + " " + std::string(TypeName(static_cast<int>(f.type))) + "\n";
-    for (const auto& [labels, c] : f.counters) {
+    for (const auto& [own, c] : f.counters) {
+      const Labels labels = with_const(own);
       out += name + LabelText(labels) + " " + std::to_string(c->value()) + "\n";
     }
-    for (const auto& [labels, g] : f.gauges) {
+    for (const auto& [own, g] : f.gauges) {
+      const Labels labels = with_const(own);
       out += name + LabelText(labels) + " " + FormatDouble(g->value()) + "\n";
     }
-    for (const auto& [labels, h] : f.histograms) {
+    for (const auto& [own, h] : f.histograms) {
+      const Labels labels = with_const(own);
       std::vector<uint64_t> counts = h->BucketCounts();
       uint64_t cumulative = 0;
       for (size_t i = 0; i < counts.size(); i++) {

@@ -115,6 +115,11 @@ class MetricsRegistry {
   // must stay valid as long as the registry.
   void AddCollector(std::function<void()> collector);
 
+  // Labels put on every series at render time (the client's volume and mount point), so that
+  // scrapes of several mounts on one host stay apart. Set by the owner once it knows them;
+  // a series' own label of the same name wins.
+  void SetConstLabels(Labels labels);
+
   // Runs the collectors, then renders every family sorted by name, each with "# HELP" and
   // "# TYPE" lines, its series sorted by labels; histograms as _bucket{le=...} (cumulative),
   // _sum and _count.
@@ -136,6 +141,7 @@ class MetricsRegistry {
 
   mutable std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;
+  Labels const_labels_;  // guarded by mu_
   mutable std::mutex collectors_mu_;  // taken before mu_, never inside it
   std::vector<std::function<void()>> collectors_;
 };

@@ -52,6 +52,27 @@ TEST(MetricsTest, RendersHistogramsExactly) {
             "strata_op_seconds_count{op=\"read\"} 4\n");
 }
 
+TEST(MetricsTest, ConstantLabelsGoOnEverySeries) {
+  MetricsRegistry reg;
+  (*reg.GetCounter("c_total", "C.", {{"op", "get"}}))->Inc(3);
+  (*reg.GetGauge("g", "G.", {{"volume", "own"}}))->Set(1);
+  (*reg.GetHistogram("h_seconds", "H.", {}, {1}))->Observe(0.5);
+  reg.SetConstLabels({{"volume", "v1"}, {"mount_point", "/mnt/a"}});
+  EXPECT_EQ(reg.Render(),
+            "# HELP c_total C.\n"
+            "# TYPE c_total counter\n"
+            "c_total{mount_point=\"/mnt/a\",op=\"get\",volume=\"v1\"} 3\n"
+            "# HELP g G.\n"
+            "# TYPE g gauge\n"
+            "g{mount_point=\"/mnt/a\",volume=\"own\"} 1\n"  // its own label wins
+            "# HELP h_seconds H.\n"
+            "# TYPE h_seconds histogram\n"
+            "h_seconds_bucket{mount_point=\"/mnt/a\",volume=\"v1\",le=\"1\"} 1\n"
+            "h_seconds_bucket{mount_point=\"/mnt/a\",volume=\"v1\",le=\"+Inf\"} 1\n"
+            "h_seconds_sum{mount_point=\"/mnt/a\",volume=\"v1\"} 0.5\n"
+            "h_seconds_count{mount_point=\"/mnt/a\",volume=\"v1\"} 1\n");
+}
+
 TEST(MetricsTest, EscapesLabelValuesAndHelp) {
   MetricsRegistry reg;
   (*reg.GetCounter("c", "line1\nback\\slash", {{"path", "a\"b\\c\nd"}}))->Inc();

@@ -119,7 +119,11 @@ void Progress::Run() {
   }
 }
 
-void Progress::Finish() {
+void Progress::Finish() { Stop(true); }
+
+void Progress::Abandon() { Stop(false); }
+
+void Progress::Stop(bool final_line) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_) return;
@@ -128,7 +132,13 @@ void Progress::Finish() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (mode_ != ProgressOptions::Mode::kQuiet) Draw(true);
+  if (mode_ == ProgressOptions::Mode::kQuiet) return;
+  if (final_line) {
+    Draw(true);
+  } else if (mode_ == ProgressOptions::Mode::kTerminal && draws_.load() > 0) {
+    std::fprintf(options_.out, "\r\033[K");
+    std::fflush(options_.out);
+  }
 }
 
 }  // namespace strata

@@ -78,6 +78,9 @@ class Progress {
   void SetStage(std::string stage);
   // Stops the drawing thread and prints the final line. Later calls do nothing.
   void Finish();
+  // Stops the drawing thread WITHOUT the final line (a redrawn terminal line is erased): for
+  // a tool that failed and prints its own one-line error. Later Finish/Abandon do nothing.
+  void Abandon();
 
   // The status text without control characters, e.g.
   // "gc deleting: objects 1,234/5,000 (24%) 310/s | bytes 1.20 GiB | 4 s, ETA 12 s".
@@ -89,6 +92,7 @@ class Progress {
  private:
   void Run();
   void Draw(bool final);
+  void Stop(bool final_line);
   double ElapsedSeconds() const;
 
   const std::string title_;

@@ -99,3 +99,27 @@ TEST(ProgressTest, TerminalModeRedrawsInPlaceWithABar) {
 
 }  // namespace
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST(ProgressTest, AbandonLeavesNoFinalLine) {
+  FakeClock clock;
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  ProgressOptions o;
+  o.mode = ProgressOptions::Mode::kPlain;
+  o.out = out;
+  o.clock = &clock;
+  {
+    Progress p("gc", o);
+    p.AddCounter("objects")->Add(3);
+    p.Abandon();  // the tool failed: its own error line is the only one
+    p.Finish();   // does nothing now
+  }
+  EXPECT_EQ(ReadAll(out), "");
+  std::fclose(out);
+}
+
+}  // namespace
+}  // namespace strata

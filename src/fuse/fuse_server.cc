@@ -113,8 +113,8 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(vfs::Volume* volume,
   if (options.metrics != nullptr) {
     server->op_metrics_ = std::make_unique<FuseOpMetrics>(*options.metrics);
   }
-  const struct fuse_lowlevel_ops& ops =
-      options.metrics != nullptr ? CountedLowLevelOps() : LowLevelOps();
+  // Always the wrapped table: it counts (with a registry) and feeds .accesslog (when read).
+  const struct fuse_lowlevel_ops& ops = CountedLowLevelOps();
   server->session_ = fuse_session_new(&fargs, &ops, sizeof(ops), server.get());
   fuse_opt_free_args(&fargs);
   if (server->session_ == nullptr) {

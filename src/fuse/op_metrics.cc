@@ -1,9 +1,16 @@
 #include "fuse/op_metrics.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <type_traits>
 
 #include "fuse/fuse_server.h"
 #include "fuse/ops.h"
+#include "vfs/virtual_files.h"
 
 namespace strata::fuse {
 namespace {
@@ -31,6 +38,7 @@ constexpr const char* kOpNames[kOpCount] = {
 };
 
 thread_local FuseOpMetrics::Op* t_current = nullptr;
+thread_local int t_errno = 0;  // the errno of this thread's current reply (0: success)
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -38,22 +46,107 @@ int64_t NowNanos() {
       .count();
 }
 
+// ---- Arguments as the access log shows them: numbers as numbers, names quoted with C
+// escapes, a write's payload as its size; other structures (stat, file info, flock) are left
+// out (the op and its inode say what they were for).
+void AppendQuoted(std::string* out, const char* s) {
+  out->push_back('"');
+  for (; s != nullptr && *s != '\0'; ++s) {
+    unsigned char c = static_cast<unsigned char>(*s);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c == 0x7f) {
+      *out += fmt::format("\\x{:02x}", c);
+    } else {
+      out->push_back(static_cast<char>(c));
+    }
+  }
+  out->push_back('"');
+}
+
+template <typename T>
+void AppendArg(std::string* out, T v) {
+  if constexpr (std::is_integral_v<T>) {
+    if (!out->empty()) out->push_back(',');
+    *out += std::to_string(v);
+  } else if constexpr (std::is_same_v<T, const char*>) {
+    if (!out->empty()) out->push_back(',');
+    AppendQuoted(out, v);
+  } else if constexpr (std::is_same_v<T, struct fuse_bufvec*>) {
+    if (!out->empty()) out->push_back(',');
+    *out += std::to_string(fuse_buf_size(v));
+  }
+  // Pointers to structures: left out.
+}
+
+template <int Index, typename... A>
+std::string FormatArgs(A... args) {
+  std::string out;
+  if constexpr (Index == kOp_setxattr) {
+    // (ino, name, value, size, flags): the value is binary and not NUL-terminated.
+    auto t = std::forward_as_tuple(args...);
+    AppendArg(&out, std::get<0>(t));
+    AppendArg(&out, std::get<1>(t));
+    AppendArg(&out, std::get<3>(t));
+    AppendArg(&out, std::get<4>(t));
+  } else {
+    (AppendArg(&out, args), ...);
+  }
+  return out;
+}
+
+// True when the request is about the access log itself: logging a read of the log would
+// produce a line that wakes that read, forever.
+template <typename First, typename... Rest>
+bool AboutAccessLog(First first, Rest...) {
+  if constexpr (std::is_same_v<First, fuse_ino_t>) {
+    return first == vfs::kAccessLogIno;
+  } else {
+    return false;
+  }
+}
+inline bool AboutAccessLog() { return false; }
+
 template <auto Member, int Index, typename F>
 struct Counted;
 
 template <auto Member, int Index, typename... A>
 struct Counted<Member, Index, void (*)(fuse_req_t, A...)> {
   static void Call(fuse_req_t req, A... args) {
-    // Taken before the call: the reply inside it may free the request.
-    FuseOpMetrics* m = ops::ServerOf(req).op_metrics();
+    // Everything is taken before the call: the reply inside it frees the request.
+    FuseServer& server = ops::ServerOf(req);
+    FuseOpMetrics* m = server.op_metrics();
     FuseOpMetrics::Op* op = m ? &m->op(Index) : nullptr;
-    int64_t start = op ? NowNanos() : 0;
+    vfs::AccessLog& log = server.volume().virtual_files().access_log();
+    const bool logging = log.active() && !AboutAccessLog(args...);
+    vfs::AccessRecord rec;
+    std::string arg_text;
+    if (logging) {
+      const struct fuse_ctx* c = fuse_req_ctx(req);
+      rec.uid = c->uid;
+      rec.gid = c->gid;
+      rec.pid = static_cast<uint32_t>(c->pid);
+      arg_text = FormatArgs<Index>(args...);
+    }
+    int64_t start = op || logging ? NowNanos() : 0;
     t_current = op;
+    t_errno = 0;
     (LowLevelOps().*Member)(req, args...);
     t_current = nullptr;
+    if (!op && !logging) return;
+    double seconds = static_cast<double>(NowNanos() - start) / 1e9;
     if (op) {
       op->calls->Inc();
-      op->latency->Observe(static_cast<double>(NowNanos() - start) / 1e9);
+      op->latency->Observe(seconds);
+    }
+    if (logging) {
+      rec.op = kOpNames[Index];
+      rec.args = arg_text;
+      const char* name = t_errno == 0 ? "OK" : strerrorname_np(t_errno);
+      rec.result = name != nullptr ? name : "E?";
+      rec.seconds = seconds;
+      log.Append(rec);
     }
   }
 };
@@ -67,6 +160,9 @@ FuseOpMetrics::FuseOpMetrics(MetricsRegistry& r) {
     ops_[i].errors = *r.GetCounter("strata_fuse_errors_total", "FUSE operations that failed", l);
     ops_[i].latency = *r.GetHistogram("strata_fuse_op_seconds", "FUSE operation latency", l);
   }
+  read_bytes = *r.GetCounter("strata_fuse_read_bytes_total", "Bytes returned by FUSE reads");
+  written_bytes =
+      *r.GetCounter("strata_fuse_written_bytes_total", "Bytes accepted by FUSE writes");
 }
 
 const struct fuse_lowlevel_ops& CountedLowLevelOps() {
@@ -83,7 +179,8 @@ const struct fuse_lowlevel_ops& CountedLowLevelOps() {
   return table;
 }
 
-void CountErrorReply() {
+void CountErrorReply(int err) {
+  t_errno = err;
   if (t_current != nullptr) t_current->errors->Inc();
 }
 

@@ -32,6 +32,8 @@ struct stat ToStat(meta::Ino ino, const meta::Attr& attr, uint32_t block_size);
 struct fuse_entry_param ToEntryParam(fuse_req_t req, const meta::Entry& entry);
 // Replies with errno for s (never 0 for an error status; EIO when unmapped).
 void ReplyStatus(fuse_req_t req, const Status& s);
+// Replies with an errno directly (counted as an error reply when err != 0).
+void ReplyErr(fuse_req_t req, int err);
 
 // Registration helpers implemented in each ops_*.cc file.
 void FillEntryOps(struct fuse_lowlevel_ops& ops);
@@ -50,7 +52,7 @@ void Guarded(fuse_req_t req, F&& fn) {
   } catch (abi::__forced_unwind&) {
     throw;
   } catch (...) {
-    CountErrorReply();
+    CountErrorReply(EIO);
     fuse_reply_err(req, EIO);
   }
 }

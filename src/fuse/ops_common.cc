@@ -90,7 +90,11 @@ struct fuse_entry_param ToEntryParam(fuse_req_t req, const meta::Entry& entry) {
 void ReplyStatus(fuse_req_t req, const Status& s) {
   int err = s.ok() ? 0 : ToErrno(s);
   if (!s.ok() && err == 0) err = EIO;
-  if (err != 0) CountErrorReply();
+  ReplyErr(req, err);
+}
+
+void ReplyErr(fuse_req_t req, int err) {
+  if (err != 0) CountErrorReply(err);
   fuse_reply_err(req, err);
 }
 

@@ -193,7 +193,7 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
     uint32_t f = 0;
     if (flags & RENAME_NOREPLACE) f |= meta::kRenameNoReplace;
     if (flags & RENAME_EXCHANGE) f |= meta::kRenameExchange;
-    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return (void)fuse_reply_err(req, EINVAL);
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return (void)ReplyErr(req, EINVAL);
     ReplyStatus(req, VolumeOf(req).Rename(ContextOf(req), parent, name, new_parent, new_name, f));
   });
 }

@@ -55,9 +55,11 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   Guarded(req, [&] {
     std::string buf;
+    // A read of .accesslog waits for lines; a signal to the reader ends the wait (EINTR).
     Status s = VolumeOf(req).Read(ContextOf(req), ino, fi->fh, static_cast<uint64_t>(off), size,
-                                  &buf);
+                                  &buf, [req] { return fuse_req_interrupted(req) != 0; });
     if (!s.ok()) return ReplyStatus(req, s);
+    if (FuseOpMetrics* m = ServerOf(req).op_metrics()) m->read_bytes->Inc(buf.size());
     fuse_reply_buf(req, buf.data(), buf.size());
   });
 }
@@ -76,7 +78,7 @@ void WriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* in, off_t off,
       struct fuse_bufvec out = FUSE_BUFVEC_INIT(size);
       out.buf[0].mem = data.data();
       ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
-      if (n < 0) return (void)fuse_reply_err(req, static_cast<int>(-n));
+      if (n < 0) return (void)ReplyErr(req, static_cast<int>(-n));
       data.resize(static_cast<size_t>(n));
       ptr = data.data();
       size = data.size();
@@ -84,6 +86,7 @@ void WriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* in, off_t off,
     auto r = VolumeOf(req).Write(ContextOf(req), ino, fi->fh, static_cast<uint64_t>(off),
                                  std::string_view(ptr, size));
     if (!r.ok()) return ReplyStatus(req, r.status());
+    if (FuseOpMetrics* m = ServerOf(req).op_metrics()) m->written_bytes->Inc(*r);
     fuse_reply_write(req, *r);
   });
 }
@@ -107,7 +110,7 @@ void Fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* 
 void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                struct fuse_file_info* fi) {
   Guarded(req, [&] {
-    if (offset < 0 || length <= 0) return (void)fuse_reply_err(req, EINVAL);
+    if (offset < 0 || length <= 0) return (void)ReplyErr(req, EINVAL);
     ReplyStatus(req, VolumeOf(req).Fallocate(ContextOf(req), ino, fi->fh,
                                              static_cast<uint32_t>(mode),
                                              static_cast<uint64_t>(offset),
@@ -119,7 +122,7 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_
                    fuse_ino_t ino_out, off_t off_out, struct fuse_file_info* fi_out, size_t len,
                    int flags) {
   Guarded(req, [&] {
-    if (flags != 0) return (void)fuse_reply_err(req, EINVAL);
+    if (flags != 0) return (void)ReplyErr(req, EINVAL);
     auto r = VolumeOf(req).CopyFileRange(ContextOf(req), ino_in, fi_in->fh,
                                          static_cast<uint64_t>(off_in), ino_out, fi_out->fh,
                                          static_cast<uint64_t>(off_out), len);

@@ -24,7 +24,7 @@ void ReplySized(fuse_req_t req, const std::string& value, size_t size) {
   if (size == 0) {
     fuse_reply_xattr(req, value.size());
   } else if (value.size() > size) {
-    fuse_reply_err(req, ERANGE);
+    ReplyErr(req, ERANGE);
   } else {
     fuse_reply_buf(req, value.data(), value.size());
   }

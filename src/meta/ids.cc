@@ -22,7 +22,7 @@ Result<uint64_t> Meta::NextId(IdRange& range, const std::string& counter) {
       if (raw->size() != 8) return Status::Corruption("counter " + counter + " is not 8 bytes");
       start = std::max(first, GetU64BE(raw->data()));
     }
-    if (start > kTrashIno - batch) return Status(Code::kNoSpace, "id space exhausted");
+    if (start > kFirstReservedIno - batch) return Status(Code::kNoSpace, "id space exhausted");
     std::string v;
     PutU64BE(&v, start + batch);
     txn.Put(key, v);

@@ -13,6 +13,9 @@ namespace strata::meta {
 
 using Ino = uint64_t;
 constexpr Ino kRootIno = 1;
+// Inodes from here up are never handed out: the VFS's virtual files (vfs/virtual_files.h)
+// and the trash live there (docs/format/meta-schema.md).
+constexpr Ino kFirstReservedIno = 0x7FFFFFFF00000000ULL;
 constexpr Ino kTrashIno = 0x7FFFFFFF10000000ULL;  // hidden /.trash directory (see docs/format)
 constexpr uint64_t kChunkBits = 26;
 constexpr uint64_t kChunkSize = 1ULL << kChunkBits;  // 64 MiB logical chunk (DESIGN.md §4)

@@ -45,6 +45,8 @@ void MetricsStore::Bind(MetricsRegistry& r) {
     c.r_bytes = *r.GetCounter("strata_object_bytes_total", "Object store body bytes", l);
     c.r_latency =
         *r.GetHistogram("strata_object_request_seconds", "Object store request latency", l);
+    c.r_in_flight = *r.GetGauge("strata_object_requests_in_flight",
+                                "Object store requests under way (op=put: uploads)", l);
   }
 }
 
@@ -59,6 +61,12 @@ OpStats MetricsStore::Snapshot(StoreOp op) const {
   return s;
 }
 
+int64_t MetricsStore::Begin(StoreOp op) {
+  Counters& c = counters_[static_cast<int>(op)];
+  if (c.r_in_flight) c.r_in_flight->Add(1);
+  return clock_->MonotonicNanos();
+}
+
 void MetricsStore::Record(StoreOp op, int64_t start_ns, bool ok, uint64_t bytes) {
   int64_t elapsed_ns = clock_->MonotonicNanos() - start_ns;
   uint64_t us = elapsed_ns > 0 ? static_cast<uint64_t>(elapsed_ns) / 1000 : 0;
@@ -71,6 +79,7 @@ void MetricsStore::Record(StoreOp op, int64_t start_ns, bool ok, uint64_t bytes)
   c.total_latency_us.fetch_add(us, std::memory_order_relaxed);
   c.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
   if (c.r_calls) {
+    c.r_in_flight->Add(-1);
     c.r_calls->Inc();
     if (!ok) c.r_errors->Inc();
     c.r_bytes->Inc(bytes);
@@ -79,42 +88,42 @@ void MetricsStore::Record(StoreOp op, int64_t start_ns, bool ok, uint64_t bytes)
 }
 
 Result<std::string> MetricsStore::Get(const std::string& key, uint64_t off, int64_t len) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kGet);
   Result<std::string> r = target()->Get(key, off, len);
   Record(StoreOp::kGet, start, r.ok(), r.ok() ? r->size() : 0);
   return r;
 }
 
 Status MetricsStore::Put(const std::string& key, std::string_view data, const PutOptions& opts) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kPut);
   Status s = target()->Put(key, data, opts);
   Record(StoreOp::kPut, start, s.ok(), s.ok() ? data.size() : 0);
   return s;
 }
 
 Result<ObjectInfo> MetricsStore::Head(const std::string& key) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kHead);
   Result<ObjectInfo> r = target()->Head(key);
   Record(StoreOp::kHead, start, r.ok(), 0);
   return r;
 }
 
 Status MetricsStore::Delete(const std::string& key) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kDelete);
   Status s = target()->Delete(key);
   Record(StoreOp::kDelete, start, s.ok(), 0);
   return s;
 }
 
 Result<ListResult> MetricsStore::List(const ListOptions& opts) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kList);
   Result<ListResult> r = target()->List(opts);
   Record(StoreOp::kList, start, r.ok(), 0);
   return r;
 }
 
 Result<std::string> MetricsStore::CreateMultipart(const std::string& key) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kCreateMultipart);
   Result<std::string> r = target()->CreateMultipart(key);
   Record(StoreOp::kCreateMultipart, start, r.ok(), 0);
   return r;
@@ -122,7 +131,7 @@ Result<std::string> MetricsStore::CreateMultipart(const std::string& key) {
 
 Result<std::string> MetricsStore::UploadPart(const std::string& key, const std::string& upload_id,
                                              int part_number, std::string_view data) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kUploadPart);
   Result<std::string> r = target()->UploadPart(key, upload_id, part_number, data);
   Record(StoreOp::kUploadPart, start, r.ok(), r.ok() ? data.size() : 0);
   return r;
@@ -130,14 +139,14 @@ Result<std::string> MetricsStore::UploadPart(const std::string& key, const std::
 
 Status MetricsStore::CompleteMultipart(const std::string& key, const std::string& upload_id,
                                        const std::vector<PartInfo>& parts) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kCompleteMultipart);
   Status s = target()->CompleteMultipart(key, upload_id, parts);
   Record(StoreOp::kCompleteMultipart, start, s.ok(), 0);
   return s;
 }
 
 Status MetricsStore::AbortMultipart(const std::string& key, const std::string& upload_id) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kAbortMultipart);
   Status s = target()->AbortMultipart(key, upload_id);
   Record(StoreOp::kAbortMultipart, start, s.ok(), 0);
   return s;
@@ -145,14 +154,14 @@ Status MetricsStore::AbortMultipart(const std::string& key, const std::string& u
 
 Result<std::vector<PartInfo>> MetricsStore::ListParts(const std::string& key,
                                                       const std::string& upload_id) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kListParts);
   Result<std::vector<PartInfo>> r = target()->ListParts(key, upload_id);
   Record(StoreOp::kListParts, start, r.ok(), 0);
   return r;
 }
 
 Status MetricsStore::Sync(const std::vector<std::string>& keys) {
-  int64_t start = clock_->MonotonicNanos();
+  int64_t start = Begin(StoreOp::kSync);
   Status s = target()->Sync(keys);
   Record(StoreOp::kSync, start, s.ok(), 0);
   return s;

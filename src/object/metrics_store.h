@@ -5,7 +5,8 @@
 //
 // Given a MetricsRegistry, every operation is also counted into its series (the owner's
 // registry, exported by --metrics): strata_object_requests_total{op}, _errors_total{op},
-// _bytes_total{op} and the histogram strata_object_request_seconds{op}.
+// _bytes_total{op}, the histogram strata_object_request_seconds{op} and the gauge
+// strata_object_requests_in_flight{op} (calls under way; op="put" are the uploads in flight).
 //
 // Thread-safety: all methods may be called concurrently; Snapshot is not atomic across
 // operations (each counter is read once).
@@ -72,10 +73,13 @@ class MetricsStore : public ObjectStoreWrapper {
     Counter* r_errors = nullptr;
     Counter* r_bytes = nullptr;
     Histogram* r_latency = nullptr;
+    Gauge* r_in_flight = nullptr;
   };
   MetricsStore(std::shared_ptr<ObjectStore> target, Clock* clock)
       : ObjectStoreWrapper(std::move(target)), clock_(clock) {}
   void Bind(MetricsRegistry& registry);
+  // Marks a call of `op` as under way; returns its start time for Record.
+  int64_t Begin(StoreOp op);
   void Record(StoreOp op, int64_t start_ns, bool ok, uint64_t bytes);
 
   Clock* clock_;

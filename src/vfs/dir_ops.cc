@@ -52,6 +52,7 @@ Status FetchNextPage(meta::Meta& meta, const Context& ctx, DirHandle& h, uint64_
 }  // namespace
 
 Result<uint64_t> Volume::OpenDir(const Context& ctx, Ino ino) {
+  if (IsVirtualIno(ino)) return Status(Code::kNotDir, "not a directory");
   meta::Ino v = impl_->ToVol(ino);
   ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(v));
   if (a.type != meta::FileType::kDirectory) return Status(Code::kNotDir, "not a directory");

@@ -59,6 +59,13 @@ static OpenResult FinishOpen(Volume::Impl& impl, meta::Ino vol, int flags,
 }
 
 Result<OpenResult> Volume::OpenFile(const Context& ctx, Ino ino, int flags) {
+  if (IsVirtualIno(ino)) {
+    RETURN_IF_ERROR(Access(ctx, ino, 4 /* R_OK */));
+    OpenResult r;
+    ASSIGN_OR_RETURN(r.fh, impl_->virt->Open(ino, flags));
+    r.direct_io = true;  // rendered per open / streamed: never from the page cache
+    return r;
+  }
   if (WantsWrite(flags)) RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino v = impl_->ToVol(ino);
   ASSIGN_OR_RETURN(meta::Attr attr, impl_->meta->OpenFile(ctx, v, flags));
@@ -88,6 +95,7 @@ Result<OpenResult> Volume::OpenFile(const Context& ctx, Ino ino, int flags) {
 
 Result<CreateResult> Volume::Create(const Context& ctx, Ino parent, const std::string& name,
                                     uint32_t mode, int flags) {
+  if (VirtualFiles::Reserved(parent, name)) return Status::AlreadyExists(name);
   RETURN_IF_ERROR(impl_->CheckWritable());
   auto made = impl_->meta->Mknod(ctx, impl_->ToVol(parent), name, meta::FileType::kRegular,
                                  mode, 0);
@@ -113,7 +121,8 @@ Result<CreateResult> Volume::Create(const Context& ctx, Ino parent, const std::s
 }
 
 Status Volume::Read(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size_t size,
-                    std::string* out) {
+                    std::string* out, const std::function<bool()>& interrupted) {
+  if (IsVirtualIno(ino)) return impl_->virt->Read(fh, off, size, out, interrupted);
   auto h = impl_->GetFile(fh);
   if (!h) return Status(Code::kBadHandle, "unknown file handle");
   // No check of O_WRONLY here: the kernel enforces descriptor modes, and with its write-back
@@ -134,6 +143,7 @@ Status Volume::Read(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size
 
 Result<size_t> Volume::Write(const Context& ctx, Ino ino, uint64_t fh, uint64_t off,
                              std::string_view data) {
+  if (IsVirtualIno(ino)) return Status(Code::kBadHandle, "not open for writing");
   RETURN_IF_ERROR(impl_->CheckWritable());
   auto h = impl_->GetFile(fh);
   if (!h) return Status(Code::kBadHandle, "unknown file handle");
@@ -150,6 +160,7 @@ Result<size_t> Volume::Write(const Context& ctx, Ino ino, uint64_t fh, uint64_t 
 }
 
 Status Volume::Flush(const Context& ctx, Ino ino, uint64_t fh, uint64_t lock_owner) {
+  if (IsVirtualIno(ino)) return Status::OK();  // nothing written, nothing locked
   auto h = impl_->GetFile(fh);
   if (!h) return Status(Code::kBadHandle, "unknown file handle");
   // A read-only handle has written nothing: its close reports no write errors (as NFS does);
@@ -170,6 +181,7 @@ Status Volume::Flush(const Context& ctx, Ino ino, uint64_t fh, uint64_t lock_own
 }
 
 Status Volume::Release(Ino ino, uint64_t fh) {
+  if (IsVirtualIno(ino)) return impl_->virt->Release(fh);
   std::shared_ptr<FileHandle> h;
   {
     std::lock_guard<std::mutex> l(impl_->handles_mu);
@@ -206,6 +218,7 @@ Status Volume::Release(Ino ino, uint64_t fh) {
 }
 
 Status Volume::Fsync(const Context& ctx, Ino ino, uint64_t fh, bool datasync) {
+  if (IsVirtualIno(ino)) return Status::OK();
   auto h = impl_->GetFile(fh);
   if (!h) return Status(Code::kBadHandle, "unknown file handle");
   return SyncFile(*impl_, *h);
@@ -213,6 +226,7 @@ Status Volume::Fsync(const Context& ctx, Ino ino, uint64_t fh, bool datasync) {
 
 Status Volume::Fallocate(const Context& ctx, Ino ino, uint64_t fh, uint32_t mode, uint64_t off,
                          uint64_t len) {
+  if (IsVirtualIno(ino)) return Status(Code::kBadHandle, "not open for writing");
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino v = impl_->ToVol(ino);
   impl_->chunks->Drain(v);
@@ -224,6 +238,9 @@ Status Volume::Fallocate(const Context& ctx, Ino ino, uint64_t fh, uint32_t mode
 Result<uint64_t> Volume::CopyFileRange(const Context& ctx, Ino ino_in, uint64_t fh_in,
                                        uint64_t off_in, Ino ino_out, uint64_t fh_out,
                                        uint64_t off_out, uint64_t len) {
+  if (IsVirtualIno(ino_out)) return Status(Code::kBadHandle, "not open for writing");
+  // Virtual data is not in slices: the caller falls back to read + write.
+  if (IsVirtualIno(ino_in)) return Status(Code::kCrossDevice, "virtual file");
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino src = impl_->ToVol(ino_in);
   meta::Ino dst = impl_->ToVol(ino_out);

@@ -7,7 +7,18 @@
 
 namespace strata::vfs {
 
+namespace {
+
+// The errors a virtual file (virtual_files.h) gives to anything that would change it.
+Status Permanent() { return Status(Code::kNotPermitted, "virtual files cannot be changed"); }
+Status Taken(const std::string& name) { return Status::AlreadyExists(name); }
+
+}  // namespace
+
 Result<Entry> Volume::Lookup(const Context& ctx, Ino parent, const std::string& name) {
+  if (auto v = VirtualFiles::Find(name); v && parent == kRootIno) {
+    return Entry{*v, impl_->virt->GetAttr(*v)};
+  }
   meta::Ino p = impl_->ToVol(parent);
   // ".." of the mounted root is the root itself: nothing above a subdir is reachable; under a
   // subdir, ".." of the trash leads back to the mounted root too.
@@ -31,6 +42,7 @@ Result<Entry> Volume::Lookup(const Context& ctx, Ino parent, const std::string& 
 }
 
 Result<Attr> Volume::GetAttr(const Context& ctx, Ino ino) {
+  if (IsVirtualIno(ino)) return impl_->virt->GetAttr(ino);
   meta::Ino v = impl_->ToVol(ino);
   ASSIGN_OR_RETURN(meta::Attr a, impl_->meta->GetAttr(v));
   return ShownAttr(impl_->Overlay(v, a));
@@ -63,6 +75,7 @@ Result<Attr> Volume::SetAttrKillPriv(const Context& ctx, meta::Ino v,
 
 Result<Attr> Volume::SetAttr(const Context& ctx, Ino ino, const meta::SetAttrRequest& req,
                              std::optional<uint64_t> fh) {
+  if (IsVirtualIno(ino)) return Permanent();
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino v = impl_->ToVol(ino);
   meta::SetAttrRequest rest = req;
@@ -95,6 +108,14 @@ Result<Attr> Volume::SetAttr(const Context& ctx, Ino ino, const meta::SetAttrReq
 }
 
 Status Volume::Access(const Context& ctx, Ino ino, int mask) {
+  if (IsVirtualIno(ino)) {
+    meta::Attr a = impl_->virt->GetAttr(ino);
+    bool readable = ctx.uid == 0 || (a.mode & 04) != 0;
+    if ((mask & 3) || ((mask & 4) && !readable)) {  // W_OK=2, X_OK=1, R_OK=4
+      return Status(Code::kPermissionDenied, "virtual file");
+    }
+    return Status::OK();
+  }
   meta::Ino v = impl_->ToVol(ino);
   if ((mask & 2) && impl_->options.read_only) return Status(Code::kReadOnly, "read-only mount");
   return impl_->meta->Access(ctx, v, mask);
@@ -102,6 +123,7 @@ Status Volume::Access(const Context& ctx, Ino ino, int mask) {
 
 Result<Entry> Volume::Mknod(const Context& ctx, Ino parent, const std::string& name,
                             FileType type, uint32_t mode, uint32_t rdev) {
+  if (VirtualFiles::Reserved(parent, name)) return Taken(name);
   RETURN_IF_ERROR(impl_->CheckWritable());
   ASSIGN_OR_RETURN(meta::Entry e,
                    impl_->meta->Mknod(ctx, impl_->ToVol(parent), name, type, mode, rdev));
@@ -110,6 +132,7 @@ Result<Entry> Volume::Mknod(const Context& ctx, Ino parent, const std::string& n
 
 Result<Entry> Volume::Mkdir(const Context& ctx, Ino parent, const std::string& name,
                             uint32_t mode) {
+  if (VirtualFiles::Reserved(parent, name)) return Taken(name);
   RETURN_IF_ERROR(impl_->CheckWritable());
   ASSIGN_OR_RETURN(meta::Entry e, impl_->meta->Mkdir(ctx, impl_->ToVol(parent), name, mode));
   return impl_->ClientEntry(e);
@@ -117,6 +140,7 @@ Result<Entry> Volume::Mkdir(const Context& ctx, Ino parent, const std::string& n
 
 Result<Entry> Volume::Symlink(const Context& ctx, Ino parent, const std::string& name,
                               const std::string& target) {
+  if (VirtualFiles::Reserved(parent, name)) return Taken(name);
   RETURN_IF_ERROR(impl_->CheckWritable());
   ASSIGN_OR_RETURN(meta::Entry e,
                    impl_->meta->Symlink(ctx, impl_->ToVol(parent), name, target));
@@ -124,11 +148,14 @@ Result<Entry> Volume::Symlink(const Context& ctx, Ino parent, const std::string&
 }
 
 Result<std::string> Volume::ReadLink(const Context& ctx, Ino ino) {
+  if (IsVirtualIno(ino)) return Status::InvalidArgument("not a symbolic link");
   return impl_->meta->ReadLink(impl_->ToVol(ino));
 }
 
 Result<Entry> Volume::Link(const Context& ctx, Ino ino, Ino new_parent,
                            const std::string& new_name) {
+  if (IsVirtualIno(ino)) return Permanent();
+  if (VirtualFiles::Reserved(new_parent, new_name)) return Taken(new_name);
   RETURN_IF_ERROR(impl_->CheckWritable());
   ASSIGN_OR_RETURN(meta::Entry e, impl_->meta->Link(ctx, impl_->ToVol(ino),
                                                     impl_->ToVol(new_parent), new_name));
@@ -136,17 +163,22 @@ Result<Entry> Volume::Link(const Context& ctx, Ino ino, Ino new_parent,
 }
 
 Status Volume::Unlink(const Context& ctx, Ino parent, const std::string& name) {
+  if (VirtualFiles::Reserved(parent, name)) return Permanent();
   RETURN_IF_ERROR(impl_->CheckWritable());
   return impl_->meta->Unlink(ctx, impl_->ToVol(parent), name);
 }
 
 Status Volume::Rmdir(const Context& ctx, Ino parent, const std::string& name) {
+  if (VirtualFiles::Reserved(parent, name)) return Status(Code::kNotDir, name);
   RETURN_IF_ERROR(impl_->CheckWritable());
   return impl_->meta->Rmdir(ctx, impl_->ToVol(parent), name);
 }
 
 Status Volume::Rename(const Context& ctx, Ino parent, const std::string& name, Ino new_parent,
                       const std::string& new_name, uint32_t flags) {
+  if (VirtualFiles::Reserved(parent, name) || VirtualFiles::Reserved(new_parent, new_name)) {
+    return Permanent();
+  }
   RETURN_IF_ERROR(impl_->CheckWritable());
   return impl_->meta->Rename(ctx, impl_->ToVol(parent), name, impl_->ToVol(new_parent),
                              new_name, flags);
@@ -160,6 +192,7 @@ Status Volume::FsyncDir(const Context& ctx, Ino ino, uint64_t fh, bool datasync)
 }
 
 Result<meta::StatFs> Volume::StatFs(const Context& ctx, Ino ino) {
+  if (IsVirtualIno(ino)) ino = kRootIno;
   return impl_->meta->GetStatFs(ctx, impl_->ToVol(ino));
 }
 

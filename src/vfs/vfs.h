@@ -38,6 +38,7 @@
 #include "meta/meta.h"
 #include "meta/types.h"
 #include "object/object_store.h"
+#include "vfs/virtual_files.h"
 
 namespace strata::vfs {
 
@@ -69,6 +70,8 @@ struct VolumeParts {
   std::unique_ptr<meta::Meta> meta;
   std::shared_ptr<object::ObjectStore> store;
   std::unique_ptr<chunk::ChunkStore> chunks;
+  // What `.stats` and `.config` at the mount root show (virtual_files.h); may be left empty.
+  VirtualSources virtual_sources;
 };
 
 // One directory entry as ReadDir returns it. `offset` is what the caller passes back to
@@ -114,6 +117,10 @@ class Volume {
   // metrics and for tools); owned by the volume.
   chunk::ChunkStore* chunk_store();
   meta::Meta* meta();
+  // `.stats`, `.accesslog`, `.config` (virtual_files.h): the front ends feed the access log.
+  VirtualFiles& virtual_files();
+  // File handles open now (the virtual files' excluded), for the open-files gauge.
+  size_t open_file_handles();
 
   // ---- Namespace
   Result<Entry> Lookup(const Context& ctx, Ino parent, const std::string& name);
@@ -143,9 +150,10 @@ class Volume {
   Result<OpenResult> OpenFile(const Context& ctx, Ino ino, int flags);
   Result<CreateResult> Create(const Context& ctx, Ino parent, const std::string& name,
                               uint32_t mode, int flags);
-  // Reads up to size bytes at off into out (resized to what was read; short at EOF).
+  // Reads up to size bytes at off into out (resized to what was read; short at EOF). A read
+  // of `.accesslog` waits for lines until `interrupted` (may be empty) says to give up.
   Status Read(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size_t size,
-              std::string* out);
+              std::string* out, const std::function<bool()>& interrupted = {});
   // Writes data at off (at the current length for O_APPEND handles); returns bytes written.
   Result<size_t> Write(const Context& ctx, Ino ino, uint64_t fh, uint64_t off,
                        std::string_view data);

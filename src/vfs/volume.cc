@@ -59,6 +59,7 @@ Result<std::unique_ptr<Volume>> Volume::Open(VolumeParts parts, const VolumeOpti
   impl->meta = std::move(parts.meta);
   impl->store = std::move(parts.store);
   impl->chunks = std::move(parts.chunks);
+  impl->virt = std::make_unique<VirtualFiles>(std::move(parts.virtual_sources));
   if (!options.subdir.empty()) {
     ASSIGN_OR_RETURN(impl->root, ResolveSubdir(*impl->meta, options.subdir));
   }
@@ -78,6 +79,7 @@ Result<std::unique_ptr<Volume>> Volume::Open(VolumeParts parts, const VolumeOpti
 
 Volume::~Volume() {
   if (!impl_) return;
+  impl_->virt->access_log().Shutdown();  // a waiting .accesslog reader lets go
   Status s = FlushAll();
   if (!s.ok()) LOG_ERROR("flushing open files at unmount: {}", s.ToString());
   impl_->chunks.reset();
@@ -95,6 +97,11 @@ uint32_t Volume::block_size() const { return impl_->meta->format().block_size; }
 bool Volume::read_only() const { return impl_->options.read_only; }
 chunk::ChunkStore* Volume::chunk_store() { return impl_->chunks.get(); }
 meta::Meta* Volume::meta() { return impl_->meta.get(); }
+VirtualFiles& Volume::virtual_files() { return *impl_->virt; }
+size_t Volume::open_file_handles() {
+  std::lock_guard<std::mutex> l(impl_->handles_mu);
+  return impl_->files.size();
+}
 
 // ---- Impl helpers
 
@@ -233,11 +240,13 @@ bool Volume::Impl::TrashEntryVisible(const std::string& name) {
 }
 
 void Volume::AddRef(Ino ino) {
+  if (IsVirtualIno(ino)) return;  // nothing to keep: virtual files are always there
   std::lock_guard<std::mutex> l(impl_->inodes_mu);
   impl_->inodes[impl_->ToVol(ino)].refs++;
 }
 
 void Volume::Forget(Ino ino, uint64_t n) {
+  if (IsVirtualIno(ino)) return;
   meta::Ino vol = impl_->ToVol(ino);
   std::lock_guard<std::mutex> l(impl_->inodes_mu);
   auto it = impl_->inodes.find(vol);

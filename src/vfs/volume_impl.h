@@ -100,6 +100,7 @@ class Volume::Impl {
   std::shared_ptr<object::ObjectStore> store;
   std::unique_ptr<chunk::ChunkStore> chunks;  // destroyed before meta (declared after)
   meta::Ino root = meta::kRootIno;            // volume inode shown as kRootIno
+  std::unique_ptr<VirtualFiles> virt;         // .stats, .accesslog, .config (client inodes)
 
   // Client inode <-> volume inode. With a subdir, kRootIno and the subdir's inode swap.
   meta::Ino ToVol(meta::Ino client) const {

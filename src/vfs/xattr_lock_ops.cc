@@ -74,6 +74,7 @@ Result<std::string> Volume::Impl::Info(const meta::Context& ctx, meta::Ino vol) 
 }
 
 Result<std::string> Volume::GetXattr(const Context& ctx, Ino ino, const std::string& name) {
+  if (IsVirtualIno(ino)) return Status(Code::kNoData, name);
   meta::Ino v = impl_->ToVol(ino);
   if (name == kInfoXattr) return impl_->Info(ctx, v);
   if (name == kStagingXattr) {
@@ -86,6 +87,7 @@ Result<std::string> Volume::GetXattr(const Context& ctx, Ino ino, const std::str
 
 Status Volume::SetXattr(const Context& ctx, Ino ino, const std::string& name,
                         const std::string& value, int flags) {
+  if (IsVirtualIno(ino)) return Status(Code::kNotPermitted, "virtual files cannot be changed");
   RETURN_IF_ERROR(impl_->CheckWritable());
   if (name == kInfoXattr || name == kStagingXattr) {
     return Status(Code::kNotPermitted, name + " is read-only");
@@ -94,10 +96,12 @@ Status Volume::SetXattr(const Context& ctx, Ino ino, const std::string& name,
 }
 
 Result<std::vector<std::string>> Volume::ListXattr(const Context& ctx, Ino ino) {
+  if (IsVirtualIno(ino)) return std::vector<std::string>{};
   return impl_->meta->ListXattr(ctx, impl_->ToVol(ino));
 }
 
 Status Volume::RemoveXattr(const Context& ctx, Ino ino, const std::string& name) {
+  if (IsVirtualIno(ino)) return Status(Code::kNotPermitted, "virtual files cannot be changed");
   RETURN_IF_ERROR(impl_->CheckWritable());
   if (name == kInfoXattr || name == kStagingXattr) {
     return Status(Code::kNotPermitted, name + " is read-only");
@@ -107,6 +111,7 @@ Status Volume::RemoveXattr(const Context& ctx, Ino ino, const std::string& name)
 
 Status Volume::Flock(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
                      meta::LockType type, bool block, const std::function<bool()>& interrupted) {
+  if (IsVirtualIno(ino)) return Status(Code::kNotSupported, "no locks on virtual files");
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino v = impl_->ToVol(ino);
   if (auto h = impl_->GetFile(fh)) {
@@ -120,12 +125,14 @@ Status Volume::Flock(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
 
 Result<meta::LockRange> Volume::GetLk(const Context& ctx, Ino ino, uint64_t owner,
                                       const meta::LockRange& probe) {
+  if (IsVirtualIno(ino)) return Status(Code::kNotSupported, "no locks on virtual files");
   return impl_->meta->GetLk(ctx, impl_->ToVol(ino), owner, probe);
 }
 
 Status Volume::SetLk(const Context& ctx, Ino ino, uint64_t fh, uint64_t owner,
                      const meta::LockRange& range, bool block,
                      const std::function<bool()>& interrupted) {
+  if (IsVirtualIno(ino)) return Status(Code::kNotSupported, "no locks on virtual files");
   RETURN_IF_ERROR(impl_->CheckWritable());
   meta::Ino v = impl_->ToVol(ino);
   if (range.type != meta::LockType::kUnlock) {

@@ -37,12 +37,13 @@ def check_report(r, count=20, big_count=2):
         assert float(ops) > 0 and 0 <= float(p50) <= float(p99), r
         if op.startswith(("put", "get")):
             assert float(mib) > 0, r
-    # Progress: a line per phase on stderr, with how many of how many were done.
+    # Progress (common/progress.h): a final line per phase on stderr, with how many of how
+    # many were done.
     for op in ROWS:
         want = big_count if op.endswith("big") else count
         if op == "list":
             continue
-        assert re.search(rf"^{op}\s+{want}/{want}\b", r.stderr, re.M), r
+        assert re.search(rf"^objbench {op}: ops {want:,}/{want:,} \(100%\)", r.stderr, re.M), r
 
 
 def test_file_store(strata, tmp_path):
