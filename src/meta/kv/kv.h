@@ -142,6 +142,11 @@ class KvEngine {
   virtual Status Sync() { return Status::OK(); }
   // How durable commits are (may ask the server: kUnavailable when it cannot be reached).
   virtual Result<Durability> GetDurability() { return Durability{true, "durable on commit"}; }
+  // Whether one read-only transaction sees one snapshot for as long as it lives, however many
+  // reads it makes and whatever commits meanwhile (SQLite's WAL read transaction): then a long
+  // reader such as `strata dump` is consistent in one pass. false: reads of one transaction may
+  // straddle commits (a check of its own is needed).
+  virtual bool SnapshotReads() const { return false; }
 
   // The retry policy of RunTxn for this engine. Set it before sharing the engine between
   // threads (the composition root does, right after opening it).

@@ -58,6 +58,7 @@ class KvEngineWrapper : public KvEngine {
   Status Clear() override { return target_->Clear(); }
   Status Sync() override { return target_->Sync(); }
   Result<Durability> GetDurability() override { return target_->GetDurability(); }
+  bool SnapshotReads() const override { return target_->SnapshotReads(); }
 
  protected:
   KvEngine& target() const { return *target_; }
