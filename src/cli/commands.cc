@@ -25,6 +25,9 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterCsi(app, registries);
   RegisterUsage(app, registries);
   RegisterSyncStaging(app, registries);
+  RegisterDump(app, registries);
+  RegisterLoad(app, registries);
+  RegisterSync(app, registries);
 }
 
 }  // namespace strata::cli

@@ -39,5 +39,9 @@ void RegisterCsi(CLI::App& app, const client::Registries& registries);
 void RegisterUsage(CLI::App& app, const client::Registries& registries);
 // `strata sync-staging` (sync_staging.cc): uploads a killed writeback mount's staged blocks.
 void RegisterSyncStaging(CLI::App& app, const client::Registries& registries);
+// `strata dump`, `strata load` (dump.cc, load.cc; the format in src/dump), `strata sync` (sync.cc).
+void RegisterDump(CLI::App& app, const client::Registries& registries);
+void RegisterLoad(CLI::App& app, const client::Registries& registries);
+void RegisterSync(CLI::App& app, const client::Registries& registries);
 
 }  // namespace strata::cli

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dump/records.h"
+#include "meta/format.h"
 #include "meta/schema.h"
 
 namespace strata::dump {
@@ -179,6 +180,14 @@ class Loading {
       if (records_ != nullptr) records_->Add(1);
       if (kv->key == meta::schema::SettingKey()) {
         setting_ = std::move(*kv);
+        if (!o_.setting_overrides.empty()) {
+          json v = (*rec)["value"];
+          for (const auto& [k, x] : o_.setting_overrides.items()) v[k] = x;
+          setting_.value = v.dump();
+        }
+        auto f = meta::VolumeFormat::FromJson(setting_.value);
+        Status fv = f.ok() ? f->Validate() : f.status();
+        if (!fv.ok()) return Where(Status::Corruption("bad settings: " + std::string(fv.message())));
         continue;
       }
       batch_bytes_ += kv->key.size() + kv->value.size();
