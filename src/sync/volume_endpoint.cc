@@ -338,15 +338,20 @@ Status VolumeEndpoint::SetAttributes(const std::string& path, const Item& a,
     if (it != have.end() && it->second == value) continue;
     RETURN_IF_ERROR(v_.SetXattr(ctx_, ino, name, value, 0));
   }
+  // Owner first, mode after: a change of owner clears setuid/setgid, as chown(2) does.
   meta::SetAttrRequest req;
   req.mask = meta::kSetUid | meta::kSetGid | meta::kSetAtime | meta::kSetMtime;
-  if (a.kind != Kind::kSymlink) req.mask |= meta::kSetMode;
-  req.mode = a.mode;
   req.uid = a.uid;
   req.gid = a.gid;
   req.atime = Ts(a.atime_ns);
   req.mtime = Ts(a.mtime_ns);
   auto r = v_.SetAttr(ctx_, ino, req);
+  if (r.ok() && a.kind != Kind::kSymlink && r->mode != a.mode) {
+    meta::SetAttrRequest m;
+    m.mask = meta::kSetMode;
+    m.mode = a.mode;
+    r = v_.SetAttr(ctx_, ino, m);
+  }
   return r.ok() ? Status::OK() : r.status().WithContext("setting attributes of " + path);
 }
 

@@ -114,6 +114,11 @@ def snapshot(root):
     return stats, sorted(sorted(g) for g in groups.values())
 
 
+def setting(path):
+    with open(path) as f:
+        return next(r for r in map(json.loads, f) if r["t"] == "setting")["value"]
+
+
 def records(path):
     """The dump's records, normalised: sorted, without the header and the settings."""
     with open(path) as f:
@@ -137,7 +142,7 @@ def test_volume_moves_sqlite_redis_s3_and_back(strata, tmp_path, clouds):
         d1 = tmp_path / "a.json"
         r = run(strata, "dump", vol_a.meta_url, str(d1))
         assert "consistency: snapshot" in r.stderr
-        assert "secret" not in d1.read_text()
+        assert "secret_key" not in setting(d1)
 
         # -> Redis + s3rver: metadata by load (pointed at the new store), blocks by sync.
         bucket = f"migrate-{os.getpid()}"
@@ -161,7 +166,10 @@ def test_volume_moves_sqlite_redis_s3_and_back(strata, tmp_path, clouds):
         # -> SQLite + file:// again.
         d2 = tmp_path / "b.json"
         run(strata, "dump", redis_url, str(d2), "--keep-secret-key")
-        assert "S3RVER" in d2.read_text()
+        assert setting(d2)["secret_key"] == "S3RVER"
+        d2_plain = tmp_path / "b-plain.json"
+        run(strata, "dump", redis_url, str(d2_plain))
+        assert "secret_key" not in setting(d2_plain) and "S3RVER" in setting(d2_plain)["access_key"]
         c_root = tmp_path / "c"
         c_root.mkdir()
         c_meta = f"sqlite3://{c_root}/meta.db"
@@ -176,7 +184,17 @@ def test_volume_moves_sqlite_redis_s3_and_back(strata, tmp_path, clouds):
         # dump -> load -> dump is identical after normalising order.
         d3 = tmp_path / "c.json"
         run(strata, "dump", c_meta, str(d3))
-        assert records(d1) == records(d2) == records(d3)
+        # (the mounts in between took session ids: nothing else differs)
+        def without_sessions(path):
+            return [r for r in records(path) if '"nextSession"' not in r]
+        assert without_sessions(d1) == without_sessions(d2) == without_sessions(d3)
+        # A straight round trip, no mount in between, is identical as it is.
+        e_root = tmp_path / "e"
+        e_root.mkdir()
+        run(strata, "load", f"sqlite3://{e_root}/meta.db", str(d3))
+        d4 = tmp_path / "e.json"
+        run(strata, "dump", f"sqlite3://{e_root}/meta.db", str(d4))
+        assert records(d3) == records(d4)
         r = run(strata, "fsck", c_meta, check=False)
         assert r.returncode == 0, r.stdout + r.stderr
     finally:
@@ -241,7 +259,10 @@ def test_tenant_moves_between_volumes_while_written(strata, tmp_path):
         assert "copied 0 " in third.stdout and " failed 0 " in third.stdout, third.stdout
 
         mb = vb.mount()
-        assert snapshot(os.path.join(mb.path, "tenant1")) == snapshot(tenant)
+        got, want = snapshot(os.path.join(mb.path, "tenant1")), snapshot(tenant)
+        diff = {k: (got[0].get(k), want[0].get(k)) for k in set(got[0]) | set(want[0])
+                if got[0].get(k) != want[0].get(k)}
+        assert not diff and got[1] == want[1], (diff, got[1], want[1])
         assert not os.path.exists(os.path.join(mb.path, "tenant2"))
 
         # --delete-dst removes what the source no longer has.
@@ -275,9 +296,10 @@ def test_bad_input_is_refused_and_changes_nothing(strata, tmp_path, clouds):
         r = run(strata, "load", target, str(bad), "--batch", "5", check=False)
         assert r.returncode == 1 and want in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()[-1]) < 400
-        keys = subprocess.run(["redis-cli", "-p", str(clouds["redis"]), "-n", "5", "dbsize"],
+        # No record stays (the engine's own layout marker and commit counter may).
+        keys = subprocess.run(["redis-cli", "-p", str(clouds["redis"]), "-n", "5", "zcard", "i"],
                               capture_output=True, text=True).stdout.strip()
-        assert keys in ("0", "1"), keys  # at most the layout marker: no record stays
+        assert keys == "0", keys
         return r
 
     # Truncated in the middle of a line, and cut at a line boundary before the end record.
