@@ -104,8 +104,9 @@ int main(int argc, char** argv) {
   }
   root.nlink = 2 + static_cast<uint32_t>(ino - 2 - files);
   batch.push_back({schema::AttrKey(meta::kRootIno), schema::EncodeAttr(root)});
-  batch.push_back({schema::UsageKey(meta::kRootIno),
-                   schema::EncodeI64(0) + schema::EncodeI64(static_cast<int64_t>(ino - 2 - files))});
+  batch.push_back(
+      {schema::UsageKey(meta::kRootIno),
+       schema::EncodeI64(0) + schema::EncodeI64(static_cast<int64_t>(ino - 2 - files))});
   auto u64 = [](uint64_t v) {
     std::string s;
     PutU64BE(&s, v);
@@ -114,7 +115,8 @@ int main(int argc, char** argv) {
   batch.push_back({schema::CounterKey("nextInode"), u64(ino)});
   batch.push_back({schema::CounterKey("nextSlice"), u64(slice)});
   batch.push_back({schema::CounterKey("usedSpace/0"), schema::EncodeI64(bytes)});
-  batch.push_back({schema::CounterKey("usedInodes/0"), schema::EncodeI64(static_cast<int64_t>(ino - 2))});
+  batch.push_back(
+      {schema::CounterKey("usedInodes/0"), schema::EncodeI64(static_cast<int64_t>(ino - 2))});
   if (Status s = flush(); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;

@@ -28,8 +28,8 @@ struct DumpArgs {
 
 void Run(const client::Registries& registries, DumpArgs& a) {
   if (MetaDatabaseMissing(a.meta_url)) {
-    return Fail("dump", Status::NotFound("volume is not formatted (no database at " +
-                                         a.meta_url + ")"));
+    return Fail("dump",
+                Status::NotFound("volume is not formatted (no database at " + a.meta_url + ")"));
   }
   auto engine = OpenMetaEngine(registries, a.meta_url);
   if (!engine.ok()) return Fail("dump", engine.status());
@@ -82,7 +82,8 @@ void Run(const client::Registries& registries, DumpArgs& a) {
 
 void RegisterDump(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<DumpArgs>();
-  CLI::App* cmd = app.add_subcommand("dump", "Write a volume's metadata as JSON (docs/format/dump.md)");
+  CLI::App* cmd =
+      app.add_subcommand("dump", "Write a volume's metadata as JSON (docs/format/dump.md)");
   cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
   cmd->add_option("FILE", a->file, "Output file, or - for stdout")->required();
   cmd->add_option("--subdir", a->opts.subdir, "Dump only this directory's subtree (as the root)");

@@ -5,6 +5,8 @@
 // opened directly without FUSE: strata:///DIR with --src-meta/--dst-meta META_URL.
 // A progress display on stderr; a summary line on stdout. Exit status: 0 when everything was
 // copied, 1 when any item failed or a listing could not complete (or on bad arguments).
+#include "sync/sync.h"
+
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -14,7 +16,6 @@
 #include "common/progress.h"
 #include "common/units.h"
 #include "sync/open.h"
-#include "sync/sync.h"
 
 namespace strata::cli {
 namespace {
@@ -53,16 +54,16 @@ void Run(const client::Registries& registries, SyncArgs& a) {
       "sync%s: copied %s (%s), linked %s, attributes fixed %s, skipped %s, deleted %s, failed %s "
       "(%s items scanned)\n",
       a.opts.dry_run ? " (dry run, nothing changed)" : "", FormatCount(st.copied).c_str(),
-      FormatBytes(st.bytes).c_str(), FormatCount(st.linked).c_str(),
-      FormatCount(st.attrs).c_str(), FormatCount(st.skipped).c_str(),
-      FormatCount(st.deleted).c_str(), FormatCount(st.failed).c_str(),
-      FormatCount(st.scanned).c_str());
+      FormatBytes(st.bytes).c_str(), FormatCount(st.linked).c_str(), FormatCount(st.attrs).c_str(),
+      FormatCount(st.skipped).c_str(), FormatCount(st.deleted).c_str(),
+      FormatCount(st.failed).c_str(), FormatCount(st.scanned).c_str());
   std::fflush(stdout);
   if (!s.ok()) return Fail("sync", s);
   if (st.failed > 0) SetExitCode(1);
 }
 
-void StoreFlags(CLI::App* cmd, object::StoreOptions* o, const std::string& p, const std::string& who) {
+void StoreFlags(CLI::App* cmd, object::StoreOptions* o, const std::string& p,
+                const std::string& who) {
   cmd->add_option("--" + p + "access-key", o->access_key, "S3 access key" + who);
   cmd->add_option("--" + p + "secret-key", o->secret_key, "S3 secret key" + who);
   cmd->add_option("--" + p + "region", o->region, "S3 region" + who);

@@ -22,7 +22,9 @@ namespace {
 using meta::Context;
 using meta::Ino;
 
-std::shared_ptr<kv::KvEngine> NewMemKv() { return std::shared_ptr<kv::KvEngine>(*kv::MemKv::Open()); }
+std::shared_ptr<kv::KvEngine> NewMemKv() {
+  return std::shared_ptr<kv::KvEngine>(*kv::MemKv::Open());
+}
 
 class DumpTest : public ::testing::Test {
  protected:
@@ -71,8 +73,8 @@ class DumpTest : public ::testing::Test {
     auto cp = meta_->Mknod(ctx_, b, "copy", meta::FileType::kRegular, 0600, 0);
     ASSERT_TRUE(cp.ok());
     ASSERT_TRUE(meta_->CopyFileRange(ctx_, f1, 0, cp->ino, 0, 1000).ok());  // shared slice
-    ASSERT_TRUE(meta_->Mknod(ctx_, a, std::string("bad\xff name", 9), meta::FileType::kFifo, 0644,
-                             0).ok());
+    ASSERT_TRUE(
+        meta_->Mknod(ctx_, a, std::string("bad\xff name", 9), meta::FileType::kFifo, 0644, 0).ok());
   }
 
   static std::vector<std::string> Lines(kv::KvEngine& e, const DumpOptions& o = {}) {
@@ -98,9 +100,9 @@ class DumpTest : public ::testing::Test {
   static size_t KeyCount(kv::KvEngine& e) {
     size_t n = 0;
     EXPECT_TRUE(meta::scan::ForEachInRange(e, "", "", [&](const kv::KeyValue&) {
-      n++;
-      return Result<std::optional<std::string>>(std::optional<std::string>());
-    }).ok());
+                  n++;
+                  return Result<std::optional<std::string>>(std::optional<std::string>());
+                }).ok());
     return n;
   }
 
@@ -156,7 +158,8 @@ TEST_F(DumpTest, SessionsLocksAndOpenUnlinkedFilesAreLeftOut) {
   EXPECT_EQ(text.find("cleanerLease"), std::string::npos);
   // The open file is a deleted-file record (its data is released on the target), no inode.
   EXPECT_NE(text.find("{\"ino\":" + std::to_string(f) + ",\"length\":100,\"t\":\"deleted\""),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_EQ(text.find("\"ino\":" + std::to_string(f) + ",\"length\":100,\"mode\""),
             std::string::npos);
 }
@@ -213,7 +216,8 @@ TEST_F(DumpTest, BadInputLeavesTheTargetEmpty) {
     auto st = Load(*dst, in, small);
     ASSERT_FALSE(st.ok());
     EXPECT_NE(st.status().ToString().find("dump line " + std::to_string(bad.size() / 2 + 1)),
-              std::string::npos) << st.status().ToString();
+              std::string::npos)
+        << st.status().ToString();
     EXPECT_EQ(KeyCount(*dst), 0u);
   }
   {
@@ -259,8 +263,9 @@ TEST_F(DumpTest, SqliteDumpIsOneSnapshotWhileWritersRun) {
   auto st = Dump(*eng, o, [&](std::string_view l) {
     lines.emplace_back(l);
     if (lines.size() % 50 == 0 && created < 100) {
-      EXPECT_TRUE(m->Mknod(ctx_, 1, "w" + std::to_string(created++), meta::FileType::kRegular,
-                           0644, 0).ok());
+      EXPECT_TRUE(
+          m->Mknod(ctx_, 1, "w" + std::to_string(created++), meta::FileType::kRegular, 0644, 0)
+              .ok());
     }
     return Status::OK();
   });
@@ -283,6 +288,30 @@ TEST_F(DumpTest, SqliteDumpIsOneSnapshotWhileWritersRun) {
   EXPECT_EQ(m2->GetStatFs(ctx_, 1)->used_inodes + created, m->GetStatFs(ctx_, 1)->used_inodes);
   m.reset();
   std::filesystem::remove_all(dir);
+}
+
+TEST_F(DumpTest, CheckedDumpFailsWhenTheVolumeChangesUnderIt) {
+  Populate();
+  DumpOptions o;
+  o.page = 4;
+  int n = 0;
+  auto st = Dump(*src_, o, [&](std::string_view) {
+    if (++n == 10) {
+      EXPECT_TRUE(meta_->Mknod(ctx_, 1, "late", meta::FileType::kRegular, 0644, 0).ok());
+    }
+    return Status::OK();
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.status().code(), Code::kConflict);
+  // Unchecked, the same situation gives a (fuzzy) dump.
+  o.check = false;
+  n = 0;
+  auto fuzzy = Dump(*src_, o, [&](std::string_view) {
+    if (++n == 10) EXPECT_TRUE(meta_->Unlink(ctx_, 1, "late").ok());
+    return Status::OK();
+  });
+  ASSERT_TRUE(fuzzy.ok());
+  EXPECT_EQ(fuzzy->consistency, "unchecked");
 }
 
 TEST(DumpRecords, Base64RoundTrip) {

@@ -73,7 +73,9 @@ Status ProduceVolume(Reader& r, const DumpOptions& o, const Emit& emit) {
             // dumped already as they sort first, and a deleted-file record).
             skipped = ino;
             if (attr->type == meta::FileType::kRegular && attr->length > 0) {
-              json rec{{"t", "deleted"}, {"ino", ino}, {"length", attr->length},
+              json rec{{"t", "deleted"},
+                       {"ino", ino},
+                       {"length", attr->length},
                        {"time", attr->ctime.sec}};
               RETURN_IF_ERROR(emit(rec));
             }

@@ -1,7 +1,6 @@
 #include "dump/loader.h"
 
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "dump/records.h"
@@ -137,7 +136,8 @@ class Loading {
     const json& v = (*h)["strata_dump"];
     if (!v.is_number_integer() || v.get<int64_t>() != kDumpVersion) {
       return Where(Status::Corruption("dump format version " + v.dump() + " is not " +
-                                      std::to_string(kDumpVersion) + " (the one this strata reads)"));
+                                      std::to_string(kDumpVersion) +
+                                      " (the one this strata reads)"));
     }
     const json& sv = h->value("schema", json());
     if (!sv.is_number_integer() || sv.get<int64_t>() > meta::schema::kSchemaVersion) {
@@ -187,7 +187,8 @@ class Loading {
         }
         auto f = meta::VolumeFormat::FromJson(setting_.value);
         Status fv = f.ok() ? f->Validate() : f.status();
-        if (!fv.ok()) return Where(Status::Corruption("bad settings: " + std::string(fv.message())));
+        if (!fv.ok())
+          return Where(Status::Corruption("bad settings: " + std::string(fv.message())));
         continue;
       }
       batch_bytes_ += kv->key.size() + kv->value.size();

@@ -15,7 +15,6 @@
 
 #include <cstdint>
 #include <istream>
-
 #include <nlohmann/json.hpp>
 
 #include "common/progress.h"
@@ -25,9 +24,9 @@
 namespace strata::dump {
 
 struct LoadOptions {
-  size_t batch_records = 1000;       // records per transaction at most
-  size_t batch_bytes = 4 << 20;      // bytes of keys and values per transaction at most
-  size_t max_line = 64 << 20;        // a longer line is corruption
+  size_t batch_records = 1000;   // records per transaction at most
+  size_t batch_bytes = 4 << 20;  // bytes of keys and values per transaction at most
+  size_t max_line = 64 << 20;    // a longer line is corruption
   // Changes to the settings record before it is written, e.g. the new store of a volume that
   // moves to another cloud: fields of this object replace the dump's ("storage", "access_key",
   // "secret_key", ...). Empty: the settings as dumped.

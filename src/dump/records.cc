@@ -12,8 +12,8 @@ namespace {
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-const char* const kTypeNames[] = {"", "file", "dir", "symlink", "fifo", "blockdev", "chardev",
-                                  "socket"};
+const char* const kTypeNames[] = {"",     "file",     "dir",     "symlink",
+                                  "fifo", "blockdev", "chardev", "socket"};
 
 std::string TypeName(meta::FileType t) {
   auto i = static_cast<size_t>(t);
@@ -118,11 +118,20 @@ Result<json> EncodeInodeRecord(const kv::KeyValue& kv) {
     case 'I': {
       auto a = schema::DecodeAttr(kv.value);
       if (!a.ok() || !rest.empty()) return Bad(kv, "attribute does not decode");
-      return json{{"t", "attr"},        {"ino", ino},         {"type", TypeName(a->type)},
-                  {"mode", a->mode},    {"uid", a->uid},      {"gid", a->gid},
-                  {"atime", Time(a->atime)}, {"mtime", Time(a->mtime)}, {"ctime", Time(a->ctime)},
-                  {"nlink", a->nlink},  {"length", a->length}, {"rdev", a->rdev},
-                  {"parent", a->parent}, {"flags", a->flags}};
+      return json{{"t", "attr"},
+                  {"ino", ino},
+                  {"type", TypeName(a->type)},
+                  {"mode", a->mode},
+                  {"uid", a->uid},
+                  {"gid", a->gid},
+                  {"atime", Time(a->atime)},
+                  {"mtime", Time(a->mtime)},
+                  {"ctime", Time(a->ctime)},
+                  {"nlink", a->nlink},
+                  {"length", a->length},
+                  {"rdev", a->rdev},
+                  {"parent", a->parent},
+                  {"flags", a->flags}};
     }
     case 'D': {
       meta::FileType type;
@@ -139,8 +148,11 @@ Result<json> EncodeInodeRecord(const kv::KeyValue& kv) {
       auto slices = schema::DecodeSlices(kv.value);
       if (!slices.ok()) return Bad(kv, "slice list does not decode");
       json list = json::array();
-      for (const auto& s : *slices) list.push_back(json::array({s.pos, s.id, s.size, s.off, s.len}));
-      return json{{"t", "chunk"}, {"ino", ino}, {"index", GetU32BE(rest.data())},
+      for (const auto& s : *slices)
+        list.push_back(json::array({s.pos, s.id, s.size, s.off, s.len}));
+      return json{{"t", "chunk"},
+                  {"ino", ino},
+                  {"index", GetU32BE(rest.data())},
                   {"slices", std::move(list)}};
     }
     case 'X': {
@@ -157,7 +169,9 @@ Result<json> EncodeInodeRecord(const kv::KeyValue& kv) {
     }
     case 'P': {
       if (rest.size() != 8 || kv.value.size() != 4) return Bad(kv, "bad hard-link parent record");
-      return json{{"t", "link_parent"}, {"ino", ino}, {"dir", GetU64BE(rest.data())},
+      return json{{"t", "link_parent"},
+                  {"ino", ino},
+                  {"dir", GetU64BE(rest.data())},
                   {"count", GetU32BE(kv.value.data())}};
     }
     default:
@@ -198,13 +212,21 @@ Result<std::string> Base64Decode(std::string_view text) {
     for (size_t k = 0; k < 4; k++) {
       char c = text[i + k];
       int d;
-      if (c >= 'A' && c <= 'Z') d = c - 'A';
-      else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-      else if (c >= '0' && c <= '9') d = c - '0' + 52;
-      else if (c == '+') d = 62;
-      else if (c == '/') d = 63;
-      else if (c == '=' && i + 4 == text.size() && k >= 2) { d = 0; pad++; }
-      else return Status::Corruption("bad base64 character");
+      if (c >= 'A' && c <= 'Z')
+        d = c - 'A';
+      else if (c >= 'a' && c <= 'z')
+        d = c - 'a' + 26;
+      else if (c >= '0' && c <= '9')
+        d = c - '0' + 52;
+      else if (c == '+')
+        d = 62;
+      else if (c == '/')
+        d = 63;
+      else if (c == '=' && i + 4 == text.size() && k >= 2) {
+        d = 0;
+        pad++;
+      } else
+        return Status::Corruption("bad base64 character");
       if (pad > 0 && c != '=') return Status::Corruption("bad base64 padding");
       v = (v << 6) | static_cast<uint32_t>(d);
     }
@@ -261,8 +283,8 @@ Result<json> EncodeRecord(const kv::KeyValue& kv) {
       meta::Ino ino;
       uint64_t len;
       if (!schema::ParseDeletedFileKey(k, &ino, &len) || kv.value.size() != 8) break;
-      return json{{"t", "deleted"}, {"ino", ino}, {"length", len},
-                  {"time", schema::DecodeI64(kv.value)}};
+      return json{
+          {"t", "deleted"}, {"ino", ino}, {"length", len}, {"time", schema::DecodeI64(kv.value)}};
     }
     case 'U':
     case 'Q':
@@ -321,9 +343,9 @@ Result<kv::KeyValue> DecodeChunkRecord(const json& r) {
         s[3].get<uint64_t>() > UINT32_MAX || s[4].get<uint64_t>() > UINT32_MAX) {
       return Status::Corruption("a slice field is out of range");
     }
-    schema::AppendSlice(&list, meta::Slice{s[0].get<uint32_t>(), s[1].get<uint64_t>(),
-                                           s[2].get<uint32_t>(), s[3].get<uint32_t>(),
-                                           s[4].get<uint32_t>()});
+    schema::AppendSlice(
+        &list, meta::Slice{s[0].get<uint32_t>(), s[1].get<uint64_t>(), s[2].get<uint32_t>(),
+                           s[3].get<uint32_t>(), s[4].get<uint32_t>()});
   }
   if (list.empty()) return Status::Corruption("empty slice list");
   return kv::KeyValue{schema::ChunkKey(ino, index), std::move(list)};
@@ -353,8 +375,8 @@ Result<kv::KeyValue> DecodeRecord(const json& r) {
     if (it == r.end() || !it->is_number_integer()) {
       return Status::Corruption("field 'value' missing or not an integer");
     }
-    uint64_t v = it->is_number_unsigned() ? it->get<uint64_t>()
-                                          : static_cast<uint64_t>(it->get<int64_t>());
+    uint64_t v =
+        it->is_number_unsigned() ? it->get<uint64_t>() : static_cast<uint64_t>(it->get<int64_t>());
     if (name == "usedSpace" || name == "usedInodes") name += "/0";
     std::string value;
     PutU64BE(&value, v);

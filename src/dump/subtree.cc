@@ -144,8 +144,8 @@ class SubtreeWalk {
     ASSIGN_OR_RETURN(auto v, r_.BatchGet({schema::UsageKey(ino), schema::QuotaKey(ino)}));
     for (size_t i = 0; i < 2; i++) {
       if (!v[i]) continue;
-      ASSIGN_OR_RETURN(json rec, EncodeRecord({i == 0 ? schema::UsageKey(ino)
-                                                      : schema::QuotaKey(ino), *v[i]}));
+      ASSIGN_OR_RETURN(
+          json rec, EncodeRecord({i == 0 ? schema::UsageKey(ino) : schema::QuotaKey(ino), *v[i]}));
       rec["ino"] = Map(ino);
       RETURN_IF_ERROR(emit_(rec));
     }

@@ -14,8 +14,8 @@ Result<std::unique_ptr<Endpoint>> OpenEndpoint(const client::Registries& registr
     if (options.meta_url.empty()) {
       return Status::InvalidArgument(spec + " needs the volume's META_URL in " + side);
     }
-    ASSIGN_OR_RETURN(auto v, VolumeEndpoint::Open(registries, options.meta_url, spec.substr(9),
-                                                  destination));
+    ASSIGN_OR_RETURN(
+        auto v, VolumeEndpoint::Open(registries, options.meta_url, spec.substr(9), destination));
     return std::unique_ptr<Endpoint>(std::move(v));
   }
   if (!options.meta_url.empty()) {

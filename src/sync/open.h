@@ -18,8 +18,8 @@
 namespace strata::sync {
 
 struct EndpointOptions {
-  std::string meta_url;          // for strata://
-  object::StoreOptions store;    // for object stores
+  std::string meta_url;        // for strata://
+  object::StoreOptions store;  // for object stores
 };
 
 Result<std::unique_ptr<Endpoint>> OpenEndpoint(const client::Registries& registries,

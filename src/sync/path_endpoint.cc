@@ -200,8 +200,8 @@ Result<std::unique_ptr<FileWriter>> PathEndpoint::OpenWrite(const std::string& p
   RETURN_IF_ERROR(MakeParents(path));
   const std::string final_path = Full(path);
   size_t slash = final_path.rfind('/');
-  std::string tmp = final_path.substr(0, slash + 1) + "." + final_path.substr(slash + 1) +
-                    ".strata-sync";
+  std::string tmp =
+      final_path.substr(0, slash + 1) + "." + final_path.substr(slash + 1) + ".strata-sync";
   if (tmp.size() - slash - 1 > 255) {
     tmp = final_path.substr(0, slash + 1) + ".x" + std::to_string(std::hash<std::string>()(path)) +
           ".strata-sync";
@@ -306,8 +306,10 @@ Status PathEndpoint::SetAttributes(const std::string& path, const Item& a,
   if (::lchown(p.c_str(), a.uid, a.gid) != 0 && errno != EPERM) return Errno("chown", p);
   if (a.kind != Kind::kSymlink && ::chmod(p.c_str(), a.mode) != 0) return Errno("chmod", p);
   struct timespec ts[2];
-  ts[0] = {static_cast<time_t>(a.atime_ns / 1000000000), static_cast<long>(a.atime_ns % 1000000000)};
-  ts[1] = {static_cast<time_t>(a.mtime_ns / 1000000000), static_cast<long>(a.mtime_ns % 1000000000)};
+  ts[0] = {static_cast<time_t>(a.atime_ns / 1000000000),
+           static_cast<long>(a.atime_ns % 1000000000)};
+  ts[1] = {static_cast<time_t>(a.mtime_ns / 1000000000),
+           static_cast<long>(a.mtime_ns % 1000000000)};
   if (::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0) return Errno("utimensat", p);
   return Status::OK();
 }

@@ -100,8 +100,11 @@ class Lister {
 class SyncRun {
  public:
   SyncRun(Endpoint& src, Endpoint& dst, const SyncOptions& o, SyncStats* st, Progress* p)
-      : src_(src), dst_(dst), o_(o), st_(*st), attrs_(o.attributes && src.has_attributes() &&
-                                                      dst.has_attributes()) {
+      : src_(src),
+        dst_(dst),
+        o_(o),
+        st_(*st),
+        attrs_(o.attributes && src.has_attributes() && dst.has_attributes()) {
     if (p != nullptr) {
       c_scanned_ = p->AddCounter("scanned");
       c_copied_ = p->AddCounter("copied");
@@ -155,12 +158,14 @@ class SyncRun {
     // Directories: removals deepest first, then attributes deepest first (children changed
     // their mtimes).
     for (auto it = dirs_to_delete_.rbegin(); it != dirs_to_delete_.rend(); ++it) {
-      Do("delete", *it, [&] { return dst_.Delete(*it); }, &st_.deleted);
+      Do(
+          "delete", *it, [&] { return dst_.Delete(*it); }, &st_.deleted);
     }
     if (attrs_) {
       for (auto it = dir_attrs_.rbegin(); it != dir_attrs_.rend(); ++it) {
         const Item& s = *it;
-        Do("set attributes of", s.path, [&] { return CopyAttributes(s); }, nullptr);
+        Do(
+            "set attributes of", s.path, [&] { return CopyAttributes(s); }, nullptr);
       }
     }
     return listing;
@@ -235,9 +240,15 @@ class SyncRun {
   // Copies a non-directory item (on a worker).
   void Copy(const Item& s) {
     if (s.kind == Kind::kSymlink) {
-      Submit([this, s] { Do("copy", s.path, [&] { return CopySymlink(s); }, &st_.copied); });
+      Submit([this, s] {
+        Do(
+            "copy", s.path, [&] { return CopySymlink(s); }, &st_.copied);
+      });
     } else {
-      Submit([this, s] { Do("copy", s.path, [&] { return CopyFile(s); }, &st_.copied); });
+      Submit([this, s] {
+        Do(
+            "copy", s.path, [&] { return CopyFile(s); }, &st_.copied);
+      });
     }
   }
 
@@ -266,7 +277,8 @@ class SyncRun {
         return;
       }
     }
-    Do("link", path, [&] { return dst_.MakeLink(first, path); }, &st_.linked);
+    Do(
+        "link", path, [&] { return dst_.MakeLink(first, path); }, &st_.linked);
   }
 
   void SrcOnly(const Item& s) {
@@ -276,7 +288,8 @@ class SyncRun {
     }
     if (s.kind == Kind::kDir) {
       if (dst_.has_attributes()) {
-        Do("make directory", s.path, [&] { return dst_.MakeDir(s.path); }, &st_.copied);
+        Do(
+            "make directory", s.path, [&] { return dst_.MakeDir(s.path); }, &st_.copied);
         if (attrs_) dir_attrs_.push_back(s);
       }
       return;
@@ -291,7 +304,10 @@ class SyncRun {
       dirs_to_delete_.push_back(d.path);
       return;
     }
-    Submit([this, d] { Do("delete", d.path, [&] { return dst_.Delete(d.path); }, &st_.deleted); });
+    Submit([this, d] {
+      Do(
+          "delete", d.path, [&] { return dst_.Delete(d.path); }, &st_.deleted);
+    });
   }
 
   bool DataDiffers(const Item& s, const Item& d) const {
@@ -347,7 +363,8 @@ class SyncRun {
       if (o_.check_all && s.kind == Kind::kFile) {
         auto same = SameContents(s, d);
         if (!same.ok() || !*same) {
-          Do("copy", s.path, [&] { return CopyFile(s); }, &st_.copied);
+          Do(
+              "copy", s.path, [&] { return CopyFile(s); }, &st_.copied);
           return;
         }
       }
@@ -355,7 +372,8 @@ class SyncRun {
         auto a = src_.ReadLink(s.path);
         auto b = dst_.ReadLink(d.path);
         if (!a.ok() || !b.ok() || *a != *b) {
-          Do("copy", s.path, [&] { return CopySymlink(s); }, &st_.copied);
+          Do(
+              "copy", s.path, [&] { return CopySymlink(s); }, &st_.copied);
           return;
         }
       }
@@ -366,9 +384,11 @@ class SyncRun {
       bool changed = false;
       Status fs = FixAttributes(s, d, &changed);
       if (!fs.ok()) {
-        Do("set attributes of", s.path, [&] { return fs; }, nullptr);
+        Do(
+            "set attributes of", s.path, [&] { return fs; }, nullptr);
       } else if (changed) {
-        Do("set attributes of", s.path, [] { return Status::OK(); }, &st_.attrs);
+        Do(
+            "set attributes of", s.path, [] { return Status::OK(); }, &st_.attrs);
       } else {
         st_.skipped++;
       }
@@ -381,7 +401,7 @@ class SyncRun {
   SyncStats& st_;
   const bool attrs_;
   std::unique_ptr<ThreadPool> pool_;
-  std::unordered_map<uint64_t, std::string> first_link_;  // source inode -> first path
+  std::unordered_map<uint64_t, std::string> first_link_;    // source inode -> first path
   std::vector<std::pair<std::string, std::string>> links_;  // (first, other) on the destination
   std::vector<std::string> dirs_to_delete_;                 // in listing order
   std::vector<Item> dir_attrs_;                             // in listing order

@@ -48,12 +48,12 @@ struct SyncOptions {
 };
 
 struct SyncStats {
-  std::atomic<uint64_t> scanned{0};   // source items
-  std::atomic<uint64_t> copied{0};    // files, symlinks and directories created or replaced
-  std::atomic<uint64_t> bytes{0};     // bytes copied
-  std::atomic<uint64_t> linked{0};    // hard links made
-  std::atomic<uint64_t> attrs{0};     // items whose attributes alone were fixed
-  std::atomic<uint64_t> skipped{0};   // equal, or not representable on the destination
+  std::atomic<uint64_t> scanned{0};  // source items
+  std::atomic<uint64_t> copied{0};   // files, symlinks and directories created or replaced
+  std::atomic<uint64_t> bytes{0};    // bytes copied
+  std::atomic<uint64_t> linked{0};   // hard links made
+  std::atomic<uint64_t> attrs{0};    // items whose attributes alone were fixed
+  std::atomic<uint64_t> skipped{0};  // equal, or not representable on the destination
   std::atomic<uint64_t> deleted{0};
   std::atomic<uint64_t> failed{0};
 };

@@ -1,8 +1,10 @@
 // strata sync on real endpoints: local directories (temporary), mem:// stores, and volumes on
 // memkv:// + mem:// opened directly (strata://). Checks the copy rules, attributes, hard
 // links, filters, --delete-dst, --dry-run and that a second run copies nothing.
-#include <gtest/gtest.h>
+#include "sync/sync.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -15,7 +17,6 @@
 #include "sync/object_endpoint.h"
 #include "sync/open.h"
 #include "sync/path_endpoint.h"
-#include "sync/sync.h"
 #include "sync/volume_endpoint.h"
 
 namespace strata::sync {

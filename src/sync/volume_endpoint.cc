@@ -137,7 +137,10 @@ Result<std::unique_ptr<VolumeEndpoint>> VolumeEndpoint::Open(const client::Regis
 
 VolumeEndpoint::VolumeEndpoint(std::unique_ptr<client::Client> c, std::string dir,
                                std::string label)
-    : client_(std::move(c)), v_(client_->volume()), dir_(std::move(dir)), label_(std::move(label)),
+    : client_(std::move(c)),
+      v_(client_->volume()),
+      dir_(std::move(dir)),
+      label_(std::move(label)),
       ctx_() {}
 
 VolumeEndpoint::~VolumeEndpoint() = default;
