@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/meta_open.h"
@@ -40,8 +41,8 @@ void Run(const client::Registries& registries, DumpArgs& a) {
   if (out == nullptr) {
     return Fail("dump", Status::IOError("cannot create " + tmp + ": " + std::strerror(errno)));
   }
-  static char buf[1 << 20];
-  std::setvbuf(out, buf, _IOFBF, sizeof buf);
+  std::vector<char> buf(1 << 20);  // outlives every write to `out` (fclose below)
+  if (!to_stdout) std::setvbuf(out, buf.data(), _IOFBF, buf.size());
   Progress progress("dump", {});
   auto* records = progress.AddCounter("records");
   uint64_t bytes = 0;

@@ -301,7 +301,8 @@ class SyncRun {
   void DstOnly(const Item& d) {
     if (!o_.delete_dst || !Selected(o_, d.path)) return;
     if (d.kind == Kind::kDir) {
-      dirs_to_delete_.push_back(d.path);
+      // A source without directories (an object store) implies them: keep the destination's.
+      if (src_.has_attributes()) dirs_to_delete_.push_back(d.path);
       return;
     }
     Submit([this, d] {

@@ -134,8 +134,11 @@ TEST_F(SyncTest, ObjectStoresBothWaysAndCheckAll) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->size, 1u);
   EXPECT_FALSE((*store)->Head("ln").ok());  // a store keeps no symlinks
-  auto down = RunSync(obj, back);
+  SyncOptions del;
+  del.delete_dst = true;
+  auto down = RunSync(obj, back, del);
   EXPECT_EQ(down.failed, 0u);
+  EXPECT_EQ(RunSync(obj, back, del).failed, 0u);  // directories implied by keys stay
   EXPECT_EQ(ReadAll(root_ / "back/dir/b.bin"), std::string(5 << 20, 'x'));
   // Same size, other bytes: only --check-all sees it.
   ASSERT_TRUE((*store)->Put("a.txt", "HELLO").ok());

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import Volume, create_bucket, free_port, make_volume, wait_port
+from conftest import Volume, create_bucket, free_port, wait_port
 
 pytestmark = pytest.mark.full_only
 
