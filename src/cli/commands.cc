@@ -30,6 +30,9 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterGateway(app, registries);
   RegisterStats(app);
   RegisterProfile(app);
+  RegisterDump(app, registries);
+  RegisterLoad(app, registries);
+  RegisterSync(app, registries);
 }
 
 }  // namespace strata::cli

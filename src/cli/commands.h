@@ -50,5 +50,9 @@ void RegisterGatewayAdmin(CLI::App* gateway, const client::Registries& registrie
 // profile.cc; shared parts in mount_files.h).
 void RegisterStats(CLI::App& app);
 void RegisterProfile(CLI::App& app);
+// `strata dump`, `strata load` (dump.cc, load.cc; the format in src/dump), `strata sync` (sync.cc).
+void RegisterDump(CLI::App& app, const client::Registries& registries);
+void RegisterLoad(CLI::App& app, const client::Registries& registries);
+void RegisterSync(CLI::App& app, const client::Registries& registries);
 
 }  // namespace strata::cli

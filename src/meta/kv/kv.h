@@ -156,6 +156,11 @@ class KvEngine {
   virtual Status Sync() { return Status::OK(); }
   // How durable commits are (may ask the server: kUnavailable when it cannot be reached).
   virtual Result<Durability> GetDurability() { return Durability{true, "durable on commit"}; }
+  // Whether one read-only transaction sees one snapshot for as long as it lives, however many
+  // reads it makes and whatever commits meanwhile (SQLite's WAL read transaction): then a long
+  // reader such as `strata dump` is consistent in one pass. false: reads of one transaction may
+  // straddle commits (a check of its own is needed).
+  virtual bool SnapshotReads() const { return false; }
 
   // Group commit (DESIGN.md §6): commits each transaction of `txns` (all begun on this engine,
   // each with fn already run) as if each had called its own Commit(), and returns one Status

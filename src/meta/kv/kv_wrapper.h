@@ -67,6 +67,7 @@ class KvEngineWrapper : public KvEngine {
   // Commit, through the wrapper) is correct for every wrapper; one that wants the target's
   // batching overrides CommitGroup and unwraps (kv/counting_kv.h does).
   int group_commit_slots() const override { return target_->group_commit_slots(); }
+  bool SnapshotReads() const override { return target_->SnapshotReads(); }
 
  protected:
   KvEngine& target() const { return *target_; }

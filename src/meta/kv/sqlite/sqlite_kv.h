@@ -56,6 +56,8 @@ class SqliteKv : public KvEngine {
   Result<std::unique_ptr<Transaction>> Begin(bool read_only) override;
   Status Clear() override;
   Status Sync() override;
+  // A read-only transaction is one WAL read snapshot on one connection.
+  bool SnapshotReads() const override { return true; }
   Result<Durability> GetDurability() override {
     return Durability{true,
                       "SQLite WAL: commits survive a crash of any process; fsync() also makes "
