@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from conftest import Volume, free_port
-from test_metrics import scrape, value
+from test_metrics import scrape
 from test_outages import S3rver
 
 pytestmark = pytest.mark.full_only
@@ -29,7 +29,10 @@ class Member:
         self.mount, self.metrics_port, self.peer_port = mount, metrics_port, peer_port
 
     def gets(self):
-        return value(scrape(self.metrics_port), "strata_object_requests_total", op="get")
+        # Every series also carries the mount's constant labels (volume, mount_point): match
+        # on the name and op only.
+        return sum(v for (name, labels), v in scrape(self.metrics_port).items()
+                   if name == "strata_object_requests_total" and ("op", "get") in labels)
 
     def status(self):
         r = self.mount_run("cache", "status", "--json")
