@@ -18,6 +18,10 @@ Result<ChunkOptions> ChunkOptions::FromFormat(const meta::VolumeFormat& format) 
   o.blocks.puts_need_sync = !(url.rfind("mem://", 0) == 0 || url.rfind("s3://", 0) == 0 ||
                               url.rfind("gs://", 0) == 0 || url.rfind("http://", 0) == 0 ||
                               url.rfind("https://", 0) == 0);
+  // A store that is a local directory reads as fast as the disk cache would: putting every
+  // written block into the caches too only writes it twice to the same disk (measured: a
+  // 512 MiB dd conv=fsync at 168-229 MiB/s with a disk cache vs 357-409 without).
+  o.blocks.cache_written_blocks = url.rfind("file://", 0) != 0;
   return o;
 }
 
