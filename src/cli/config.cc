@@ -55,7 +55,8 @@ void RunConfig(const client::Registries& registries, const ConfigArgs& a) {
 void RegisterConfig(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<ConfigArgs>();
   CLI::App* cmd = app.add_subcommand("config", "Change a volume's settings (trash, limits)");
-  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
+  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   cmd->add_option("--trash-days", a->trash_days, "Days unlinked files stay in .trash (0: off)");
   cmd->add_option("--capacity", a->capacity_gib, "Volume capacity in GiB (0: unlimited)");
   cmd->add_option("--inodes", a->inodes, "Maximum number of inodes (0: unlimited)");

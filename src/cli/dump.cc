@@ -85,7 +85,8 @@ void RegisterDump(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<DumpArgs>();
   CLI::App* cmd =
       app.add_subcommand("dump", "Write a volume's metadata as JSON (docs/format/dump.md)");
-  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
+  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   cmd->add_option("FILE", a->file, "Output file, or - for stdout")->required();
   cmd->add_option("--subdir", a->opts.subdir, "Dump only this directory's subtree (as the root)");
   cmd->add_flag("--keep-secret-key", a->opts.keep_secret_key,

@@ -174,7 +174,8 @@ void RunFormat(const client::Registries& registries, const FormatArgs& a) {
 void RegisterFormat(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<FormatArgs>();
   CLI::App* cmd = app.add_subcommand("format", "Create (or update) a volume");
-  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
+  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   cmd->add_option("NAME", a->name, "Volume name (also the object key prefix)")->required();
   cmd->add_option("--storage", a->storage, "Object store URL (file://, s3://, https://, mem://)")
       ->required();

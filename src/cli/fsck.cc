@@ -230,7 +230,8 @@ void RunFsckCommand(const client::Registries& registries, const FsckArgs& a) {
 void RegisterFsck(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<FsckArgs>();
   CLI::App* cmd = app.add_subcommand("fsck", "Check a volume's metadata and blocks");
-  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
+  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   cmd->add_flag("--repair", a->repair, "Fix what can be fixed safely (no client may be mounted)");
   cmd->add_option("--path", a->path, "Check only this directory's subtree");
   cmd->callback([a, reg = &registries] { RunFsckCommand(*reg, *a); });

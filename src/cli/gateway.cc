@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/meta_open.h"
 #include "client/client.h"
 #include "client/metrics_server.h"
 #include "common/logging.h"
@@ -63,6 +64,9 @@ Status Serve(const client::Registries& registries, GatewayArgs& a) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client that goes away is a failed write, not our death
 
+  if (MetaDatabaseMissing(a.client.meta_url)) {  // opening it would create an empty one
+    return Status::NotFound("volume is not formatted (no database at " + a.client.meta_url + ")");
+  }
   a.client.volume.mount_point = "gateway:" + a.gw.http.address;
   ASSIGN_OR_RETURN(auto c, client::Client::Open(registries, a.client));
   std::unique_ptr<client::MetricsServer> metrics;
@@ -94,7 +98,8 @@ Status Serve(const client::Registries& registries, GatewayArgs& a) {
 void RegisterGateway(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<GatewayArgs>();
   CLI::App* cmd = app.add_subcommand("gateway", "Serve a volume over the S3 API");
-  cmd->add_option("META_URL", a->client.meta_url, "Metadata URL");
+  cmd->add_option("META_URL", a->client.meta_url, "Metadata URL")
+      ->transform(MetaUrlFromEnv());
   cmd->add_option("ADDRESS", a->gw.http.address, "HOST:PORT to listen on");
   cmd->add_option("--access-key", a->gw.access_key, "Root access key (or STRATA_ACCESS_KEY)");
   cmd->add_option("--secret-key", a->gw.secret_key,

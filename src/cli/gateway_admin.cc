@@ -111,7 +111,8 @@ void RegisterGatewayAdmin(CLI::App* gw, const client::Registries& registries) {
   user->require_subcommand(1);
   auto ua = std::make_shared<AdminArgs>();
   CLI::App* add = user->add_subcommand("add", "Add a user (prints its secret key once)");
-  add->add_option("META_URL", ua->meta_url, "Metadata engine URL")->required();
+  add->add_option("META_URL", ua->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   add->add_option("NAME", ua->name, "User name, also its access key")->required();
   add->add_option("--bucket", ua->buckets, "Grant BUCKET or BUCKET/PREFIX (repeatable)");
   add->add_flag("--read-only", ua->read_only, "The grants allow reads only");
@@ -119,11 +120,13 @@ void RegisterGatewayAdmin(CLI::App* gw, const client::Registries& registries) {
   add->callback([ua, reg] { UserAdd(*reg, *ua); });
   auto la = std::make_shared<AdminArgs>();
   CLI::App* list = user->add_subcommand("list", "List users and grants (never secrets)");
-  list->add_option("META_URL", la->meta_url, "Metadata engine URL")->required();
+  list->add_option("META_URL", la->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   list->callback([la, reg] { UserList(*reg, *la); });
   auto ra = std::make_shared<AdminArgs>();
   CLI::App* rm = user->add_subcommand("remove", "Remove a user");
-  rm->add_option("META_URL", ra->meta_url, "Metadata engine URL")->required();
+  rm->add_option("META_URL", ra->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   rm->add_option("NAME", ra->name, "User name")->required();
   rm->callback([ra, reg] { UserRemove(*reg, *ra); });
 
@@ -131,16 +134,19 @@ void RegisterGatewayAdmin(CLI::App* gw, const client::Registries& registries) {
   pub->require_subcommand(1);
   auto pa = std::make_shared<AdminArgs>();
   CLI::App* padd = pub->add_subcommand("add", "Make BUCKET/PREFIX readable anonymously");
-  padd->add_option("META_URL", pa->meta_url, "Metadata engine URL")->required();
+  padd->add_option("META_URL", pa->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   padd->add_option("PREFIX", pa->name, "BUCKET or BUCKET/PREFIX")->required();
   padd->callback([pa, reg] { PublicChange(*reg, *pa, true); });
   auto pl = std::make_shared<AdminArgs>();
   CLI::App* plist = pub->add_subcommand("list", "List public prefixes");
-  plist->add_option("META_URL", pl->meta_url, "Metadata engine URL")->required();
+  plist->add_option("META_URL", pl->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   plist->callback([pl, reg] { PublicList(*reg, *pl); });
   auto pr = std::make_shared<AdminArgs>();
   CLI::App* prm = pub->add_subcommand("remove", "Stop anonymous reads of BUCKET/PREFIX");
-  prm->add_option("META_URL", pr->meta_url, "Metadata engine URL")->required();
+  prm->add_option("META_URL", pr->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   prm->add_option("PREFIX", pr->name, "BUCKET or BUCKET/PREFIX")->required();
   prm->callback([pr, reg] { PublicChange(*reg, *pr, false); });
 }

@@ -331,7 +331,8 @@ void RunGc(const client::Registries& registries, const GcArgs& a) {
 void RegisterGc(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<GcArgs>();
   CLI::App* cmd = app.add_subcommand("gc", "Find (and delete) objects no metadata references");
-  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
+  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   cmd->add_flag("--delete", a->del, "Delete what was found (default: only report)");
   cmd->add_option("--threads", a->threads, "Parallel deletes (default 4)");
   cmd->add_option("--age", a->age, "Safety window: keep objects younger than this (default 1h)");

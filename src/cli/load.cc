@@ -60,7 +60,8 @@ void Run(const client::Registries& registries, LoadArgs& a) {
 void RegisterLoad(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<LoadArgs>();
   CLI::App* cmd = app.add_subcommand("load", "Restore a metadata dump into an empty engine");
-  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL (must be empty)")->required();
+  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL (must be empty)")
+      ->transform(MetaUrlFromEnv())->required();
   cmd->add_option("FILE", a->file, "Dump file, or - for stdin")->required();
   cmd->add_option("--batch", a->opts.batch_records, "Records per transaction (default 1000)")
       ->check(CLI::Range(1, 100000));

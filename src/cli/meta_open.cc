@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cctype>
+#include <cstdlib>
 
 #include "cli/commands.h"
 #include "common/uri.h"
@@ -25,6 +27,25 @@ bool MetaDatabaseMissing(const std::string& url) {
   if (stat(uri->path.c_str(), &st) != 0) return true;
   // A zero-byte file (e.g. from `touch`) holds no database yet: opening it would write one.
   return S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
+const CLI::Validator& MetaUrlFromEnv() {
+  static const CLI::Validator v(
+      [](std::string& value) -> std::string {
+        if (value.rfind("env:", 0) != 0) return {};
+        const std::string name = value.substr(4);
+        bool valid = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+        for (char c : name) valid &= std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        if (!valid) return "'" + value + "': env: must be followed by a variable name";
+        const char* url = std::getenv(name.c_str());
+        if (url == nullptr || *url == '\0') {
+          return "'" + value + "': environment variable " + name + " is not set";
+        }
+        value = url;
+        return {};
+      },
+      "", "META_URL from env:NAME");
+  return v;
 }
 
 void Fail(const std::string& context, const Status& s) {

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "common/status.h"
 #include "client/builtins.h"
 #include "meta/kv/kv.h"
@@ -25,6 +27,12 @@ Status CheckMetaUrl(const client::Registries& registries, const std::string& url
 // empty (zero bytes): such a volume is certainly unformatted, and opening the engine would
 // write a database into the file.
 bool MetaDatabaseMissing(const std::string& url);
+
+// The transform every META_URL argument goes through: `env:NAME` stands for the URL held by
+// the environment variable NAME (so that a password in the URL stays out of `ps` and shell
+// history: /proc/PID/environ is readable by the process's owner only, its cmdline by all).
+// Any other value is taken as is. An unset or empty NAME is an argument error.
+const CLI::Validator& MetaUrlFromEnv();
 
 // Prints "strata: <context>: <status message>" to stderr and sets exit code 1.
 void Fail(const std::string& context, const Status& s);

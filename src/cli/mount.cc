@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/meta_open.h"
 #include "client/client.h"
 #include "client/control_server.h"
 #include "client/metrics_server.h"
@@ -287,6 +288,7 @@ void RegisterMount(CLI::App& app, const client::Registries& registries) {
   client::ClientOptions& o = a->client;
   CLI::App* cmd = app.add_subcommand("mount", "Mount a volume (foreground unless -d)");
   cmd->add_option("META_URL", o.meta_url, "Metadata URL, e.g. sqlite3:///var/lib/strata/meta.db")
+      ->transform(MetaUrlFromEnv())
       ->required();
   cmd->add_option("MOUNTPOINT", a->mount_point, "Existing empty directory")->required();
   cmd->add_flag("-d,--background", a->daemon, "Run in the background once mounted");
@@ -383,6 +385,12 @@ void RegisterMount(CLI::App& app, const client::Registries& registries) {
     Status url = reg->engines.Check(a->client.meta_url);
     if (!url.ok()) {
       std::fprintf(stderr, "strata mount: %s\n", url.ToString().c_str());
+      SetExitCode(1);
+      return;
+    }
+    if (MetaDatabaseMissing(a->client.meta_url)) {  // opening it would create an empty one
+      std::fprintf(stderr, "strata mount: volume is not formatted (no database at %s)\n",
+                   a->client.meta_url.c_str());
       SetExitCode(1);
       return;
     }

@@ -68,7 +68,8 @@ void RunStatus(const client::Registries& registries, const std::string& url) {
 void RegisterStatus(CLI::App& app, const client::Registries& registries) {
   auto url = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("status", "Show a volume's settings and live sessions");
-  cmd->add_option("META_URL", *url, "Metadata engine URL")->required();
+  cmd->add_option("META_URL", *url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   cmd->callback([url, reg = &registries] { RunStatus(*reg, *url); });
 }
 

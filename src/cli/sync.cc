@@ -79,8 +79,10 @@ void RegisterSync(CLI::App& app, const client::Registries& registries) {
       "sync", "Copy between object stores, local paths and volumes (strata:///DIR)");
   cmd->add_option("SRC", a->src, "Source: STORE_URL, PATH or strata:///DIR")->required();
   cmd->add_option("DST", a->dst, "Destination: STORE_URL, PATH or strata:///DIR")->required();
-  cmd->add_option("--src-meta", a->src_opts.meta_url, "META_URL of a strata:// source");
-  cmd->add_option("--dst-meta", a->dst_opts.meta_url, "META_URL of a strata:// destination");
+  cmd->add_option("--src-meta", a->src_opts.meta_url, "META_URL of a strata:// source")
+      ->transform(MetaUrlFromEnv());
+  cmd->add_option("--dst-meta", a->dst_opts.meta_url, "META_URL of a strata:// destination")
+      ->transform(MetaUrlFromEnv());
   StoreFlags(cmd, &a->store, "", " (both sides)");
   StoreFlags(cmd, &a->src_opts.store, "src-", " of the source");
   StoreFlags(cmd, &a->dst_opts.store, "dst-", " of the destination");

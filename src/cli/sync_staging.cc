@@ -85,7 +85,8 @@ void RegisterSyncStaging(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<SyncStagingArgs>();
   CLI::App* cmd = app.add_subcommand(
       "sync-staging", "Upload the blocks a killed --writeback mount left in its staging dir");
-  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
+  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   cmd->add_option("DIR", a->dir, "The mount's --writeback-dir")->required();
   cmd->add_option("--timeout", a->timeout_s,
                   "Give up after this many seconds without an upload succeeding (default 60)");

@@ -141,14 +141,16 @@ void RegisterTrash(CLI::App& app, const client::Registries& registries) {
 
   auto la = std::make_shared<TrashArgs>();
   CLI::App* list = cmd->add_subcommand("list", "List the files in the trash");
-  list->add_option("META_URL", la->meta_url, "Metadata engine URL")->required();
+  list->add_option("META_URL", la->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   list->add_option("--path", la->path, "Only files deleted from this directory's subtree");
   list->add_flag("--json", la->json, "Print a JSON array");
   list->callback([la, reg = &registries] { RunList(*reg, *la); });
 
   auto ra = std::make_shared<TrashArgs>();
   CLI::App* restore = cmd->add_subcommand("restore", "Move trashed files back where they were");
-  restore->add_option("META_URL", ra->meta_url, "Metadata engine URL")->required();
+  restore->add_option("META_URL", ra->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   restore->add_option("ENTRY", ra->entries, "HOUR/NAME as `strata trash list` shows it")
       ->required();
   restore->add_option("--to", ra->path, "Restore into this directory instead");

@@ -111,7 +111,8 @@ void RegisterUsage(CLI::App& app, const client::Registries& registries) {
   auto a = std::make_shared<UsageArgs>();
   CLI::App* cmd = app.add_subcommand(
       "usage", "Bytes and inodes per directory subtree, from the usage records (for billing)");
-  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
+  cmd->add_option("META_URL", a->meta_url, "Metadata engine URL")
+      ->transform(MetaUrlFromEnv())->required();
   cmd->add_option("--path", a->path, "Directory of the volume to report")->capture_default_str();
   cmd->add_option("--depth", a->depth, "Also report subdirectories down to this many levels")
       ->capture_default_str()

@@ -100,7 +100,9 @@ void Mounter::ReapOrphans() {
 }
 
 Status Mounter::StartMount(const PublishRequest& req, const std::string& shared) {
-  std::vector<std::string> args = {"mount.strata", req.secrets.meta_url, shared, "-o",
+  // The URL (it may hold a password) goes through the environment, which only the mount's
+  // owner can read, not through argv, which `ps` shows to every user.
+  std::vector<std::string> args = {"mount.strata", "env:STRATA_META_URL", shared, "-o",
                                    "log=" + shared + ".log"};
   const std::vector<std::string> flags = SplitFlags(req.mount_flags);
   if (!flags.empty()) {
@@ -110,8 +112,11 @@ Status Mounter::StartMount(const PublishRequest& req, const std::string& shared)
     args.push_back(joined);
   }
   std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; e++) env.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; e++) {
+    if (std::strncmp(*e, "STRATA_META_URL=", 16) != 0) env.emplace_back(*e);
+  }
   for (const auto& [k, v] : req.secrets.env) env.push_back(k + "=" + v);
+  env.push_back("STRATA_META_URL=" + req.secrets.meta_url);
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

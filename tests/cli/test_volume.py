@@ -243,6 +243,34 @@ def test_unformatted_existing_sqlite_file(strata, tmp_path):
     assert db.read_bytes() == b""
 
 
+def test_mount_and_gateway_of_missing_sqlite_file_create_nothing(strata, tmp_path):
+    """Mounting (or serving) a volume whose database file does not exist is a one-line error,
+    and no empty database is left behind for the next command to trip over."""
+    db = tmp_path / "missing.db"
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    for args in (["mount", f"sqlite3://{db}", str(mnt)],
+                 ["gateway", f"sqlite3://{db}", "127.0.0.1:1", "--access-key", "k",
+                  "--secret-key", "s" * 16]):
+        r = strata(*args)
+        assert_one_line_error(r, "not formatted")
+    assert sorted(os.listdir(tmp_path)) == ["mnt"]
+
+
+def test_meta_url_from_environment(strata, meta, tmp_path):
+    """`env:NAME` stands for the URL held by $NAME (keeps a password out of ps)."""
+    store = tmp_path / "data"
+    env = clean_env()
+    env["MY_META"] = meta.url
+    strata.ok("format", "env:MY_META", "envvol", "--storage", f"file://{store}", env=env)
+    r = strata.ok("status", "env:MY_META", env=env)
+    assert "envvol" in r.stdout
+    for arg, why in (("env:UNSET_VAR", "UNSET_VAR is not set"),
+                     ("env:", "variable name"), ("env:1A", "variable name")):
+        r = strata("status", arg, env=env)
+        assert r.returncode != 0 and why in r.stderr, r
+
+
 def test_redis_that_evicts_keys_refused(strata, tmp_path):
     server = start_redis(tmp_path / "r", "--maxmemory", "64mb",
                          "--maxmemory-policy", "allkeys-lru")

@@ -256,6 +256,10 @@ def test_node_publish_rwx_readonly_idempotent_unpublish(csi, fresh_volume, tmp_p
     assert i1["root"] == i2["root"] == "/pvc-rwx" and ishared["root"] == "/"
     assert os.stat(t1).st_dev == os.stat(t2).st_dev
     assert len(processes_serving(shared[0])) == 1, "one strata mount process for both pods"
+    # The secret's URL reaches the mount through its environment, never its command line
+    # (which every user of the node can read in ps).
+    with open(f"/proc/{processes_serving(shared[0])[0]}/cmdline", "rb") as f:
+        assert csi.secrets["metaurl"].encode() not in f.read()
 
     # RWX: what one pod writes in its subPath the other reads, and the volume holds it there.
     os.makedirs(os.path.join(t1, "agent-a"))
