@@ -22,6 +22,10 @@ Status WriterOptions::Validate() const {
   return Status::OK();
 }
 
+// A write at least this large is taken for a streaming writer (cp, dd, checkpoints: FUSE sends
+// them as requests of up to 1 MiB): the block it starts is allocated whole.
+constexpr size_t kStreamingWrite = 128 << 10;
+
 Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
                                 const ErrorCursor* since) {
   constexpr uint64_t kMaxFileSize = 1ULL << 50;  // 1 PiB; chunk indexes stay 32-bit
@@ -79,7 +83,11 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
       uint32_t in_block = slice_off % block_size_;
       if (in_block == 0) {
         s->blocks.push_back(std::make_unique<std::string>());
-        s->blocks.back()->reserve(std::min<uint64_t>(block_size_, data.size()));
+        // A large write that starts a block (a streaming writer) gets the whole block at once:
+        // growing it by doubling would copy ~3/4 of every block again. Small writes reserve
+        // what they bring, so many small files do not each hold a block's worth of memory.
+        uint64_t want_bytes = data.size() >= kStreamingWrite ? block_size_ : data.size();
+        s->blocks.back()->reserve(std::min<uint64_t>(block_size_, want_bytes));
         s->synced.push_back(false);
       }
       n = std::min<size_t>({data.size(), static_cast<size_t>(block_size_ - in_block),

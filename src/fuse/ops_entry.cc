@@ -28,8 +28,10 @@ void Init(void* userdata, struct fuse_conn_info* conn) {
   auto want = [conn](unsigned cap) {
     if (conn->capable & cap) conn->want |= cap;
   };
-  want(FUSE_CAP_SPLICE_WRITE);
-  want(FUSE_CAP_SPLICE_MOVE);
+  // No splice for WRITE requests: their bytes are copied into the writer's block buffers
+  // anyway, and reading the request into libfuse's own (reused, cache-hot) buffer is one copy,
+  // while a splice into a pipe costs the pipe and a copy out of it into a fresh buffer.
+  conn->want &= ~(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
   want(FUSE_CAP_SPLICE_READ);
   want(FUSE_CAP_FLOCK_LOCKS);
   want(FUSE_CAP_POSIX_LOCKS);
