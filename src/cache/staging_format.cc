@@ -1,5 +1,7 @@
 #include "cache/staging_format.h"
 
+#include <algorithm>
+
 #include "common/bytes.h"
 #include "common/crc32c.h"
 
@@ -50,6 +52,36 @@ Result<StagedBlock> DecodeStagedHeader(std::string_view f, uint64_t file_size) {
     return Status::Corruption("staged block length does not match its file");
   }
   return b;
+}
+
+StagedFileKind ClassifyStagedFile(std::string_view head, uint64_t file_size, StagedBlock* block,
+                                  std::string* why) {
+  if (file_size == 0) return StagedFileKind::kNoHeader;
+  std::string magic;
+  PutU32BE(&magic, kMagic);
+  const size_t have = std::min<size_t>(head.size(), 4);
+  if (head.substr(0, have) != std::string_view(magic).substr(0, have)) {
+    *why = "not a staged block file";
+    return StagedFileKind::kDamaged;
+  }
+  // The fixed part and the key must be there to know what the file was for. A file cut
+  // short before them is an unfinished write; one that goes on past `head` has a key length
+  // no block key has.
+  if (head.size() < 18) return StagedFileKind::kNoHeader;
+  const size_t key_len = GetU16BE(head.data() + 16);
+  if (head.size() < 22 + key_len) {
+    if (file_size <= head.size()) return StagedFileKind::kNoHeader;
+    *why = "staged block key length out of range";
+    return StagedFileKind::kDamaged;
+  }
+  block->origin.ino = GetU64BE(head.data() + 4);
+  block->origin.chunk = GetU32BE(head.data() + 12);
+  block->key.assign(head.data() + 18, key_len);
+  const uint64_t want = kFixed + key_len + uint64_t{GetU32BE(head.data() + 18 + key_len)};
+  if (file_size == want) return StagedFileKind::kComplete;
+  if (file_size < want) return StagedFileKind::kUnfinished;
+  *why = "staged block file is longer than its header says";
+  return StagedFileKind::kDamaged;
 }
 
 Result<StagedBlock> DecodeStagedBlock(std::string_view f) {

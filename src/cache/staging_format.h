@@ -4,7 +4,9 @@
 //   DIR/VERSION            "strata-staging 1\nvolume UUID\n" (text; written once, fsync'ed)
 //   DIR/LOCK               flock'ed by the one process that owns the directory
 //   DIR/blocks/NAME        one staged block, NAME = the last segment of its object key
-//                          ("{slice}_{index}_{len}"); written as NAME.tmp.… and renamed
+//                          ("{slice}_{index}_{len}"); written in place (created with
+//                          O_EXCL, fsync'ed while the directory is fsync'ed in parallel);
+//                          NAME.tmp.… files are what older versions wrote before a rename
 //
 // A block file is
 //   magic u32 "STG1" | ino u64 | chunk u32 | key_len u16 | key | data_len u32 | data |
@@ -39,6 +41,20 @@ Result<StagedBlock> DecodeStagedBlock(std::string_view file);
 // empty; the checksum is checked when the whole file is read). kCorruption when the header
 // is bad or its lengths do not add up to file_size.
 Result<StagedBlock> DecodeStagedHeader(std::string_view head, uint64_t file_size);
+// What a block file found at start-up is. Files are written in place, so a process or machine
+// that died before the file's fsync returned leaves an unfinished file, never acknowledged:
+//   kComplete    header and length agree (the checksum is checked when the file is read);
+//   kUnfinished  the header is whole but the file is shorter than it says: the key and origin
+//                are known, so the owner can ask the metadata (it cannot have been committed,
+//                since commits follow the fsync; if it was, the disk lost acknowledged bytes);
+//   kNoHeader    empty, or too short to hold a header and a prefix of one: removed;
+//   kDamaged     anything else (bad magic, longer than its header says): kept aside.
+enum class StagedFileKind : uint8_t { kComplete, kUnfinished, kNoHeader, kDamaged };
+// Classifies a block file of `file_size` bytes from its first bytes `head` (at least
+// StagedHeaderSize(1024) of them when the file is that long). For kComplete and kUnfinished,
+// *block gets the key and origin; for kDamaged, *why says what is wrong.
+StagedFileKind ClassifyStagedFile(std::string_view head, uint64_t file_size, StagedBlock* block,
+                                  std::string* why);
 // The header (everything before the data) and the trailer of a block file, for writing it in
 // pieces without joining them: header | data | trailer == EncodeStagedBlock(...).
 std::string StagedHeader(std::string_view key, const BlockOrigin& origin, size_t data_len);

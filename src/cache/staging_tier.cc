@@ -78,6 +78,7 @@ Result<std::unique_ptr<StagingTier>> StagingTier::Open(const StagingOptions& opt
   std::unique_ptr<StagingTier> t(
       new StagingTier(options, home, std::move(*lock), std::move(pool)));
   RETURN_IF_ERROR(t->Scan());
+  t->dir_syncer_ = std::thread([p = t.get()] { p->DirSyncLoop(); });
   t->dispatcher_ = std::thread([p = t.get()] { p->DispatchLoop(); });
   return t;
 }
@@ -100,6 +101,12 @@ StagingTier::~StagingTier() {
   cv_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
   pool_->Shutdown();  // the uploads in progress finish
+  {
+    std::lock_guard lock(mu_);
+    dir_stop_ = true;  // after the syncs asked for so far
+  }
+  dir_cv_.notify_all();
+  if (dir_syncer_.joinable()) dir_syncer_.join();
   StagingStats s = stats();
   if (s.blocks > 0) {
     LOG_WARN("writeback: {} blocks ({} bytes) left staged in {}: the next mount with this "
@@ -117,7 +124,7 @@ std::string StagingTier::PathOf(const std::string& name) const {
 Status StagingTier::Scan() {
   Env* env = options_.env;
   ASSIGN_OR_RETURN(auto entries, env->ListDir(blocks_dir_));
-  int temps = 0, bad = 0;
+  int temps = 0, bad = 0, unfinished = 0;
   for (const DirEntry& d : entries) {
     if (d.type != FileType::kRegular || EndsWith(d.name, kCorruptSuffix)) continue;
     const std::string path = PathOf(d.name);
@@ -130,31 +137,46 @@ Status StagingTier::Scan() {
     ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
     ASSIGN_OR_RETURN(uint64_t size, file->Size());
     ASSIGN_OR_RETURN(std::string head, file->Read(0, StagedHeaderSize(1024)));
-    auto b = DecodeStagedHeader(head, size);
-    if (!b.ok() || StagedName(b->key) != d.name) {
+    StagedBlock b;
+    std::string why;
+    const StagedFileKind kind = ClassifyStagedFile(head, size, &b, &why);
+    if (kind == StagedFileKind::kNoHeader) {
+      // Created, then the process or machine died before its header reached the disk: never
+      // acknowledged (the commit follows the fsync), and nothing says what it was for.
+      Status st = env->RemoveFile(path);
+      if (!st.ok() && !st.Is(Code::kNotFound)) return st;
+      temps++;
+      continue;
+    }
+    if (kind == StagedFileKind::kDamaged || StagedName(b.key) != d.name) {
       // Kept aside for inspection, never uploaded: a block file that does not parse was
-      // damaged on this disk after it was acknowledged.
+      // damaged on this disk.
       LOG_ERROR("writeback: staged file {} is damaged ({}); moved aside as {}{}", path,
-                b.ok() ? "name does not match its key" : b.status().ToString(), d.name,
+                kind == StagedFileKind::kDamaged ? why : "name does not match its key", d.name,
                 kCorruptSuffix);
       RETURN_IF_ERROR(env->Rename(path, path + kCorruptSuffix));
       bad++;
       continue;
     }
+    // kUnfinished files are leftovers like the others: their slice was never committed, so
+    // the owner discards them (if it was, the upload finds the file short and says so).
+    if (kind == StagedFileKind::kUnfinished) unfinished++;
     Entry e;
-    e.size = size - StagedHeaderSize(b->key.size()) - 4;
-    e.origin = b->origin;
+    const uint64_t overhead = StagedHeaderSize(b.key.size()) + 4;
+    e.size = size > overhead ? size - overhead : 0;
+    e.origin = b.origin;
     e.state = State::kLeftover;
     stats_.bytes += e.size;
     stats_.blocks++;
     stats_.leftovers++;
-    index_.emplace(b->key, e);
+    index_.emplace(b.key, e);
   }
   if (temps > 0) RETURN_IF_ERROR(env->SyncDir(blocks_dir_));
   if (stats_.blocks > 0 || temps > 0 || bad > 0) {
-    LOG_INFO("writeback: {} found {} staged blocks ({} bytes) left by an earlier process; "
-             "removed {} unfinished temporary files; {} damaged",
-             options_.dir, stats_.blocks, stats_.bytes, temps, bad);
+    LOG_INFO("writeback: {} found {} staged blocks ({} bytes, {} of them unfinished writes) "
+             "left by an earlier process; removed {} unfinished files without a header; {} "
+             "damaged",
+             options_.dir, stats_.blocks, stats_.bytes, unfinished, temps, bad);
   }
   return Status::OK();
 }
@@ -197,49 +219,68 @@ bool StagingTier::WaitForRoom(uint64_t size) {
   }
 }
 
-Status StagingTier::SyncDirBatched() {
+uint64_t StagingTier::RequestDirSync() {
+  std::lock_guard lock(mu_);
+  const uint64_t ticket = ++dir_requested_;
+  dir_cv_.notify_all();
+  return ticket;
+}
+
+Status StagingTier::WaitDirSync(uint64_t ticket) {
   std::unique_lock lock(mu_);
-  const uint64_t mine = ++renames_;
-  while (dir_synced_ < mine) {
-    if (dir_syncing_) {
-      cv_.wait(lock);  // the running fsync may not cover our rename; look again after it
-      continue;
-    }
-    dir_syncing_ = true;
-    const uint64_t upto = renames_;
+  dir_cv_.wait(lock, [&] { return dir_synced_ >= ticket || dir_failed_ >= ticket; });
+  if (dir_synced_ >= ticket) return Status::OK();
+  return dir_error_;
+}
+
+void StagingTier::DirSyncLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    dir_cv_.wait(lock, [&] { return dir_stop_ || dir_requested_ > dir_done_; });
+    if (dir_requested_ == dir_done_) return;  // stopping, nothing asked for
+    // One fsync covers every file created before it started: all tickets handed out so far.
+    const uint64_t upto = dir_requested_;
     lock.unlock();
     Status st = options_.env->SyncDir(blocks_dir_);
     lock.lock();
-    dir_syncing_ = false;
-    if (st.ok() && upto > dir_synced_) dir_synced_ = upto;
-    cv_.notify_all();
-    if (!st.ok()) return st;
+    dir_done_ = upto;
+    if (st.ok()) {
+      dir_synced_ = upto;
+    } else {
+      dir_failed_ = upto;  // these callers fail; later ones get a new fsync
+      dir_error_ = st.WithContext("fsync " + blocks_dir_);
+    }
+    dir_cv_.notify_all();
   }
-  return Status::OK();
 }
 
 Status StagingTier::StageFile(const std::string& key, const std::string& name,
                               std::string_view plain, const BlockOrigin& origin) {
   const std::string header = StagedHeader(key, origin, plain.size());
   const std::string trailer = StagedTrailer(header, plain);
-  AtomicWriteOptions wo;  // no sync: the file is fsync'ed below, the directory in a batch
-  wo.no_replace = false;
-  Status st = options_.env->WriteFileAtomic(
-      PathOf(name),
-      [&](WritableFile& f) -> Status {
-        RETURN_IF_ERROR(f.Append(header));
-        RETURN_IF_ERROR(f.Append(plain));
-        RETURN_IF_ERROR(f.Append(trailer));
-        return f.Sync();
-      },
-      wo);
-  if (!st.ok()) return st;
-  st = SyncDirBatched();
+  const std::string path = PathOf(name);
+  // In place, not through a temporary file and a rename: the directory fsync that makes the
+  // new name durable can then run while the data is written and fsync'ed (one device flush
+  // for both on a journalling file system, instead of two in a row). Until both returned the
+  // block is not acknowledged, and an unfinished file is recognised at start-up
+  // (ClassifyStagedFile) as a leftover whose slice was never committed.
+  auto file = options_.env->NewWritableFile(path, OpenMode::kCreateNew);
+  if (!file.ok()) return file.status().WithContext("stage " + key);
+  const uint64_t ticket = RequestDirSync();
+  Status st = (*file)->Append(header);
+  if (st.ok()) st = (*file)->Append(plain);
+  if (st.ok()) st = (*file)->Append(trailer);
+  if (st.ok()) st = (*file)->Sync();
+  Status closed = (*file)->Close();
+  if (st.ok()) st = closed;
+  Status dir = WaitDirSync(ticket);  // waited for even after a failure: it uses the name
+  if (st.ok()) st = dir;
   if (!st.ok()) {
-    Status rm = options_.env->RemoveFile(PathOf(name));
+    Status rm = options_.env->RemoveFile(path);
     (void)rm;  // deliberately dropped: the block goes direct; a leftover is discarded later
+    return st.WithContext("stage " + key);
   }
-  return st;
+  return Status::OK();
 }
 
 Status StagingTier::Write(const std::string& key, std::string_view plain, bool sync,

@@ -1,9 +1,9 @@
 // StagingTier: writeback staging (DESIGN.md §6 "Writeback mode") as a block tier
 // (block_tier.h) that is the chain's write target in front of the store tier ("home").
 //
-// Write(key, block): the block goes to a file on local disk — a temporary file, written and
-// fsync'ed, renamed to its name, then a directory fsync that is shared (batched) by every
-// rename done before it started — and is then queued for upload. Once Write returns OK the
+// Write(key, block): the block goes to a file on local disk — created under its name, written
+// and fsync'ed while a directory fsync runs in parallel (one directory fsync is shared by
+// every file created before it started) — and is then queued for upload. Once Write returns OK the
 // block survives SIGKILL of the process and a restart of the machine; the caller commits
 // its slice to metadata at once, so close()/fsync() wait for the staging and the commit,
 // not the upload. Layout and encoding: staging_format.h, docs/format/staging.md.
@@ -29,8 +29,9 @@
 // nothing is acknowledged that is not durable somewhere.
 //
 // Restart: Open takes the directory's LOCK (one owner at a time: a second mount or
-// sync-staging on the same directory is refused), removes temporary files (never
-// acknowledged), and indexes the block files it finds as leftovers: they are served to reads
+// sync-staging on the same directory is refused), removes temporary files of older versions
+// and files cut short before their header (never acknowledged), and indexes the block files
+// it finds, unfinished ones included (ClassifyStagedFile), as leftovers: they are served to reads
 // but not uploaded until their owner decides (chunk/staging_recovery.h asks the metadata):
 // Adopt queues a leftover for upload (its slice was committed), Discard deletes it (it was
 // not: killed between staging and commit).
@@ -160,10 +161,16 @@ class StagingTier : public BlockTier {
   bool WaitForRoom(uint64_t size);
   // True when the file system keeps its free-space ratio after `size` more bytes.
   bool DiskHasRoom(uint64_t size);
-  // Writes, fsyncs and renames the block file, then the batched directory fsync.
+  // Creates the block file in place, writes and fsyncs it while the directory is fsync'ed.
   Status StageFile(const std::string& key, const std::string& name, std::string_view plain,
                    const BlockOrigin& origin);
-  Status SyncDirBatched();
+  // The directory syncer (its own thread): RequestDirSync, made after a file was created,
+  // returns a ticket; WaitDirSync returns once an fsync of the directory that started after
+  // the request succeeded (OK) or failed (its error). One fsync serves every ticket handed
+  // out before it started.
+  uint64_t RequestDirSync();
+  Status WaitDirSync(uint64_t ticket);
+  void DirSyncLoop();
   void DispatchLoop();
   void Upload(const std::string& key);
   void Forget(const std::string& key, const Entry& e);  // REQUIRES: mu_ held, entry erased
@@ -183,9 +190,13 @@ class StagingTier : public BlockTier {
   std::chrono::milliseconds backoff_{0};
   bool stop_ = false;
   uint64_t gen_ = 0;                  // bumped on every change the dispatcher waits for
-  // Batched directory fsync: renames counted, the count the last good fsync covered.
-  uint64_t renames_ = 0, dir_synced_ = 0;
-  bool dir_syncing_ = false;
+  // Directory syncer, guarded by mu_: tickets handed out, the last ticket an fsync finished
+  // for, the last one a successful (failed) fsync covered, and that failure.
+  std::condition_variable dir_cv_;
+  uint64_t dir_requested_ = 0, dir_done_ = 0, dir_synced_ = 0, dir_failed_ = 0;
+  Status dir_error_;
+  bool dir_stop_ = false;
+  std::thread dir_syncer_;
 
   std::unique_ptr<ThreadPool> pool_;  // uploads
   std::thread dispatcher_;

@@ -241,6 +241,60 @@ TEST_F(StagingTest, RestartUploadsCommittedLeftoversAndRemovesUncommittedOnes) {
   EXPECT_EQ(**body, data);
 }
 
+// Blocks are staged in place: a process or machine that died before a file's fsync returned
+// leaves it short. Such a file was never acknowledged (no commit follows a failed or missing
+// fsync), so start-up treats it as an unfinished write — a leftover its owner discards, or a
+// file without a header that is removed — never as damage.
+TEST_F(StagingTest, UnfinishedInPlaceWritesAreLeftoversNotDamage) {
+  const meta::Ino ino = vol_.NewFile("f");
+  auto id = vol_.meta()->NewSliceId();
+  ASSERT_TRUE(id.ok());
+  const std::string key = Key(*id, 5000);
+  const std::string whole =
+      cache::EncodeStagedBlock(key, {ino, 0}, RandomBytes(5000, 11));
+  const std::string dir = "/stage/blocks/";
+  {
+    auto t = Open(Options());  // creates the directory layout
+  }
+  // Killed in the middle of the data; killed before any byte; killed inside the header.
+  ASSERT_TRUE(env_.WriteFileAtomic(dir + cache::StagedName(key), whole.substr(0, 700)).ok());
+  ASSERT_TRUE(env_.WriteFileAtomic(dir + "77_0_100", "").ok());
+  const std::string other = cache::EncodeStagedBlock("vol/chunks/0/0/78_0_100", {ino, 0}, "x");
+  ASSERT_TRUE(env_.WriteFileAtomic(dir + "78_0_100", other.substr(0, 12)).ok());
+  auto t = Open(Options());
+  auto left = t->Leftovers();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].key, key);
+  auto names = *env_.ListDir("/stage/blocks");
+  ASSERT_EQ(names.size(), 1u);  // the two without a header are gone; nothing moved aside
+  EXPECT_EQ(names[0].name, cache::StagedName(key));
+  auto r = RecoverStaging(vol_.meta(), t.get(), "vol/");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->discarded, 1u);  // its slice was never committed
+  EXPECT_EQ(env_.ListDir("/stage/blocks")->size(), 0u);
+  EXPECT_FALSE(InStore(key));
+}
+
+TEST_F(StagingTest, ClassifiesStagedFiles) {
+  const std::string f = cache::EncodeStagedBlock("vol/chunks/0/0/5_1_3", {42, 7}, "abc");
+  cache::StagedBlock b;
+  std::string why;
+  using K = cache::StagedFileKind;
+  EXPECT_EQ(cache::ClassifyStagedFile(f, f.size(), &b, &why), K::kComplete);
+  EXPECT_EQ(b.key, "vol/chunks/0/0/5_1_3");
+  EXPECT_EQ(b.origin.ino, 42u);
+  EXPECT_EQ(cache::ClassifyStagedFile(f.substr(0, f.size() - 2), f.size() - 2, &b, &why),
+            K::kUnfinished);
+  EXPECT_EQ(cache::ClassifyStagedFile("", 0, &b, &why), K::kNoHeader);
+  EXPECT_EQ(cache::ClassifyStagedFile(f.substr(0, 3), 3, &b, &why), K::kNoHeader);
+  EXPECT_EQ(cache::ClassifyStagedFile(f.substr(0, 20), 20, &b, &why), K::kNoHeader);
+  EXPECT_EQ(cache::ClassifyStagedFile(f + "zz", f.size() + 2, &b, &why), K::kDamaged);
+  std::string bad = f;
+  bad[0] ^= 0x40;
+  EXPECT_EQ(cache::ClassifyStagedFile(bad, bad.size(), &b, &why), K::kDamaged);
+  EXPECT_EQ(cache::ClassifyStagedFile(bad.substr(0, 2), 2, &b, &why), K::kDamaged);
+}
+
 TEST_F(StagingTest, DamagedStagedFileIsNeverServed) {
   auto o = Options();
   o.upload_delay = std::chrono::hours(1);
