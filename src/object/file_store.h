@@ -18,8 +18,9 @@
 // durable at once (its parent is fsync'ed after the mkdir): that happens once per directory
 // (block keys share a directory per 1000 slices), and it means that a later Sync needs to
 // flush only the file and the directory holding it. Sync(keys) fsyncs each existing key's
-// file, then each distinct directory holding one; missing keys (and keys naming a directory
-// of other keys) are skipped. Delete removes directories it leaves empty.
+// file (many keys by up to 16 threads at once, so their flushes are shared), then each
+// distinct directory holding one; missing keys (and keys naming a directory of other keys)
+// are skipped. Delete removes directories it leaves empty.
 //
 // Multipart uploads are staged on disk in DIR/%multipart/UPLOAD_ID/ (one file per part);
 // Complete concatenates the parts into a temporary file and renames it into place.
