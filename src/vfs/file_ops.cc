@@ -246,6 +246,15 @@ Result<uint64_t> Volume::CopyFileRange(const Context& ctx, Ino ino_in, uint64_t 
   meta::Ino dst = impl_->ToVol(ino_out);
   impl_->chunks->Drain(src);
   if (dst != src) impl_->chunks->Drain(dst);
+  // Sharing slices whose blocks are still staged here would tie dst's data to a staged file
+  // that records src as its only owner: were this mount killed and src's slice dropped, the
+  // restart would discard the block dst still needs (docs/format/staging.md). While anything
+  // is staged, the caller copies the bytes instead (EXDEV: the kernel falls back to read +
+  // write), so dst gets slices of its own.
+  if (cache::StagingTier* staging = impl_->chunks->staging();
+      staging != nullptr && staging->stats().blocks > 0) {
+    return Status(Code::kCrossDevice, "blocks are staged: copy the bytes");
+  }
   ASSIGN_OR_RETURN(uint64_t n, impl_->meta->CopyFileRange(ctx, src, off_in, dst, off_out, len));
   impl_->chunks->InvalidateFile(dst);
   RETURN_IF_ERROR(impl_->RefreshLength(dst));

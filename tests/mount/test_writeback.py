@@ -286,6 +286,38 @@ def test_sync_staging_uploads_a_killed_mounts_blocks(fresh_volume, tmp_path):
         assert f.read() == data
 
 
+def test_copy_of_a_staged_file_survives_the_source_and_a_kill(fresh_volume, tmp_path):
+    """copy_file_range from a file whose blocks are still staged copies the bytes (the copy
+    must not share a staged slice recorded for its source only): the source is then truncated
+    and the mount killed before any upload, and the copy still reads back whole."""
+    vol = fresh_volume
+    wb = str(tmp_path / "wb")
+    m = vol.mount(None, "--writeback", "--writeback-dir", wb, "--upload-delay", "3600")
+    data = os.urandom((4 << 20) + 12345)
+    src, dst = os.path.join(m.path, "src"), os.path.join(m.path, "dst")
+    with open(src, "wb") as f:
+        f.write(data)
+    fi, fo = os.open(src, os.O_RDONLY), os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        left = len(data)
+        while left:
+            n = os.copy_file_range(fi, fo, left)
+            assert n > 0
+            left -= n
+        os.fsync(fo)
+    finally:
+        os.close(fi)
+        os.close(fo)
+    os.truncate(src, 0)  # src's slices are dropped while their blocks are staged
+    m.kill()
+    vol.mounts.remove(m)
+    m = vol.mount(None, "--writeback", "--writeback-dir", wb)
+    with open(os.path.join(m.path, "dst"), "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == hashlib.sha256(data).hexdigest()
+    wait_drained(m.path)
+    assert os.path.getsize(os.path.join(m.path, "src")) == 0
+
+
 def test_full_staging_disk_goes_direct_and_loses_nothing(fresh_volume, tmp_path):
     vol = fresh_volume
     wb = tmp_path / "wb"
