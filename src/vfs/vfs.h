@@ -168,6 +168,9 @@ class Volume {
   Status Fsync(const Context& ctx, Ino ino, uint64_t fh, bool datasync);
   Status Fallocate(const Context& ctx, Ino ino, uint64_t fh, uint32_t mode, uint64_t off,
                    uint64_t len);
+  // copy_file_range by sharing slices (metadata only). kCrossDevice (EXDEV: the caller copies
+  // the bytes itself) for a virtual source, and while writeback has blocks staged (a staged
+  // slice must keep one owner: docs/format/staging.md).
   Result<uint64_t> CopyFileRange(const Context& ctx, Ino ino_in, uint64_t fh_in, uint64_t off_in,
                                  Ino ino_out, uint64_t fh_out, uint64_t off_out, uint64_t len);
 
