@@ -271,29 +271,6 @@ Client::~Client() {
   group_.reset();   // the chain that held its tier is gone now
 }
 
-void Client::RegisterGroupMetrics() {
-  MetricsRegistry& r = *metrics_;
-  const char* help = "Cache group requests, by what happened";
-  Gauge* peer_bytes = *r.GetGauge("strata_group_peer_bytes", "Bytes other members served us");
-  Gauge* misses = *r.GetGauge("strata_group_requests", help, {{"result", "peer_miss"}});
-  Gauge* errors = *r.GetGauge("strata_group_requests", help, {{"result", "peer_error"}});
-  Gauge* skipped = *r.GetGauge("strata_group_requests", help, {{"result", "skipped_down"}});
-  Gauge* served = *r.GetGauge("strata_group_requests", help, {{"result", "served"}});
-  Gauge* denied = *r.GetGauge("strata_group_requests", help, {{"result", "denied"}});
-  Gauge* members = *r.GetGauge("strata_group_members", "Members on this mount's ring");
-  cache::CacheGroup* g = group_.get();
-  r.AddCollector([=] {
-    cache::CacheGroupStats s = g->stats();
-    peer_bytes->Set(static_cast<double>(s.tier.peer_bytes));
-    misses->Set(static_cast<double>(s.tier.peer_misses));
-    errors->Set(static_cast<double>(s.tier.peer_errors));
-    skipped->Set(static_cast<double>(s.tier.skipped));
-    served->Set(static_cast<double>(s.server.served));
-    denied->Set(static_cast<double>(s.server.denied));
-    members->Set(static_cast<double>(s.members.size()));
-  });
-}
-
 std::string Client::RenderMetrics() { return metrics_->Render(); }
 
 }  // namespace strata::client

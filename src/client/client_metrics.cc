@@ -10,6 +10,8 @@
 //   strata_buffer_bytes, strata_object_retries_total, strata_open_files, strata_sessions
 //   strata_accesslog_readers, strata_accesslog_lines (0 lines whenever nobody reads)
 //   strata_process_cpu_seconds (cumulative, a gauge: it is fractional), _resident_bytes
+//   strata_group_peer_bytes_total, strata_group_requests_total{result}, strata_group_members
+//       with --cache-group only (RegisterGroupMetrics)
 //
 // Cumulative values sampled from a component's own counters go into registry counters by
 // their growth since the last sample, so they stay counters (rate() works, no resets).
@@ -175,6 +177,31 @@ void Client::RegisterStoreMetrics() {
     evictions.Update(cs.evictions);
     corrupt.Update(cs.corrupt_dropped);
     disk_errors.Update(cs.disk_errors);
+  });
+}
+
+void Client::RegisterGroupMetrics() {
+  MetricsRegistry& r = *metrics_;
+  const char* help = "Cache group requests, by what happened";
+  auto requests = [&](const char* result) {
+    return SampledCounter{*r.GetCounter("strata_group_requests_total", help, {{"result", result}})};
+  };
+  SampledCounter peer_bytes{
+      *r.GetCounter("strata_group_peer_bytes_total", "Bytes other members served us")};
+  SampledCounter misses = requests("peer_miss"), errors = requests("peer_error"),
+                 skipped = requests("skipped_down"), served = requests("served"),
+                 denied = requests("denied");
+  Gauge* members = *r.GetGauge("strata_group_members", "Members on this mount's ring");
+  cache::CacheGroup* g = group_.get();
+  r.AddCollector([=]() mutable {
+    cache::CacheGroupStats s = g->stats();
+    peer_bytes.Update(s.tier.peer_bytes);
+    misses.Update(s.tier.peer_misses);
+    errors.Update(s.tier.peer_errors);
+    skipped.Update(s.tier.skipped);
+    served.Update(s.server.served);
+    denied.Update(s.server.denied);
+    members->Set(static_cast<double>(s.members.size()));
   });
 }
 

@@ -100,6 +100,13 @@ def test_one_cold_read_then_the_others_read_without_a_store_get(fresh_volume):
     assert st["group"]["peer_hits"] == 7 and st["group"]["address"] == ""
     assert a.status()["group"]["served"] + b.status()["group"]["served"] + \
         c.status()["group"]["served"] >= 7
+    # The same counts as Prometheus counters (rate() works on them).
+    def series(m, name, label=None):
+        return sum(v for (n, labels), v in scrape(m.metrics_port).items()
+                   if n == name and (label is None or label in labels))
+    assert series(d, "strata_group_peer_bytes_total") >= len(data)
+    assert sum(series(m, "strata_group_requests_total", ("result", "served"))
+               for m in (a, b, c)) >= 7
 
 
 def test_store_stopped_after_warmup_the_group_serves_every_byte(strata, tmp_path):
