@@ -174,8 +174,8 @@ Status StagingTier::Scan() {
   if (temps > 0) RETURN_IF_ERROR(env->SyncDir(blocks_dir_));
   if (stats_.blocks > 0 || temps > 0 || bad > 0) {
     LOG_INFO("writeback: {} found {} staged blocks ({} bytes, {} of them unfinished writes) "
-             "left by an earlier process; removed {} unfinished files without a header; {} "
-             "damaged",
+             "left by an earlier process; removed {} unfinished files (temporary, or cut short "
+             "before their header); {} damaged",
              options_.dir, stats_.blocks, stats_.bytes, unfinished, temps, bad);
   }
   return Status::OK();
