@@ -86,6 +86,8 @@ class DiskTier : public BlockTier {
   Status ScanDir(const std::string& rel, std::vector<Found>* found);
   // Writes the cache file for key through a temporary name. REQUIRES: ValidKey(key).
   Status WriteFile(const std::string& key, std::string_view data);
+  // The whole cache file at `path` (kNotFound when it vanished).
+  Result<std::string> ReadCacheFile(const std::string& path);
   // Unlinks evicted files (a file already gone is fine; other errors disable the tier).
   void RemoveFiles(const std::vector<std::string>& paths);
   std::string PathOf(const std::string& key) const { return root_ + "/" + key; }

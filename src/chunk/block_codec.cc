@@ -80,7 +80,11 @@ std::string EncodeBlock(std::string_view plain, Compression c) {
   return body;
 }
 
-Result<std::string> DecodeBlock(std::string_view stored, uint32_t expected_len) {
+namespace {
+
+// Checks the trailer and CRC of `stored`; *codec and *plain_len from the trailer.
+Status CheckBody(std::string_view stored, uint32_t expected_len, uint8_t* codec_out,
+                 uint32_t* plain_len_out) {
   if (stored.size() < kBlockTrailerSize) {
     return Status::Corruption(
         fmt::format("block body of {} bytes is shorter than its trailer", stored.size()));
@@ -105,12 +109,19 @@ Result<std::string> DecodeBlock(std::string_view stored, uint32_t expected_len) 
     return Status::Corruption(
         fmt::format("block checksum mismatch (stored {:08x}, computed {:08x})", crc, actual));
   }
+  if (static_cast<Compression>(codec) == Compression::kNone && payload.size() != plain_len) {
+    return Status::Corruption("uncompressed block payload length differs from its trailer");
+  }
+  *codec_out = codec;
+  *plain_len_out = plain_len;
+  return Status::OK();
+}
+
+// The plain bytes of a checked payload of a compressed codec (or kNone: a copy).
+Result<std::string> DecodePayload(std::string_view payload, uint8_t codec, uint32_t plain_len) {
   std::string plain;
   switch (static_cast<Compression>(codec)) {
     case Compression::kNone:
-      if (payload.size() != plain_len) {
-        return Status::Corruption("uncompressed block payload length differs from its trailer");
-      }
       return std::string(payload);
     case Compression::kLz4: {
       plain.resize(plain_len);
@@ -131,6 +142,32 @@ Result<std::string> DecodeBlock(std::string_view stored, uint32_t expected_len) 
     }
   }
   return Status::Corruption(fmt::format("block codec {} is unknown", codec));
+}
+
+}  // namespace
+
+Status DecodeBlockInPlace(std::string* stored, uint32_t expected_len) {
+  uint8_t codec = 0;
+  uint32_t plain_len = 0;
+  RETURN_IF_ERROR(CheckBody(*stored, expected_len, &codec, &plain_len));
+  if (static_cast<Compression>(codec) != Compression::kNone) {
+    ASSIGN_OR_RETURN(std::string plain,
+                     DecodePayload(std::string_view(*stored).substr(
+                                       0, stored->size() - kBlockTrailerSize),
+                                   codec, plain_len));
+    *stored = std::move(plain);
+    return Status::OK();
+  }
+  // The payload is the plain block at byte 0: drop the trailer in place, no copy.
+  stored->resize(plain_len);
+  return Status::OK();
+}
+
+Result<std::string> DecodeBlock(std::string_view stored, uint32_t expected_len) {
+  uint8_t codec = 0;
+  uint32_t plain_len = 0;
+  RETURN_IF_ERROR(CheckBody(stored, expected_len, &codec, &plain_len));
+  return DecodePayload(stored.substr(0, stored.size() - kBlockTrailerSize), codec, plain_len);
 }
 
 }  // namespace strata::chunk

@@ -44,5 +44,8 @@ std::string EncodeBlock(std::string_view plain, Compression c);
 // The plain bytes of a full stored body, after checking the trailer and CRC32C.
 // `expected_len` is the block length from its key; a mismatch is kCorruption.
 Result<std::string> DecodeBlock(std::string_view stored, uint32_t expected_len);
+// The same in place: *stored becomes the plain block. An uncompressed block keeps the body's
+// own buffer (the trailer cut off, no copy of the payload). On error *stored is unchanged.
+Status DecodeBlockInPlace(std::string* stored, uint32_t expected_len);
 
 }  // namespace strata::chunk

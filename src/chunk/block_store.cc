@@ -25,15 +25,25 @@ Status BlockStore::PutBlock(uint64_t slice_id, uint32_t index, std::string_view 
 
 Result<std::string> BlockStore::ReadBlock(uint64_t slice_id, uint32_t index, uint32_t block_len,
                                           uint32_t off, uint32_t len, bool fill_cache) {
+  ASSIGN_OR_RETURN(Part part, ReadBlockPart(slice_id, index, block_len, off, len, fill_cache));
+  if (part.off == 0 && part.data->size() == len) return *part.data;
+  return part.data->substr(part.off, len);
+}
+
+Result<BlockStore::Part> BlockStore::ReadBlockPart(uint64_t slice_id, uint32_t index,
+                                                   uint32_t block_len, uint32_t off, uint32_t len,
+                                                   bool fill_cache) {
   if (static_cast<uint64_t>(off) + len > block_len) {
     return Status::InvalidArgument("read beyond the end of a block");
   }
   std::string key = BlockKey(options_.key_prefix, slice_id, index, block_len);
   bool partial = off != 0 || len != block_len;
-  if (partial && !fill_cache) return tiers_->GetRange(key, block_len, off, len);
+  if (partial && !fill_cache) {
+    ASSIGN_OR_RETURN(std::string range, tiers_->GetRange(key, block_len, off, len));
+    return Part{std::make_shared<const std::string>(std::move(range)), 0};
+  }
   ASSIGN_OR_RETURN(auto whole, tiers_->Get(key, block_len));
-  if (!partial) return *whole;
-  return whole->substr(off, len);
+  return Part{std::move(whole), off};
 }
 
 Status BlockStore::Prefetch(uint64_t slice_id, uint32_t index, uint32_t block_len) {

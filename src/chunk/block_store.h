@@ -65,6 +65,15 @@ class BlockStore {
   // partial read (small reads prefetch their block, DESIGN.md §7).
   Result<std::string> ReadBlock(uint64_t slice_id, uint32_t index, uint32_t block_len,
                                 uint32_t off, uint32_t len, bool fill_cache);
+  // The same without a copy: the bytes are [part.off, part.off + len) of part.data (the
+  // cached block itself for a whole-block fetch; a buffer of just the range for a ranged
+  // GET, off 0).
+  struct Part {
+    cache::BlockData data;
+    uint32_t off = 0;
+  };
+  Result<Part> ReadBlockPart(uint64_t slice_id, uint32_t index, uint32_t block_len, uint32_t off,
+                             uint32_t len, bool fill_cache);
 
   // Fetches the whole block into the caches unless it is there (readahead, warmup).
   Status Prefetch(uint64_t slice_id, uint32_t index, uint32_t block_len);

@@ -96,16 +96,24 @@ ChunkStore::~ChunkStore() {
 
 Result<std::string> ChunkStore::Read(meta::Ino ino, uint64_t offset, size_t size,
                                      uint64_t length, ReadState* state) {
+  ReadBuffer buf;
+  RETURN_IF_ERROR(ReadInto(ino, offset, size, length, state, &buf));
+  return buf.Flatten();
+}
+
+Status ChunkStore::ReadInto(meta::Ino ino, uint64_t offset, size_t size, uint64_t length,
+                            ReadState* state, ReadBuffer* out) {
+  *out = ReadBuffer();
   // Capture pending writes BEFORE reading committed data: a slice that commits in between is
   // then in both, and laying its (identical) bytes over again is harmless; capturing after
   // could miss it entirely (see writer.h, read-your-writes).
   length = std::max(length, writer_->PendingEnd(ino));
-  if (offset >= length || size == 0) return std::string();
+  if (offset >= length || size == 0) return Status::OK();
   uint64_t end = std::min<uint64_t>(offset + size, length);
   std::vector<OverlayPiece> overlay = writer_->CaptureOverlay(ino, offset, end - offset);
-  ASSIGN_OR_RETURN(std::string out, reader_->Read(ino, offset, end - offset, length, state));
-  for (const OverlayPiece& p : overlay) out.replace(p.offset - offset, p.data.size(), p.data);
-  return out;
+  RETURN_IF_ERROR(reader_->ReadInto(ino, offset, end - offset, length, state, out));
+  for (OverlayPiece& p : overlay) out->Overlay(p.offset - offset, std::move(p.data));
+  return Status::OK();
 }
 
 }  // namespace strata::chunk

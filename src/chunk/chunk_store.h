@@ -95,6 +95,9 @@ class ChunkStore {
   // the caller knows (meta attr); it is raised to PendingEnd(ino). state may be null.
   Result<std::string> Read(meta::Ino ino, uint64_t offset, size_t size, uint64_t length,
                            ReadState* state);
+  // The same as pieces of the cached blocks (reader.h ReadInto): no copy of committed bytes.
+  Status ReadInto(meta::Ino ino, uint64_t offset, size_t size, uint64_t length,
+                  ReadState* state, ReadBuffer* out);
   Status Flush(meta::Ino ino) { return writer_->Flush(ino); }
   Status Fsync(meta::Ino ino) { return writer_->Fsync(ino); }
   // The error-sequence calls of writer.h ("Write errors"), for open file descriptions.

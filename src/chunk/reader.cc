@@ -72,8 +72,8 @@ class DataReader::State {
 
   uint64_t prefetches() const { return prefetches_.load(); }
 
-  Result<std::string> Read(Ino ino, uint64_t offset, size_t size, uint64_t length,
-                           ReadState* state);
+  Status Read(Ino ino, uint64_t offset, size_t size, uint64_t length, ReadState* state,
+              ReadBuffer* out);
   void Invalidate(Ino ino, uint32_t chunk) {
     std::lock_guard lock(mu_);
     generation_++;
@@ -98,7 +98,9 @@ class DataReader::State {
   bool Prefetch(const Fetch& f);
   // After a miss in every tier: retries the read for opts_.missing_block_wait_ms (the block
   // may be staged on the writer's disk and appear when uploaded), then kIOError, logged.
-  Result<std::string> WaitForBlock(const Fetch& f, bool whole, Status missing);
+  Result<BlockStore::Part> WaitForBlock(const Fetch& f, bool whole, Status missing);
+  // Sequential detection and readahead for a read of [offset, end); true when sequential.
+  bool Track(Ino ino, uint64_t offset, uint64_t end, uint64_t length, ReadState* state);
   // x rounded up to a multiple of the block size.
   uint64_t RoundUp(uint64_t x) const { return (x + block_size_ - 1) / block_size_ * block_size_; }
 
@@ -174,58 +176,62 @@ Status DataReader::State::Plan(Ino ino, uint64_t lo, uint64_t hi, uint64_t base,
 // cold 512 MiB `dd` through FUSE then ran with one or two GETs in flight).
 constexpr uint64_t kReorderSlack = 2ULL << 20;
 
-Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t size,
-                                            uint64_t length, ReadState* state) {
-  if (offset >= length || size == 0) return std::string();
+bool DataReader::State::Track(Ino ino, uint64_t offset, uint64_t end, uint64_t length,
+                              ReadState* state) {
+  std::lock_guard lock(state->mu);
+  // Sequential: where the last read ended (a first read at 0 counts) or, once a window is
+  // open, near it (reordered requests of the kernel's readahead).
+  uint64_t slack = std::min(kReorderSlack, state->window);
+  bool sequential = offset + slack >= state->next_offset && offset <= state->next_offset + slack;
+  if (sequential) {
+    state->window = state->window == 0
+                        ? block_size_
+                        : std::min<uint64_t>(state->window * 2, opts_.readahead_max);
+    state->next_offset = std::max(state->next_offset, end);
+  } else {
+    state->window = 0;
+    state->prefetched_to = 0;
+    state->next_offset = end;
+  }
+  // Readahead before this read's own fetches, so the blocks ahead are on their way while
+  // it waits. The window's end is rounded up to a block: the next reads then start past
+  // what was issued instead of asking for the same block again and again. Queueing never
+  // blocks (TrySubmit), so holding the state's lock here costs the other reads little.
+  if (state->window > 0 && blocks_->caches()) {
+    uint64_t from = std::max(state->next_offset, state->prefetched_to);
+    uint64_t to = std::min(RoundUp(state->next_offset + state->window), length);
+    if (from < to) state->prefetched_to = std::max(from, Readahead(ino, from, to));
+  }
+  return sequential;
+}
+
+Status DataReader::State::Read(Ino ino, uint64_t offset, size_t size, uint64_t length,
+                               ReadState* state, ReadBuffer* out) {
+  *out = ReadBuffer();
+  if (offset >= length || size == 0) return Status::OK();
   uint64_t end = std::min<uint64_t>(offset + size, length);
-  std::string out(end - offset, '\0');
   std::vector<Fetch> fetches;
   for (uint64_t lo = offset; lo < end;) {
     uint64_t hi = std::min<uint64_t>(end, (lo / kChunkSize + 1) * kChunkSize);
     RETURN_IF_ERROR(Plan(ino, lo, hi, offset, &fetches));
     lo = hi;
   }
-  bool sequential = false;
-  if (state) {
-    // Sequential: where the last read ended (a first read at 0 counts) or, once a window is
-    // open, near it (reordered requests of the kernel's readahead).
-    uint64_t slack = std::min(kReorderSlack, state->window);
-    sequential = offset + slack >= state->next_offset && offset <= state->next_offset + slack;
-    if (sequential) {
-      state->window = state->window == 0
-                          ? block_size_
-                          : std::min<uint64_t>(state->window * 2, opts_.readahead_max);
-      state->next_offset = std::max(state->next_offset, end);
-    } else {
-      state->window = 0;
-      state->prefetched_to = 0;
-      state->next_offset = end;
-    }
-    // Readahead before this read's own fetches, so the blocks ahead are on their way while
-    // it waits. The window's end is rounded up to a block: the next reads then start past
-    // what was issued instead of asking for the same block again and again.
-    if (state->window > 0 && blocks_->caches()) {
-      uint64_t from = std::max(state->next_offset, state->prefetched_to);
-      uint64_t to = std::min(RoundUp(state->next_offset + state->window), length);
-      if (from < to) state->prefetched_to = std::max(from, Readahead(ino, from, to));
-    }
-  }
+  const bool sequential = state != nullptr && Track(ino, offset, end, length, state);
   // A sequential reader reads the rest of the block next: fetch it whole into the cache
   // (one GET, shared with a readahead of the same block) rather than a ranged GET now and
   // the whole block again later.
   const bool whole = sequential && blocks_->caches();
   std::vector<Status> results(fetches.size());
+  std::vector<BlockStore::Part> parts(fetches.size());
   auto run = [&](size_t i) {
     const Fetch& f = fetches[i];
-    auto got = blocks_->ReadBlock(f.id, f.index, f.block_len, f.off, f.len, whole);
+    auto got = blocks_->ReadBlockPart(f.id, f.index, f.block_len, f.off, f.len, whole);
     if (!got.ok() && got.status().Is(Code::kNotFound)) got = WaitForBlock(f, whole, got.status());
     if (!got.ok()) {
       results[i] = got.status();
       return;
     }
-    // memcpy into the buffer, not out.replace(): replace() rewrites the string's length
-    // field, and the fetch tasks run concurrently (a data race TSan reported).
-    memcpy(out.data() + f.dest, got->data(), f.len);
+    parts[i] = std::move(*got);  // each task writes only its own element
   };
   if (!fetches.empty()) {
     Latch latch(static_cast<int>(fetches.size()) - 1);
@@ -242,6 +248,19 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
     latch.Wait();
   }
   for (auto& st : results) RETURN_IF_ERROR(st);
+  // The pieces in file order, zeros between them (holes, bytes past a chunk's written end).
+  std::vector<size_t> order(fetches.size());
+  for (size_t i = 0; i < order.size(); i++) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return fetches[a].dest < fetches[b].dest; });
+  size_t at = 0;
+  for (size_t i : order) {
+    const Fetch& f = fetches[i];
+    if (f.dest > at) out->AppendZeros(f.dest - at);
+    out->AppendBlock(std::move(parts[i].data), parts[i].off, f.len);
+    at = f.dest + f.len;
+  }
+  if (end - offset > at) out->AppendZeros(end - offset - at);
   // A partial read of a block prefetches the whole block into the cache (DESIGN.md §7); a
   // sequential read already fetched it whole.
   if (blocks_->caches() && !whole) {
@@ -249,7 +268,7 @@ Result<std::string> DataReader::State::Read(Ino ino, uint64_t offset, size_t siz
       if (f.len != f.block_len) Prefetch(f);
     }
   }
-  return out;
+  return Status::OK();
 }
 
 uint64_t DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to) {
@@ -271,13 +290,14 @@ uint64_t DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to) {
   return to;
 }
 
-Result<std::string> DataReader::State::WaitForBlock(const Fetch& f, bool whole, Status missing) {
+Result<BlockStore::Part> DataReader::State::WaitForBlock(const Fetch& f, bool whole,
+                                                         Status missing) {
   Backoff b({.initial = std::chrono::milliseconds(50), .max = std::chrono::seconds(1)},
             SystemClock::Get(),
             Deadline::After(*SystemClock::Get(),
                             std::chrono::milliseconds(opts_.missing_block_wait_ms)));
   while (b.Wait()) {
-    auto got = blocks_->ReadBlock(f.id, f.index, f.block_len, f.off, f.len, whole);
+    auto got = blocks_->ReadBlockPart(f.id, f.index, f.block_len, f.off, f.len, whole);
     if (got.ok() || !got.status().Is(Code::kNotFound)) return got;
     missing = got.status();
   }
@@ -319,7 +339,13 @@ DataReader::~DataReader() = default;
 
 Result<std::string> DataReader::Read(Ino ino, uint64_t offset, size_t size, uint64_t length,
                                      ReadState* state) {
-  return state_->Read(ino, offset, size, length, state);
+  ReadBuffer buf;
+  RETURN_IF_ERROR(state_->Read(ino, offset, size, length, state, &buf));
+  return buf.Flatten();
+}
+Status DataReader::ReadInto(Ino ino, uint64_t offset, size_t size, uint64_t length,
+                            ReadState* state, ReadBuffer* out) {
+  return state_->Read(ino, offset, size, length, state, out);
 }
 void DataReader::Invalidate(Ino ino, uint32_t chunk_index) {
   state_->Invalidate(ino, chunk_index);

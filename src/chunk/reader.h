@@ -24,9 +24,9 @@
 //
 // The reader sees only committed data; ChunkStore::Read adds the writer's pending bytes.
 //
-// Thread-safety: every method may be called from any thread concurrently; a ReadState must
-// not be used by two reads at once (one per handle; FUSE serialises reads per handle only
-// loosely, so the VFS guards it with the handle's lock).
+// Thread-safety: every method may be called from any thread concurrently, also several reads
+// of one ReadState (the kernel sends a handle's reads concurrently): the state's own mutex
+// guards only its bookkeeping, never a block fetch.
 // Errors: SliceLog errors from ReadChunk; BlockStore errors (kNotFound for a missing block,
 // kCorruption, kUnavailable, kIOError). Background prefetch errors are dropped (the
 // foreground read will retry and report them).
@@ -34,9 +34,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "chunk/block_store.h"
+#include "chunk/read_buffer.h"
 #include "common/status.h"
 #include "meta/slice_log.h"
 
@@ -58,6 +60,7 @@ struct ReaderOptions {
 // Per-handle sequential-read state. Opaque to callers: default-construct one per open file
 // handle and pass it to every Read of that handle.
 struct ReadState {
+  std::mutex mu;              // guards the fields below (held for bookkeeping only)
   uint64_t next_offset = 0;   // where a sequential read would continue
   uint64_t window = 0;        // current readahead window in bytes (0 = none yet)
   uint64_t prefetched_to = 0; // file offset up to which prefetch was issued
@@ -80,6 +83,9 @@ class DataReader {
   // readahead).
   Result<std::string> Read(meta::Ino ino, uint64_t offset, size_t size, uint64_t length,
                            ReadState* state);
+  // The same into *out (emptied first) as pieces of the cached blocks: no copy of the bytes.
+  Status ReadInto(meta::Ino ino, uint64_t offset, size_t size, uint64_t length,
+                  ReadState* state, ReadBuffer* out);
 
   // Drop cached segments: of one chunk (after a local commit) or of the whole file (at open,
   // for close-to-open consistency, and after truncate/fallocate/copy_file_range).

@@ -18,11 +18,12 @@ Result<cache::BlockData> StoreTier::Get(const std::string& key, uint32_t expecte
   for (int attempt = 0; attempt <= kRereads; ++attempt) {
     auto body = store_->Get(key, 0, -1);
     if (!body.ok()) return body.status().WithContext("download " + key);
-    auto plain = DecodeBlock(*body, expected_len);
-    if (plain.ok()) return std::make_shared<const std::string>(std::move(*plain));
-    bad = plain.status().WithContext("block " + key);
+    Status decoded = DecodeBlockInPlace(&*body, expected_len);
+    if (decoded.ok()) return std::make_shared<const std::string>(std::move(*body));
+    const size_t received = body->size();
+    bad = decoded.WithContext("block " + key);
     if (attempt < kRereads) {
-      LOG_WARN_EVERY("{} ({} bytes received); fetching it again", bad.ToString(), body->size());
+      LOG_WARN_EVERY("{} ({} bytes received); fetching it again", bad.ToString(), received);
     }
   }
   return bad;

@@ -123,21 +123,35 @@ Result<CreateResult> Volume::Create(const Context& ctx, Ino parent, const std::s
 Status Volume::Read(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size_t size,
                     std::string* out, const std::function<bool()>& interrupted) {
   if (IsVirtualIno(ino)) return impl_->virt->Read(fh, off, size, out, interrupted);
+  chunk::ReadBuffer buf;
+  RETURN_IF_ERROR(ReadInto(ctx, ino, fh, off, size, &buf, interrupted));
+  *out = buf.Flatten();
+  return Status::OK();
+}
+
+Status Volume::ReadInto(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size_t size,
+                        chunk::ReadBuffer* out, const std::function<bool()>& interrupted) {
+  if (IsVirtualIno(ino)) {
+    std::string bytes;
+    RETURN_IF_ERROR(impl_->virt->Read(fh, off, size, &bytes, interrupted));
+    *out = chunk::ReadBuffer();
+    out->AppendOwned(std::move(bytes));
+    return Status::OK();
+  }
   auto h = impl_->GetFile(fh);
   if (!h) return Status(Code::kBadHandle, "unknown file handle");
   // No check of O_WRONLY here: the kernel enforces descriptor modes, and with its write-back
   // cache it reads through write-only handles to fill partly written pages.
   uint64_t length = impl_->KnownLength(h->ino);
-  std::lock_guard<std::mutex> l(h->mu);
-  auto data = impl_->chunks->Read(h->ino, off, size, length, &h->read_state);
-  if (!data.ok()) {
+  // No handle lock: the ReadState guards itself, and the kernel's concurrent reads of one
+  // handle (async read, readahead) proceed in parallel.
+  Status st = impl_->chunks->ReadInto(h->ino, off, size, length, &h->read_state, out);
+  if (!st.ok()) {
     // The reader returns EIO to the application; the log keeps what and where (the block key
     // is in the status).
-    LOG_WARN_EVERY("read of inode {} at {} (+{}) failed: {}", h->ino, off, size,
-                   data.status().ToString());
-    return data.status();
+    LOG_WARN_EVERY("read of inode {} at {} (+{}) failed: {}", h->ino, off, size, st.ToString());
+    return st;
   }
-  *out = std::move(*data);
   return Status::OK();
 }
 

@@ -154,6 +154,10 @@ class Volume {
   // of `.accesslog` waits for lines until `interrupted` (may be empty) says to give up.
   Status Read(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size_t size,
               std::string* out, const std::function<bool()>& interrupted = {});
+  // The same as pieces of the cached blocks (chunk/read_buffer.h): no copy of the bytes, for
+  // a reply by writev. Several reads of one handle may run at once.
+  Status ReadInto(const Context& ctx, Ino ino, uint64_t fh, uint64_t off, size_t size,
+                  chunk::ReadBuffer* out, const std::function<bool()>& interrupted = {});
   // Writes data at off (at the current length for O_APPEND handles); returns bytes written.
   Result<size_t> Write(const Context& ctx, Ino ino, uint64_t fh, uint64_t off,
                        std::string_view data);

@@ -4,8 +4,8 @@
 //
 // Thread-safety: inode table and handle table each have their own mutex (lock order: inodes
 // -> handles -> one handle's mutex). None is held across a Meta or ChunkStore call, except a
-// handle's own mutex around its ReadState during a read and a dir handle's mutex around its
-// page fetch (one reader per handle at a time, as the reader requires).
+// dir handle's mutex around its page fetch (one reader per handle at a time). A file
+// handle's ReadState guards itself (chunk/reader.h): reads of one handle run concurrently.
 #pragma once
 
 #include <atomic>
@@ -61,7 +61,7 @@ struct FileHandle {
   // errors", Linux's file->f_wb_err): taken at open (before the handle is shared), then
   // read and advanced only inside the DataWriter's calls, under its lock.
   chunk::ErrorCursor wb_err;
-  std::mutex mu;  // guards read_state and flock_owner
+  std::mutex mu;  // guards flock_owner (read_state has its own lock)
   chunk::ReadState read_state;
   std::optional<uint64_t> flock_owner;  // set once flock was used through this handle
 };
