@@ -25,6 +25,7 @@ Status FuseOptions::Validate() const {
   if (max_write < 4096 || max_write > (1u << 20)) {
     return Status::InvalidArgument("max_write must be between 4 KiB and 1 MiB");
   }
+  if (max_readahead > (64u << 20)) return Status::InvalidArgument("max_readahead must be <= 64 MiB");
   return Status::OK();
 }
 
@@ -42,6 +43,36 @@ std::string Unescape(const std::string& s) {
     }
   }
   return out;
+}
+
+// The "major:minor" of the mount at `path` (field 3 of /proc/self/mountinfo), or "".
+std::string MountDevice(const std::string& path) {
+  char real[PATH_MAX];
+  if (realpath(path.c_str(), real) == nullptr) return "";
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, found;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount_point ...
+    std::vector<std::string> f;
+    size_t pos = 0;
+    for (int field = 0; field < 5 && pos != std::string::npos; ++field) {
+      size_t end = line.find(' ', pos);
+      f.push_back(line.substr(pos, end == std::string::npos ? end : end - pos));
+      pos = end == std::string::npos ? end : end + 1;
+    }
+    if (f.size() == 5 && Unescape(f[4]) == real) found = f[2];  // the last mount there wins
+  }
+  return found;
+}
+
+// Sets the readahead of the FUSE mount at `mp` (best effort: sysfs is writable by root only;
+// without it reads still work, in the kernel's 128 KiB requests). Reads no file of the mount
+// itself (that would wait for INIT, which is answered only once the loop runs).
+void WriteReadahead(const std::string& mp, uint32_t bytes) {
+  std::string dev = MountDevice(mp);
+  if (dev.empty()) return;
+  std::ofstream out("/sys/class/bdi/" + dev + "/read_ahead_kb");
+  if (out) out << (bytes >> 10) << "\n";
 }
 
 bool IsMountPoint(const std::string& path) {
@@ -152,6 +183,13 @@ Status FuseServer::Run() {
   // Serve nothing more: the caller flushes open files, then the destructor unmounts.
   if (rc < 0) return FromErrno(-rc, "FUSE loop");
   return Status::OK();
+}
+
+void FuseServer::SetReadaheadOnce() {
+  // After INIT (the kernel sets the bdi's readahead from its reply, which would undo ours),
+  // hence at the first open rather than at mount.
+  if (options_.max_readahead == 0) return;
+  std::call_once(readahead_once_, [this] { WriteReadahead(mount_point_, options_.max_readahead); });
 }
 
 void FuseServer::Stop() {

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,11 @@ struct FuseOptions {
   bool writeback_cache = false;   // kernel write-back caching (FUSE_CAP_WRITEBACK_CACHE)
   int max_threads = 32;           // worker threads of the multi-threaded loop
   uint32_t max_write = 1 << 20;   // largest WRITE request (1 MiB)
+  // The kernel's readahead for this mount (its bdi's read_ahead_kb), which also sizes READ
+  // requests of buffered reads: the kernel offers only 128 KiB at INIT, so a sequential
+  // reader sent 128 KiB requests. Set through sysfs after mounting when we may (root);
+  // 0 leaves the kernel's value.
+  uint32_t max_readahead = 1 << 20;
   bool allow_other = false;       // -o allow_other
   // The kernel checks permissions from cached attributes too (-o default_permissions): path
   // components found in the dentry cache are otherwise never checked for search permission.
@@ -67,6 +73,9 @@ class FuseServer {
   // Serves until unmounted or Stop(). OK on a normal end.
   Status Run();
   void Stop();
+  // Raises the mount's readahead to options().max_readahead once, after INIT (the open
+  // handler calls it). Best effort: see FuseOptions::max_readahead.
+  void SetReadaheadOnce();
 
   vfs::Volume& volume() { return *volume_; }
   const FuseOptions& options() const { return options_; }
@@ -81,6 +90,7 @@ class FuseServer {
   FuseOptions options_;
   struct fuse_session* session_ = nullptr;
   bool mounted_ = false;
+  std::once_flag readahead_once_;
   bool signals_installed_ = false;
   std::unique_ptr<FuseOpMetrics> op_metrics_;
 };

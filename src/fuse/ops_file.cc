@@ -33,6 +33,7 @@ void FillFileInfo(struct fuse_file_info* fi, const vfs::OpenResult& o) {
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  ServerOf(req).SetReadaheadOnce();
   Guarded(req, [&] {
     auto r = VolumeOf(req).OpenFile(ContextOf(req), ino, VfsFlags(req, fi->flags));
     if (!r.ok()) return ReplyStatus(req, r.status());
