@@ -13,6 +13,8 @@
 #   peer hit      a --no-sharing member C without a disk cache: every block from A or B over
 #                 loopback (127.0.0.1)
 #
+# PERF_OUT=FILE: `perf record -g` the reader C and the members A and B during the last peer-hit
+# read (then `perf report -i FILE --no-children --sort comm,sym`).
 # Needs root and /dev/fuse; `make` first. Defaults: 4096 MiB, 3 runs. Uses $TMPDIR (default
 # /tmp) for a volume, two cache directories and a copy of the file: about 4 x SIZE of disk.
 set -euo pipefail
@@ -73,11 +75,12 @@ cp "$W/src/big" "$W/w/big"
 "$STRATA" umount "$W/w"; sleep 1
 MOUNTS=()
 G="--cache-group bench --attr-timeout 0"
-"$STRATA" mount -d --log "$W/a.log" $G --group-listen 127.0.0.1:$(port) --cache-dir "$W/cache-a" \
-  --cache-size $((SIZE_MIB * 2))M "sqlite3://$W/meta.db" "$W/a" >/dev/null; MOUNTS+=("$W/a")
-"$STRATA" mount -d --log "$W/b.log" $G --group-listen 127.0.0.1:$(port) --cache-dir "$W/cache-b" \
-  --cache-size $((SIZE_MIB * 2))M "sqlite3://$W/meta.db" "$W/b" >/dev/null; MOUNTS+=("$W/b")
-"$STRATA" mount -d --log "$W/c.log" $G --no-sharing "sqlite3://$W/meta.db" "$W/c" >/dev/null
+pidof_mount() { sed -n 's/.*(pid \([0-9]*\)).*/\1/p'; }
+APID=$("$STRATA" mount -d --log "$W/a.log" $G --group-listen 127.0.0.1:$(port) --cache-dir "$W/cache-a" \
+  --cache-size $((SIZE_MIB * 2))M "sqlite3://$W/meta.db" "$W/a" | pidof_mount); MOUNTS+=("$W/a")
+BPID=$("$STRATA" mount -d --log "$W/b.log" $G --group-listen 127.0.0.1:$(port) --cache-dir "$W/cache-b" \
+  --cache-size $((SIZE_MIB * 2))M "sqlite3://$W/meta.db" "$W/b" | pidof_mount); MOUNTS+=("$W/b")
+CPID=$("$STRATA" mount -d --log "$W/c.log" $G --no-sharing "sqlite3://$W/meta.db" "$W/c" | pidof_mount)
 MOUNTS+=("$W/c")
 for i in $(seq 50); do  # until both sharing members are on every ring
   n=$("$STRATA" cache status --json "$W/c" | python3 -c 'import json,sys;print(len(json.load(sys.stdin)["group"]["members"]))')
@@ -97,7 +100,12 @@ for r in $(seq "$REPS"); do
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/a"
   local+=("$(readfile "$W/a/big")")
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/c"
+  PERF_PID=
+  if [ -n "${PERF_OUT:-}" ] && [ "$r" = "$REPS" ]; then
+    perf record -q -g -p "$CPID,$APID,$BPID" -o "$PERF_OUT" 2>/dev/null & PERF_PID=$!; sleep 0.5
+  fi
   peer+=("$(readfile "$W/c/big")")
+  if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 done
 "$STRATA" cache status "$W/c"
 echo "file: $SIZE_MIB MiB, $REPS runs, MiB/s (median)"
