@@ -55,7 +55,7 @@ void Init(void* userdata, struct fuse_conn_info* conn) {
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   }
   conn->max_write = o.max_write;
-  // The kernel caps this by what it offered (128 KiB); FuseServer::Mount raises the mount's
+  // The kernel caps this by what it offered (128 KiB); the first open raises the mount's
   // readahead through sysfs (fuse_server.h max_readahead).
   conn->max_readahead = std::max(o.max_write, o.max_readahead);
   conn->max_background = 64;
