@@ -47,6 +47,9 @@
 #include "meta/xattr_cache.h"
 
 namespace strata::meta {
+namespace quota {
+class Tracker;  // quota_kv.h
+}  // namespace quota
 
 struct MetaOptions {
   bool read_only = false;         // every mutation returns kReadOnly
@@ -94,6 +97,7 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   Meta& operator=(const Meta&) = delete;
 
   const VolumeFormat& format() const { return format_; }
+  // The engine as Meta uses it (wrapped for quota enforcement: quota_kv.h).
   kv::KvEngine& engine() { return *engine_; }
   // Applies fn to the stored settings in one transaction (strata config).
   Status UpdateFormat(const std::function<Status(VolumeFormat&)>& fn);
@@ -231,6 +235,9 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   // The elected cleaner's jobs besides session cleanup (sessions.cc): deleted files, trash.
   void RunCleanerJobs();
 
+  // Directory quotas and the volume limits (quota_kv.h): engine_ is the caller's engine
+  // wrapped in quota::QuotaKv, which charges every usage change through quota_.
+  std::shared_ptr<quota::Tracker> quota_;
   std::shared_ptr<kv::KvEngine> engine_;
   MetaOptions options_;
   VolumeFormat format_;
