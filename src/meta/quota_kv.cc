@@ -51,8 +51,16 @@ class QuotaTxn : public kv::TransactionWrapper {
   QuotaTxn(std::unique_ptr<kv::Transaction> t, Tracker* tracker)
       : TransactionWrapper(std::move(t)), tracker_(tracker) {}
 
+  // A transaction dropped without a commit (an error, a retry) releases what it admitted.
+  ~QuotaTxn() override { tracker_->Finish(charges_, false); }
+
   kv::Transaction& inner() { return target(); }
-  const std::vector<Tracker::Charge>& charges() const { return charges_; }
+  // The charges to settle after a group commit (none are left to the destructor).
+  std::vector<Tracker::Charge> TakeCharges() {
+    std::vector<Tracker::Charge> out;
+    out.swap(charges_);
+    return out;
+  }
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
     if (Remembered(key)) {
@@ -106,8 +114,7 @@ class QuotaTxn : public kv::TransactionWrapper {
   }
   Status Commit() override {
     Status s = target().Commit();
-    tracker_->Finish(charges_, s.ok());
-    charges_.clear();
+    tracker_->Finish(TakeCharges(), s.ok());
     return s;
   }
 
@@ -171,7 +178,7 @@ std::vector<Status> QuotaKv::CommitGroup(const std::vector<kv::Transaction*>& tx
   }
   std::vector<Status> out = target().CommitGroup(inner);
   for (size_t i = 0; i < ours.size(); i++) {
-    tracker_->Finish(ours[i]->charges(), i < out.size() && out[i].ok());
+    tracker_->Finish(ours[i]->TakeCharges(), i < out.size() && out[i].ok());
   }
   return out;
 }
