@@ -148,6 +148,11 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
                               size_t limit, bool plus);
   Result<StatFs> GetStatFs(const Context& ctx, Ino ino);
   Result<DirUsage> GetDirUsage(Ino dir);
+  // Early quota check for write() (usage.cc): kQuotaExceeded / kNoSpace when growing a file
+  // of directory `dir` by `bytes` would pass a quota over it or the volume's capacity, as this
+  // client sees them (quota_kv.h). No engine round trip unless it looks over (then the usage
+  // is re-read before refusing); the commit of the data checks again in any case.
+  Status CheckGrowth(Ino dir, uint64_t bytes);
 
   // ---- Trash administration (trash_admin.cc; `strata trash`). Reads and renames only.
   // Every trashed file whose original parent is `under` or lies below it (kRootIno: every

@@ -90,6 +90,14 @@ class Tracker {
   };
   Status MoveDirs(kv::Transaction& txn, const std::vector<Move>& moves);
 
+  // Early check for write() (Meta::CheckGrowth), from the cache only: the quotas over `dir`
+  // (and kVolume) that growing by `bytes` would pass as this client sees them now. Empty when
+  // nothing looks over, or when `dir` is not cached (the commit checks anyway).
+  std::vector<Ino> LooksOver(Ino dir, int64_t bytes);
+  // Re-reads each of `qs` and refuses (kQuotaExceeded, kNoSpace) when growing by `bytes`
+  // still passes one.
+  Status Recheck(kv::Transaction& txn, const std::vector<Ino>& qs, int64_t bytes);
+
   // The innermost quota over `ino` (a directory, or a file: its parent) with its record as
   // stored now, for statfs; nullopt when none.
   Result<std::optional<std::pair<Ino, Record>>> Nearest(kv::Transaction& txn, uint64_t epoch,

@@ -307,6 +307,49 @@ Status Tracker::MoveDirs(kv::Transaction& txn, const std::vector<Move>& moves) {
   return Status::OK();
 }
 
+namespace {
+bool BytesOver(int64_t base, int64_t local, int64_t bytes, uint64_t max) {
+  return max > 0 && base + local + bytes > static_cast<int64_t>(max);
+}
+}  // namespace
+
+std::vector<Ino> Tracker::LooksOver(Ino dir, int64_t bytes) {
+  std::vector<Ino> out;
+  if (bytes <= 0) return out;
+  std::lock_guard<std::mutex> l(mu_);
+  if (!loaded_) return out;
+  auto vol = quotas_.find(kVolume);
+  if (vol != quotas_.end() && vol->second.valid &&
+      BytesOver(vol->second.base_bytes, vol->second.local_bytes, bytes,
+                vol->second.limits.max_bytes)) {
+    out.push_back(kVolume);
+  }
+  auto it = over_.find(dir);
+  if (it == over_.end()) return out;
+  for (Ino q : it->second) {
+    auto u = quotas_.find(q);
+    if (u != quotas_.end() &&
+        BytesOver(u->second.base_bytes, u->second.local_bytes, bytes, u->second.limits.max_bytes)) {
+      out.push_back(q);
+    }
+  }
+  return out;
+}
+
+Status Tracker::Recheck(kv::Transaction& txn, const std::vector<Ino>& qs, int64_t bytes) {
+  for (Ino q : qs) {
+    RETURN_IF_ERROR(Refresh(txn, q));
+    std::lock_guard<std::mutex> l(mu_);
+    const Usage& u = quotas_[q];
+    if (!BytesOver(u.base_bytes, u.local_bytes, bytes, u.limits.max_bytes)) continue;
+    const std::string what = std::to_string(u.limits.max_bytes) + " bytes";
+    if (q == kVolume) return Status(Code::kNoSpace, "volume limit of " + what + " reached");
+    return Status(Code::kQuotaExceeded,
+                  "quota of " + what + " reached (directory inode " + std::to_string(q) + ")");
+  }
+  return Status::OK();
+}
+
 Result<std::optional<std::pair<Ino, Record>>> Tracker::Nearest(kv::Transaction& txn,
                                                                uint64_t epoch, Ino ino) {
   using Out = std::optional<std::pair<Ino, Record>>;

@@ -123,6 +123,17 @@ Result<DirUsage> Meta::GetDirUsage(Ino dir) {
   return u;
 }
 
+Status Meta::CheckGrowth(Ino dir, uint64_t bytes) {
+  const std::vector<Ino> over = quota_->LooksOver(dir, static_cast<int64_t>(bytes));
+  if (over.empty()) return Status::OK();
+  kv::TxnOptions opts;
+  opts.read_only = true;
+  return kv::RunTxn(
+      *engine_,
+      [&](kv::Transaction& txn) { return quota_->Recheck(txn, over, static_cast<int64_t>(bytes)); },
+      opts);
+}
+
 Result<StatFs> Meta::GetStatFs(const Context& ctx, Ino ino) {
   // An unlimited volume reports 1 PiB / 2^40 inodes, or more when already used more.
   constexpr uint64_t kUnlimitedBytes = 1ULL << 50;

@@ -78,10 +78,27 @@ def test_nested_quotas_edquot_rename_statfs(fresh_volume):
 
     # write: the nested quota's 2 MiB; nothing over it is committed.
     write_file(os.path.join(n, "a"), MiB + MiB // 2)
-    expect_edquot(lambda: write_file(os.path.join(n, "b"), MiB))
+    # A write that alone would pass the quota is refused by write() itself, data not taken.
+    fd = os.open(os.path.join(n, "b"), os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        expect_edquot(lambda: os.write(fd, b"q" * MiB))
+        os.write(fd, b"q" * (MiB // 4))  # what fits is taken
+    finally:
+        os.close(fd)
+    assert os.path.getsize(os.path.join(n, "b")) == MiB // 4
+    # Writes that each fit but not together (still buffered): refused at the latest by close().
+    def two_writes():
+        fd = os.open(os.path.join(n, "c"), os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, b"q" * (MiB // 5))
+            os.write(fd, b"q" * (MiB // 5))
+        finally:
+            os.close(fd)
+    expect_edquot(two_writes)
     assert qget(vol, "/q/n")["used_bytes"] <= 2 * MiB
-    assert os.path.getsize(os.path.join(n, "b")) <= MiB // 2
+    assert os.path.getsize(os.path.join(n, "c")) == 0
     os.unlink(os.path.join(n, "b"))
+    os.unlink(os.path.join(n, "c"))
     # The outer quota counts the nested one's files too.
     assert qget(vol, "/q")["used_bytes"] == MiB + MiB // 2
     # create / mkdir / symlink / link: the inode limit (n, a used: 2 of 10).
