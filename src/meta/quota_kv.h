@@ -129,8 +129,14 @@ class Tracker {
 // The engine wrapper Meta puts around its engine.
 class QuotaKv : public kv::KvEngineWrapper {
  public:
+  // Takes the target's retry policy and transaction metrics as they are now (RunTxn reads
+  // them from the engine it is given, this wrapper): set them on the target before
+  // Meta::Open, as the composition root does.
   QuotaKv(std::shared_ptr<kv::KvEngine> target, std::shared_ptr<Tracker> tracker)
-      : KvEngineWrapper(std::move(target)), tracker_(std::move(tracker)) {}
+      : KvEngineWrapper(target), tracker_(std::move(tracker)) {
+    set_retry_policy(target->retry_policy());
+    set_txn_metrics(*target->txn_metrics());
+  }
   Result<std::unique_ptr<kv::Transaction>> Begin(bool read_only) override;
   std::vector<Status> CommitGroup(const std::vector<kv::Transaction*>& txns) override;
   Tracker& tracker() { return *tracker_; }
