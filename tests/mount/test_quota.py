@@ -192,6 +192,9 @@ def test_usage_exact_after_random_workload_and_summary(fresh_volume):
         b, n = walk_usage(real)
         assert (rows[path]["used_bytes"], rows[path]["used_inodes"]) == (b, n), path
 
+    # The directory usage records agree with the tree for fsck too (quotas never write them).
+    vol.run("fsck", vol.meta_url)
+
     # strata summary: the same figures, per directory, through the mount.
     s = json.loads(vol.run("summary", root, "--depth", "1", "--json").stdout)
     by_path = {row["path"]: row for row in s}
