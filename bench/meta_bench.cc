@@ -2,7 +2,10 @@
 // getattr, rename and unlink through the Meta API (the same code path FUSE uses), with T
 // threads each working in its own directory, and prints ops/s with p50/p99 latency.
 //
-//   strata_meta_bench [--ops N] [--threads T] [ENGINE_URL...]
+//   strata_meta_bench [--ops N] [--threads T] [--limits none|volume|quota] [ENGINE_URL...]
+// --limits volume formats with a (large) capacity and inode limit; --limits quota puts the
+// threads' directories below one directory with a (large) quota, so every operation is
+// charged to one shared quota record (meta/quota_kv.h).
 // Without URLs it runs memkv://, a temporary sqlite3:// file, and a redis-server it starts on
 // a free loopback port (skipped when redis-server is not installed), a three-member etcd
 // cluster and a PostgreSQL 15 (fsync=off), each started on loopback ports when installed.
@@ -16,6 +19,7 @@
 
 #include "meta/kv/kv.h"
 #include "meta/meta.h"
+#include "meta/quota.h"
 #include "tests/support/process.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/postgres_server.h"
@@ -70,7 +74,7 @@ Status Phase(int threads, int ops, OpStats* out, F fn) {
 }
 
 Status RunEngine(const kv::KvRegistry& registry, const std::string& url, const std::string& label,
-                 int ops, int threads) {
+                 int ops, int threads, const std::string& limits) {
   ASSIGN_OR_RETURN(auto engine, registry.Open(url));
   RETURN_IF_ERROR(engine->Clear());
   meta::VolumeFormat fmt;
@@ -78,14 +82,24 @@ Status RunEngine(const kv::KvRegistry& registry, const std::string& url, const s
   fmt.uuid = "bench-uuid";
   fmt.storage_url = "mem://bench";
   fmt.trash_days = 0;
+  if (limits == "volume") {
+    fmt.capacity_bytes = 1ULL << 50;
+    fmt.max_inodes = 1ULL << 40;
+  }
   RETURN_IF_ERROR(meta::Meta::Format(*engine, fmt, true));
   meta::MetaOptions mo;
   mo.background_jobs = false;
   ASSIGN_OR_RETURN(auto m, meta::Meta::Open(engine, mo));
   meta::Context ctx;  // root
   std::vector<meta::Ino> dirs(threads);
+  meta::Ino top = meta::kRootIno;
+  if (limits == "quota") {
+    ASSIGN_OR_RETURN(auto q, m->Mkdir(ctx, meta::kRootIno, "q", 0755));
+    top = q.ino;
+    RETURN_IF_ERROR(meta::quota::Set(*m, "/q", 1ULL << 50, 1ULL << 40).status());
+  }
   for (int t = 0; t < threads; t++) {
-    ASSIGN_OR_RETURN(auto e, m->Mkdir(ctx, meta::kRootIno, "d" + std::to_string(t), 0755));
+    ASSIGN_OR_RETURN(auto e, m->Mkdir(ctx, top, "d" + std::to_string(t), 0755));
     dirs[t] = e.ino;
   }
   std::vector<std::vector<meta::Ino>> inos(threads, std::vector<meta::Ino>(ops));
@@ -125,6 +139,7 @@ Status RunEngine(const kv::KvRegistry& registry, const std::string& url, const s
 int main(int argc, char** argv) {
   using namespace strata;
   int ops = 2000, threads = 1;
+  std::string limits = "none";
   std::vector<std::string> urls;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -132,6 +147,12 @@ int main(int argc, char** argv) {
       ops = std::atoi(argv[++i]);
     } else if (a == "--threads" && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
+    } else if (a == "--limits" && i + 1 < argc) {
+      limits = argv[++i];
+      if (limits != "none" && limits != "volume" && limits != "quota") {
+        std::fprintf(stderr, "strata_meta_bench: --limits takes none, volume or quota\n");
+        return 2;
+      }
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "strata_meta_bench: unknown flag %s\n", a.c_str());
       return 2;
@@ -180,7 +201,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "postgres skipped: %s\n", p.status().ToString().c_str());
     }
   }
-  std::printf("ops per thread: %d, threads: %d\n\n", ops, threads);
+  std::printf("ops per thread: %d, threads: %d, limits: %s\n\n", ops, threads, limits.c_str());
   std::printf("| %-22s | %-8s | %8s | %10s | %8s | %8s |\n", "engine", "op", "count", "ops/s",
               "p50 us", "p99 us");
   std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(24, '-').c_str(),
@@ -190,7 +211,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   for (const auto& url : urls) {
     std::string label = url.substr(0, url.find("://"));
-    Status st = RunEngine(registry, url, label, ops, threads);
+    Status st = RunEngine(registry, url, label, ops, threads, limits);
     if (!st.ok()) {
       std::fprintf(stderr, "strata_meta_bench: %s: %s\n", label.c_str(), st.ToString().c_str());
       rc = 1;

@@ -24,6 +24,8 @@ void RegisterAll(CLI::App& app, const client::Registries& registries) {
   RegisterBench(app);
   RegisterCsi(app, registries);
   RegisterUsage(app, registries);
+  RegisterQuota(app, registries);
+  RegisterSummary(app);
   RegisterSyncStaging(app, registries);
   RegisterWarmup(app);
   RegisterCache(app);

@@ -37,6 +37,9 @@ void RegisterBench(CLI::App& app);
 void RegisterCsi(CLI::App& app, const client::Registries& registries);
 // `strata usage` (usage.cc): subtree usage from the usage records.
 void RegisterUsage(CLI::App& app, const client::Registries& registries);
+// `strata quota` (quota.cc): directory quotas; `strata summary` (summary.cc): du from metadata.
+void RegisterQuota(CLI::App& app, const client::Registries& registries);
+void RegisterSummary(CLI::App& app);
 // `strata sync-staging` (sync_staging.cc): uploads a killed writeback mount's staged blocks.
 void RegisterSyncStaging(CLI::App& app, const client::Registries& registries);
 // `strata warmup`, `strata cache status`: through a running mount's control endpoint

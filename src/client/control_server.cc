@@ -15,6 +15,7 @@
 #include "chunk/chunk_store.h"
 #include "client/warmup.h"
 #include "common/logging.h"
+#include "meta/summary.h"
 
 namespace strata::client {
 
@@ -111,6 +112,31 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(Client* client,
   });
   http.Get("/v1/status", [client](const httplib::Request&, httplib::Response& res) {
     res.set_content(CacheStatusJson(*client), "application/json");
+  });
+  http.Get("/v1/summary", [client](const httplib::Request& req, httplib::Response& res) {
+    // `strata summary`: PATH is relative to the mounted root (the --subdir when there is one).
+    auto fail = [&](int code, const std::string& msg) {
+      res.status = code;
+      res.set_content(nlohmann::json{{"error", msg}}.dump(), "application/json");
+    };
+    int depth = 0;
+    try {
+      depth = req.has_param("depth") ? std::stoi(req.get_param_value("depth")) : 0;
+    } catch (const std::exception&) {
+      return fail(400, "depth must be a number");
+    }
+    const std::string rel = req.get_param_value("path");
+    meta::Meta* m = client->volume().meta();
+    auto dir = m->ResolveDir(client->options().volume.subdir + "/" + rel);
+    if (!dir.ok()) return fail(404, dir.status().ToString());
+    auto rows = meta::Summarize(*m, *dir, rel.empty() ? "." : rel, depth);
+    if (!rows.ok()) return fail(500, rows.status().ToString());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : *rows) {
+      out.push_back({{"path", r.path}, {"inode", r.ino}, {"depth", r.depth}, {"bytes", r.bytes},
+                     {"inodes", r.inodes}, {"dirs", r.dirs}});
+    }
+    res.set_content(out.dump(), "application/json");
   });
   http.Post("/v1/warmup", [client](const httplib::Request& req, httplib::Response& res) {
     auto fail = [&](int code, const std::string& msg) {

@@ -17,6 +17,8 @@
 //
 //   GET  /v1/status                        cache sizes, hits per tier, evictions, the group
 //   POST /v1/warmup?ino=I&chunk=C&mode=M   WarmChunk (warmup.h); M = fill | check | evict
+//   GET  /v1/summary?path=REL&depth=N      meta::Summarize (meta/summary.h) of REL below the
+//                                          mounted root: `strata summary`
 //
 // Ownership: borrows the Client, which must outlive the server.
 // Thread-safety: handlers run on a small worker pool; everything they call is thread-safe.

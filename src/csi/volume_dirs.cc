@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/uri.h"
+#include "meta/quota.h"
 
 namespace strata::csi {
 namespace {
@@ -85,28 +86,23 @@ Status VolumeDirs::Create(const std::string& path, uint64_t capacity) {
                                  std::to_string(have) + ", not " + std::to_string(capacity));
   }
   if (capacity == 0) return Status::OK();
-  return meta_->SetXattr(root, dir, kCapacityXattr, std::to_string(capacity), 0);
+  return meta::quota::Set(*meta_, norm, capacity, std::nullopt).status();
 }
 
 Result<uint64_t> VolumeDirs::Capacity(const std::string& path) {
   ASSIGN_OR_RETURN(std::string norm, NormalizeVolumePath(path));
   ASSIGN_OR_RETURN(meta::Ino dir, meta_->ResolveDir(norm));
-  auto v = meta_->GetXattr(meta::Context{}, dir, kCapacityXattr);
-  if (!v.ok()) {
-    if (v.status().Is(Code::kNoData)) return uint64_t{0};
-    return v.status();
+  auto q = meta::quota::GetByIno(*meta_, dir);
+  if (!q.ok()) {
+    if (q.status().Is(Code::kNotFound)) return uint64_t{0};
+    return q.status();
   }
-  try {
-    return static_cast<uint64_t>(std::stoull(*v));
-  } catch (const std::exception&) {
-    return Status::Corruption("bad " + std::string(kCapacityXattr) + " on " + norm);
-  }
+  return q->record.max_bytes;
 }
 
 Status VolumeDirs::SetCapacity(const std::string& path, uint64_t capacity) {
   ASSIGN_OR_RETURN(std::string norm, NormalizeVolumePath(path));
-  ASSIGN_OR_RETURN(meta::Ino dir, meta_->ResolveDir(norm));
-  return meta_->SetXattr(meta::Context{}, dir, kCapacityXattr, std::to_string(capacity), 0);
+  return meta::quota::Set(*meta_, norm, capacity, std::nullopt).status();
 }
 
 Status VolumeDirs::Remove(const std::string& path) {

@@ -6,10 +6,9 @@
 // Paths are volume paths relative to the root ("pvc-1", "tenants/pvc-2"); "", "..", and the
 // trash are refused for directories we create or remove.
 //
-// Capacity: until directory quotas exist (issue 15, part 2), the requested capacity is
-// recorded on the directory as the xattr `trusted.strata.capacity` (decimal bytes; trusted.*
-// is readable and writable by root only through a mount), and reported back by CreateVolume
-// and ControllerExpandVolume. It is not enforced yet.
+// Capacity: the requested capacity is the byte limit of a directory quota on the directory
+// (meta/quota.h; enforced on every mount: EDQUOT), reported back by CreateVolume and raised by
+// ControllerExpandVolume. 0 means no quota.
 //
 // Thread-safety: one object per request; not shared between threads.
 // Errors: kNotFound (no such directory), kNotDir, kAlreadyExists (a file where a directory
@@ -29,8 +28,6 @@
 
 namespace strata::csi {
 
-inline constexpr const char* kCapacityXattr = "trusted.strata.capacity";
-
 // kNotFound "volume is not formatted" for an sqlite3:// URL whose file is missing or empty:
 // opening it (or mounting it) would create a database there.
 Status CheckDatabaseFile(const VolumeSecrets& secrets);
@@ -44,12 +41,13 @@ class VolumeDirs {
                                                   const VolumeSecrets& secrets);
 
   // Creates `path` (and missing parents, 0755) as a directory with mode 0777, so that the
-  // pods' users may create their subPath directories in it, and records `capacity` (0: none).
-  // An existing directory is fine (CreateVolume is idempotent) when its recorded capacity is
+  // pods' users may create their subPath directories in it, with a quota of `capacity` bytes
+  // (0: none). An existing directory is fine (CreateVolume is idempotent) when its quota is
   // the same; kAlreadyExists otherwise.
   Status Create(const std::string& path, uint64_t capacity);
-  // The recorded capacity (0 when none), kNotFound when the directory does not exist.
+  // The quota's byte limit (0 when none), kNotFound when the directory does not exist.
   Result<uint64_t> Capacity(const std::string& path);
+  // Sets the quota's byte limit (creating the quota; its inode limit is kept).
   Status SetCapacity(const std::string& path, uint64_t capacity);
   // Removes the directory's whole tree: files go to the volume's trash when it has one
   // (restorable with `strata trash restore --to`). A missing directory is not an error.

@@ -1,6 +1,7 @@
 #include "dump/records.h"
 
 #include "common/bytes.h"
+#include "meta/quota_record.h"
 #include "meta/schema.h"
 
 namespace strata::dump {
@@ -286,17 +287,21 @@ Result<json> EncodeRecord(const kv::KeyValue& kv) {
       return json{
           {"t", "deleted"}, {"ino", ino}, {"length", len}, {"time", schema::DecodeI64(kv.value)}};
     }
-    case 'U':
     case 'Q':
-      if (k.size() == 9 && kv.value.size() == 16) {
-        json j{{"t", k[0] == 'U' ? "usage" : "quota"}, {"ino", GetU64BE(k.data() + 1)}};
-        if (k[0] == 'U') {
-          j["bytes"] = schema::DecodeI64(std::string_view(kv.value).substr(0, 8));
-          j["inodes"] = schema::DecodeI64(std::string_view(kv.value).substr(8));
-        } else {
-          j["bytes"] = GetU64BE(kv.value.data());
-          j["inodes"] = GetU64BE(kv.value.data() + 8);
+      // Quota record version 1 (meta/quota_record.h): limits and subtree usage.
+      if (k.size() == 9) {
+        if (auto q = meta::quota::DecodeRecord(kv.value)) {
+          return json{{"t", "quota"},         {"ino", GetU64BE(k.data() + 1)},
+                      {"bytes", q->max_bytes}, {"inodes", q->max_inodes},
+                      {"used_bytes", q->used_bytes}, {"used_inodes", q->used_inodes}};
         }
+      }
+      break;
+    case 'U':
+      if (k.size() == 9 && kv.value.size() == 16) {
+        json j{{"t", "usage"}, {"ino", GetU64BE(k.data() + 1)}};
+        j["bytes"] = schema::DecodeI64(std::string_view(kv.value).substr(0, 8));
+        j["inodes"] = schema::DecodeI64(std::string_view(kv.value).substr(8));
         return j;
       }
       break;
@@ -434,12 +439,12 @@ Result<kv::KeyValue> DecodeRecord(const json& r) {
   }
   if (t == "quota") {
     ASSIGN_OR_RETURN(uint64_t ino, U64(r, "ino"));
-    ASSIGN_OR_RETURN(uint64_t bytes, U64(r, "bytes"));
-    ASSIGN_OR_RETURN(uint64_t inodes, U64(r, "inodes"));
-    std::string v;
-    PutU64BE(&v, bytes);
-    PutU64BE(&v, inodes);
-    return kv::KeyValue{InoKey('Q', ino), std::move(v)};
+    meta::quota::Record q;
+    ASSIGN_OR_RETURN(q.max_bytes, U64(r, "bytes"));
+    ASSIGN_OR_RETURN(q.max_inodes, U64(r, "inodes"));
+    ASSIGN_OR_RETURN(q.used_bytes, I64(r, "used_bytes"));
+    ASSIGN_OR_RETURN(q.used_inodes, I64(r, "used_inodes"));
+    return kv::KeyValue{InoKey('Q', ino), meta::quota::EncodeRecord(q)};
   }
   if (t == "raw") {
     ASSIGN_OR_RETURN(std::string key, GetBytes(r, "key"));

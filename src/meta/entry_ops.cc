@@ -3,6 +3,7 @@
 #include "meta/internal.h"
 #include "meta/meta.h"
 #include "meta/namespace_util.h"
+#include "meta/quota_record.h"
 #include "meta/schema.h"
 
 namespace strata::meta {
@@ -186,7 +187,8 @@ Result<Entry> Meta::Link(const Context& ctx, Ino ino, Ino new_parent, const std:
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto raw,
                      txn.BatchGet({schema::AttrKey(ino), schema::AttrKey(new_parent),
-                                   schema::EntryKey(new_parent, new_name)}));
+                                   schema::EntryKey(new_parent, new_name),
+                                   quota::EpochKey()}));  // for quota charges
     if (!raw[0]) return Status::NotFound("no such inode");
     ASSIGN_OR_RETURN(Attr a, schema::DecodeAttr(*raw[0]));
     if (a.type == FileType::kDirectory) {

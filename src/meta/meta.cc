@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "meta/internal.h"
 #include "meta/namespace_util.h"
+#include "meta/quota_kv.h"
 #include "meta/schema.h"
 
 namespace strata::meta {
@@ -177,7 +178,8 @@ Result<std::unique_ptr<Meta>> Meta::Open(std::shared_ptr<kv::KvEngine> engine,
 }
 
 Meta::Meta(std::shared_ptr<kv::KvEngine> engine, const MetaOptions& options, VolumeFormat format)
-    : engine_(std::move(engine)),
+    : quota_(std::make_shared<quota::Tracker>(options.clock, quota::Bounds{})),
+      engine_(std::make_shared<quota::QuotaKv>(std::move(engine), quota_)),
       options_(options),
       format_(std::move(format)),
       clock_(options.clock),

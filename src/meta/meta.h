@@ -47,6 +47,9 @@
 #include "meta/xattr_cache.h"
 
 namespace strata::meta {
+namespace quota {
+class Tracker;  // quota_kv.h
+}  // namespace quota
 
 struct MetaOptions {
   bool read_only = false;         // every mutation returns kReadOnly
@@ -94,6 +97,7 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   Meta& operator=(const Meta&) = delete;
 
   const VolumeFormat& format() const { return format_; }
+  // The engine as Meta uses it (wrapped for quota enforcement: quota_kv.h).
   kv::KvEngine& engine() { return *engine_; }
   // Applies fn to the stored settings in one transaction (strata config).
   Status UpdateFormat(const std::function<Status(VolumeFormat&)>& fn);
@@ -144,6 +148,11 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
                               size_t limit, bool plus);
   Result<StatFs> GetStatFs(const Context& ctx, Ino ino);
   Result<DirUsage> GetDirUsage(Ino dir);
+  // Early quota check for write() (usage.cc): kQuotaExceeded / kNoSpace when growing a file
+  // of directory `dir` by `bytes` would pass a quota over it or the volume's capacity, as this
+  // client sees them (quota_kv.h). No engine round trip unless it looks over (then the usage
+  // is re-read before refusing); the commit of the data checks again in any case.
+  Status CheckGrowth(Ino dir, uint64_t bytes);
 
   // ---- Trash administration (trash_admin.cc; `strata trash`). Reads and renames only.
   // Every trashed file whose original parent is `under` or lies below it (kRootIno: every
@@ -231,6 +240,9 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   // The elected cleaner's jobs besides session cleanup (sessions.cc): deleted files, trash.
   void RunCleanerJobs();
 
+  // Directory quotas and the volume limits (quota_kv.h): engine_ is the caller's engine
+  // wrapped in quota::QuotaKv, which charges every usage change through quota_.
+  std::shared_ptr<quota::Tracker> quota_;
   std::shared_ptr<kv::KvEngine> engine_;
   MetaOptions options_;
   VolumeFormat format_;

@@ -7,6 +7,7 @@
 #include "meta/internal.h"
 #include "meta/meta.h"
 #include "meta/namespace_util.h"
+#include "meta/quota_kv.h"
 #include "meta/schema.h"
 
 namespace strata::meta {
@@ -90,7 +91,8 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
   return kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(parent), schema::AttrKey(new_parent),
                                              schema::EntryKey(parent, name),
-                                             schema::EntryKey(new_parent, new_name)}));
+                                             schema::EntryKey(new_parent, new_name),
+                                             quota::EpochKey()}));  // for quota charges
     AttrSet attrs;
     ASSIGN_OR_RETURN(Attr pdir, internal::CheckDir(raw[0], ctx, 3));
     ASSIGN_OR_RETURN(Attr ndir, internal::CheckDir(raw[1], ctx, 3));
@@ -132,6 +134,13 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
     }
     if (moves && IsDir(src)) RETURN_IF_ERROR(CheckNotInside(txn, new_parent, sino));
     if (moves && exchange && IsDir(dst)) RETURN_IF_ERROR(CheckNotInside(txn, parent, dino));
+    if (moves && (IsDir(src) || (exchange && IsDir(dst)))) {
+      // A directory's subtree usage follows it across quota boundaries (quota_kv.h).
+      std::vector<quota::Tracker::Move> dirs;
+      if (IsDir(src)) dirs.push_back({sino, parent, new_parent});
+      if (exchange && IsDir(dst)) dirs.push_back({dino, new_parent, parent});
+      RETURN_IF_ERROR(quota_->MoveDirs(txn, dirs));
+    }
 
     const Timespec now = internal::Now(*clock_);
     const int64_t sbytes = internal::UsageBytes(src);

@@ -2,12 +2,15 @@
 // (U{ino}) and for the volume (C{usedSpace/k}, C{usedInodes/k}, 16 shards summed, plus the
 // unsharded keys of older volumes), updated inside the transaction of the operation that
 // changes them, so they are exact after any crash. They are added blind (kv Increment: no
-// read, no conflict between operations that only add); only a limit check reads the totals. Capacity and inode limits come from
-// counters that mirror the settings (see meta.cc WriteSettings).
+// read, no conflict between operations that only add). Limits (the volume's capacity and
+// inode counters, mirroring the settings: meta.cc WriteSettings; directory quotas) are
+// checked by the quota layer as the increments go by (quota_kv.h).
 #include "common/bytes.h"
 #include "meta/internal.h"
 #include "meta/meta.h"
 #include "meta/namespace_util.h"
+#include "meta/quota_kv.h"
+#include "meta/quota_record.h"
 #include "meta/schema.h"
 
 namespace strata::meta {
@@ -41,7 +44,8 @@ Status UpdateDirUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inod
 }
 
 std::vector<std::string> UsageLimitKeys() {
-  return {schema::CounterKey(kCapacityCounter), schema::CounterKey(kMaxInodesCounter)};
+  return {schema::CounterKey(kCapacityCounter), schema::CounterKey(kMaxInodesCounter),
+          quota::EpochKey()};
 }
 
 std::string UsageShardKey(const char* counter, int shard) {
@@ -80,32 +84,18 @@ std::vector<std::string> AllUsageKeys() {
 Status UpdateVolumeUsage(kv::Transaction& txn, Ino shard_of, int64_t bytes, int64_t inodes) {
   if (bytes == 0 && inodes == 0) return Status::OK();
   const int shard = UsageShard(shard_of);
-  const std::vector<std::string> keys = {UsageShardKey(kUsedSpaceCounter, shard),
-                                         UsageShardKey(kUsedInodesCounter, shard)};
-  // Only the limits are read (operations fetch them with their own first reads: RunTxn's read
-  // cache answers this then); the shards are incremented blind unless a limit applies.
-  ASSIGN_OR_RETURN(auto raw, txn.BatchGet(UsageLimitKeys()));
-  const uint64_t capacity = DecodeU64(raw[0]);
-  const uint64_t max_inodes = DecodeU64(raw[1]);
-  const bool check_space = bytes > 0 && capacity > 0;
-  const bool check_inodes = inodes > 0 && max_inodes > 0;
-  if (check_space || check_inodes) {
-    // A limit applies: the totals over every shard, read in this transaction so that a
-    // concurrent change anywhere in the volume conflicts with it (the check stays exact).
-    ASSIGN_OR_RETURN(auto all, txn.BatchGet(AllUsageKeys()));
-    const int64_t used_space = SumUsage(all, 0);
-    const int64_t used_inodes = SumUsage(all, kUsageShards + 1);
-    if (check_space && used_space + bytes > static_cast<int64_t>(capacity)) {
-      return Status(Code::kNoSpace, "volume capacity of " + std::to_string(capacity) +
-                                        " bytes reached");
-    }
-    if (check_inodes && used_inodes + inodes > static_cast<int64_t>(max_inodes)) {
-      return Status(Code::kNoSpace, "volume inode limit of " + std::to_string(max_inodes) +
-                                        " reached");
-    }
+  // The limits (and the quota epoch) are read so that they join the read set (operations
+  // fetch them with their own first reads: RunTxn's read cache answers this then). The
+  // increments are blind; the limit check is the quota layer's (quota_kv.h: Meta's engine
+  // wrapper admits growth of a shard against the limits read here, from a cached total with
+  // a bounded overshoot, so that a limit no longer makes every operation read every shard).
+  RETURN_IF_ERROR(txn.BatchGet(UsageLimitKeys()).status());
+  if (bytes != 0) {
+    RETURN_IF_ERROR(txn.Increment(UsageShardKey(kUsedSpaceCounter, shard), {bytes}, false));
   }
-  if (bytes != 0) RETURN_IF_ERROR(txn.Increment(keys[0], {bytes}, false));
-  if (inodes != 0) RETURN_IF_ERROR(txn.Increment(keys[1], {inodes}, false));
+  if (inodes != 0) {
+    RETURN_IF_ERROR(txn.Increment(UsageShardKey(kUsedInodesCounter, shard), {inodes}, false));
+  }
   return Status::OK();
 }
 
@@ -133,6 +123,17 @@ Result<DirUsage> Meta::GetDirUsage(Ino dir) {
   return u;
 }
 
+Status Meta::CheckGrowth(Ino dir, uint64_t bytes) {
+  const std::vector<Ino> over = quota_->LooksOver(dir, static_cast<int64_t>(bytes));
+  if (over.empty()) return Status::OK();
+  kv::TxnOptions opts;
+  opts.read_only = true;
+  return kv::RunTxn(
+      *engine_,
+      [&](kv::Transaction& txn) { return quota_->Recheck(txn, over, static_cast<int64_t>(bytes)); },
+      opts);
+}
+
 Result<StatFs> Meta::GetStatFs(const Context& ctx, Ino ino) {
   // An unlimited volume reports 1 PiB / 2^40 inodes, or more when already used more.
   constexpr uint64_t kUnlimitedBytes = 1ULL << 50;
@@ -148,12 +149,27 @@ Result<StatFs> Meta::GetStatFs(const Context& ctx, Ino ino) {
         const size_t limits = keys.size();
         keys.push_back(schema::CounterKey(internal::kCapacityCounter));
         keys.push_back(schema::CounterKey(internal::kMaxInodesCounter));
+        keys.push_back(quota::EpochKey());
         ASSIGN_OR_RETURN(auto raw, txn.BatchGet(keys));
         st.used_bytes = static_cast<uint64_t>(std::max<int64_t>(0, internal::SumUsage(raw, 0)));
         st.used_inodes = static_cast<uint64_t>(
             std::max<int64_t>(0, internal::SumUsage(raw, internal::kUsageShards + 1)));
         st.total_bytes = internal::DecodeU64(raw[limits]);
         st.total_inodes = internal::DecodeU64(raw[limits + 1]);
+        // Inside a directory quota (or a --subdir mount of one) the innermost quota is the
+        // file system's size: its limits as totals, its subtree usage as used.
+        ASSIGN_OR_RETURN(auto q, quota_->Nearest(txn, quota::DecodeEpoch(raw[limits + 2]), ino));
+        if (q) {
+          const quota::Record& r = q->second;
+          if (r.max_bytes > 0) {
+            st.total_bytes = r.max_bytes;
+            st.used_bytes = static_cast<uint64_t>(std::max<int64_t>(0, r.used_bytes));
+          }
+          if (r.max_inodes > 0) {
+            st.total_inodes = r.max_inodes;
+            st.used_inodes = static_cast<uint64_t>(std::max<int64_t>(0, r.used_inodes));
+          }
+        }
         return Status::OK();
       },
       opts));

@@ -40,6 +40,7 @@ static OpenResult FinishOpen(Volume::Impl& impl, meta::Ino vol, int flags,
   auto h = std::make_shared<FileHandle>();
   h->ino = vol;
   h->flags = flags;
+  h->parent = attr.parent;
   h->wb_err = impl.chunks->OpenErrorCursor(vol);  // errors from now on are this handle's
   OpenResult r;
   {
@@ -165,6 +166,14 @@ Result<size_t> Volume::Write(const Context& ctx, Ino ino, uint64_t fh, uint64_t 
   if (h->flags & O_APPEND) {
     // Appends go to the end this client knows, including other handles' pending writes.
     off = impl_->KnownLength(h->ino);
+  }
+  if (h->parent != 0) {
+    // Growth past a quota (or the volume's capacity) is refused before the data is taken
+    // when this mount can tell (cache only); the commit checks in any case.
+    const uint64_t known = impl_->KnownLength(h->ino);
+    if (off + data.size() > known) {
+      RETURN_IF_ERROR(impl_->meta->CheckGrowth(h->parent, off + data.size() - known));
+    }
   }
   RETURN_IF_ERROR(impl_->chunks->Write(h->ino, off, data, &h->wb_err));
   impl_->RaiseKnownLength(h->ino, off + data.size());

@@ -57,6 +57,9 @@ struct InodeState {
 struct FileHandle {
   meta::Ino ino = 0;  // volume inode
   int flags = 0;
+  // The file's directory at open (0 when hard-linked): write() asks its quotas early
+  // (Meta::CheckGrowth) before accepting data that would pass one.
+  meta::Ino parent = 0;
   // This description's view of the file's write-error sequence (chunk/writer.h "Write
   // errors", Linux's file->f_wb_err): taken at open (before the handle is shared), then
   // read and advanced only inside the DataWriter's calls, under its lock.
