@@ -190,7 +190,8 @@ void RegisterQuota(CLI::App& app, const client::Registries& registries) {
                  void (*run)(const client::Registries&, const QuotaArgs&)) {
     auto a = std::make_shared<QuotaArgs>();
     CLI::App* c = q->add_subcommand(name, help);
-    c->add_option("META_URL", a->meta_url, "Metadata engine URL")->required();
+    c->add_option("META_URL", a->meta_url, "Metadata engine URL")
+        ->transform(MetaUrlFromEnv())->required();
     auto* p = c->add_option("--path", a->path, "Directory of the volume (e.g. /tenants/a)");
     if (path_required) p->required();
     c->add_flag("--json", a->json, "Print JSON");
