@@ -26,7 +26,15 @@ kv::RoundTripCounts AgentStep(Volume& v, kv::CountingKv& kv, Ino dir, int n) {
   const Context ctx;
   const std::string tmp = ".tmp" + std::to_string(n);
   const std::string out = "out" + std::to_string(n);
+  // The kernel asks for the directory's attributes at each path walk after a create or a
+  // rename in it (it drops them then; default_permissions needs them for the walk).
+  auto kernel_getattr_dir = [&] {
+    std::chrono::nanoseconds age(0);
+    auto a = v.GetAttrForKernel(ctx, dir, std::chrono::seconds(1), &age);
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+  };
   kv.Reset();
+  kernel_getattr_dir();
   EXPECT_TRUE(v.Lookup(ctx, dir, tmp).status().Is(Code::kNotFound));
   auto c = v.Create(ctx, dir, tmp, 0644, O_WRONLY | O_CREAT | O_EXCL);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
@@ -38,6 +46,7 @@ kv::RoundTripCounts AgentStep(Volume& v, kv::CountingKv& kv, Ino dir, int n) {
   EXPECT_TRUE(w.ok()) << w.status().ToString();
   EXPECT_TRUE(v.Flush(ctx, ino, fh, 1).ok());
   EXPECT_TRUE(v.Release(ino, fh).ok());
+  kernel_getattr_dir();
   EXPECT_TRUE(v.Lookup(ctx, dir, out).status().Is(Code::kNotFound));
   EXPECT_TRUE(v.Rename(ctx, dir, tmp, dir, out, 0).ok());
   return kv.counts();
