@@ -56,7 +56,7 @@ class DirAttrCache : public kv::CommitObserver {
  private:
   static constexpr size_t kMaxEntries = 65536;
   struct Slot {
-    int in_flight = 0;        // commits of this client writing the attr, not yet answered
+    int in_flight = 0;         // commits of this client writing the attr, not yet answered
     uint64_t last_ticket = 0;  // the newest of them
     bool held = false;
     Attr attr;
@@ -68,8 +68,8 @@ class DirAttrCache : public kv::CommitObserver {
   Clock* const clock_;
   const std::chrono::milliseconds ttl_;
   std::mutex mu_;
-  uint64_t next_ticket_ = 0;               // GUARDED_BY(mu_)
-  std::unordered_map<Ino, Slot> slots_;    // GUARDED_BY(mu_)
+  uint64_t next_ticket_ = 0;             // GUARDED_BY(mu_)
+  std::unordered_map<Ino, Slot> slots_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace strata::meta

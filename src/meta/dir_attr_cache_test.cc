@@ -174,8 +174,8 @@ TEST(DirAttrCacheConcurrencyTest, ConcurrentCommitsLeaveTheNewestOrNothing) {
   kv::MemKvOptions mo;
   mo.conflict_rate = 0.2;
   mo.seed = 7;
-  auto mem = std::make_shared<LateReplyKv>(
-      std::shared_ptr<kv::KvEngine>(std::move(*kv::MemKv::Open(mo))));
+  auto mem =
+      std::make_shared<LateReplyKv>(std::shared_ptr<kv::KvEngine>(std::move(*kv::MemKv::Open(mo))));
   VolumeFormat f;
   f.name = "vol";
   f.uuid = "dac-uuid";
@@ -194,8 +194,8 @@ TEST(DirAttrCacheConcurrencyTest, ConcurrentCommitsLeaveTheNewestOrNothing) {
     for (int t = 0; t < 8; t++) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < 5; i++) {
-          const std::string name = "r" + std::to_string(round) + "t" + std::to_string(t) + "i" +
-                                   std::to_string(i);
+          const std::string name =
+              "r" + std::to_string(round) + "t" + std::to_string(t) + "i" + std::to_string(i);
           EXPECT_TRUE((*m)->Mkdir(root, d->ino, name, 0755).ok());
         }
       });
