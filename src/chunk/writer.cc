@@ -76,6 +76,7 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
         s->seq = next_seq_++;
         s->created_ns = clock_->MonotonicNanos();
         f->open[chunk] = s;
+        with_open_.insert(ino);
         f->queues[chunk].push_back(s);
       }
       // Append up to the end of the current block / chunk.

@@ -11,6 +11,7 @@ void DataWriter::State::FreezeLocked(FileState& f, std::shared_ptr<SliceBuf> s, 
   frozen_bytes_ += s->len;
   auto it = f.open.find(s->chunk);
   if (it != f.open.end() && it->second == s) f.open.erase(it);
+  if (f.open.empty()) with_open_.erase(s->ino);
   for (uint32_t i = s->submitted; i < s->blocks.size(); i++) work->tasks.push_back({s, i});
   s->submitted = static_cast<uint32_t>(s->blocks.size());
   // Its blocks may all be stored already (uploaded while open): then nobody else would

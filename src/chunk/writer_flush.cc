@@ -144,7 +144,11 @@ void DataWriter::State::TimerLoop() {
     if (stop_) break;
     int64_t now = clock_->MonotonicNanos();
     Work work;
-    for (auto& [ino, f] : files_) {
+    const std::vector<Ino> with_open(with_open_.begin(), with_open_.end());
+    for (Ino ino : with_open) {
+      auto it = files_.find(ino);
+      if (it == files_.end()) continue;
+      const std::shared_ptr<FileState>& f = it->second;
       bool idle = now - f->last_write_ns >= idle_ns;
       std::vector<std::shared_ptr<SliceBuf>> due;
       for (auto& [chunk, s] : f->open) {

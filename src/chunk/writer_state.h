@@ -190,6 +190,10 @@ class DataWriter::State {
   mutable std::mutex mu_;
   std::condition_variable cv_;  // slice done, memory freed, stop
   std::map<Ino, std::shared_ptr<FileState>> files_;  // guarded by mu_
+  // The inodes of files_ whose FileState has open slices: all the timer has to look at
+  // (files_ also keeps every closed file with unsynced keys, tens of thousands on file://,
+  // which the timer walked under mu_ every tick). Guarded by mu_.
+  std::set<Ino> with_open_;
   uint64_t buffered_ = 0;                            // guarded by mu_
   uint64_t frozen_bytes_ = 0;  // buffered bytes in frozen slices (will be freed); mu_
   uint64_t next_seq_ = 1;                            // guarded by mu_

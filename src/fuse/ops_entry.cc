@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "fuse/ops.h"
@@ -102,8 +103,23 @@ void ReplyAttr(fuse_req_t req, fuse_ino_t ino, const Result<meta::Attr>& r) {
   fuse_reply_attr(req, &st, ServerOf(req).options().attr_timeout);
 }
 
+// A directory's attrs may come from this client's own last commit of them (vfs.h
+// GetAttrForKernel): the kernel then keeps them for what is left of its attr timeout, so they
+// are never older than that timeout, as if the kernel had asked at that commit.
 void GetAttr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  Guarded(req, [&] { ReplyAttr(req, ino, VolumeOf(req).GetAttr(ContextOf(req), ino)); });
+  Guarded(req, [&] {
+    const double timeout = ServerOf(req).options().attr_timeout;
+    std::chrono::nanoseconds age(0);
+    auto r = VolumeOf(req).GetAttrForKernel(
+        ContextOf(req), ino,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::duration<double>(timeout)),
+        &age);
+    if (!r.ok()) return ReplyStatus(req, r.status());
+    struct stat st = ToStat(ino, *r, VolumeOf(req).block_size());
+    const double left = timeout - std::chrono::duration<double>(age).count();
+    fuse_reply_attr(req, &st, left > 0 ? left : 0);
+  });
 }
 
 meta::SetAttrRequest ToSetAttr(const struct stat* attr, int to_set) {

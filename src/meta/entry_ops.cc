@@ -55,6 +55,9 @@ Status CreateInTxn(kv::Transaction& txn, const Context& ctx, Ino parent, const s
   internal::WriteAttr(txn, ino, a);
   txn.Put(schema::EntryKey(parent, name), schema::EncodeEntry(a.type, ino));
   if (symlink_target) txn.Put(schema::SymlinkKey(ino), *symlink_target);
+  // Inode ids are never reused: the new file has no slice list, and its first slice commit
+  // need not ask the engine for one (an engine with a read cache takes the hint).
+  if (a.type == FileType::kRegular) txn.HintAbsent(schema::ChunkKey(ino, 0));
   return Status::OK();
 }
 

@@ -73,6 +73,9 @@ Status MetaOptions::Validate() const {
   if (id_batch <= 0 || id_batch > 1000000) {
     return Status::InvalidArgument("id batch must be in 1..1000000");
   }
+  if (dir_attr_cache_ms < 0 || dir_attr_cache_ms > 60000) {
+    return Status::InvalidArgument("directory attr cache time must be in 0..60000 ms");
+  }
   return Status::OK();
 }
 
@@ -190,9 +193,21 @@ Meta::Meta(std::shared_ptr<kv::KvEngine> engine, const MetaOptions& options, Vol
                                         .expiry_seconds = options.session_expiry_seconds,
                                         .run_cleaner = options.background_jobs,
                                         .clock = options.clock},
-                [this] { RunCleanerJobs(); }) {}
+                [this] { RunCleanerJobs(); }) {
+  if (options.dir_attr_cache_ms > 0) {
+    dir_attrs_ = std::make_shared<DirAttrCache>(
+        options.clock, std::chrono::milliseconds(options.dir_attr_cache_ms));
+    engine_->AddCommitObserver(dir_attrs_);
+  }
+}
+
+std::optional<DirAttrCache::Hit> Meta::CachedDirAttr(Ino ino, std::chrono::nanoseconds max_age) {
+  if (!dir_attrs_) return std::nullopt;
+  return dir_attrs_->Get(ino, max_age);
+}
 
 Meta::~Meta() {
+  if (dir_attrs_) engine_->RemoveCommitObserver(dir_attrs_.get());
   // A destructor cannot report, so a failure is logged: an unclosed session expires by
   // itself and its owner's leftovers are cleaned by another client.
   const uint64_t sid = session_id();

@@ -38,6 +38,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "meta/format.h"
+#include "meta/dir_attr_cache.h"
 #include "meta/kv/kv.h"
 #include "meta/lock_waiter.h"
 #include "meta/open_files.h"
@@ -60,6 +61,10 @@ struct MetaOptions {
   // How long an inode this client created answers GetXattr with kNoData without asking the
   // engine (xattr_cache.h); 0 turns it off.
   int no_xattr_cache_ms = 1000;
+  // How long the attrs this client's own commits wrote to a directory answer the kernel's
+  // GETATTRs of it without asking the engine (dir_attr_cache.h); 0 turns it off. Other
+  // mounts' changes to the directory are seen at most that late.
+  int dir_attr_cache_ms = 1000;
   // The source of all time in Meta (default the system clock). Not owned; must outlive the
   // Meta. Tests pass a FakeClock.
   Clock* clock = SystemClock::Get();
@@ -127,6 +132,10 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   // root. Lookup's error for a missing part; kNotDir naming the part that is not a directory.
   Result<Ino> ResolveDir(const std::string& path);
   Result<Attr> GetAttr(Ino ino);
+  // The attr of directory `ino` as this client's last commit wrote it, when that is younger
+  // than max_age and options.dir_attr_cache_ms (dir_attr_cache.h); nullopt otherwise (ask
+  // GetAttr). For answering the kernel's GETATTRs; everything else reads the engine.
+  std::optional<DirAttrCache::Hit> CachedDirAttr(Ino ino, std::chrono::nanoseconds max_age);
   Result<Attr> SetAttr(const Context& ctx, Ino ino, const SetAttrRequest& req);
   // F_OK=0, R_OK=4, W_OK=2, X_OK=1.
   Status Access(const Context& ctx, Ino ino, int mask);
@@ -260,6 +269,7 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
 
   OpenFiles open_files_;
   NoXattrCache no_xattrs_;
+  std::shared_ptr<DirAttrCache> dir_attrs_;  // registered on engine_ while this Meta lives
   LockWaiter lock_waiter_;
   // Last: its thread calls RunCleanerJobs, so it is destroyed (and stopped) first.
   SessionManager sessions_;

@@ -109,6 +109,11 @@ bool ParseEntryKey(std::string_view key, Ino* parent, std::string* name) {
   name->assign(key.substr(10));
   return true;
 }
+bool ParseAttrKey(std::string_view key, Ino* ino) {
+  if (key.size() != 10 || key[0] != 'A' || key[9] != 'I') return false;
+  *ino = GetU64BE(key.data() + 1);
+  return true;
+}
 bool ParseChunkKey(std::string_view key, Ino* ino, uint32_t* chunk) {
   if (key.size() != 14 || key[0] != 'A' || key[9] != 'C') return false;
   *ino = GetU64BE(key.data() + 1);

@@ -67,6 +67,7 @@ std::string QuotaKey(Ino ino);
 std::string PrefixEnd(std::string_view prefix);
 
 // Splits keys back (return false when the key is not of that kind).
+bool ParseAttrKey(std::string_view key, Ino* ino);
 bool ParseEntryKey(std::string_view key, Ino* parent, std::string* name);
 bool ParseChunkKey(std::string_view key, Ino* ino, uint32_t* chunk);
 bool ParseSliceKey(std::string_view key, uint64_t* slice_id, uint32_t* size);  // K or G keys

@@ -48,6 +48,20 @@ Result<Attr> Volume::GetAttr(const Context& ctx, Ino ino) {
   return ShownAttr(impl_->Overlay(v, a));
 }
 
+Result<Attr> Volume::GetAttrForKernel(const Context& ctx, Ino ino,
+                                      std::chrono::nanoseconds max_age,
+                                      std::chrono::nanoseconds* age) {
+  *age = std::chrono::nanoseconds(0);
+  if (!IsVirtualIno(ino)) {
+    const meta::Ino v = impl_->ToVol(ino);
+    if (auto hit = impl_->meta->CachedDirAttr(v, max_age)) {
+      *age = hit->age;
+      return ShownAttr(hit->attr);
+    }
+  }
+  return GetAttr(ctx, ino);
+}
+
 // The kernel clears setuid/setgid after a write or truncate by sending a mode change with the
 // writer's credentials; a writer who is not the owner may do exactly that (and nothing more).
 Result<Attr> Volume::SetAttrKillPriv(const Context& ctx, meta::Ino v,

@@ -31,7 +31,8 @@ class TestClient {
 // from `registries` (default: the built-in ones).
 inline Result<TestClient> OpenTestClient(std::shared_ptr<kv::KvEngine> engine,
                                          const VolumeOptions& vo = {},
-                                         const client::Registries* registries = nullptr) {
+                                         const client::Registries* registries = nullptr,
+                                         const meta::MetaOptions& mo = {}) {
   static const client::Registries* builtins = [] {
     auto* r = new client::Registries;
     client::RegisterBuiltins(*r);
@@ -41,6 +42,7 @@ inline Result<TestClient> OpenTestClient(std::shared_ptr<kv::KvEngine> engine,
   client::ClientOptions o;
   o.meta_url = "memkv://";
   o.volume = vo;
+  o.meta = mo;
   o.background_jobs = false;
   ASSIGN_OR_RETURN(auto c, client::Client::OpenOnEngine(std::move(engine), *registries, o));
   return TestClient(std::move(c));

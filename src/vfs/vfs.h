@@ -24,6 +24,7 @@
 // object-store call except an OpenFile's own data-path lock.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -125,6 +126,12 @@ class Volume {
   // ---- Namespace
   Result<Entry> Lookup(const Context& ctx, Ino parent, const std::string& name);
   Result<Attr> GetAttr(const Context& ctx, Ino ino);
+  // GetAttr for the kernel's GETATTR: a directory's attrs may come from this client's own last
+  // commit of them (meta/dir_attr_cache.h) when that is younger than `max_age` (the kernel's
+  // attr timeout); *age says how old the answer is (0 when read from the engine), so the
+  // reply can shorten the kernel's timeout by it.
+  Result<Attr> GetAttrForKernel(const Context& ctx, Ino ino, std::chrono::nanoseconds max_age,
+                                std::chrono::nanoseconds* age);
   // req.mask kSetSize truncates through meta and drops the data path's cached view. With the
   // handle of a file opened for writing (ftruncate), the size change needs no permission check
   // (the open had it).

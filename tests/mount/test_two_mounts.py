@@ -4,6 +4,7 @@ import errno
 import fcntl
 import os
 import threading
+import time
 
 import pytest
 
@@ -25,6 +26,34 @@ def test_close_to_open_visibility(pair):
     with open(pb, "rb") as f:
         assert f.read() == b"VERSION 2 longer"
     os.unlink(pa)
+
+
+def test_directory_attrs_between_mounts(pair):
+    # A mount's own changes to a directory show in its attributes at once (they are answered
+    # from what its commit wrote); another mount's within the attribute timeout (1 s).
+    a, b = pair
+    da, db = os.path.join(a.path, "dattr"), os.path.join(b.path, "dattr")
+    os.mkdir(da)
+    for i in range(3):
+        os.mkdir(os.path.join(da, f"mine{i}"))
+        assert os.stat(da).st_nlink == 3 + i
+        before = os.stat(da).st_mtime_ns
+        with open(os.path.join(da, f"f{i}"), "wb") as f:
+            f.write(b"x")
+        os.rename(os.path.join(da, f"f{i}"), os.path.join(da, f"g{i}"))
+        assert os.stat(da).st_mtime_ns > before
+    os.mkdir(os.path.join(db, "theirs"))
+    deadline = time.time() + 3
+    while os.stat(da).st_nlink != 6:
+        assert time.time() < deadline, "another mount's mkdir unseen after 3 s"
+        time.sleep(0.05)
+    os.chmod(db, 0o700)
+    deadline = time.time() + 3
+    while os.stat(da).st_mode & 0o777 != 0o700:
+        assert time.time() < deadline, "another mount's chmod unseen after 3 s"
+        time.sleep(0.05)
+    os.chmod(da, 0o755)
+    assert os.stat(da).st_mode & 0o777 == 0o755
 
 
 def test_locks_between_mounts(pair):

@@ -71,6 +71,13 @@ class Transaction {
   virtual Status Increment(std::string_view key, const std::vector<int64_t>& deltas,
                            bool erase_at_zero);
 
+  // A hint from a caller that knows `key` is absent when this transaction commits (a new
+  // inode's chunk list: inode ids are never reused). An engine with a cache of what it read
+  // (Redis's version cache) may then answer a later read-write transaction's read of the key
+  // as "absent" without a round trip; that read is checked at its commit like any other, so
+  // a wrong hint costs a conflict and a retry, never a wrong answer. Default: ignored.
+  virtual void HintAbsent(std::string_view key) { (void)key; }
+
   // Adds the key to the read set without reading it (so a concurrent change conflicts).
   virtual Status AddReadConflict(std::string_view key) {
     auto r = Get(key);
@@ -141,7 +148,9 @@ struct Durability {
   std::string detail;            // how, in words an operator can act on
 };
 
-class CommitQueue;  // run_txn.cc
+class CommitQueue;     // run_txn.cc
+class CommitObserver;  // commit_observer.h
+using CommitObservers = std::vector<std::shared_ptr<CommitObserver>>;
 
 class KvEngine {
  public:
@@ -188,10 +197,22 @@ class KvEngine {
   void set_txn_metrics(TxnMetrics m) {
     txn_metrics_.store(std::make_shared<const TxnMetrics>(std::move(m)));
   }
+  // Observers of the writes RunTxn commits through this engine object (commit_observer.h):
+  // a client registers its caches of what it wrote. May be called while transactions run;
+  // Remove waits for nothing (a commit already under way may still call the observer, which
+  // the shared_ptr keeps alive).
+  void AddCommitObserver(std::shared_ptr<CommitObserver> observer);
+  void RemoveCommitObserver(const CommitObserver* observer);
+  std::shared_ptr<const CommitObservers> commit_observers() const {
+    return commit_observers_.load();
+  }
 
  private:
   RetryPolicy retry_policy_;
   std::atomic<std::shared_ptr<const TxnMetrics>> txn_metrics_{std::make_shared<const TxnMetrics>()};
+  std::mutex observers_mu_;  // serialises Add/RemoveCommitObserver
+  std::atomic<std::shared_ptr<const CommitObservers>> commit_observers_{
+      std::make_shared<const CommitObservers>()};
   // RunTxn's group-commit queue for this engine (run_txn.cc), made on first use.
   friend Status CommitThroughQueue(KvEngine& engine, Transaction& txn);
   std::once_flag commit_queue_once_;

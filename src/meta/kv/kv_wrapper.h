@@ -38,6 +38,7 @@ class TransactionWrapper : public Transaction {
                    bool erase_at_zero) override {
     return t_->Increment(key, deltas, erase_at_zero);
   }
+  void HintAbsent(std::string_view key) override { t_->HintAbsent(key); }
   Status AddReadConflict(std::string_view key) override { return t_->AddReadConflict(key); }
   Status Validate() override { return t_->Validate(); }
   Status Commit() override { return t_->Commit(); }

@@ -17,9 +17,11 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
+#include <set>
 
 #include "common/bytes.h"
 #include "common/logging.h"
+#include "meta/kv/commit_observer.h"
 #include "meta/kv/kv.h"
 #include "meta/kv/kv_wrapper.h"
 
@@ -128,6 +130,20 @@ Status CommitThroughQueue(KvEngine& engine, Transaction& txn) {
   return engine.commit_queue_->Commit(engine, txn);
 }
 
+void KvEngine::AddCommitObserver(std::shared_ptr<CommitObserver> observer) {
+  std::lock_guard lock(observers_mu_);
+  auto next = std::make_shared<CommitObservers>(*commit_observers_.load());
+  next->push_back(std::move(observer));
+  commit_observers_.store(std::move(next));
+}
+
+void KvEngine::RemoveCommitObserver(const CommitObserver* observer) {
+  std::lock_guard lock(observers_mu_);
+  auto next = std::make_shared<CommitObservers>(*commit_observers_.load());
+  std::erase_if(*next, [&](const auto& o) { return o.get() == observer; });
+  commit_observers_.store(std::move(next));
+}
+
 Status RetryPolicy::Validate() const {
   if (budget.count() <= 0) return Status::InvalidArgument("metadata timeout must be positive");
   if (clock == nullptr) return Status::InvalidArgument("retry policy needs a clock");
@@ -144,15 +160,27 @@ void Count(Counter* c) {
 // afterwards (reads see the transaction's own writes, as the engine would answer). The engine
 // has the key in its read set already, so nothing is lost for conflict detection. Increment
 // drops the key (the engine alone knows the sum). Scans go to the engine.
+// It also notes the writes of keys the engine's commit observers watch (commit_observer.h),
+// and whether each was read from the engine first.
 class ReadCache : public TransactionWrapper {
  public:
-  using TransactionWrapper::TransactionWrapper;
+  ReadCache(std::unique_ptr<Transaction> t, const CommitObservers& observers)
+      : TransactionWrapper(std::move(t)), observers_(observers) {}
   Transaction& engine_txn() { return target(); }
+
+  // The watched writes of this attempt, in key order.
+  std::vector<CommitObserver::Write> WatchedWrites() const {
+    std::vector<CommitObserver::Write> out;
+    out.reserve(watched_.size());
+    for (const auto& [k, w] : watched_) out.push_back(w);
+    return out;
+  }
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
     auto it = known_.find(key);
     if (it != known_.end()) return it->second;
     ASSIGN_OR_RETURN(auto v, target().Get(key));
+    Fetched(key);
     known_.emplace(std::string(key), v);
     return v;
   }
@@ -176,6 +204,7 @@ class ReadCache : public TransactionWrapper {
                                          SingleGet(missing[0]))
                                    : target().BatchGet(missing));
     for (size_t j = 0; j < where.size(); j++) {
+      Fetched(missing[j]);
       known_.insert_or_assign(missing[j], got[j]);
       out[where[j]] = std::move(got[j]);
     }
@@ -183,10 +212,12 @@ class ReadCache : public TransactionWrapper {
   }
   void Put(std::string_view key, std::string_view value) override {
     known_.insert_or_assign(std::string(key), std::optional<std::string>(std::in_place, value));
+    Wrote(key, std::optional<std::string>(std::in_place, value));
     target().Put(key, value);
   }
   void Delete(std::string_view key) override {
     known_.insert_or_assign(std::string(key), std::nullopt);
+    Wrote(key, std::nullopt);
     target().Delete(key);
   }
   Status Increment(std::string_view key, const std::vector<int64_t>& deltas,
@@ -197,6 +228,24 @@ class ReadCache : public TransactionWrapper {
   }
 
  private:
+  bool Watched(std::string_view key) const {
+    for (const auto& o : observers_) {
+      if (o->Watches(key)) return true;
+    }
+    return false;
+  }
+  // A read of `key` reached the engine.
+  void Fetched(std::string_view key) {
+    if (!observers_.empty() && Watched(key)) fetched_.emplace(key);
+  }
+  void Wrote(std::string_view key, std::optional<std::string> value) {
+    if (observers_.empty() || !Watched(key)) return;
+    auto& w = watched_[std::string(key)];
+    w.key = std::string(key);
+    w.value = std::move(value);
+    w.read = fetched_.count(w.key) > 0;
+  }
+
   Result<std::vector<std::optional<std::string>>> SingleGet(const std::string& key) {
     ASSIGN_OR_RETURN(auto v, target().Get(key));
     std::vector<std::optional<std::string>> out;
@@ -205,7 +254,23 @@ class ReadCache : public TransactionWrapper {
   }
 
   std::map<std::string, std::optional<std::string>, std::less<>> known_;
+  const CommitObservers& observers_;
+  std::set<std::string, std::less<>> fetched_;              // watched keys read from the engine
+  std::map<std::string, CommitObserver::Write> watched_;  // watched keys written
 };
+
+// Commits through the queue, telling the engine's observers about the watched writes.
+Status CommitObserved(KvEngine& engine, const CommitObservers& observers, ReadCache& cache) {
+  if (observers.empty()) return CommitThroughQueue(engine, cache.engine_txn());
+  std::vector<CommitObserver::Write> writes = cache.WatchedWrites();
+  if (writes.empty()) return CommitThroughQueue(engine, cache.engine_txn());
+  std::vector<uint64_t> tickets;
+  tickets.reserve(observers.size());
+  for (const auto& o : observers) tickets.push_back(o->Committing(writes));
+  Status s = CommitThroughQueue(engine, cache.engine_txn());
+  for (size_t i = 0; i < observers.size(); i++) observers[i]->Committed(tickets[i], s, writes);
+  return s;
+}
 
 }  // namespace
 
@@ -213,6 +278,7 @@ Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,
               const TxnOptions& opts) {
   const RetryPolicy& policy = engine.retry_policy();
   const std::shared_ptr<const TxnMetrics> metrics = engine.txn_metrics();
+  const std::shared_ptr<const CommitObservers> observers = engine.commit_observers();
   const TxnMetrics& m = *metrics;
   Clock* clock = policy.clock;
   BackoffPolicy bp = policy.backoff;
@@ -251,7 +317,7 @@ Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,
       continue;
     }
     (*begun)->SetDeadline(deadline, clock);
-    ReadCache cache(std::move(*begun));
+    ReadCache cache(std::move(*begun), *observers);
     ReadCache* txn = &cache;
     Status s = fn(cache);
     if (!s.ok()) {
@@ -271,7 +337,7 @@ Status RunTxn(KvEngine& engine, const std::function<Status(Transaction&)>& fn,
       return finish(std::move(s), false);  // a failed validation of another kind says nothing
     }
     // The engine's own transaction goes to the queue (CommitGroup wants the engine's type).
-    s = CommitThroughQueue(engine, cache.engine_txn());
+    s = CommitObserved(engine, *observers, cache);
     if (s.ok()) return finish(std::move(s), false);
     if (s.Is(Code::kOutcomeUnknown) && opts.idempotent) {
       LOG_WARN_EVERY("metadata: {}; re-running the idempotent transaction", s.ToString());

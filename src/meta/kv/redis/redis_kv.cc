@@ -151,6 +151,8 @@ class RedisTxn : public Transaction {
 
   void Put(std::string_view key, std::string_view value) override { writes_.Put(key, value); }
   void Delete(std::string_view key) override { writes_.Delete(key); }
+  // Recorded as "absent" in the version cache once this transaction's writes are applied.
+  void HintAbsent(std::string_view key) override { absent_hints_.emplace_back(key); }
 
   Status Validate() override {
     // One read round trip is one atomic view: nothing to check (cached reads are not).
@@ -272,6 +274,13 @@ class RedisTxn : public Transaction {
     if (version.empty()) return;
     for (const auto& [k, v] : writes_.entries()) sh_->CachePut(k, v ? version : "", v);
     for (const auto& [k, inc] : writes_.increments()) sh_->CacheDrop(k);
+    // A key the caller knows to be absent (kv.h HintAbsent): a later read-write transaction
+    // reads "absent" from the cache and its commit checks that like any read.
+    for (const auto& k : absent_hints_) {
+      if (writes_.Find(k) == nullptr && writes_.increments().find(k) == writes_.increments().end()) {
+        sh_->CachePut(k, "", std::nullopt);
+      }
+    }
   }
 
  private:
@@ -431,6 +440,7 @@ class RedisTxn : public Transaction {
   WriteBuffer writes_;
   std::map<std::string, std::string, std::less<>> versions_;  // key -> version ("" = absent)
   std::vector<Range> ranges_;
+  std::vector<std::string> absent_hints_;
 };
 
 // The maxmemory_policy line of INFO memory (works where CONFIG is disabled).

@@ -115,6 +115,46 @@ TEST(RedisKvTest, DatabasesAreSeparate) {
   EXPECT_EQ(conformance::Read(**two, "only-in-1"), "<absent>");
 }
 
+// Transaction::HintAbsent seeds the version cache with "absent": a right hint answers a later
+// read-write transaction's read without asking the server; a wrong one (another client wrote
+// the key) costs one conflict and a retry that reads the server, never a wrong answer.
+TEST(RedisKvTest, AWrongAbsentHintCostsAConflictNotAWrongAnswer) {
+  if (!SkipReason().empty()) GTEST_SKIP() << SkipReason();
+  auto mine = RedisKv::OpenUrl(Shared().server->Url(4));
+  auto other = RedisKv::OpenUrl(Shared().server->Url(4));
+  ASSERT_TRUE(mine.ok() && other.ok());
+  ASSERT_TRUE((*mine)->Clear().ok());
+  ASSERT_TRUE(conformance::PutOne(**other, "taken", "theirs").ok());
+  ASSERT_TRUE(RunTxn(**mine, [](Transaction& t) {
+                t.Put("new", "1");
+                t.HintAbsent("taken");  // wrong: the other client wrote it
+                t.HintAbsent("free");   // right
+                return Status::OK();
+              }).ok());
+  int attempts = 0;
+  std::string seen;
+  ASSERT_TRUE(RunTxn(**mine, [&](Transaction& t) -> Status {
+                attempts++;
+                ASSIGN_OR_RETURN(auto v, t.Get("taken"));
+                seen = v.value_or("<absent>");
+                t.Put("copy", seen);
+                return Status::OK();
+              }).ok());
+  EXPECT_EQ(seen, "theirs");
+  EXPECT_EQ(attempts, 2) << "the cached 'absent' should have failed the first commit";
+  EXPECT_EQ(conformance::Read(**mine, "copy"), "theirs");
+  attempts = 0;
+  ASSERT_TRUE(RunTxn(**mine, [&](Transaction& t) -> Status {
+                attempts++;
+                ASSIGN_OR_RETURN(auto v, t.Get("free"));
+                if (v) return Status::Internal("'free' should be absent");
+                t.Put("free", "mine");
+                return Status::OK();
+              }).ok());
+  EXPECT_EQ(attempts, 1);
+  EXPECT_EQ(conformance::Read(**other, "free"), "mine");
+}
+
 // A server that accepts connections but never answers (SIGSTOP: a hung or partitioned
 // primary) costs a transaction its deadline, not io_timeout_ms per reply times the retries.
 TEST(RedisKvTest, AFrozenServerCostsATransactionItsDeadlineOnly) {
