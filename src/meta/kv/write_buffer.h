@@ -35,6 +35,21 @@ class WriteBuffer {
     return it == writes_.end() ? nullptr : &it->second;
   }
 
+  // A BatchGet's first step: out[i] (sized like keys) gets the pending value of every key this
+  // buffer holds; the indexes of the others, which the engine must read, are returned in order.
+  std::vector<size_t> AnswerPending(const std::vector<std::string>& keys,
+                                    std::vector<std::optional<std::string>>* out) const {
+    std::vector<size_t> unanswered;
+    for (size_t i = 0; i < keys.size(); i++) {
+      if (const auto* w = Find(keys[i])) {
+        (*out)[i] = *w;
+      } else {
+        unanswered.push_back(i);
+      }
+    }
+    return unanswered;
+  }
+
   bool empty() const { return writes_.empty() && increments_.empty(); }
   size_t size() const { return writes_.size(); }
   const Map& entries() const { return writes_; }

@@ -137,14 +137,7 @@ class EtcdTxn : public Transaction {
       const std::vector<std::string>& keys) override {
     RETURN_IF_ERROR(CheckOpen());
     std::vector<std::optional<std::string>> out(keys.size());
-    std::vector<size_t> where;
-    for (size_t i = 0; i < keys.size(); i++) {
-      if (auto* w = writes_.Find(keys[i])) {
-        out[i] = *w;
-      } else {
-        where.push_back(i);
-      }
-    }
+    const std::vector<size_t> where = writes_.AnswerPending(keys, &out);
     for (size_t b = 0; b < where.size(); b += kBatchGet) {
       const size_t e = std::min(where.size(), b + kBatchGet);
       json ops = json::array();

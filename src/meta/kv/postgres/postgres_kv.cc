@@ -85,17 +85,10 @@ class PgTxn : public Transaction {
       const std::vector<std::string>& keys) override {
     RETURN_IF_ERROR(Start());
     std::vector<std::optional<std::string>> out(keys.size());
+    const std::vector<size_t> where = writes_.AnswerPending(keys, &out);
+    if (where.empty() || !table_) return out;
     std::vector<std::string_view> missing;
-    std::vector<size_t> where;
-    for (size_t i = 0; i < keys.size(); i++) {
-      if (auto* w = writes_.Find(keys[i])) {
-        out[i] = *w;
-      } else {
-        missing.push_back(keys[i]);
-        where.push_back(i);
-      }
-    }
-    if (missing.empty() || !table_) return out;
+    for (size_t i : where) missing.push_back(keys[i]);
     // One round trip: k IN ($1, ..., $n).
     std::string sql = "SELECT k, v FROM kv WHERE k IN (";
     for (size_t i = 0; i < missing.size(); i++) {

@@ -124,17 +124,10 @@ class RedisTxn : public Transaction {
       const std::vector<std::string>& keys) override {
     RETURN_IF_ERROR(CheckOpen());
     std::vector<std::optional<std::string>> out(keys.size());
+    const std::vector<size_t> where = writes_.AnswerPending(keys, &out);
+    if (where.empty()) return out;
     std::vector<std::string> missing;
-    std::vector<size_t> where;
-    for (size_t i = 0; i < keys.size(); i++) {
-      if (auto* w = writes_.Find(keys[i])) {
-        out[i] = *w;
-      } else {
-        missing.push_back(keys[i]);
-        where.push_back(i);
-      }
-    }
-    if (missing.empty()) return out;
+    for (size_t i : where) missing.push_back(keys[i]);
     ASSIGN_OR_RETURN(auto vs, Load(missing));
     for (size_t j = 0; j < where.size(); j++) out[where[j]] = std::move(vs[j]);
     return out;
