@@ -131,6 +131,8 @@ def main():
     ap.add_argument("--threads", type=int, default=96, help="FUSE worker threads")
     ap.add_argument("--mount-args", default="")
     ap.add_argument("--label", default="")
+    ap.add_argument("--url-query", default="",
+                    help="engine URL parameters, e.g. group_commit=16&pool_size=128")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs) at the end")
     a = ap.parse_args()
     for tool in (a.strata, a.proxy, shutil.which("redis-server") or "/nonexistent"):
@@ -146,7 +148,7 @@ def main():
         wait_port(rport)
         for rtt in [float(x) for x in a.rtt_ms.split(",")]:
             proxy = Proxy(a.proxy, rport, int(rtt * 1000), os.path.join(work, "stats"))
-            url = f"redis://127.0.0.1:{proxy.port}/"
+            url = f"redis://127.0.0.1:{proxy.port}/" + (f"?{a.url_query}" if a.url_query else "")
             store = os.path.join(work, f"store-{rtt}")
             os.mkdir(store)
             subprocess.run(["redis-cli", "-p", str(rport), "flushall"], check=True,
