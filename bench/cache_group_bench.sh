@@ -14,7 +14,8 @@
 #                 loopback (127.0.0.1)
 #
 # PERF_OUT=FILE: `perf record -g` the reader C and the members A and B during the last peer-hit
-# read (then `perf report -i FILE --no-children --sort comm,sym`).
+# read (then `perf report -i FILE --no-children --sort comm,sym`); PERF_LOCAL_OUT=FILE: A
+# during the last local-hit read.
 # Needs root and /dev/fuse; `make` first. Defaults: 4096 MiB, 3 runs. Uses $TMPDIR (default
 # /tmp) for a volume, two cache directories and a copy of the file: about 4 x SIZE of disk.
 set -euo pipefail
@@ -98,7 +99,12 @@ for r in $(seq "$REPS"); do
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/a"
   cold+=("$(readfile "$W/a/big")")
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/a"
+  PERF_PID=
+  if [ -n "${PERF_LOCAL_OUT:-}" ] && [ "$r" = "$REPS" ]; then
+    perf record -q -g -p "$APID" -o "$PERF_LOCAL_OUT" 2>/dev/null & PERF_PID=$!; sleep 0.5
+  fi
   local+=("$(readfile "$W/a/big")")
+  if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/c"
   PERF_PID=
   if [ -n "${PERF_OUT:-}" ] && [ "$r" = "$REPS" ]; then

@@ -64,11 +64,48 @@ uint32_t Crc32cExtendPortable(uint32_t crc, const void* data, size_t n) {
   return ~l;
 }
 
+// Multiplication of two polynomials modulo the CRC polynomial, in the reflected bit order the
+// CRC register uses (bit 31 is x^0).
+uint32_t MulModP(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (uint32_t m = 1u << 31; m != 0; m >>= 1) {
+    if (a & m) product ^= b;
+    b = (b & 1) ? (b >> 1) ^ kPoly : b >> 1;
+  }
+  return product;
+}
+
+// x^(2^k) mod P for k = 0..63, for raising x to any power by squares.
+using Powers = std::array<uint32_t, 64>;
+constexpr Powers MakePowers() {
+  Powers t{};
+  uint32_t p = 1u << 30;  // x^1
+  for (size_t k = 0; k < t.size(); k++) {
+    t[k] = p;
+    // p = p * p mod P (MulModP, written out: constexpr needs no function call here)
+    uint32_t product = 0, b = p;
+    for (uint32_t m = 1u << 31; m != 0; m >>= 1) {
+      if (p & m) product ^= b;
+      b = (b & 1) ? (b >> 1) ^ kPoly : b >> 1;
+    }
+    p = product;
+  }
+  return t;
+}
+constexpr Powers kPowers = MakePowers();
+
+// x^(8n) mod P: what a CRC register is multiplied by when n zero bytes go through it.
+uint32_t ShiftBytes(uint64_t n) {
+  uint32_t p = 1u << 31;  // x^0
+  for (size_t k = 3; n != 0; n >>= 1, k++) {
+    if (n & 1) p = MulModP(kPowers[k % kPowers.size()], p);
+  }
+  return p;
+}
+
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t Crc32cExtendHardware(uint32_t crc, const void* data,
-                                                                size_t n) {
-  auto p = static_cast<const unsigned char*>(data);
-  uint64_t l = ~crc;
+__attribute__((target("sse4.2"))) uint64_t HardwareRaw(uint64_t l, const unsigned char* p,
+                                                       size_t n) {
   while (n > 0 && (reinterpret_cast<uintptr_t>(p) & 7) != 0) {
     l = _mm_crc32_u8(static_cast<uint32_t>(l), *p++);
     n--;
@@ -79,7 +116,40 @@ __attribute__((target("sse4.2"))) uint32_t Crc32cExtendHardware(uint32_t crc, co
     n -= 8;
   }
   while (n-- > 0) l = _mm_crc32_u8(static_cast<uint32_t>(l), *p++);
-  return ~static_cast<uint32_t>(l);
+  return l;
+}
+
+// The crc32 instruction takes 3 cycles and can start one every cycle: one chain of it runs
+// at a third of the CPU's speed. Large inputs are cut into three equal stripes run as three
+// independent chains in one loop, and the stripes' registers joined after (the register of
+// A+B is that of A shifted over |B| zero bytes, xor that of B alone, started from 0).
+constexpr size_t kStripeMin = 4096;  // below this, one chain
+
+__attribute__((target("sse4.2"))) uint32_t Crc32cExtendHardware(uint32_t crc, const void* data,
+                                                                size_t n) {
+  auto p = static_cast<const unsigned char*>(data);
+  uint64_t l = ~crc;
+  if (n < 3 * kStripeMin) return ~static_cast<uint32_t>(HardwareRaw(l, p, n));
+  // Align the start, so that every stripe's loads are aligned.
+  while ((reinterpret_cast<uintptr_t>(p) & 7) != 0) {
+    l = _mm_crc32_u8(static_cast<uint32_t>(l), *p++);
+    n--;
+  }
+  const size_t stripe = (n / 3) & ~size_t{7};
+  const unsigned char* a = p;
+  const unsigned char* b = p + stripe;
+  const unsigned char* c = p + 2 * stripe;
+  uint64_t la = l, lb = 0, lc = 0;
+  for (size_t i = 0; i < stripe; i += 8) {
+    la = _mm_crc32_u64(la, LoadLE64(a + i));
+    lb = _mm_crc32_u64(lb, LoadLE64(b + i));
+    lc = _mm_crc32_u64(lc, LoadLE64(c + i));
+  }
+  const uint32_t shift = ShiftBytes(stripe);
+  uint32_t joined = MulModP(static_cast<uint32_t>(la), shift) ^ static_cast<uint32_t>(lb);
+  joined = MulModP(joined, shift) ^ static_cast<uint32_t>(lc);
+  const size_t done = 3 * stripe;
+  return ~static_cast<uint32_t>(HardwareRaw(joined, p + done, n - done));
 }
 #else
 uint32_t Crc32cExtendHardware(uint32_t crc, const void* data, size_t n) {

@@ -5,7 +5,9 @@
 // (google/crc32c is not packaged; zlib's crc32 is a different polynomial), and the job is
 // ~100 lines. Two paths give identical results: the SSE4.2 `crc32` instruction, chosen at run
 // time with __builtin_cpu_supports("sse4.2"), and a portable slicing-by-8 table for other
-// CPUs. Crc32cHardwareAvailable() says which one Crc32cExtend() uses.
+// CPUs. Crc32cHardwareAvailable() says which one Crc32cExtend() uses. The hardware path runs
+// inputs of 12 KiB and more as three interleaved streams joined at the end (~3x one stream:
+// the checksum of a 4 MiB block was the top of the read profiles, bench/RESULTS.md issue 14).
 //
 // Thread-safety: pure functions; safe from any thread.
 // Errors: none.

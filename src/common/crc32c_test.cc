@@ -61,6 +61,16 @@ TEST(Crc32cTest, HardwareAndPortableAgreeOnRandomData) {
     EXPECT_EQ(Crc32cExtendHardware(0, buf.data() + 3, len),
               Crc32cExtendPortable(0, buf.data() + 3, len));
   }
+  // Around and above the size where the hardware path splits into three stripes, at every
+  // misalignment, with a seed.
+  for (size_t off = 0; off < 8; off++) {
+    for (size_t len : {12287u, 12288u, 12289u, 12295u, 12296u, 65536u, 131063u}) {
+      const uint32_t seed = static_cast<uint32_t>(rng());
+      ASSERT_EQ(Crc32cExtendHardware(seed, buf.data() + off, len),
+                Crc32cExtendPortable(seed, buf.data() + off, len))
+          << "off=" << off << " len=" << len;
+    }
+  }
 }
 
 }  // namespace
