@@ -15,6 +15,12 @@ Status TierChainOptions::Validate() const {
   if (std::find(tiers.begin(), tiers.end(), write_target) == tiers.end()) {
     return Status::InvalidArgument("the write target must be one of the chain's tiers");
   }
+  for (const BlockTier* t : no_fills_from_last) {
+    auto it = std::find(tiers.begin(), tiers.end(), t);
+    if (it == tiers.end() || it + 1 == tiers.end()) {
+      return Status::InvalidArgument("a tier without store fills must be a cache of the chain");
+    }
+  }
   return Status::OK();
 }
 
@@ -42,7 +48,12 @@ TierChain::TierChain(const TierChainOptions& options)
       write_target_(static_cast<size_t>(
           std::find(options.tiers.begin(), options.tiers.end(), options.write_target) -
           options.tiers.begin())) {
-  for (size_t i = 0; i < tiers_.size(); i++) counters_.push_back(std::make_unique<Counters>());
+  for (size_t i = 0; i < tiers_.size(); i++) {
+    counters_.push_back(std::make_unique<Counters>());
+    no_fill_from_last_.push_back(std::find(options.no_fills_from_last.begin(),
+                                           options.no_fills_from_last.end(),
+                                           tiers_[i]) != options.no_fills_from_last.end());
+  }
 }
 
 TierChain::~TierChain() = default;
@@ -92,10 +103,12 @@ TierChain::Answer TierChain::AskRange(size_t i, const std::string& key, uint32_t
   return NotServed(i, got.status(), error);
 }
 
-void TierChain::Fill(const std::string& key, const BlockData& data, size_t served) {
+void TierChain::Fill(const std::string& key, const BlockData& data, size_t served,
+                     bool written) {
   for (size_t j = served; j-- > 0;) {
     BlockTier* tier = tiers_[j];
     if (!tier->WantsFill()) continue;
+    if (!written && served + 1 == tiers_.size() && no_fill_from_last_[j]) continue;
     counters_[j]->fills++;
     Status st = tier->Put(key, data);
     if (!st.ok()) {
@@ -280,7 +293,7 @@ Status TierChain::Write(const std::string& key, std::string_view plain, bool syn
     return st;
   }
   if (fill && write_target_ > 0) {
-    Fill(key, std::make_shared<const std::string>(plain), write_target_);
+    Fill(key, std::make_shared<const std::string>(plain), write_target_, /*written=*/true);
   }
   return Status::OK();
 }

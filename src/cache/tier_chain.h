@@ -25,6 +25,9 @@
 // the same bytes. Ranges fill nothing (a part is not a block). When no tier serves ranges (a
 // compressed volume) it is Get's whole block, cut.
 //
+// TierChainOptions::no_fills_from_last names caches that a hit of the last tier (the store)
+// does not fill; the other fills of those tiers are unchanged.
+//
 // Writes: Write(key, plain) stores a new block at the write target (TierChainOptions) — the
 // object store tier today, the writeback staging tier when there is one — and then, when
 // asked, fills the tiers before the target that want fills (read-after-write). Sync(keys) is
@@ -63,6 +66,11 @@ struct TierChainOptions {
   std::vector<BlockTier*> tiers;
   // Where new blocks go (Write, Sync); must be one of `tiers`. Default: null (invalid).
   BlockTier* write_target = nullptr;
+  // Tiers (of `tiers`, not the last) that take no fills from the last tier: a disk cache in
+  // front of a store that is itself a local directory (file://), where a fill would write
+  // each block read a second time onto the same disk for no faster later read. Hits of other
+  // tiers and written blocks (Write with fill) still fill them. Default: none.
+  std::vector<BlockTier*> no_fills_from_last;
   // kInvalidArgument for no tiers, a null tier, or a write target not in the list.
   Status Validate() const;
 };
@@ -131,8 +139,9 @@ class TierChain {
   // Counts a tier's non-OK answer: kNotFound is a miss; anything else an error (logged
   // unless the tier is the last), returned in *error with the tier's name as context.
   Answer NotServed(size_t i, const Status& status, Status* error);
-  // Puts data into the tiers before `served` that want fills, nearest first.
-  void Fill(const std::string& key, const BlockData& data, size_t served);
+  // Puts data into the tiers before `served` that want fills, nearest first (written: a new
+  // block of Write, which no_fills_from_last does not apply to).
+  void Fill(const std::string& key, const BlockData& data, size_t served, bool written = false);
   // The single-flight leader's part of Get: looks again at the head tier when it was probed,
   // else (or on a miss there) fetches; answers the waiters, fills, then unregisters the key.
   Result<BlockData> Lead(const std::string& key, uint32_t len, bool probed_head, Flight& flight);
@@ -148,6 +157,7 @@ class TierChain {
 
   const std::vector<BlockTier*> tiers_;
   const size_t write_target_;                        // index into tiers_
+  std::vector<bool> no_fill_from_last_;              // per tier: TierChainOptions::no_fills_from_last
   std::vector<std::unique_ptr<Counters>> counters_;  // one per tier, same order
   std::atomic<uint64_t> shared_{0};
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cache/disk_tier.h"
 #include "chunk/staging_recovery.h"
 #include "common/posix_env.h"
 
@@ -22,6 +23,9 @@ Result<ChunkOptions> ChunkOptions::FromFormat(const meta::VolumeFormat& format) 
   // written block into the caches too only writes it twice to the same disk (measured: a
   // 512 MiB dd conv=fsync at 168-229 MiB/s with a disk cache vs 357-409 without).
   o.blocks.cache_written_blocks = url.rfind("file://", 0) != 0;
+  // The same for blocks read: a cold 1 GiB read spent ~25% of the mount's CPU writing and
+  // checksumming the disk-cache copies (perf, bench/RESULTS.md issue 16).
+  o.disk_fills_from_store = o.blocks.cache_written_blocks;
   return o;
 }
 
@@ -61,6 +65,9 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(meta::SliceLog* meta,
   // Cache group peers come after this mount's own staged blocks, before the store.
   if (options.group_tier) chain.tiers.push_back(options.group_tier);
   chain.tiers.push_back(cs->store_tier_.get());
+  if (!options.disk_fills_from_store && options.group_tier == nullptr && cs->cache_->disk()) {
+    chain.no_fills_from_last.push_back(cs->cache_->disk());
+  }
   ASSIGN_OR_RETURN(cs->tiers_, cache::TierChain::Open(chain));
   cs->blocks_ = std::make_unique<BlockStore>(cs->tiers_.get(), options.blocks);
   ASSIGN_OR_RETURN(cs->compactor_, Compactor::Open(meta, cs->blocks_.get()));

@@ -66,6 +66,11 @@ struct ChunkOptions {
   // The cache group's peer tier (cache/peer_tier.h), asked after the local cache and before
   // the store; not owned, must outlive the ChunkStore. Null (default): no group.
   cache::BlockTier* group_tier = nullptr;
+  // Blocks read from the store are also written into the disk cache. FromFormat turns it off
+  // for a file:// store (a local directory reads as fast as the cache, and the fill wrote
+  // each cold block a second time to the same disk); kept whenever there is a group_tier
+  // (members serve each other from their disk caches). The memory cache is always filled.
+  bool disk_fills_from_store = true;
   int deleter_interval_ms = 10000;
 
   // Options for a volume: blocks.key_prefix = format.name + "/", block size and compression

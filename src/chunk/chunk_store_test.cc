@@ -245,6 +245,46 @@ TEST(ChunkStore, CorruptCacheFileIsRefetched) {
   std::filesystem::remove_all(dir);
 }
 
+// A file:// store reads as fast as the disk cache: blocks read from it go into the memory
+// cache only; any other store's also into the disk cache (issue 16).
+TEST(ChunkStore, BlocksReadFromAFileStoreSkipTheDiskCache) {
+  meta::VolumeFormat format;
+  format.name = "v";
+  format.storage_url = "file:///srv/blocks";
+  auto local = ChunkOptions::FromFormat(format);
+  ASSERT_TRUE(local.ok());
+  EXPECT_FALSE(local->disk_fills_from_store);
+  EXPECT_FALSE(local->blocks.cache_written_blocks);
+  format.storage_url = "s3://bucket";
+  auto remote = ChunkOptions::FromFormat(format);
+  ASSERT_TRUE(remote.ok());
+  EXPECT_TRUE(remote->disk_fills_from_store);
+
+  TestVolume vol({.block_size = 64 << 10});
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("strata-chunk-nofill-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  ChunkOptions o = vol.Options();
+  o.cache.cache_dir = dir;
+  o.cache.free_space_ratio = 0;
+  o.blocks.cache_written_blocks = false;
+  const std::string data = RandomBytes(3 * (64 << 10), 5);
+  meta::Ino ino = vol.NewFile("f");
+  for (bool fills : {false, true}) {
+    std::filesystem::remove_all(dir);
+    o.disk_fills_from_store = fills;
+    auto cs = vol.Open(o);
+    ASSERT_TRUE(cs->Write(ino, 0, data).ok());
+    ASSERT_TRUE(cs->Flush(ino).ok());
+    ASSERT_EQ(*cs->Read(ino, 0, data.size(), data.size(), nullptr), data);
+    cache::CacheStats st = cs->cache()->stats();
+    EXPECT_EQ(st.disk_blocks, fills ? 3u : 0u) << "fills " << fills;
+    EXPECT_EQ(st.memory_bytes, data.size()) << "fills " << fills;
+    ASSERT_EQ(*cs->Read(ino, 0, data.size(), data.size(), nullptr), data);  // memory hits
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ChunkStore, ConcurrentWritersToDifferentFiles) {
   TestVolume vol({.block_size = 64 << 10});
   ChunkOptions o = vol.Options();

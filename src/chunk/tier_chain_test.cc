@@ -91,6 +91,7 @@ struct ChainSpec {
   bool disk = true;
   Compression compression = Compression::kNone;
   std::shared_ptr<object::FaultyStore>* faulty = nullptr;  // when set: a FaultyStore below
+  bool disk_fills_from_store = true;  // false: the disk is in no_fills_from_last
 };
 
 // memory → disk (MemEnv behind FaultyEnv, at /cache) → store (mem:// behind GateStore).
@@ -117,6 +118,7 @@ class Chain {
     o.tiers = cache_->tiers();
     o.tiers.push_back(store_.get());
     o.write_target = store_.get();
+    if (!spec.disk_fills_from_store && cache_->disk()) o.no_fills_from_last = {cache_->disk()};
     auto chain = TierChain::Open(o);
     EXPECT_TRUE(chain.ok()) << chain.status().ToString();
     chain_ = std::move(*chain);
@@ -430,6 +432,29 @@ TEST(TierChain, WritesGoToTheWriteTargetAndFillTheCaches) {
   EXPECT_TRUE(c.chain().Remove(kKey).ok());  // idempotent
 }
 
+// no_fills_from_last: a store hit fills the memory tier only; a disk hit is still promoted,
+// and a written block still fills both.
+TEST(TierChain, NoDiskFillsFromTheLastTier) {
+  Chain c({.disk_fills_from_store = false});
+  const std::string data = RandomBytes(4096, 13);
+  c.Store(kKey, data);
+  EXPECT_EQ(c.Read(kKey, 4096), data);
+  EXPECT_TRUE(c.memory()->Contains(kKey));
+  EXPECT_FALSE(c.disk()->Contains(kKey));
+  EXPECT_EQ(c.Stats("disk").fills, 0u);
+  EXPECT_EQ(c.Stats("memory").fills, 1u);
+
+  const std::string key = BlockKey("vol/", 46, 0, 4096);
+  ASSERT_TRUE(c.disk()->Put(key, Shared(data)).ok());
+  EXPECT_EQ(c.Read(key, 4096), data);  // disk hit, promoted
+  EXPECT_TRUE(c.memory()->Contains(key));
+
+  const std::string written = BlockKey("vol/", 47, 0, 4096);
+  ASSERT_TRUE(c.chain().Write(written, data, false, /*fill=*/true).ok());
+  EXPECT_TRUE(c.disk()->Contains(written));
+  EXPECT_TRUE(c.memory()->Contains(written));
+}
+
 TEST(TierChain, FailedWriteIsReportedAndCachesNothing) {
   std::shared_ptr<object::FaultyStore> faulty;
   Chain c({.faulty = &faulty});
@@ -470,6 +495,11 @@ TEST(TierChain, OptionsValidate) {
   EXPECT_TRUE(o.Validate().Is(Code::kInvalidArgument));  // target not in the chain
   EXPECT_FALSE(TierChain::Open(o).ok());
   o.write_target = &memory;
+  EXPECT_TRUE(o.Validate().ok());
+  o.no_fills_from_last = {&memory};  // the last tier itself
+  EXPECT_TRUE(o.Validate().Is(Code::kInvalidArgument));
+  o.tiers = {&other, &memory};
+  o.no_fills_from_last = {&other};
   EXPECT_TRUE(o.Validate().ok());
 }
 
