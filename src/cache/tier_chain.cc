@@ -103,8 +103,7 @@ TierChain::Answer TierChain::AskRange(size_t i, const std::string& key, uint32_t
   return NotServed(i, got.status(), error);
 }
 
-void TierChain::Fill(const std::string& key, const BlockData& data, size_t served,
-                     bool written) {
+void TierChain::Fill(const std::string& key, const BlockData& data, size_t served, bool written) {
   for (size_t j = served; j-- > 0;) {
     BlockTier* tier = tiers_[j];
     if (!tier->WantsFill()) continue;

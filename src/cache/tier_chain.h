@@ -156,8 +156,8 @@ class TierChain {
   Result<BlockData> Wait(Flight& flight);
 
   const std::vector<BlockTier*> tiers_;
-  const size_t write_target_;                        // index into tiers_
-  std::vector<bool> no_fill_from_last_;              // per tier: TierChainOptions::no_fills_from_last
+  const size_t write_target_;            // index into tiers_
+  std::vector<bool> no_fill_from_last_;  // per tier: in TierChainOptions::no_fills_from_last
   std::vector<std::unique_ptr<Counters>> counters_;  // one per tier, same order
   std::atomic<uint64_t> shared_{0};
 

@@ -170,7 +170,7 @@ TEST(ChunkStore, FailedUploadsFailFlushAndLeaveNothingBehind) {
   EXPECT_TRUE(st.Is(Code::kIOError)) << st.ToString();
   EXPECT_TRUE(vol.meta()->ReadChunk(ino, 0)->empty());  // nothing committed
   EXPECT_EQ(vol.Length(ino), 0u);
-  EXPECT_TRUE(vol.BlockObjects().empty());             // stored blocks were deleted
+  EXPECT_TRUE(vol.BlockObjects().empty());  // stored blocks were deleted
   EXPECT_EQ(cs->writer()->buffered_bytes(), 0u);
   // The error was reported once; the file works again once the store does.
   vol.faulty()->ClearRules();
@@ -213,7 +213,8 @@ TEST(ChunkStore, CorruptStoredBlockIsReportedAsCorruption) {
 TEST(ChunkStore, CorruptCacheFileIsRefetched) {
   TestVolume vol({.block_size = 64 << 10});
   std::string dir = (std::filesystem::temp_directory_path() /
-                     ("strata-chunk-cache-" + std::to_string(::getpid()))).string();
+                     ("strata-chunk-cache-" + std::to_string(::getpid())))
+                        .string();
   std::filesystem::remove_all(dir);
   ChunkOptions o = vol.Options();
   o.cache.memory_size = 0;
@@ -262,7 +263,8 @@ TEST(ChunkStore, BlocksReadFromAFileStoreSkipTheDiskCache) {
 
   TestVolume vol({.block_size = 64 << 10});
   std::string dir = (std::filesystem::temp_directory_path() /
-                     ("strata-chunk-nofill-" + std::to_string(::getpid()))).string();
+                     ("strata-chunk-nofill-" + std::to_string(::getpid())))
+                        .string();
   std::filesystem::remove_all(dir);
   ChunkOptions o = vol.Options();
   o.cache.cache_dir = dir;
