@@ -2,6 +2,8 @@
 // and the timers that freeze idle slices. Locking rules: writer_state.h.
 #include "chunk/writer_state.h"
 
+#include <optional>
+
 namespace strata::chunk {
 
 void DataWriter::State::MaybeForgetLocked(Ino ino, const std::shared_ptr<FileState>& f) {
@@ -36,7 +38,16 @@ Status DataWriter::State::Flush(Ino ino, bool sync, ErrorCursor* cursor) {
   }
   Status st;
   if (f) {
+    // The caller waits for these uploads anyway: the last one runs on this thread, so the
+    // only block of a small file costs no hand-off to an upload thread and back (issue 16).
+    // At most one upload per flushing thread runs outside the pool's bound.
+    std::optional<Task> mine;
+    if (!work.tasks.empty()) {
+      mine = std::move(work.tasks.back());
+      work.tasks.pop_back();
+    }
     Run(std::move(work));
+    if (mine) Upload(mine->first, mine->second);
     SyncJob job;
     bool have_job = false;
     {
