@@ -54,6 +54,7 @@ std::string Compress(std::string_view plain, Compression c) {
 }
 
 void AppendTrailer(std::string* body, Compression codec, uint32_t plain_len, uint32_t crc) {
+  body->reserve(body->size() + kBlockTrailerSize);
   PutU32BE(body, kBlockMagic);
   PutU8(body, kBlockFormatVersion);
   PutU8(body, static_cast<uint8_t>(codec));
@@ -64,19 +65,30 @@ void AppendTrailer(std::string* body, Compression codec, uint32_t plain_len, uin
 
 }  // namespace
 
-std::string EncodeBlock(std::string_view plain, Compression c) {
-  std::string body;
+std::string EncodeBlockParts(std::string_view plain, Compression c, std::string* compressed) {
+  compressed->clear();
   Compression used = Compression::kNone;
   if (c != Compression::kNone && !plain.empty()) {
-    body = Compress(plain, c);
-    if (!body.empty()) used = c;
+    *compressed = Compress(plain, c);
+    if (!compressed->empty()) used = c;
   }
-  if (used == Compression::kNone) {
+  std::string_view payload = used == Compression::kNone ? plain : *compressed;
+  std::string trailer;
+  AppendTrailer(&trailer, used, static_cast<uint32_t>(plain.size()), Crc32c(payload));
+  return trailer;
+}
+
+std::string EncodeBlock(std::string_view plain, Compression c) {
+  std::string compressed;
+  std::string trailer = EncodeBlockParts(plain, c, &compressed);
+  std::string body;
+  if (compressed.empty()) {
     body.reserve(plain.size() + kBlockTrailerSize);
     body.assign(plain.data(), plain.size());
+  } else {
+    body = std::move(compressed);
   }
-  uint32_t crc = Crc32c(body);
-  AppendTrailer(&body, used, static_cast<uint32_t>(plain.size()), crc);
+  body += trailer;
   return body;
 }
 
@@ -94,8 +106,8 @@ Status CheckBody(std::string_view stored, uint32_t expected_len, uint8_t* codec_
   uint32_t magic = 0, plain_len = 0, crc = 0;
   uint8_t version = 0, codec = 0;
   uint16_t reserved = 0;
-  bool ok = r.ReadU32(&magic) && r.ReadU8(&version) && r.ReadU8(&codec) &&
-            r.ReadU16(&reserved) && r.ReadU32(&plain_len) && r.ReadU32(&crc);
+  bool ok = r.ReadU32(&magic) && r.ReadU8(&version) && r.ReadU8(&codec) && r.ReadU16(&reserved) &&
+            r.ReadU32(&plain_len) && r.ReadU32(&crc);
   if (!ok || magic != kBlockMagic) return Status::Corruption("block trailer has a bad magic");
   if (version != kBlockFormatVersion) {
     return Status::Corruption(fmt::format("block format version {} is not supported", version));
@@ -151,10 +163,9 @@ Status DecodeBlockInPlace(std::string* stored, uint32_t expected_len) {
   uint32_t plain_len = 0;
   RETURN_IF_ERROR(CheckBody(*stored, expected_len, &codec, &plain_len));
   if (static_cast<Compression>(codec) != Compression::kNone) {
-    ASSIGN_OR_RETURN(std::string plain,
-                     DecodePayload(std::string_view(*stored).substr(
-                                       0, stored->size() - kBlockTrailerSize),
-                                   codec, plain_len));
+    ASSIGN_OR_RETURN(std::string plain, DecodePayload(std::string_view(*stored).substr(
+                                                          0, stored->size() - kBlockTrailerSize),
+                                                      codec, plain_len));
     *stored = std::move(plain);
     return Status::OK();
   }

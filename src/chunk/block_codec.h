@@ -40,6 +40,10 @@ constexpr size_t kBlockTrailerSize = 16;
 
 // The stored body for `plain` under volume compression `c`.
 std::string EncodeBlock(std::string_view plain, Compression c);
+// The same body as two parts, for a Put that need not join them (ObjectStore::PutParts): the
+// payload, which is `plain` itself when stored uncompressed (*compressed left empty) or
+// *compressed, then the returned trailer. EncodeBlock == payload + trailer.
+std::string EncodeBlockParts(std::string_view plain, Compression c, std::string* compressed);
 
 // The plain bytes of a full stored body, after checking the trailer and CRC32C.
 // `expected_len` is the block length from its key; a mismatch is kCorruption.

@@ -80,6 +80,19 @@ TEST_P(CodecTest, CompressesWhatItCanAndStoresTheRestPlain) {
   EXPECT_EQ(stored.substr(0, noise.size()), noise);
 }
 
+// The two parts a Put writes without joining them are the body EncodeBlock builds.
+TEST_P(CodecTest, PartsJoinToTheBody) {
+  for (size_t n : {size_t{0}, size_t{4096}, size_t{1} << 20}) {
+    for (const std::string& plain : {Compressible(n), Random(n, 9)}) {
+      std::string compressed = "stale";
+      std::string trailer = EncodeBlockParts(plain, GetParam(), &compressed);
+      EXPECT_EQ(trailer.size(), kBlockTrailerSize);
+      std::string_view payload = compressed.empty() ? std::string_view(plain) : compressed;
+      EXPECT_EQ(std::string(payload) + trailer, EncodeBlock(plain, GetParam())) << n;
+    }
+  }
+}
+
 TEST_P(CodecTest, DetectsCorruption) {
   std::string plain = Compressible(100000);
   std::string body = EncodeBlock(plain, GetParam());

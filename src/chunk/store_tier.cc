@@ -61,10 +61,13 @@ Status StoreTier::Remove(const std::string& key) {
 Status StoreTier::Write(const std::string& key, std::string_view plain, bool sync,
                         const cache::BlockOrigin& origin) {
   (void)origin;
-  std::string body = EncodeBlock(plain, compression_);
+  // Payload and trailer go to the store as two parts: no joined copy of the block.
+  std::string compressed;
+  const std::string trailer = EncodeBlockParts(plain, compression_, &compressed);
+  const std::string_view payload = compressed.empty() ? plain : std::string_view(compressed);
   object::PutOptions opts;
   opts.sync = sync;
-  Status st = store_->Put(key, body, opts);
+  Status st = store_->PutParts(key, {payload, trailer}, opts);
   if (!st.ok()) return st.WithContext("upload " + key);
   return Status::OK();
 }

@@ -177,6 +177,15 @@ Status FileStore::Put(const std::string& key, std::string_view data, const PutOp
                          [data](WritableFile& file) { return file.Append(data); });
 }
 
+Status FileStore::PutParts(const std::string& key, const std::vector<std::string_view>& parts,
+                           const PutOptions& opts) {
+  ASSIGN_OR_RETURN(std::string path, KeyPath(key));
+  return WriteAtomically(key, path, opts.sync, [&parts](WritableFile& file) {
+    for (std::string_view p : parts) RETURN_IF_ERROR(file.Append(p));
+    return Status::OK();
+  });
+}
+
 Result<std::string> FileStore::Get(const std::string& key, uint64_t off, int64_t len) {
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
   Result<std::unique_ptr<RandomAccessFile>> file = env_->NewRandomAccessFile(path);

@@ -71,6 +71,9 @@ class FileStore : public ObjectStore {
   std::string Describe() const override { return "file://" + root_; }
   Result<std::string> Get(const std::string& key, uint64_t off, int64_t len) override;
   Status Put(const std::string& key, std::string_view data, const PutOptions& opts) override;
+  // The parts appended one after the other to the temporary file: never joined in memory.
+  Status PutParts(const std::string& key, const std::vector<std::string_view>& parts,
+                  const PutOptions& opts) override;
   Result<ObjectInfo> Head(const std::string& key) override;
   Status Delete(const std::string& key) override;
   Result<ListResult> List(const ListOptions& opts) override;

@@ -62,6 +62,19 @@ TEST_F(FileStoreTest, KeysArePlainFilesUnderTheRoot) {
   EXPECT_EQ(body, "abcd");
 }
 
+// PutParts writes the parts one after the other, as one object, atomically like Put.
+TEST_F(FileStoreTest, PutPartsStoresTheConcatenation) {
+  const std::string big(1 << 20, 'b');
+  ASSERT_TRUE(store_->PutParts("vol/k", {big, "", "trailer"}, {}).ok());
+  EXPECT_EQ(*store_->Get("vol/k"), big + "trailer");
+  ASSERT_TRUE(store_->PutParts("vol/k", {"new"}, {.sync = true}).ok());  // replaces
+  EXPECT_EQ(*store_->Get("vol/k"), "new");
+  ASSERT_TRUE(store_->PutParts("vol/empty", {}, {}).ok());
+  EXPECT_EQ(*store_->Get("vol/empty"), "");
+  EXPECT_EQ(AllKeys(*store_), (std::vector<std::string>{"vol/empty", "vol/k"}));  // no temps
+  EXPECT_FALSE(store_->PutParts("", {"x"}, {}).ok());  // the key is checked as for Put
+}
+
 TEST_F(FileStoreTest, AwkwardKeysRoundTripAndListInOrder) {
   std::vector<std::string> keys = {"%",    "%25", "b//c", "a/",     "a/.",
                                    "a/..", "a/b", "a-c",  "x y/z é"};

@@ -27,8 +27,8 @@ uint64_t OpStats::LatencyQuantileUs(double q) const {
   return uint64_t{1} << (kLatencyBuckets - 1);
 }
 
-std::unique_ptr<MetricsStore> MetricsStore::Open(std::shared_ptr<ObjectStore> target,
-                                                 Clock* clock, MetricsRegistry* registry) {
+std::unique_ptr<MetricsStore> MetricsStore::Open(std::shared_ptr<ObjectStore> target, Clock* clock,
+                                                 MetricsRegistry* registry) {
   auto store = std::unique_ptr<MetricsStore>(
       new MetricsStore(std::move(target), clock ? clock : SystemClock::Get()));
   if (registry) store->Bind(*registry);
@@ -41,7 +41,8 @@ void MetricsStore::Bind(MetricsRegistry& r) {
     Counters& c = counters_[i];
     // Names are constants: the registry cannot refuse them.
     c.r_calls = *r.GetCounter("strata_object_requests_total", "Object store requests", l);
-    c.r_errors = *r.GetCounter("strata_object_errors_total", "Object store requests that failed", l);
+    c.r_errors =
+        *r.GetCounter("strata_object_errors_total", "Object store requests that failed", l);
     c.r_bytes = *r.GetCounter("strata_object_bytes_total", "Object store body bytes", l);
     c.r_latency =
         *r.GetHistogram("strata_object_request_seconds", "Object store request latency", l);
@@ -98,6 +99,16 @@ Status MetricsStore::Put(const std::string& key, std::string_view data, const Pu
   int64_t start = Begin(StoreOp::kPut);
   Status s = target()->Put(key, data, opts);
   Record(StoreOp::kPut, start, s.ok(), s.ok() ? data.size() : 0);
+  return s;
+}
+
+Status MetricsStore::PutParts(const std::string& key, const std::vector<std::string_view>& parts,
+                              const PutOptions& opts) {
+  int64_t start = Begin(StoreOp::kPut);
+  Status s = target()->PutParts(key, parts, opts);
+  uint64_t n = 0;
+  for (std::string_view p : parts) n += p.size();
+  Record(StoreOp::kPut, start, s.ok(), s.ok() ? n : 0);
   return s;
 }
 

@@ -76,6 +76,22 @@ class ObjectStore {
   virtual Status Put(const std::string& key, std::string_view data,
                      const PutOptions& opts = {}) = 0;
 
+  // Put of the concatenation of `parts`, which the store may write without joining them
+  // first (file://: one write per part). Same contract as Put. For the block path (a block
+  // and its 16-byte trailer: joining them copied every 4 MiB block once more), hence not
+  // pure: the default joins the parts and calls this store's own Put, which is right for
+  // every store. file:// overrides it; the wrappers on the block path (retry, metrics,
+  // prefix) forward it; any other wrapper gets the default, so its Put is never bypassed.
+  virtual Status PutParts(const std::string& key, const std::vector<std::string_view>& parts,
+                          const PutOptions& opts = {}) {
+    size_t n = 0;
+    for (std::string_view p : parts) n += p.size();
+    std::string joined;
+    joined.reserve(n);
+    for (std::string_view p : parts) joined.append(p);
+    return Put(key, joined, opts);
+  }
+
   virtual Result<ObjectInfo> Head(const std::string& key) = 0;
 
   // Deletes `key`. Deleting a missing key succeeds (S3 semantics).

@@ -29,6 +29,12 @@ Status PrefixStore::Put(const std::string& key, std::string_view data, const Put
   return target()->Put(Full(key), data, opts);
 }
 
+Status PrefixStore::PutParts(const std::string& key, const std::vector<std::string_view>& parts,
+                             const PutOptions& opts) {
+  if (key.empty()) return Status::InvalidArgument("object key is empty");
+  return target()->PutParts(Full(key), parts, opts);
+}
+
 Result<ObjectInfo> PrefixStore::Head(const std::string& key) {
   ASSIGN_OR_RETURN(ObjectInfo info, target()->Head(Full(key)));
   info.key = key;

@@ -63,6 +63,11 @@ Status RetryStore::Put(const std::string& key, std::string_view data, const PutO
   return Run("put " + key, [&] { return target()->Put(key, data, opts); });
 }
 
+Status RetryStore::PutParts(const std::string& key, const std::vector<std::string_view>& parts,
+                            const PutOptions& opts) {
+  return Run("put " + key, [&] { return target()->PutParts(key, parts, opts); });
+}
+
 Result<ObjectInfo> RetryStore::Head(const std::string& key) {
   ObjectInfo out;
   RETURN_IF_ERROR(Run("head " + key, [&]() -> Status {

@@ -51,6 +51,8 @@ class RetryStore : public ObjectStoreWrapper {
   std::string Describe() const override;
   Result<std::string> Get(const std::string& key, uint64_t off, int64_t len) override;
   Status Put(const std::string& key, std::string_view data, const PutOptions& opts) override;
+  Status PutParts(const std::string& key, const std::vector<std::string_view>& parts,
+                  const PutOptions& opts) override;
   Result<ObjectInfo> Head(const std::string& key) override;
   Status Delete(const std::string& key) override;
   Result<ListResult> List(const ListOptions& opts) override;

@@ -116,6 +116,26 @@ TEST(MetricsStoreTest, CountsCallsErrorsBytesAndLatency) {
   EXPECT_STREQ(StoreOpName(StoreOp::kUploadPart), "upload_part");
 }
 
+// PutParts through the wrappers: the prefix is added, the put counted with the parts' total
+// size, and a wrapper without its own PutParts (FaultyStore) still applies its Put's rules.
+TEST(WrappersTest, PutPartsIsForwardedOrFallsBackToPut) {
+  std::shared_ptr<ObjectStore> mem = MemStore::Open();
+  std::shared_ptr<ObjectStore> metrics = MetricsStore::Open(mem);
+  auto* counted = static_cast<MetricsStore*>(metrics.get());
+  auto prefixed = PrefixStore::ForVolume(metrics, "vol");
+  ASSERT_TRUE(prefixed.ok());
+  ASSERT_TRUE((*prefixed)->PutParts("chunks/1", {"abc", "def"}, {}).ok());
+  EXPECT_EQ(*mem->Get("vol/chunks/1"), "abcdef");
+  EXPECT_EQ(counted->Snapshot(StoreOp::kPut).calls, 1u);
+  EXPECT_EQ(counted->Snapshot(StoreOp::kPut).bytes, 6u);
+  EXPECT_TRUE((*prefixed)->PutParts("", {"x"}, {}).Is(Code::kInvalidArgument));
+
+  std::shared_ptr<FaultyStore> faulty = FaultyStore::Open(mem, {});
+  faulty->AddRule({.ops = OpBit(StoreOp::kPut), .code = Code::kNoSpace});
+  EXPECT_TRUE(faulty->PutParts("k", {"a", "b"}, {}).Is(Code::kNoSpace));
+  EXPECT_TRUE(mem->Head("k").status().Is(Code::kNotFound));
+}
+
 // One Sync call counts once, however many keys; a failed one counts as an error.
 TEST(MetricsStoreTest, CountsSyncCallsAndErrors) {
   std::shared_ptr<ObjectStore> mem = MemStore::Open();
