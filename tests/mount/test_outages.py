@@ -241,9 +241,17 @@ def test_corrupt_blocks_are_never_returned(strata, tmp_path):
         f.write(payload)
     vol.close()
     vol.mounts.clear()
-    # A file:// store's written blocks are not copied into the disk cache (the store is a
-    # local disk already); a read fills it.
     m = vol.mount(None, "--cache-dir", str(cache))
+    with open(os.path.join(m.path, "f"), "rb") as f:
+        assert f.read() == payload
+    vol.close()
+    vol.mounts.clear()
+    assert not [p for p in _files_under(cache) if "chunks" in p], _files_under(cache)
+    # A file:// store's blocks go into the disk cache neither when written nor when read (the
+    # store is a local disk already), except for a cache group, whose members serve each other
+    # from their disk caches: a one-member group's read fills it.
+    m = vol.mount(None, "--cache-dir", str(cache), "--cache-group", "corrupt",
+                  "--group-listen", f"127.0.0.1:{free_port()}")
     with open(os.path.join(m.path, "f"), "rb") as f:
         assert f.read() == payload
     vol.close()
