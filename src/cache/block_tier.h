@@ -33,11 +33,20 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace strata::cache {
 
 using BlockData = std::shared_ptr<const std::string>;
+
+// A block as a tier keeps it, to be sent on without a pass over its bytes (the cache group's
+// owner, peer_server.h): an open file whose bytes [0, len) are the block, and the CRC32C the
+// tier stored beside them. The CRC is NOT checked by the tier: whoever receives the bytes does.
+struct StoredBlock {
+  std::unique_ptr<RandomAccessFile> file;
+  uint32_t crc = 0;
+};
 
 // Where a new block comes from: the file and chunk its slice is written for (0/0: unknown).
 // The store ignores it; writeback staging records it so that a restart can ask the metadata
@@ -68,6 +77,14 @@ class BlockTier {
                                        uint32_t len) {
     (void)key, (void)block_len, (void)off, (void)len;
     return Status::NotSupported(std::string(Name()) + " tier serves no ranges");
+  }
+
+  // The block under `key` (plain length `len`) as stored, unverified (see StoredBlock);
+  // kNotFound on a miss, kCorruption when what is stored cannot be the block (wrong size, no
+  // trailer: dropped), kNotSupported (the default) for tiers that keep no checksum with it.
+  virtual Result<StoredBlock> OpenStored(const std::string& key, uint32_t len) {
+    (void)key, (void)len;
+    return Status::NotSupported(std::string(Name()) + " tier stores no checksum");
   }
 
   // ---- cache

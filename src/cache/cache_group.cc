@@ -31,7 +31,7 @@ Status CacheGroupOptions::Validate() const {
   }
   if (timeout.count() < 10) return Status::InvalidArgument("--group-timeout must be >= 0.01 s");
   if (refresh.count() < 10) return Status::InvalidArgument("group refresh must be >= 10 ms");
-  if (server_threads < 1) return Status::InvalidArgument("group server threads must be >= 1");
+  if (max_connections < 1) return Status::InvalidArgument("group max connections must be >= 1");
   return Status::OK();
 }
 
@@ -88,7 +88,7 @@ Result<std::string> CacheGroup::Serve(std::vector<BlockTier*> local, BlockTier* 
   } else {
     RETURN_IF_ERROR(PeerServer::ParseAddress(options_.listen, "--group-listen", &host, &port));
   }
-  ASSIGN_OR_RETURN(server_, PeerServer::Start(host, port, options_.server_threads, &auth_,
+  ASSIGN_OR_RETURN(server_, PeerServer::Start(host, port, options_.max_connections, &auth_,
                                               local_.get(), clock_));
   // What the others dial: a wildcard listen address is published as the primary address.
   std::string shown = host;

@@ -49,7 +49,7 @@ struct CacheGroupOptions {
   std::chrono::milliseconds timeout{3000};     // --group-timeout: a peer slower than this is skipped
   std::chrono::milliseconds refresh{2000};     // membership re-read period
   std::chrono::milliseconds down_time{10000};  // a failed peer is skipped this long
-  int server_threads = 16;                     // workers answering peers
+  int max_connections = 1024;                  // peer connections served at once (a thread each)
   bool enabled() const { return !name.empty(); }
   // kInvalidArgument naming the flag.
   Status Validate() const;

@@ -149,6 +149,41 @@ Result<BlockData> DiskTier::Get(const std::string& key, uint32_t expected_len) {
   return std::make_shared<const std::string>(std::move(b));
 }
 
+Result<StoredBlock> DiskTier::OpenStored(const std::string& key, uint32_t len) {
+  if (!enabled_) return Status::NotFound("disk tier disabled");
+  {
+    std::lock_guard lock(mu_);
+    auto it = index_.find(key);
+    if (it == index_.end()) return Status::NotFound("not in the disk cache");
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  const std::string path = PathOf(key);
+  auto file = env_->NewRandomAccessFile(path);
+  if (!file.ok()) {
+    (void)Remove(key);  // always OK
+    if (file.status().Is(Code::kNotFound)) return Status::NotFound("cache file vanished");
+    Disable(file.status());
+    return file.status().WithContext("open cache file " + path);
+  }
+  char t[kTrailer];
+  auto size = (*file)->Size();
+  auto n = size.ok() && *size == uint64_t{len} + kTrailer ? (*file)->ReadAt(len, kTrailer, t)
+                                                            : Result<size_t>(size_t{0});
+  if (!size.ok() || !n.ok()) {
+    Status st = !size.ok() ? size.status() : n.status();
+    (void)Remove(key);
+    Disable(st);
+    return st.WithContext("read cache file " + path);
+  }
+  if (*n != kTrailer || GetU32BE(t + 4) != kCacheMagic) {
+    corrupt_++;
+    (void)Remove(key);
+    return Status::Corruption("cache file " + path + " is not a block of " + std::to_string(len) +
+                              " bytes with its trailer (deleted)");
+  }
+  return StoredBlock{std::move(*file), GetU32BE(t)};
+}
+
 bool DiskTier::FreeSpaceAllows(uint64_t incoming) const {
   if (ratio_ <= 0) return true;
   auto space = env_->GetSpace(root_);

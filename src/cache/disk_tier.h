@@ -53,6 +53,11 @@ class DiskTier : public BlockTier {
   // the file failed its checksum (deleted), kIOError when reading failed (tier now disabled).
   // The length is checked by the chain.
   Result<BlockData> Get(const std::string& key, uint32_t expected_len) override;
+  // The cache file, for a peer to be sent it as it is (block_tier.h StoredBlock): its size is
+  // checked against `len` and its trailer's magic, and the trailer's CRC returned unverified
+  // (the receiver verifies it: one pass over the block in all). Counts as a use for the LRU.
+  // kNotFound when not cached, kCorruption (file deleted) when the size or magic is wrong.
+  Result<StoredBlock> OpenStored(const std::string& key, uint32_t len) override;
   // False once the tier is disabled: it takes no more fills.
   bool WantsFill() const override { return enabled(); }
   // Writes the cache file unless the key is cached already, evicting to stay within the

@@ -1,5 +1,7 @@
 #include "cache/local_owner.h"
 
+#include "common/crc32c.h"
+
 namespace strata::cache {
 
 Result<std::unique_ptr<LocalOwner>> LocalOwner::Open(std::vector<BlockTier*> local,
@@ -17,6 +19,25 @@ Result<std::unique_ptr<LocalOwner>> LocalOwner::Open(std::vector<BlockTier*> loc
 
 Result<BlockData> LocalOwner::Fetch(const std::string& key, uint32_t len) {
   return chain_->Get(key, len);
+}
+
+Result<ServedBlock> LocalOwner::Serve(const std::string& key, uint32_t len) {
+  for (BlockTier* t : local_) {
+    if (!t->Contains(key)) continue;
+    auto stored = t->OpenStored(key, len);
+    if (stored.ok()) {
+      ServedBlock b;
+      b.stored = std::move(*stored);
+      return b;
+    }
+    if (!stored.status().Is(Code::kNotSupported)) continue;  // gone or bad: the next tier
+    auto data = t->Get(key, len);
+    if (data.ok() && (*data)->size() == len) {
+      return ServedBlock{*data, StoredBlock{nullptr, Crc32c(**data)}};
+    }
+  }
+  ASSIGN_OR_RETURN(BlockData data, chain_->Get(key, len));  // the store, single flight
+  return ServedBlock{data, StoredBlock{nullptr, Crc32c(*data)}};
 }
 
 bool LocalOwner::Cached(const std::string& key) {

@@ -9,7 +9,7 @@
 //
 // Ownership: the tiers are borrowed (ChunkStore owns them) and must outlive this.
 // Thread-safety: every method may be called concurrently.
-// Errors: Fetch: the chain's (kNotFound when the block is nowhere, the store's error).
+// Errors: Fetch and Serve: the chain's (kNotFound when the block is nowhere, the store's error).
 #pragma once
 
 #include <functional>
@@ -30,7 +30,13 @@ class LocalOwner : public PeerBackend {
                                                   KeyCheck valid);
 
   bool ValidKey(const std::string& key, uint32_t len) const override { return valid_(key, len); }
-  Result<BlockData> Fetch(const std::string& key, uint32_t len) override;
+  // The block from the local tiers, else from the store (filling the local tiers): for this
+  // member's own reads of the blocks it owns.
+  Result<BlockData> Fetch(const std::string& key, uint32_t len);
+  // For a peer: a local tier's stored file (sent as it is, its stored CRC unverified: the peer
+  // checks it) when the first tier holding the block keeps one, else the block in memory
+  // with its CRC computed here (a memory hit, or Fetch from the store).
+  Result<ServedBlock> Serve(const std::string& key, uint32_t len) override;
   bool Cached(const std::string& key) override;
   Status Fill(const std::string& key, BlockData data) override;
   Status Evict(const std::string& key) override;

@@ -64,13 +64,14 @@ std::string PeerAuth::SignRequest(std::string_view method, std::string_view key,
   std::string msg = "req\n";
   msg.append(method).append("\n").append(key).append("\n").append(std::to_string(len));
   msg.append("\n").append(ts).append("\n").append(nonce);
-  return "1 " + ts + " " + std::string(nonce) + " " + Mac(msg);
+  return std::to_string(kPeerProtocolVersion) + " " + ts + " " + std::string(nonce) + " " +
+         Mac(msg);
 }
 
 Status PeerAuth::VerifyRequest(std::string_view method, std::string_view key, uint64_t len,
                                std::string_view header, int64_t now_unix,
                                std::string* nonce) const {
-  // "1 UNIX NONCE MAC"
+  // "2 UNIX NONCE MAC"
   std::vector<std::string_view> parts;
   size_t start = 0;
   while (start <= header.size()) {
@@ -79,13 +80,14 @@ Status PeerAuth::VerifyRequest(std::string_view method, std::string_view key, ui
     parts.push_back(header.substr(start, sp - start));
     start = sp + 1;
   }
-  if (parts.size() != 4 || parts[0] != "1") {
-    return Status(Code::kPermissionDenied, "no valid X-Strata-Peer header (protocol 1)");
+  if (parts.size() != 4 || parts[0] != std::to_string(kPeerProtocolVersion)) {
+    return Status(Code::kPermissionDenied,
+                  "no valid peer auth (protocol " + std::to_string(kPeerProtocolVersion) + ")");
   }
   int64_t ts = 0;
   for (char c : parts[1]) {
     if (c < '0' || c > '9' || ts > (int64_t{1} << 40)) {
-      return Status(Code::kPermissionDenied, "bad time in X-Strata-Peer");
+      return Status(Code::kPermissionDenied, "bad time in the peer auth");
     }
     ts = ts * 10 + (c - '0');
   }

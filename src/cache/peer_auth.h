@@ -1,5 +1,5 @@
 // PeerAuth: who may talk to a cache group member, and how a reply is tied to its request
-// (docs/format/peer-protocol.md, version 1).
+// (docs/format/peer-protocol.md, version 2).
 //
 // The group secret is derived from the volume, so only mounts of the same volume (which read
 // its format record from the metadata engine) know it:
@@ -11,12 +11,12 @@
 // where the settings secret is the volume's object-store secret key ("" when it has none).
 // A mount of another volume, or a stranger, cannot compute it and gets 403 for every request.
 //
-// Each request carries `X-Strata-Peer: 1 UNIX NONCE MAC` with
+// Each request carries the auth text `2 UNIX NONCE MAC` (peer_wire.h) with
 // MAC = hex HMAC-SHA256(secret, "req\n" + method + "\n" + key + "\n" + len + "\n" + UNIX + "\n" +
 // NONCE); the server refuses a MAC that does not match or a UNIX time more than kMaxSkew from
-// its own clock. Each reply carries `X-Strata-Peer-Reply: hex HMAC-SHA256(secret, "reply\n" +
-// NONCE + "\n" + status + "\n" + crc32c hex + "\n" + body length)` so that only a member can
-// answer, and `X-Strata-Crc32c` over the body, which the client checks. Bodies are not
+// its own clock. Each reply carries the MAC `hex HMAC-SHA256(secret, "reply\n" + NONCE + "\n" +
+// status + "\n" + crc32c hex + "\n" + body length)` so that only a member can answer, and the
+// CRC32C of the body, which the client checks. Bodies are not
 // encrypted or MACed as a whole (see the format doc: integrity against accidents is the
 // CRC32C, authenticity of the answer is the reply MAC).
 //
@@ -32,7 +32,7 @@
 
 namespace strata::cache {
 
-inline constexpr int kPeerProtocolVersion = 1;
+inline constexpr int kPeerProtocolVersion = 2;
 
 std::string DerivePeerSecret(std::string_view volume_uuid, std::string_view volume_name,
                              std::string_view settings_secret, std::string_view group);
@@ -40,18 +40,15 @@ std::string DerivePeerSecret(std::string_view volume_uuid, std::string_view volu
 class PeerAuth {
  public:
   static constexpr int64_t kMaxSkewSeconds = 900;
-  static constexpr const char* kRequestHeader = "X-Strata-Peer";
-  static constexpr const char* kReplyHeader = "X-Strata-Peer-Reply";
-  static constexpr const char* kCrcHeader = "X-Strata-Crc32c";
 
   explicit PeerAuth(std::string secret) : secret_(std::move(secret)) {}
 
   // A fresh random nonce (16 hex digits).
   static std::string NewNonce();
-  // The X-Strata-Peer header value for a request.
+  // The auth text of a request.
   std::string SignRequest(std::string_view method, std::string_view key, uint64_t len,
                           int64_t now_unix, std::string_view nonce) const;
-  // Checks a request's header; on success *nonce is its nonce (to sign the reply with).
+  // Checks a request's auth text; on success *nonce is its nonce (to sign the reply with).
   Status VerifyRequest(std::string_view method, std::string_view key, uint64_t len,
                        std::string_view header, int64_t now_unix, std::string* nonce) const;
   std::string SignReply(std::string_view nonce, int status, uint32_t crc, uint64_t len) const;

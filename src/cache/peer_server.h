@@ -1,24 +1,26 @@
-// PeerServer: the serving half of a cache group member (DESIGN.md §7): an HTTP/1.1 keep-alive
-// server (cpp-httplib, Debian libcpp-httplib-dev) answering other members' requests for the
-// blocks this member owns on the ring, per docs/format/peer-protocol.md (version 1):
+// PeerServer: the serving half of a cache group member (DESIGN.md §7): a TCP server speaking
+// the framed peer protocol, version 2 (peer_wire.h, docs/format/peer-protocol.md), answering
+// other members' requests for the blocks this member owns on the ring:
 //
-//   GET    /v1/block/KEY?len=N   the plain block: from the local tiers, else fetched from the
-//                                store (single flight: one store GET however many ask)
-//   PUT    /v1/block/KEY?len=N   a block a member just wrote (--fill-group-on-write): cached
-//   GET    /v1/cached/KEY?len=N  200 when the local tiers hold it, else 404 (warmup --check)
-//   DELETE /v1/block/KEY?len=N   dropped from the local tiers (warmup --evict); never the store
+//   GET     the block: from the local tiers (a disk cache file is sent as it is stored, with
+//           sendfile and its stored CRC: the asker verifies it), else fetched from the store
+//           (single flight: one store GET however many ask)
+//   PUT     a block a member just wrote (--fill-group-on-write): checked against its CRC, cached
+//   CACHED  200 when the local tiers hold it, else 404 (warmup --check)
+//   EVICT   dropped from the local tiers (warmup --evict); never from the store
 //
-// Every request must carry a valid X-Strata-Peer header (peer_auth.h), else 403; a key the
-// backend does not accept as one of this volume's blocks (or len not its length) gets 400.
+// Every request must carry valid auth (peer_auth.h), else 403 and the connection is closed; a
+// key the backend does not accept as one of this volume's blocks (or a len not its length)
+// gets 400. A version 1 (HTTP) request gets an HTTP 403 naming the version.
 //
-// Why HTTP rather than a framed TCP protocol: the library is already in the tree (the
-// metrics endpoint), gives keep-alive connection reuse and a worker pool, and makes the wire
-// inspectable with curl; per-request overhead (a header block per 4 MiB block) is noise.
+// Threads: one acceptor, and one thread per connection (connections are long-lived and carry
+// one request at a time; at most `max_connections`, more are closed at once). An idle
+// connection is closed after 60 s; a request must arrive, and its reply leave, within 30 s.
 //
-// Ownership: the server owns its listening thread and workers; `backend` and `auth` are
-// borrowed and must outlive it (Stop or the destructor joins everything).
-// Thread-safety: handlers run on the worker pool concurrently; the backend must be
-// thread-safe. Start/Stop from the owning thread.
+// Ownership: the server owns its socket and threads; `backend` and `auth` are borrowed and
+// must outlive it (Stop or the destructor joins everything).
+// Thread-safety: requests are served concurrently; the backend must be thread-safe.
+// Start/Stop from the owning thread.
 // Errors: Start: kInvalidArgument for a malformed address, kUnavailable when it cannot bind.
 #pragma once
 
@@ -35,6 +37,14 @@
 
 namespace strata::cache {
 
+// What a GET is answered with: the block in memory (`data`), or else the first `len` bytes of
+// `stored.file`; `stored.crc` is the CRC32C of the block either way (for a stored file, the
+// checksum stored beside it, unverified: the asking member verifies it).
+struct ServedBlock {
+  BlockData data;
+  StoredBlock stored;
+};
+
 // What a member serves from (local_owner.h implements it over the member's tiers).
 class PeerBackend {
  public:
@@ -42,7 +52,7 @@ class PeerBackend {
   // True when `key` names a block of this volume whose plain length is `len`.
   virtual bool ValidKey(const std::string& key, uint32_t len) const = 0;
   // The block from the local tiers, else from the store (filling the local tiers).
-  virtual Result<BlockData> Fetch(const std::string& key, uint32_t len) = 0;
+  virtual Result<ServedBlock> Serve(const std::string& key, uint32_t len) = 0;
   virtual bool Cached(const std::string& key) = 0;
   virtual Status Fill(const std::string& key, BlockData data) = 0;
   virtual Status Evict(const std::string& key) = 0;
@@ -62,9 +72,9 @@ class PeerServer {
   // Splits "HOST:PORT" ("[v6]:PORT" too); kInvalidArgument naming `flag`.
   static Status ParseAddress(const std::string& address, const std::string& flag,
                              std::string* host, int* port);
-  // Listens on `host`:`port` (0: a free port); `threads` workers.
+  // Listens on `host`:`port` (0: a free port), serving up to `max_connections` at once.
   static Result<std::unique_ptr<PeerServer>> Start(const std::string& host, int port,
-                                                   int threads, const PeerAuth* auth,
+                                                   int max_connections, const PeerAuth* auth,
                                                    PeerBackend* backend, Clock* clock);
   ~PeerServer();
   PeerServer(const PeerServer&) = delete;

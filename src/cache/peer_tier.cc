@@ -1,6 +1,12 @@
 #include "cache/peer_tier.h"
 
-#include <httplib.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include "cache/peer_server.h"
 #include "common/crc32c.h"
@@ -12,8 +18,11 @@ struct PeerTier::Peer {
   std::string host;
   int port = 0;
   std::mutex mu;
-  std::vector<std::unique_ptr<httplib::Client>> idle;  // guarded by mu: keep-alive connections
-  std::atomic<int64_t> down_until{0};                  // monotonic ns; 0 = up
+  std::vector<int> idle;               // guarded by mu: kept connections
+  std::atomic<int64_t> down_until{0};  // monotonic ns; 0 = up
+  ~Peer() {
+    for (int fd : idle) close(fd);
+  }
 };
 
 PeerTier::PeerTier(const PeerTierOptions& options, const PeerAuth* auth, Clock* clock)
@@ -83,77 +92,137 @@ void PeerTier::MarkDown(Peer& p, const std::string& id, const Status& why) {
   }
 }
 
-Result<PeerTier::Reply> PeerTier::Call(const std::string& id, const std::string& method,
-                                       const std::string& path, const std::string& key,
-                                       uint64_t len, const std::string* body) {
-  std::shared_ptr<Peer> peer = PeerFor(id);
-  if (peer->port == 0) return Status::InvalidArgument("bad peer address '" + id + "'");
-  std::unique_ptr<httplib::Client> cli;
-  {
-    std::lock_guard<std::mutex> l(peer->mu);
-    if (!peer->idle.empty()) {
-      cli = std::move(peer->idle.back());
-      peer->idle.pop_back();
+Result<int> PeerTier::Connect(Peer& p, const std::string& id, int64_t deadline) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(p.host.c_str(), std::to_string(p.port).c_str(), &hints, &res) != 0 || !res) {
+    return Status::Unavailable("peer " + id + ": cannot resolve " + p.host);
+  }
+  std::string why = "no address";
+  int fd = -1;
+  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) continue;
+    int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd pfd{fd, POLLOUT, 0};
+      const int64_t left_ms = (deadline - clock_->MonotonicNanos()) / 1000000;
+      rc = left_ms > 0 ? poll(&pfd, 1, static_cast<int>(left_ms)) : 0;
+      int err = 0;
+      socklen_t n = sizeof(err);
+      if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &n) == 0 && err == 0) {
+        rc = 0;
+      } else {
+        why = rc == 0 ? "connect timed out" : std::strerror(err ? err : errno);
+        rc = -1;
+      }
+    } else if (rc != 0) {
+      why = std::strerror(errno);
+    }
+    if (rc != 0) {
+      close(fd);
+      fd = -1;
     }
   }
-  const auto t = options_.timeout;
-  const time_t sec = static_cast<time_t>(t.count() / 1000);
-  const time_t usec = static_cast<time_t>((t.count() % 1000) * 1000);
-  if (!cli) {
-    cli = std::make_unique<httplib::Client>(peer->host, peer->port);
-    cli->set_keep_alive(true);
-    cli->set_tcp_nodelay(true);
-    cli->set_connection_timeout(sec, usec);
-    cli->set_read_timeout(sec, usec);
-    cli->set_write_timeout(sec, usec);
-  }
-  const std::string nonce = PeerAuth::NewNonce();
-  httplib::Headers headers = {
-      {PeerAuth::kRequestHeader,
-       auth_->SignRequest(method, key, len, clock_->NowNanos() / 1000000000, nonce)}};
+  freeaddrinfo(res);
+  if (fd < 0) return Status::Unavailable("peer " + id + ": " + why);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  wire::TuneSocket(fd, options_.timeout.count());
+  return fd;
+}
+
+Result<PeerTier::Reply> PeerTier::Call(const std::string& id, wire::Op op, const std::string& key,
+                                       uint32_t len, const std::string* body, bool* bad_crc) {
+  std::shared_ptr<Peer> peer = PeerFor(id);
+  if (peer->port == 0) return Status::InvalidArgument("bad peer address '" + id + "'");
   const int64_t deadline =
-      clock_->MonotonicNanos() + std::chrono::duration_cast<std::chrono::nanoseconds>(t).count();
-  Reply reply;
-  httplib::Result res{nullptr, httplib::Error::Unknown};
-  if (method == "GET") {
-    reply.body.reserve(len);
-    res = cli->Get(path, headers, [&](const char* data, size_t n) {
-      reply.body.append(data, n);
-      return clock_->MonotonicNanos() < deadline;  // a slow peer is cut off
-    });
-  } else if (method == "PUT") {
-    headers.emplace(PeerAuth::kCrcHeader, CrcHex(Crc32cExtend(0, *body)));
-    res = cli->Put(path, headers, *body, "application/octet-stream");
-    if (res) reply.body = res->body;
-  } else {
-    res = cli->Delete(path, headers);
-    if (res) reply.body = res->body;
-  }
-  if (!res) {
-    Status s = Status::Unavailable("peer " + id + " " + method + " " + key + ": " +
-                                   httplib::to_string(res.error()));
+      clock_->MonotonicNanos() +
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.timeout).count();
+  const std::string what = "peer " + id + " " + std::string(wire::OpName(op)) + " " + key;
+  auto fail = [&](int fd, const Status& st) -> Status {
+    close(fd);
+    Status s = Status::Unavailable(what + ": " + std::string(st.message()));
     MarkDown(*peer, id, s);
     return s;
+  };
+  for (int attempt = 0;; ++attempt) {
+    int fd = -1;
+    {
+      std::lock_guard<std::mutex> l(peer->mu);
+      if (attempt == 0 && !peer->idle.empty()) {
+        fd = peer->idle.back();
+        peer->idle.pop_back();
+      }
+    }
+    const bool reused = fd >= 0;
+    if (!reused) {
+      auto c = Connect(*peer, id, deadline);
+      if (!c.ok()) {
+        MarkDown(*peer, id, c.status());
+        return c.status();
+      }
+      fd = *c;
+    }
+    const std::string nonce = PeerAuth::NewNonce();
+    wire::RequestHead req;
+    req.op = op;
+    req.len = len;
+    req.key = key;
+    req.auth = auth_->SignRequest(wire::OpName(op), key, len, clock_->NowNanos() / 1000000000,
+                                  nonce);
+    if (body) req.crc = Crc32c(*body);
+    const std::string head = wire::EncodeRequest(req);
+    Status st = wire::SendAll(fd, head.data(), head.size(), clock_, deadline);
+    if (st.ok() && body) st = wire::SendAll(fd, body->data(), body->size(), clock_, deadline);
+    char rh[wire::kReplyHeadSize];
+    size_t got = 0;
+    if (st.ok()) st = wire::RecvExact(fd, rh, sizeof(rh), clock_, deadline, &got);
+    if (!st.ok()) {
+      if (reused && got == 0 && !st.Is(Code::kTimeout)) {
+        close(fd);  // the peer closed the kept connection meanwhile: once more on a new one
+        continue;
+      }
+      return fail(fd, st);
+    }
+    wire::ReplyHead h;
+    size_t mac_len = 0;
+    st = wire::DecodeReplyHead(rh, &h, &mac_len);
+    if (!st.ok()) return fail(fd, st);  // another version: skipped like a dead peer
+    Reply reply;
+    reply.status = h.status;
+    std::string mac(mac_len, '\0');
+    // The body lands in its final buffer: the block handed to the chain is this string.
+    reply.body.resize(h.body_len);
+    st = wire::RecvExact(fd, mac.data(), mac.size(), clock_, deadline);
+    if (st.ok()) st = wire::RecvExact(fd, reply.body.data(), reply.body.size(), clock_, deadline);
+    if (!st.ok()) return fail(fd, st);
+    peer->down_until.store(0);
+    if (reply.status == 403) {
+      close(fd);  // the server closes it too
+      return Status(Code::kPermissionDenied, "peer " + id + " refused this member: " + reply.body);
+    }
+    if (!auth_->VerifyReply(nonce, reply.status, h.crc, h.body_len, mac)) {
+      close(fd);
+      return Status::Corruption("peer " + id + " answered without this group's signature");
+    }
+    const bool crc_ok = Crc32c(reply.body) == h.crc;  // the one pass over a served block
+    {
+      std::lock_guard<std::mutex> l(peer->mu);
+      if (peer->idle.size() < 64) {
+        peer->idle.push_back(fd);
+        fd = -1;
+      }
+    }
+    if (fd >= 0) close(fd);
+    if (!crc_ok) {
+      if (bad_crc) *bad_crc = true;
+      return Status::Corruption("peer " + id + " sent " + key + " with a bad CRC32C");
+    }
+    return reply;
   }
-  peer->down_until.store(0);
-  reply.status = res->status;
-  if (reply.status == 403) {
-    return Status(Code::kPermissionDenied, "peer " + id + " refused this member: " + reply.body);
-  }
-  uint32_t crc = 0;
-  if (!ParseCrcHex(res->get_header_value(PeerAuth::kCrcHeader), &crc) ||
-      !auth_->VerifyReply(nonce, reply.status, crc, reply.body.size(),
-                          res->get_header_value(PeerAuth::kReplyHeader))) {
-    return Status::Corruption("peer " + id + " answered without this group's signature");
-  }
-  if (Crc32cExtend(0, reply.body) != crc) {
-    return Status::Corruption("peer " + id + " sent " + key + " with a bad CRC32C");
-  }
-  {
-    std::lock_guard<std::mutex> l(peer->mu);
-    if (peer->idle.size() < 64) peer->idle.push_back(std::move(cli));
-  }
-  return reply;
 }
 
 Result<BlockData> PeerTier::Get(const std::string& key, uint32_t expected_len) {
@@ -170,10 +239,13 @@ Result<BlockData> PeerTier::Get(const std::string& key, uint32_t expected_len) {
     skipped_++;
     return Status::NotFound("peer " + owner.id + " is down");
   }
-  const std::string path = "/v1/block/" + key + "?len=" + std::to_string(expected_len);
-  auto r = Call(owner.id, "GET", path, key, expected_len, nullptr);
+  bool bad_crc = false;
+  auto r = Call(owner.id, wire::Op::kGet, key, expected_len, nullptr, &bad_crc);
   if (!r.ok()) {
     peer_errors_++;
+    // The owner's copy is damaged (its cache file was sent unchecked): make it drop it, so
+    // that it fetches a good one from the store next time. Best effort.
+    if (bad_crc) (void)Evict(key, expected_len);
     return r.status();
   }
   if (r->status == 404) {
@@ -196,8 +268,8 @@ Status PeerTier::Put(const std::string& key, BlockData data) {
   if (owner.id.empty() || owner.self) return Status::OK();  // local tiers were filled already
   std::shared_ptr<Peer> peer = PeerFor(owner.id);
   if (IsDown(*peer)) return Status::OK();  // best effort
-  const std::string path = "/v1/block/" + key + "?len=" + std::to_string(data->size());
-  ASSIGN_OR_RETURN(Reply r, Call(owner.id, "PUT", path, key, data->size(), data.get()));
+  ASSIGN_OR_RETURN(Reply r, Call(owner.id, wire::Op::kPut, key,
+                                 static_cast<uint32_t>(data->size()), data.get()));
   if (r.status != 204) {
     return Status::Unavailable("peer " + owner.id + " did not take " + key + ": " + r.body);
   }
@@ -212,8 +284,7 @@ Result<bool> PeerTier::Cached(const std::string& key, uint32_t len) {
     LocalOwner* local = Local();
     return local && local->Cached(key);
   }
-  const std::string path = "/v1/cached/" + key + "?len=" + std::to_string(len);
-  ASSIGN_OR_RETURN(Reply r, Call(owner.id, "GET", path, key, len, nullptr));
+  ASSIGN_OR_RETURN(Reply r, Call(owner.id, wire::Op::kCached, key, len, nullptr));
   if (r.status != 200 && r.status != 404) {
     return Status::Unavailable("peer " + owner.id + " answered " + std::to_string(r.status));
   }
@@ -235,8 +306,7 @@ Status PeerTier::Evict(const std::string& key, uint32_t len) {
     LocalOwner* local = Local();
     return local ? local->Evict(key) : Status::OK();
   }
-  const std::string path = "/v1/block/" + key + "?len=" + std::to_string(len);
-  ASSIGN_OR_RETURN(Reply r, Call(owner.id, "DELETE", path, key, len, nullptr));
+  ASSIGN_OR_RETURN(Reply r, Call(owner.id, wire::Op::kEvict, key, len, nullptr));
   if (r.status != 204) {
     return Status::Unavailable("peer " + owner.id + " answered " + std::to_string(r.status));
   }

@@ -1,8 +1,8 @@
 // PeerTier: the cache group as a tier of the block chain (block_tier.h), between the local
 // disk cache and the object store (DESIGN.md §7). Get asks the key's owner on the ring
-// (ring.h) over the peer protocol (peer_server.h, docs/format/peer-protocol.md):
+// (ring.h) over the framed peer protocol, version 2 (peer_wire.h, docs/format/peer-protocol.md):
 //
-//   owner is another member  GET its /v1/block/KEY; the owner answers from its cache, or
+//   owner is another member  a GET to it; the owner answers from its cache, or
 //                            fetches from the store (once, however many ask) and answers;
 //   owner is this member     the member's own LocalOwner (local_owner.h): its local tiers,
 //                            then the store, in the single flight the peers' requests share;
@@ -12,7 +12,11 @@
 // is bounded by `timeout`, and the whole answer must arrive within `timeout` too; a peer that
 // failed so is then skipped (a miss, no waiting) for `down_time`, and the chain reads from
 // the store. A 404 from the owner is a miss; a 403, a bad reply MAC or CRC, or a 5xx is an
-// error of this tier (logged by the chain, which then asks the store).
+// error of this tier (logged by the chain, which then asks the store). The block is received
+// straight into its final buffer and its CRC32C (the one the owner stored with it) checked
+// here, the one pass over it on the way; a block failing it is also evicted from the owner.
+// Connections to each peer are kept (up to 64 idle) and reused; a request on a reused
+// connection that the peer had closed meanwhile is sent again on a new one.
 //
 // Fills: with fill_on_write (--fill-group-on-write) the chain's fills (a block just written,
 // or one the store served) are sent to their owner with PUT, so that readers on other
@@ -36,6 +40,7 @@
 #include "cache/block_tier.h"
 #include "cache/local_owner.h"
 #include "cache/peer_auth.h"
+#include "cache/peer_wire.h"
 #include "cache/ring.h"
 #include "common/clock.h"
 
@@ -102,10 +107,13 @@ class PeerTier : public BlockTier {
   std::shared_ptr<Peer> PeerFor(const std::string& id);
   LocalOwner* Local() const;
   // One request to `id`; verifies the reply MAC and CRC. kUnavailable when the peer cannot
-  // be reached in time (it is then marked down), kPermissionDenied for 403, kCorruption for
-  // a reply that fails its MAC or CRC.
-  Result<Reply> Call(const std::string& id, const std::string& method, const std::string& path,
-                     const std::string& key, uint64_t len, const std::string* body);
+  // be reached in time or speaks another version (it is then marked down),
+  // kPermissionDenied for 403, kCorruption for a reply that fails its MAC or its CRC (then
+  // *bad_crc is set).
+  Result<Reply> Call(const std::string& id, wire::Op op, const std::string& key, uint32_t len,
+                     const std::string* body, bool* bad_crc = nullptr);
+  // A connected socket to `p`, or kUnavailable.
+  Result<int> Connect(Peer& p, const std::string& id, int64_t deadline);
   bool IsDown(Peer& p) const;
   void MarkDown(Peer& p, const std::string& id, const Status& why);
 

@@ -66,6 +66,9 @@ class RandomAccessFile {
   // only when the file ends first (0 at or past the end).
   virtual Result<size_t> ReadAt(uint64_t offset, size_t n, char* buf) const = 0;
   virtual Result<uint64_t> Size() const = 0;
+  // The OS file descriptor, for zero-copy sends (sendfile); -1 when there is none (MemEnv).
+  // Borrowed: valid while this object lives.
+  virtual int NativeFd() const { return -1; }
   // Bytes [offset, offset + n), cut short at the end of the file.
   Result<std::string> Read(uint64_t offset, size_t n) const;
 };

@@ -53,6 +53,8 @@ class PosixRandomAccessFile final : public RandomAccessFile {
     return static_cast<uint64_t>(st.st_size);
   }
 
+  int NativeFd() const override { return fd_; }
+
  private:
   std::string path_;
   int fd_;
