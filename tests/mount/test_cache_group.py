@@ -7,6 +7,8 @@ import json
 import os
 import secrets
 import signal
+import socket
+import struct
 import subprocess
 import time
 import urllib.error
@@ -186,7 +188,7 @@ def test_peer_killed_mid_read_the_read_completes_from_the_store(fresh_volume):
 def _sign(secret, method, key, length, nonce):
     ts = str(int(time.time()))
     msg = f"req\n{method}\n{key}\n{length}\n{ts}\n{nonce}".encode()
-    return f"1 {ts} {nonce} " + hmac.new(secret, msg, hashlib.sha256).hexdigest()
+    return f"2 {ts} {nonce} " + hmac.new(secret, msg, hashlib.sha256).hexdigest()
 
 
 def _secret(setting, group):
@@ -196,15 +198,30 @@ def _secret(setting, group):
     return hmac.new(setting["uuid"].encode(), msg.encode(), hashlib.sha256).digest()
 
 
-def _get(port, key, length, header):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/block/{key}?len={length}")
-    if header:
-        req.add_header("X-Strata-Peer", header)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read(), r.headers
-    except urllib.error.HTTPError as e:
-        return e.code, e.read(), e.headers
+def _recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        got = sock.recv(n - len(buf))
+        if not got:
+            break
+        buf += got
+    return buf
+
+
+def _get(port, key, length, auth):
+    """A GET in peer protocol 2 (docs/format/peer-protocol.md, written here from the
+    document): returns (status, body, crc, mac); status None when the member closed the
+    connection without answering."""
+    a, k = (auth or "").encode(), key.encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"SPQ2" + struct.pack(">BBHIIH", 1, 0, len(k), length, 0, len(a)) + a + k)
+        head = _recv_exact(s, 16)
+        if len(head) < 16:
+            return None, b"", None, None
+        magic, status, mac_len, body_len, crc = struct.unpack(">4sHHII", head)
+        assert magic == b"SPA2"
+        mac = _recv_exact(s, mac_len).decode()
+        return status, _recv_exact(s, body_len), crc, mac
 
 
 def test_another_volume_naming_the_same_group_cannot_read_its_blocks(strata, tmp_path_factory):
@@ -233,19 +250,26 @@ def test_another_volume_naming_the_same_group_cannot_read_its_blocks(strata, tmp
         key, length = keys[0], int(keys[0].rsplit("_", 1)[1])
         nonce = secrets.token_hex(8)
         # Signed with vol1's secret (a mount of the other volume), or not at all: 403.
-        for header in (_sign(_secret(setting[1], "shared"), "GET", key, length, nonce), None):
-            status, body, _ = _get(a.peer_port, key, length, header)
-            assert status == 403 and data not in body
+        for auth in (_sign(_secret(setting[1], "shared"), "GET", key, length, nonce), None):
+            status, body, _, mac = _get(a.peer_port, key, length, auth)
+            assert status == 403 and data[:length] not in body and mac == ""
         # The same request signed with vol0's own secret is served (the signer is right).
-        status, body, headers = _get(a.peer_port, key, length,
-                                     _sign(_secret(setting[0], "shared"), "GET", key, length,
-                                           nonce))
+        status, body, crc, mac = _get(a.peer_port, key, length,
+                                      _sign(_secret(setting[0], "shared"), "GET", key, length,
+                                            nonce))
         assert status == 200 and body == data[:length]
         want = hmac.new(_secret(setting[0], "shared"),
-                        f"reply\n{nonce}\n200\n{headers['X-Strata-Crc32c']}\n{length}".encode(),
+                        f"reply\n{nonce}\n200\n{crc:08x}\n{length}".encode(),
                         hashlib.sha256).hexdigest()
-        assert headers["X-Strata-Peer-Reply"] == want
-        assert a.status()["group"]["denied"] >= 2
+        assert mac == want
+        # A version 1 member (HTTP/1.1) is told which version this one speaks, and gets no block.
+        req = urllib.request.Request(f"http://127.0.0.1:{a.peer_port}/v1/block/{key}?len={length}")
+        req.add_header("X-Strata-Peer", _sign(_secret(setting[0], "shared"), "GET", key, length,
+                                              nonce).replace("2 ", "1 ", 1))
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=10)
+        assert e.value.code == 403 and b"peer protocol 2" in e.value.read()
+        assert a.status()["group"]["denied"] >= 3
     finally:
         for v in vols:
             v.close()
