@@ -12,6 +12,7 @@
 
 #include "cache/disk_tier.h"
 #include "cache/memory_tier.h"
+#include "common/crc32c.h"
 #include "common/faulty_env.h"
 #include "common/mem_env.h"
 
@@ -250,6 +251,28 @@ TEST(DiskTier, OnMemEnvSurvivesRestart) {
   EXPECT_EQ(Held(*cache->disk(), "vol/chunks/0/0/7_0_5000", 5000), Block(5000, 'x'));
   EXPECT_EQ(env.Stat("/cache/blocks/vol/chunks/0/0/8_0_10.tmp.1.2.3").status().code(),
             Code::kNotFound);
+}
+
+// OpenStored hands out the cache file and the CRC stored in its trailer without reading the
+// block; a file of the wrong length for its key is dropped rather than handed out.
+TEST(DiskTier, OpenStoredGivesTheFileAndItsStoredCrc) {
+  MemEnv env;
+  CacheOptions o = DiskOnly("/cache");
+  o.env = &env;
+  auto cache = std::move(*BlockCache::Open(o));
+  const std::string key = "vol/chunks/0/0/7_0_5000";
+  ASSERT_TRUE(cache->disk()->Put(key, Data(5000, 'x')).ok());
+  auto st = cache->disk()->OpenStored(key, 5000);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->crc, Crc32c(Block(5000, 'x')));
+  EXPECT_EQ(st->file->NativeFd(), -1);  // MemEnv: the server sends it through a buffer
+  EXPECT_EQ(*st->file->Read(0, 5000), Block(5000, 'x'));
+  EXPECT_EQ(cache->disk()->OpenStored("vol/chunks/0/0/9_0_10", 10).status().code(),
+            Code::kNotFound);
+  // The length its caller expects is not the file's: corrupt, deleted, never handed out.
+  EXPECT_EQ(cache->disk()->OpenStored(key, 4999).status().code(), Code::kCorruption);
+  EXPECT_FALSE(cache->disk()->Contains(key));
+  EXPECT_EQ(cache->disk()->corrupt_dropped(), 1u);
 }
 
 // A full cache disk (ENOSPC on write): the Put reports it, the tier is dropped, and the disk

@@ -19,6 +19,7 @@
 #include "cache/cache_group.h"
 #include "cache/disk_tier.h"
 #include "cache/peer_wire.h"
+#include "common/mem_env.h"
 #include "common/posix_env.h"
 #include "cache/memory_tier.h"
 #include "cache/tier_chain.h"
@@ -59,7 +60,8 @@ struct Member {
 std::unique_ptr<Member> NewMember(std::shared_ptr<object::ObjectStore> bucket,
                                   const std::string& secret, Roster* roster, bool sharing = true,
                                   std::chrono::milliseconds timeout = 2000ms,
-                                  Env* disk_env = nullptr, const std::string& disk_dir = "") {
+                                  Env* disk_env = nullptr, const std::string& disk_dir = "",
+                                  bool fill_on_write = false) {
   auto m = std::make_unique<Member>();
   object::FaultyStore::Options fo;
   fo.latency = 200ms;  // long enough for concurrent requests to overlap
@@ -73,6 +75,7 @@ std::unique_ptr<Member> NewMember(std::shared_ptr<object::ObjectStore> bucket,
   go.sharing = sharing;
   go.timeout = timeout;
   go.refresh = 20ms;
+  go.fill_on_write = fill_on_write;
   auto group = cache::CacheGroup::Open(go, secret, SystemClock::Get());
   EXPECT_TRUE(group.ok()) << group.status().ToString();
   m->group = std::move(*group);
@@ -351,6 +354,49 @@ TEST_F(PeerGroupTest, AKeptConnectionThePeerClosedIsReplacedWithoutAnError) {
   EXPECT_TRUE(**d == plain);
   EXPECT_EQ(tier.stats().peer_errors, 0u);
   EXPECT_EQ(tier.stats().peer_hits, 2u);
+}
+
+TEST_F(PeerGroupTest, AWrittenBlockIsPutToItsOwnerWhichThenAnswersCachedAndEvict) {
+  auto a = NewMember(bucket_, secret_, &roster_);
+  auto w = NewMember(bucket_, secret_, &roster_, /*sharing=*/false, 2000ms, nullptr, "",
+                     /*fill_on_write=*/true);
+  StartMembership({a.get(), w.get()});
+  ASSERT_TRUE(w->group->tier()->WantsFill());
+  const std::string plain(1 << 20, 'p');
+  const std::string key = BlockKey(kPrefix, 21, 0, static_cast<uint32_t>(plain.size()));
+  ASSERT_TRUE(w->group->tier()->Put(key, std::make_shared<const std::string>(plain)).ok());
+  EXPECT_TRUE(a->memory->Contains(key));
+  EXPECT_EQ(a->group->stats().server.filled, 1u);
+  EXPECT_EQ(w->group->stats().tier.fills_sent, 1u);
+  auto cached = w->group->tier()->Cached(key, plain.size());
+  ASSERT_TRUE(cached.ok()) << cached.status().ToString();
+  EXPECT_TRUE(*cached);
+  auto d = w->group->tier()->Get(key, plain.size());  // from a's cache: never in the store
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(**d == plain);
+  EXPECT_EQ(a->gets(), 0u);
+  ASSERT_TRUE(w->group->tier()->Evict(key, plain.size()).ok());
+  EXPECT_FALSE(a->memory->Contains(key));
+  cached = w->group->tier()->Cached(key, plain.size());
+  ASSERT_TRUE(cached.ok());
+  EXPECT_FALSE(*cached);
+}
+
+TEST_F(PeerGroupTest, ACacheFileWithoutADescriptorIsSentThroughABuffer) {
+  MemEnv env;  // its files have no OS descriptor: no sendfile
+  auto a = NewMember(bucket_, secret_, &roster_, true, 2000ms, &env, "/cache");
+  auto c = NewMember(bucket_, secret_, &roster_, /*sharing=*/false);
+  StartMembership({a.get(), c.get()});
+  const std::string plain(1 << 20, 'm');
+  uint64_t id = 0;
+  const std::string key = KeyOwnedBy(*a, plain, &id);
+  for (int i = 0; i < 2; ++i) {  // from the store, then from the cache file
+    auto d = c->group->tier()->Get(key, plain.size());
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_TRUE(**d == plain);
+  }
+  EXPECT_EQ(a->gets(), 1u);
+  EXPECT_EQ(a->group->stats().server.served, 2u);
 }
 
 }  // namespace
