@@ -202,6 +202,9 @@ struct PeerServer::Impl {
     h.mac = auth->SignReply(nonce, 200, h.crc, req.len);
     const std::string head = wire::EncodeReply(h);
     const int64_t deadline = Deadline(kRequestNanos);
+    // Counted before it goes: the asker may see the whole reply before this thread runs on.
+    served++;
+    served_bytes += req.len;
     Status st = wire::SendAll(fd, head.data(), head.size(), clock, deadline);
     if (st.ok() && b->data) {
       st = wire::SendAll(fd, b->data->data(), req.len, clock, deadline);
@@ -214,11 +217,11 @@ struct PeerServer::Impl {
                                       : wire::SendAll(fd, bytes->data(), req.len, clock, deadline);
     }
     if (!st.ok()) {
+      served--;
+      served_bytes -= req.len;
       LOG_WARN_EVERY("peer GET {}: sending failed: {}", req.key, st.ToString());
       return false;  // the asker sees a cut-off reply and reads from the store
     }
-    served++;
-    served_bytes += req.len;
     return true;
   }
 
@@ -230,7 +233,7 @@ struct PeerServer::Impl {
       return Reply(fd, nonce, 400, "body does not match its CRC32C\n");
     }
     Status s = backend->Fill(req.key, std::make_shared<const std::string>(std::move(body)));
-    if (s.ok()) filled++;
+    if (s.ok()) filled++;  // before the reply, so that the asker sees it counted
     return Reply(fd, nonce, s.ok() ? 204 : 503, s.ok() ? "" : s.ToString() + "\n");
   }
 };
