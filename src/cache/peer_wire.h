@@ -75,7 +75,8 @@ bool LooksLikeHttp(std::string_view first4);
 Status RecvExact(int fd, char* buf, size_t n, const Clock* clock, int64_t deadline_ns,
                  size_t* got = nullptr);
 Status SendAll(int fd, const char* buf, size_t n, const Clock* clock, int64_t deadline_ns);
-// Sends [0, n) of the file `file_fd` with sendfile(2).
+// Sends [0, n) of the file `file_fd` with sendfile(2), after asking the kernel to read all of
+// it in (POSIX_FADV_WILLNEED).
 Status SendFile(int fd, int file_fd, size_t n, const Clock* clock, int64_t deadline_ns);
 // TCP_NODELAY, 4 MiB send and receive buffers, and per-wait timeouts of `wait_ms`.
 void TuneSocket(int fd, int64_t wait_ms);
