@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -90,7 +92,17 @@ struct PeerServer::Impl {
       Conn* conn = c.get();
       conns.push_back(std::move(c));
       conn->thread = std::thread([this, conn] {
+        // sendfile(2) has no MSG_NOSIGNAL: an asker that goes away mid-block would raise
+        // SIGPIPE, whose default action ends the whole mount. Blocked in this thread, it stays
+        // pending here and the call fails with EPIPE instead; drained before the thread ends.
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
         ServeConnection(conn->fd);
+        const timespec now{0, 0};
+        while (sigtimedwait(&pipe, nullptr, &now) == SIGPIPE) {
+        }
         // The fd is closed by whoever joins this thread (a Stop may be shutting it down now);
         // the peer learns at once that the connection is over.
         shutdown(conn->fd, SHUT_RDWR);

@@ -399,5 +399,47 @@ TEST_F(PeerGroupTest, ACacheFileWithoutADescriptorIsSentThroughABuffer) {
   EXPECT_EQ(a->group->stats().server.served, 2u);
 }
 
+TEST_F(PeerGroupTest, AnAskerThatGoesAwayMidBlockDoesNotTakeTheOwnerDown) {
+  char tmpl[] = "/tmp/strata-peer-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  PosixEnv env;
+  auto a = NewMember(bucket_, secret_, &roster_, true, 2000ms, &env, dir);
+  auto c = NewMember(bucket_, secret_, &roster_, /*sharing=*/false);
+  StartMembership({a.get(), c.get()});
+  const std::string plain(32 << 20, 'g');  // more than the socket buffers hold
+  uint64_t id = 0;
+  const std::string key = KeyOwnedBy(*a, plain, &id);
+  ASSERT_TRUE(c->group->tier()->Get(key, plain.size()).ok());  // now in a's cache file
+  // Ask for it by hand, read the first bytes (the owner is in sendfile now), then reset.
+  for (int round = 0; round < 3; ++round) {
+    int fd = Dial(a->group->address());
+    ASSERT_GE(fd, 0);
+    cache::PeerAuth auth(secret_);
+    const std::string nonce = cache::PeerAuth::NewNonce();
+    cache::wire::RequestHead req;
+    req.len = static_cast<uint32_t>(plain.size());
+    req.key = key;
+    req.auth = auth.SignRequest("GET", key, req.len, SystemClock::Get()->NowNanos() / 1000000000,
+                                nonce);
+    const std::string frame = cache::wire::EncodeRequest(req);
+    ASSERT_EQ(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(frame.size()));
+    char buf[65536];
+    ASSERT_GT(recv(fd, buf, sizeof(buf), MSG_WAITALL), 0);
+    linger hard{1, 0};  // close with a reset
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+    close(fd);
+  }
+  std::this_thread::sleep_for(200ms);
+  // Still serving (this process, which hosts the owner, would have died of SIGPIPE).
+  auto d = c->group->tier()->Get(key, plain.size());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(**d == plain);
+  a.reset();
+  c.reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace strata::chunk
