@@ -86,7 +86,7 @@ TEST(MemoryTier, EvictsLeastRecentlyUsed) {
   ASSERT_TRUE(tier.Put("a", Data(1000, 'a')).ok());
   ASSERT_TRUE(tier.Put("b", Data(1000, 'b')).ok());
   ASSERT_TRUE(tier.Put("c", Data(1000, 'c')).ok());
-  ASSERT_TRUE(tier.Get("a", 1000).ok());        // a is now the most recent
+  ASSERT_TRUE(tier.Get("a", 1000).ok());             // a is now the most recent
   ASSERT_TRUE(tier.Put("d", Data(1000, 'd')).ok());  // evicts b
   EXPECT_TRUE(tier.Contains("a"));
   EXPECT_FALSE(tier.Contains("b"));
@@ -134,7 +134,8 @@ TEST(DiskTier, IndexRebuiltAfterRestart) {
   {
     auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path())));
     DiskTier& disk = *cache->disk();
-    ASSERT_TRUE(disk.Put("vol/chunks/0/0/7_0_5000", std::make_shared<const std::string>(data)).ok());
+    ASSERT_TRUE(
+        disk.Put("vol/chunks/0/0/7_0_5000", std::make_shared<const std::string>(data)).ok());
     ASSERT_TRUE(disk.Put("vol/chunks/0/0/7_1_5000", Data(5000, 'y')).ok());
     EXPECT_TRUE(cache->disk_enabled());
   }

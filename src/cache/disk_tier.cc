@@ -37,7 +37,8 @@ Result<std::unique_ptr<DiskTier>> DiskTier::Open(Env* env, const std::string& di
                                                  uint64_t capacity, double free_space_ratio) {
   std::string root = JoinPath(dir, "blocks");
   Status st = env->CreateDirs(root);
-  if (!st.ok()) return Status::IOError("cannot create cache directory " + root + ": " + st.ToString());
+  if (!st.ok())
+    return Status::IOError("cannot create cache directory " + root + ": " + st.ToString());
   std::unique_ptr<DiskTier> tier(new DiskTier(env, root, capacity, free_space_ratio));
   RETURN_IF_ERROR(tier->Scan());
   return tier;
@@ -72,8 +73,9 @@ Status DiskTier::ScanDir(const std::string& rel, std::vector<Found>* found) {
 Status DiskTier::Scan() {
   std::vector<Found> found;
   RETURN_IF_ERROR(ScanDir("", &found));
-  std::sort(found.begin(), found.end(),
-            [](const Found& a, const Found& b) { return a.mtime_ns > b.mtime_ns; });  // newest first
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+    return a.mtime_ns > b.mtime_ns;
+  });  // newest first
   std::vector<std::string> over;
   {
     std::lock_guard lock(mu_);
@@ -168,7 +170,7 @@ Result<StoredBlock> DiskTier::OpenStored(const std::string& key, uint32_t len) {
   char t[kTrailer];
   auto size = (*file)->Size();
   auto n = size.ok() && *size == uint64_t{len} + kTrailer ? (*file)->ReadAt(len, kTrailer, t)
-                                                            : Result<size_t>(size_t{0});
+                                                          : Result<size_t>(size_t{0});
   if (!size.ok() || !n.ok()) {
     Status st = !size.ok() ? size.status() : n.status();
     (void)Remove(key);

@@ -128,9 +128,12 @@ bool ParseCrcHex(std::string_view text, uint32_t* crc) {
   uint32_t v = 0;
   for (char c : text) {
     v <<= 4;
-    if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
-    else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
-    else return false;
+    if (c >= '0' && c <= '9')
+      v |= static_cast<uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v |= static_cast<uint32_t>(c - 'a' + 10);
+    else
+      return false;
   }
   *crc = v;
   return true;

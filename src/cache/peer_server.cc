@@ -45,7 +45,7 @@ struct PeerServer::Impl {
     std::atomic<bool> done{false};
   };
   std::mutex mu;
-  bool stopping = false;                  // guarded by mu
+  bool stopping = false;                   // guarded by mu
   std::list<std::unique_ptr<Conn>> conns;  // guarded by mu
 
   int64_t Deadline(int64_t span) const { return clock->MonotonicNanos() + span; }
@@ -116,9 +116,10 @@ struct PeerServer::Impl {
     const std::string body =
         "this member speaks strata peer protocol " + std::to_string(kPeerProtocolVersion) +
         " (framed TCP, docs/format/peer-protocol.md); the asking mount runs an older version\n";
-    const std::string res = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
-                            "Content-Length: " + std::to_string(body.size()) +
-                            "\r\nConnection: close\r\n\r\n" + body;
+    const std::string res =
+        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
     denied++;
     LOG_WARN_EVERY("peer request in protocol 1 (HTTP) refused: a member runs an older strata");
     if (!wire::SendAll(fd, res.data(), res.size(), clock, Deadline(kRequestNanos)).ok()) return;
@@ -237,8 +238,7 @@ struct PeerServer::Impl {
     return true;
   }
 
-  bool PutBlock(int fd, const wire::RequestHead& req, const std::string& nonce,
-                int64_t deadline) {
+  bool PutBlock(int fd, const wire::RequestHead& req, const std::string& nonce, int64_t deadline) {
     std::string body(req.len, '\0');
     if (!wire::RecvExact(fd, body.data(), body.size(), clock, deadline).ok()) return false;
     if (Crc32c(body) != req.crc) {
@@ -288,7 +288,8 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(const std::string& host, i
   addrinfo* res = nullptr;
   const std::string where = host + ":" + std::to_string(port);
   if (getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(), &hints,
-                  &res) != 0 || res == nullptr) {
+                  &res) != 0 ||
+      res == nullptr) {
     return Status::InvalidArgument("--group-listen: cannot resolve '" + host + "'");
   }
   int fd = -1;
@@ -311,9 +312,8 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(const std::string& host, i
   sockaddr_storage bound{};
   socklen_t n = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &n);
-  s->port_ = bound.ss_family == AF_INET6
-                 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                 : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  s->port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                         : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   impl->listen_fd = fd;
   impl->acceptor = std::thread([impl] { impl->AcceptLoop(); });
   return s;
@@ -324,7 +324,7 @@ void PeerServer::Stop() {
   {
     std::lock_guard<std::mutex> l(impl_->mu);
     impl_->stopping = true;
-    shutdown(impl_->listen_fd, SHUT_RDWR);  // accept returns
+    shutdown(impl_->listen_fd, SHUT_RDWR);                    // accept returns
     for (auto& c : impl_->conns) shutdown(c->fd, SHUT_RDWR);  // their waits return
   }
   if (impl_->acceptor.joinable()) impl_->acceptor.join();

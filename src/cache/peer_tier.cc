@@ -171,8 +171,8 @@ Result<PeerTier::Reply> PeerTier::Call(const std::string& id, wire::Op op, const
     req.op = op;
     req.len = len;
     req.key = key;
-    req.auth = auth_->SignRequest(wire::OpName(op), key, len, clock_->NowNanos() / 1000000000,
-                                  nonce);
+    req.auth =
+        auth_->SignRequest(wire::OpName(op), key, len, clock_->NowNanos() / 1000000000, nonce);
     if (body) req.crc = Crc32c(*body);
     const std::string head = wire::EncodeRequest(req);
     Status st = wire::SendAll(fd, head.data(), head.size(), clock_, deadline);
@@ -268,8 +268,8 @@ Status PeerTier::Put(const std::string& key, BlockData data) {
   if (owner.id.empty() || owner.self) return Status::OK();  // local tiers were filled already
   std::shared_ptr<Peer> peer = PeerFor(owner.id);
   if (IsDown(*peer)) return Status::OK();  // best effort
-  ASSIGN_OR_RETURN(Reply r, Call(owner.id, wire::Op::kPut, key,
-                                 static_cast<uint32_t>(data->size()), data.get()));
+  ASSIGN_OR_RETURN(Reply r, Call(owner.id, wire::Op::kPut, key, static_cast<uint32_t>(data->size()),
+                                 data.get()));
   if (r.status != 204) {
     return Status::Unavailable("peer " + owner.id + " did not take " + key + ": " + r.body);
   }

@@ -53,13 +53,13 @@ struct PeerTierOptions {
 };
 
 struct PeerTierStats {
-  uint64_t peer_hits = 0;        // blocks another member served
+  uint64_t peer_hits = 0;  // blocks another member served
   uint64_t peer_bytes = 0;
-  uint64_t peer_misses = 0;      // owners that had it nowhere (404)
-  uint64_t peer_errors = 0;      // failed requests (unreachable, slow, 403, 5xx, bad reply)
-  uint64_t skipped = 0;          // lookups not sent because the owner was marked down
-  uint64_t owned_lookups = 0;    // lookups of blocks this member owns (its LocalOwner)
-  uint64_t fills_sent = 0;       // blocks PUT to their owner
+  uint64_t peer_misses = 0;    // owners that had it nowhere (404)
+  uint64_t peer_errors = 0;    // failed requests (unreachable, slow, 403, 5xx, bad reply)
+  uint64_t skipped = 0;        // lookups not sent because the owner was marked down
+  uint64_t owned_lookups = 0;  // lookups of blocks this member owns (its LocalOwner)
+  uint64_t fills_sent = 0;     // blocks PUT to their owner
 };
 
 // Where a key lives now.
@@ -122,9 +122,9 @@ class PeerTier : public BlockTier {
   Clock* const clock_;
 
   mutable std::mutex mu_;
-  std::shared_ptr<const HashRing> ring_;                         // guarded by mu_
-  std::string self_;                                             // guarded by mu_
-  LocalOwner* local_ = nullptr;                                  // guarded by mu_
+  std::shared_ptr<const HashRing> ring_;                          // guarded by mu_
+  std::string self_;                                              // guarded by mu_
+  LocalOwner* local_ = nullptr;                                   // guarded by mu_
   std::unordered_map<std::string, std::shared_ptr<Peer>> peers_;  // guarded by mu_
 
   std::atomic<uint64_t> peer_hits_{0}, peer_bytes_{0}, peer_misses_{0}, peer_errors_{0},

@@ -47,9 +47,9 @@ std::string_view OpName(Op op);
 
 struct RequestHead {
   Op op = Op::kGet;
-  uint32_t len = 0;   // the block's plain length (its key names it); a PUT's body length
-  uint32_t crc = 0;   // PUT: CRC32C of the body; 0 otherwise
-  std::string auth;   // "2 UNIX NONCE MAC" (PeerAuth)
+  uint32_t len = 0;  // the block's plain length (its key names it); a PUT's body length
+  uint32_t crc = 0;  // PUT: CRC32C of the body; 0 otherwise
+  std::string auth;  // "2 UNIX NONCE MAC" (PeerAuth)
   std::string key;
 };
 // Head, auth and key, ready to send (a PUT's body follows).
@@ -58,10 +58,10 @@ std::string EncodeRequest(const RequestHead& h);
 Status DecodeRequestHead(const char* p, RequestHead* h, size_t* auth_len, size_t* key_len);
 
 struct ReplyHead {
-  uint16_t status = 0;   // 200, 204, 400, 403, 404, 503
+  uint16_t status = 0;  // 200, 204, 400, 403, 404, 503
   uint32_t body_len = 0;
-  uint32_t crc = 0;      // CRC32C of the body
-  std::string mac;       // PeerAuth::SignReply; empty for 403
+  uint32_t crc = 0;  // CRC32C of the body
+  std::string mac;   // PeerAuth::SignReply; empty for 403
 };
 std::string EncodeReply(const ReplyHead& h);
 Status DecodeReplyHead(const char* p, ReplyHead* h, size_t* mac_len);

@@ -18,13 +18,13 @@
 
 #include "cache/cache_group.h"
 #include "cache/disk_tier.h"
-#include "cache/peer_wire.h"
-#include "common/mem_env.h"
-#include "common/posix_env.h"
 #include "cache/memory_tier.h"
+#include "cache/peer_wire.h"
 #include "cache/tier_chain.h"
 #include "chunk/block_key.h"
 #include "chunk/store_tier.h"
+#include "common/mem_env.h"
+#include "common/posix_env.h"
 #include "object/faulty_store.h"
 #include "object/mem_store.h"
 #include "object/metrics_store.h"
@@ -205,7 +205,6 @@ TEST_F(PeerGroupTest, APeerThatNeverAnswersIsSkippedWithinTheTimeout) {
   close(fd);
 }
 
-
 // Listens on 127.0.0.1 (a free port); the fd and the "127.0.0.1:PORT" address.
 int Listen(std::string* address) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -335,8 +334,8 @@ TEST_F(PeerGroupTest, AKeptConnectionThePeerClosedIsReplacedWithoutAnError) {
                                        [](const std::string&, uint32_t) { return true; });
   ASSERT_TRUE(owner.ok());
   cache::PeerAuth auth(secret_);
-  auto server = cache::PeerServer::Start("127.0.0.1", 0, 8, &auth, owner->get(),
-                                         SystemClock::Get());
+  auto server =
+      cache::PeerServer::Start("127.0.0.1", 0, 8, &auth, owner->get(), SystemClock::Get());
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   const int port = (*server)->port();
   const std::string id = "127.0.0.1:" + std::to_string(port);
@@ -420,8 +419,8 @@ TEST_F(PeerGroupTest, AnAskerThatGoesAwayMidBlockDoesNotTakeTheOwnerDown) {
     cache::wire::RequestHead req;
     req.len = static_cast<uint32_t>(plain.size());
     req.key = key;
-    req.auth = auth.SignRequest("GET", key, req.len, SystemClock::Get()->NowNanos() / 1000000000,
-                                nonce);
+    req.auth =
+        auth.SignRequest("GET", key, req.len, SystemClock::Get()->NowNanos() / 1000000000, nonce);
     const std::string frame = cache::wire::EncodeRequest(req);
     ASSERT_EQ(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(frame.size()));
