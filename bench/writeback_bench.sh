@@ -21,9 +21,20 @@
 # mount process (VmHWM) is read after each run.
 #
 # Environment: RUNS (3), SMALL (400), SEQ_MB (1024), BUFFER (64M), LAT_MIN/LAT_MAX (20/50 ms),
-# STRATA (default build/strata), WORKDIR (/var/tmp), KEEP=1 keeps the temp dir.
+# STRATA (default build/strata), WORKDIR (/var/tmp), KEEP=1 keeps the temp dir,
+# WORKLOADS ("small seq": either or both), SRC (shm: dd copies a random file made once in
+# /dev/shm, so that both modes write the same bytes and the CPU of /dev/urandom — ~230-450
+# MiB/s on this machine, less than the writeback target — is not part of the measure;
+# urandom: dd reads /dev/urandom as before), MOUNT_ARGS (extra flags for both modes),
+# WB_ARGS (extra flags for writeback mounts only, e.g. "--writeback-limit 2G"),
+# PERF_DIR (a directory: `perf record -a -g` of the whole machine during each seq write,
+# saved there as perf-MODE-RUN.data, with `perf report` summaries in perf-MODE-RUN.txt).
 set -euo pipefail
 RUNS=${RUNS:-3}
+WORKLOADS=${WORKLOADS:-small seq}
+SRC=${SRC:-shm}
+read -r -a MOUNT_EXTRA <<<"${MOUNT_ARGS:-}"
+read -r -a WB_EXTRA <<<"${WB_ARGS:-}"
 SMALL=${SMALL:-400}
 SEQ_MB=${SEQ_MB:-1024}
 BUFFER=${BUFFER:-64M}
@@ -40,6 +51,7 @@ cleanup() {
   for mp in "$T"/mnt-*; do mountpoint -q "$mp" 2>/dev/null && "$STRATA" umount --force "$mp" >/dev/null 2>&1; done
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   [ "${KEEP:-0}" = 1 ] || rm -rf "$T"
+  rm -f "${SEQ_SRC:-/nonexistent}"
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
@@ -51,8 +63,16 @@ python3 "$HERE/delay_proxy.py" "$PXPORT" "$S3PORT" "$LAT_MIN" "$LAT_MAX" > "$T/p
 PIDS+=($!)
 for _ in $(seq 100); do grep -q READY "$T/proxy.out" 2>/dev/null && (echo > "/dev/tcp/127.0.0.1/$S3PORT") 2>/dev/null && break; sleep 0.1; done
 ENDPOINT=http://127.0.0.1:$PXPORT
+case $SRC in
+  shm) SEQ_SRC=$(mktemp /dev/shm/wbbench-src.XXXXXX)
+       dd if=/dev/urandom of="$SEQ_SRC" bs=1M count="$SEQ_MB" status=none ;;
+  urandom) SEQ_SRC=/dev/urandom ;;
+  *) echo "SRC must be shm or urandom"; exit 1 ;;
+esac
 
 declare -A RES   # RES[mode,workload] = "v1 v2 ..."
+TICKS=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of the mount
 N=0
 run_mode() {  # run_mode MODE RUN
   local mode=$1 run=$2 vol="$T/v$N" mp="$T/mnt-$N" bucket="wbbench$N" extra=()
@@ -67,28 +87,50 @@ c.create_bucket(Bucket=sys.argv[2])
 PY
   "$STRATA" format "sqlite3://$vol/meta.db" bench --storage "$ENDPOINT/$bucket" \
       --access-key S3RVER --secret-key S3RVER --trash-days 0 >/dev/null
-  [ "$mode" = writeback ] && extra=(--writeback --writeback-dir "$vol/wb")
+  extra=("${MOUNT_EXTRA[@]}")
+  [ "$mode" = writeback ] && extra+=(--writeback --writeback-dir "$vol/wb" "${WB_EXTRA[@]}")
   local out pid
   out=$("$STRATA" mount -d --log "$vol/mount.log" --buffer-size "$BUFFER" "${extra[@]}" \
         "sqlite3://$vol/meta.db" "$mp")
   pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
   local t
-  for w in "4k 1 $SMALL 4096" "4k 16 $((SMALL / 4)) 4096" "128k 1 $SMALL 131072" \
+  [[ " $WORKLOADS " == *" small "* ]] && for w in "4k 1 $SMALL 4096" "4k 16 $((SMALL / 4)) 4096" "128k 1 $SMALL 131072" \
            "128k 16 $((SMALL / 4)) 131072"; do
     set -- $w
     t=$(python3 "$HERE/writeback_writers.py" "$mp/$1x$2" "$2" "$3" "$4")
     RES[$mode,$1x$2]+="$(python3 -c "print(f'{$2*$3/$t:.0f}')") "
   done
-  local start end
-  start=$(date +%s.%N)
-  dd if=/dev/urandom of="$mp/seq" bs=1M count="$SEQ_MB" conv=fsync status=none
-  end=$(date +%s.%N)
-  RES[$mode,seq]+="$(python3 -c "print(f'{$SEQ_MB/($end-$start):.0f}')") "
+  local start end perf_pid= cpu0 cpu1
+  if [[ " $WORKLOADS " == *" seq "* ]]; then
+    [ "$SRC" = shm ] && cat "$SEQ_SRC" >/dev/null  # in the page cache for both modes
+    if [ -n "${PERF_DIR:-}" ]; then
+      mkdir -p "$PERF_DIR"
+      perf record -a -g -o "$PERF_DIR/perf-$mode-$run.data" >/dev/null 2>&1 &
+      perf_pid=$!
+      sleep 1
+    fi
+    cpu0=$(cpu_ticks "$pid")
+    start=$(date +%s.%N)
+    dd if="$SEQ_SRC" of="$mp/seq" bs=1M count="$SEQ_MB" conv=fsync status=none
+    end=$(date +%s.%N)
+    cpu1=$(cpu_ticks "$pid")
+    if [ -n "$perf_pid" ]; then
+      kill -INT "$perf_pid"; wait "$perf_pid" || true
+      perf report -i "$PERF_DIR/perf-$mode-$run.data" --no-children --sort comm,dso -g none \
+          --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 > "$PERF_DIR/perf-$mode-$run.txt" || true
+    fi
+    RES[$mode,seq]+="$(python3 -c "print(f'{$SEQ_MB/($end-$start):.0f}')") "
+    RES[$mode,seqcpu]+="$(python3 -c "print(f'{($cpu1-$cpu0)/$TICKS/($SEQ_MB/1024):.2f}')") "
+  fi
   if [ "$mode" = writeback ]; then
     start=$(date +%s.%N)
     while python3 -c "import json,os,sys; sys.exit(json.loads(os.getxattr('$mp','strata.staging'))['blocks']==0)"; do sleep 0.2; done
     end=$(date +%s.%N)
     RES[$mode,drain]+="$(python3 -c "print(f'{$end-$start:.1f}')") "
+    if [[ " $WORKLOADS " == *" seq "* ]]; then  # the CPU the uploads still took after dd
+      RES[$mode,drcpu]+="$(python3 -c "print(f'{($(cpu_ticks "$pid")-$cpu0)/$TICKS/($SEQ_MB/1024):.2f}')") "
+      RES[$mode,reread]+="$(python3 -c "import json,os; print(json.loads(os.getxattr('$mp','strata.staging')).get('rereads','-'))") "
+    fi
   fi
   RES[$mode,rss]+="$(awk '/VmHWM/ {printf "%d", $2/1024}' /proc/$pid/status) "
   "$STRATA" umount "$mp" >/dev/null
@@ -105,14 +147,22 @@ done
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
-echo "store: s3rver behind delay_proxy.py (${LAT_MIN}-${LAT_MAX} ms per request); SQLite metadata; --buffer-size $BUFFER; $RUNS runs (median, then every run)"
+echo "store: s3rver behind delay_proxy.py (${LAT_MIN}-${LAT_MAX} ms per request); SQLite metadata; --buffer-size $BUFFER ${MOUNT_ARGS:-}; writeback ${WB_ARGS:-}; seq source $SRC; $RUNS runs (median, then every run)"
 echo
 echo "| workload | default | writeback | speed-up |"
 echo "|---|---|---|---|"
-for w in 4kx1 4kx16 128kx1 128kx16 seq; do
+ROWS=()
+[[ " $WORKLOADS " == *" small "* ]] && ROWS+=(4kx1 4kx16 128kx1 128kx16)
+[[ " $WORKLOADS " == *" seq "* ]] && ROWS+=(seq)
+for w in "${ROWS[@]}"; do
   unit="files/s"; [ $w = seq ] && unit="MiB/s"
   d=$(median "${RES[default,$w]}"); b=$(median "${RES[writeback,$w]}")
   echo "| $w ($unit) | $d (${RES[default,$w]% }) | $b (${RES[writeback,$w]% }) | $(python3 -c "print(f'{$b/$d:.1f}x')") |"
 done
 echo "| writeback: drain after the run (s) | — | $(median "${RES[writeback,drain]}") (${RES[writeback,drain]% }) | |"
+if [[ " $WORKLOADS " == *" seq "* ]]; then
+  echo "| seq: mount CPU s per GiB, until fsync returned | $(median "${RES[default,seqcpu]}") (${RES[default,seqcpu]% }) | $(median "${RES[writeback,seqcpu]}") (${RES[writeback,seqcpu]% }) | |"
+  echo "| seq: mount CPU s per GiB, until staging drained | — | $(median "${RES[writeback,drcpu]}") (${RES[writeback,drcpu]% }) | |"
+  echo "| writeback: uploads that read their staged file back | — | ${RES[writeback,reread]% } | |"
+fi
 echo "| peak RSS of the mount (MiB) | $(median "${RES[default,rss]}") (${RES[default,rss]% }) | $(median "${RES[writeback,rss]}") (${RES[writeback,rss]% }) | |"

@@ -110,6 +110,17 @@ class BlockTier {
     (void)key, (void)plain, (void)sync, (void)origin;
     return Status::NotSupported(std::string(Name()) + " tier takes no writes");
   }
+  // For a tier in front of this home that keeps a block before passing it on (writeback
+  // staging): it encodes the block once, when it arrives, and later hands the body over, so
+  // the upload needs neither the plain block nor a second encoding. EncodeBody is what Write
+  // stores for `plain` (the store tier: the block codec's body, compressed and checksummed);
+  // WriteBody(key, EncodeBody(plain), ...) stores exactly what Write(key, plain, ...) does.
+  // Defaults: the body is the plain block.
+  virtual std::string EncodeBody(std::string_view plain) const { return std::string(plain); }
+  virtual Status WriteBody(const std::string& key, std::string_view body, bool sync,
+                           const BlockOrigin& origin) {
+    return Write(key, body, sync, origin);
+  }
   // Makes blocks already written without sync durable against a power cut, as if each had
   // been written with sync. Keys that no longer exist are skipped (deleted meanwhile).
   virtual Status Sync(const std::vector<std::string>& keys) {

@@ -84,15 +84,34 @@ StagedFileKind ClassifyStagedFile(std::string_view head, uint64_t file_size, Sta
   return StagedFileKind::kDamaged;
 }
 
-Result<StagedBlock> DecodeStagedBlock(std::string_view f) {
+namespace {
+
+// Checks a whole block file; *start is where its data begins (it ends 4 bytes before the end).
+Result<StagedBlock> CheckStagedBlock(std::string_view f, size_t* start) {
   if (f.size() < kFixed) return Status::Corruption("staged block file too short");
   if (GetU32BE(f.data() + f.size() - 4) != Crc32c(f.substr(0, f.size() - 4))) {
     return Status::Corruption("staged block file fails its checksum");
   }
   ASSIGN_OR_RETURN(StagedBlock b, DecodeStagedHeader(f, f.size()));
-  const size_t start = 22 + b.key.size();
+  *start = 22 + b.key.size();
+  return b;
+}
+
+}  // namespace
+
+Result<StagedBlock> DecodeStagedBlock(std::string_view f) {
+  size_t start = 0;
+  ASSIGN_OR_RETURN(StagedBlock b, CheckStagedBlock(f, &start));
   b.data.assign(f.data() + start, f.size() - start - 4);
   return b;
+}
+
+Status DecodeStagedBlockInPlace(std::string* file, StagedBlock* block) {
+  size_t start = 0;
+  ASSIGN_OR_RETURN(*block, CheckStagedBlock(*file, &start));
+  file->resize(file->size() - 4);
+  file->erase(0, start);
+  return Status::OK();
 }
 
 std::string StagedName(std::string_view key) {

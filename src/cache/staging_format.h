@@ -37,6 +37,10 @@ struct StagedBlock {
 std::string EncodeStagedBlock(std::string_view key, const BlockOrigin& origin,
                               std::string_view data);
 Result<StagedBlock> DecodeStagedBlock(std::string_view file);
+// The same without copying the data: after the checksum and the header are checked, *file
+// becomes the block's data (header and trailer cut off in place) and *block gets the key and
+// origin (its data left empty). On error *file is unchanged.
+Status DecodeStagedBlockInPlace(std::string* file, StagedBlock* block);
 // The key and origin from the first bytes of a block file of `file_size` bytes (data left
 // empty; the checksum is checked when the whole file is read). kCorruption when the header
 // is bad or its lengths do not add up to file_size.

@@ -283,6 +283,18 @@ Status StagingTier::StageFile(const std::string& key, const std::string& name,
   return Status::OK();
 }
 
+BlockData StagingTier::KeepForUpload(std::string_view plain) {
+  {
+    std::lock_guard lock(mu_);
+    if (stats_.memory_bytes + plain.size() > options_.memory) return nullptr;
+    stats_.memory_bytes += plain.size();  // reserved before encoding: concurrent writers
+  }                                       // cannot overshoot the budget
+  auto body = std::make_shared<const std::string>(home_->EncodeBody(plain));
+  std::lock_guard lock(mu_);
+  stats_.memory_bytes = stats_.memory_bytes - plain.size() + body->size();
+  return body;
+}
+
 Status StagingTier::Write(const std::string& key, std::string_view plain, bool sync,
                           const BlockOrigin& origin) {
   (void)sync;  // a staged block is always fsync'ed
@@ -293,18 +305,21 @@ Status StagingTier::Write(const std::string& key, std::string_view plain, bool s
   }
   Status why;
   bool first = false;
+  BlockData body;  // encoded once, when the memory budget has room: the upload's (or below)
   if (name.empty()) {
     why = Status::InvalidArgument("not a block key");
   } else if (!WaitForRoom(plain.size())) {
     why = Status(Code::kNoSpace, fmt::format("no room in {} within {} s (limit {} bytes)", options_.dir,
                                       options_.space_wait.count() / 1000, options_.limit));
   } else {
+    body = KeepForUpload(plain);
     why = StageFile(key, name, plain, origin);
     std::lock_guard lock(mu_);
     if (why.ok()) {
       Entry e;
       e.size = plain.size();
       e.origin = origin;
+      e.body = body;
       e.due_ns = clock_->MonotonicNanos() +
                  std::chrono::duration_cast<std::chrono::nanoseconds>(options_.upload_delay)
                      .count();
@@ -333,7 +348,11 @@ Status StagingTier::Write(const std::string& key, std::string_view plain, bool s
                  why.ToString());
   // Durable in the store before the caller commits: nothing is acknowledged that is not
   // durable somewhere.
-  return home_->Write(key, plain, true, origin);
+  if (!body) return home_->Write(key, plain, true, origin);
+  Status st = home_->WriteBody(key, *body, true, origin);
+  std::lock_guard lock(mu_);
+  stats_.memory_bytes -= body->size();  // the reservation of KeepForUpload
+  return st;
 }
 
 Result<BlockData> StagingTier::Get(const std::string& key, uint32_t expected_len) {
@@ -347,13 +366,14 @@ Result<BlockData> StagingTier::Get(const std::string& key, uint32_t expected_len
     if (raw.status().Is(Code::kNotFound)) return Status::NotFound("uploaded meanwhile: " + key);
     return raw.status().WithContext("read staged block " + key);
   }
-  auto b = DecodeStagedBlock(*raw);
-  if (!b.ok() || b->key != key) {
-    Status bad = b.ok() ? Status::Corruption("staged file holds " + b->key) : b.status();
+  StagedBlock b;
+  Status decoded = DecodeStagedBlockInPlace(&*raw, &b);
+  if (!decoded.ok() || b.key != key) {
+    Status bad = decoded.ok() ? Status::Corruption("staged file holds " + b.key) : decoded;
     LOG_ERROR("writeback: staged block {} is damaged: {}", key, bad.ToString());
     return bad.WithContext("staged block " + key);
   }
-  return std::make_shared<const std::string>(std::move(b->data));
+  return std::make_shared<const std::string>(std::move(*raw));
 }
 
 Status StagingTier::Put(const std::string& key, BlockData data) {
@@ -369,6 +389,7 @@ bool StagingTier::Contains(const std::string& key) {
 void StagingTier::Forget(const std::string& key, const Entry& e) {
   (void)key;
   stats_.bytes -= e.size;
+  if (e.body) stats_.memory_bytes -= e.body->size();
   stats_.blocks--;
   if (e.state == State::kLeftover) stats_.leftovers--;
   gen_++;

@@ -8,11 +8,19 @@
 // its slice to metadata at once, so close()/fsync() wait for the staging and the commit,
 // not the upload. Layout and encoding: staging_format.h, docs/format/staging.md.
 //
+// Memory hand-off: while the bodies kept in memory stay within `memory` bytes, Write also
+// encodes the block for the home tier (BlockTier::EncodeBody: the store's body, compressed and
+// checksummed) and keeps that body with its entry, so its upload neither reads the file back
+// nor decodes nor encodes again: the file is only the durable copy. A block staged while the
+// budget is used up is kept on disk only; its upload reads, verifies and encodes it (as after
+// a restart).
+//
 // Upload: one dispatcher thread feeds an upload pool (ThreadPool, `uploaders` threads): it
 // takes the oldest queued block once `upload_delay` has passed since it was staged, and
-// hands it to the pool while fewer than `uploaders` uploads run. An upload reads the file,
-// verifies it, writes the block to the home tier (durably: sync) and only then deletes the
-// file. A failed upload puts the block back at the head of the queue and pauses every upload
+// hands it to the pool while fewer than `uploaders` uploads run. An upload writes the kept
+// body to the home tier (WriteBody, durably: sync) — for a block not kept in memory, the body
+// encoded from its file, read back and verified — and only then deletes the file. A failed upload puts the block back
+// at the head of the queue and pauses every upload
 // for a back-off (0.5 s doubling to 30 s, reset by a success), so a store that is down is
 // not hammered; nothing staged is ever dropped for a store error. No directory is polled:
 // the queue is in memory and the dispatcher sleeps on a condition variable (Clock::WaitFor).
@@ -76,6 +84,9 @@ struct StagingOptions {
   double free_space_ratio = 0.1;   // keep this fraction of the file system free (the cache's)
   std::chrono::milliseconds upload_delay{0};  // --upload-delay (default 0: upload at once)
   int uploaders = 20;              // concurrent uploads (--max-uploads)
+  // --writeback-memory: bytes of staged blocks also kept in memory, encoded for the store,
+  // until their upload (default 64 MiB; 0: every upload reads its file back).
+  uint64_t memory = 64ULL << 20;
   std::chrono::milliseconds space_wait{60000};  // a writer waits this long for room (60 s)
   Env* env = nullptr;              // required; not owned
   Clock* clock = nullptr;          // nullptr: SystemClock
@@ -97,6 +108,8 @@ struct StagingStats {
   uint64_t fallbacks = 0;       // blocks written straight to the store (full or failing disk)
   uint64_t upload_errors = 0;   // failed upload attempts (retried)
   uint64_t waits = 0;           // writers that waited for room
+  uint64_t memory_bytes = 0;    // encoded bodies kept in memory for their upload (<= memory)
+  uint64_t rereads = 0;         // uploads that read their staged file back (not kept in memory)
   std::string last_error;       // the latest upload error, "" after a success
 };
 
@@ -151,6 +164,7 @@ class StagingTier : public BlockTier {
     State state = State::kQueued;
     int64_t due_ns = 0;       // monotonic: not uploaded before this
     bool removed = false;     // Remove arrived during the upload
+    BlockData body;           // encoded for home, kept for the upload (null: read the file)
   };
 
   StagingTier(const StagingOptions& options, BlockTier* home, std::unique_ptr<FileLock> lock,
@@ -161,6 +175,9 @@ class StagingTier : public BlockTier {
   bool WaitForRoom(uint64_t size);
   // True when the file system keeps its free-space ratio after `size` more bytes.
   bool DiskHasRoom(uint64_t size);
+  // The body (home_->EncodeBody) to keep for the upload of `plain`, counted in
+  // stats_.memory_bytes; null when the memory budget has no room for it (nothing counted).
+  BlockData KeepForUpload(std::string_view plain);
   // Creates the block file in place, writes and fsyncs it while the directory is fsync'ed.
   Status StageFile(const std::string& key, const std::string& name, std::string_view plain,
                    const BlockOrigin& origin);
@@ -173,6 +190,9 @@ class StagingTier : public BlockTier {
   void DirSyncLoop();
   void DispatchLoop();
   void Upload(const std::string& key);
+  // The upload of a block not kept in memory: reads, verifies and writes its file; *lost when
+  // the file is gone or damaged (moved aside as .corrupt).
+  Status UploadFromFile(const std::string& key, const std::string& path, bool* lost);
   void Forget(const std::string& key, const Entry& e);  // REQUIRES: mu_ held, entry erased
 
   const StagingOptions options_;

@@ -1,6 +1,7 @@
 // StagingTier: the uploader — a dispatcher thread over the in-memory queue (oldest first,
 // after the upload delay, at most `uploaders` at once, paused by a back-off after a failure)
-// and the upload of one block (read, verify, write home with sync, then delete the file).
+// and the upload of one block (its body kept in memory since it was staged, or its file read
+// back, verified and encoded; written home with sync; then the file is deleted).
 // See staging_tier.h.
 #include "cache/staging_format.h"
 #include "cache/staging_tier.h"
@@ -55,32 +56,55 @@ void StagingTier::DispatchLoop() {
   }
 }
 
-void StagingTier::Upload(const std::string& key) {
-  const std::string path = PathOf(StagedName(key));
-  Status st;
-  bool lost = false;  // the staged file cannot be uploaded, ever
+Status StagingTier::UploadFromFile(const std::string& key, const std::string& path,
+                                   bool* lost) {
+  {
+    std::lock_guard lock(mu_);
+    stats_.rereads++;
+  }
   auto raw = options_.env->ReadFile(path);
   if (!raw.ok()) {
-    st = raw.status().WithContext("read staged block");
-    lost = raw.status().Is(Code::kNotFound);
-  } else {
-    auto b = DecodeStagedBlock(*raw);
-    if (!b.ok() || b->key != key) {
-      st = b.ok() ? Status::Corruption("staged file holds " + b->key) : b.status();
-      lost = true;
-    } else {
-      raw->clear();
-      st = RunCatching("upload staged block", [&] { return home_->Write(key, b->data, true, b->origin); });
+    *lost = raw.status().Is(Code::kNotFound);
+    return raw.status().WithContext("read staged block");
+  }
+  StagedBlock b;
+  Status st = DecodeStagedBlockInPlace(&*raw, &b);
+  if (st.ok() && b.key != key) st = Status::Corruption("staged file holds " + b.key);
+  if (!st.ok()) {
+    *lost = true;
+    Status mv = options_.env->Rename(path, path + ".corrupt");
+    (void)mv;  // deliberately dropped: kept for inspection when possible
+    return st;
+  }
+  // Encoded from the file's bytes, which go before the PUT: one block's worth of memory per
+  // upload in flight, as without writeback.
+  std::string body = home_->EncodeBody(*raw);
+  std::string().swap(*raw);  // freed now, not after the PUT
+  return home_->WriteBody(key, body, true, b.origin);
+}
+
+void StagingTier::Upload(const std::string& key) {
+  const std::string path = PathOf(StagedName(key));
+  BlockData body;
+  BlockOrigin origin;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = index_.find(key); it != index_.end()) {
+      body = it->second.body;
+      origin = it->second.origin;
     }
   }
+  bool lost = false;  // the staged file cannot be uploaded, ever
+  Status st = RunCatching("upload staged block", [&] {
+    // Encoded when it was staged: no read of the file, no decoding, no second encoding.
+    if (body) return home_->WriteBody(key, *body, true, origin);
+    return UploadFromFile(key, path, &lost);
+  });
+  body.reset();  // the entry's reference goes when it is forgotten
   if (lost) {
     LOG_ERROR("writeback: staged block {} cannot be uploaded ({}); the part of the file it "
               "holds is lost unless the store already has it",
               key, st.ToString());
-    if (raw.ok()) {
-      Status mv = options_.env->Rename(path, path + ".corrupt");
-      (void)mv;  // deliberately dropped: kept for inspection when possible
-    }
   }
   if (st.ok()) {
     // The file goes before the index entry: a read in between finds no file, which is a

@@ -297,6 +297,19 @@ Status TierChain::Write(const std::string& key, std::string_view plain, bool syn
   return Status::OK();
 }
 
+Status TierChain::Write(const std::string& key, const BlockData& data, bool sync, bool fill,
+                        const BlockOrigin& origin) {
+  Counters& c = *counters_[write_target_];
+  c.writes++;
+  Status st = tiers_[write_target_]->Write(key, *data, sync, origin);
+  if (!st.ok()) {
+    c.write_errors++;
+    return st;
+  }
+  if (fill && write_target_ > 0) Fill(key, data, write_target_);
+  return Status::OK();
+}
+
 Status TierChain::Sync(const std::vector<std::string>& keys) {
   return tiers_[write_target_]->Sync(keys);
 }

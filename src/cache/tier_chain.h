@@ -113,6 +113,10 @@ class TierChain {
   // fill, puts it into the tiers before the target that want fills.
   Status Write(const std::string& key, std::string_view plain, bool sync, bool fill,
                const BlockOrigin& origin = {});
+  // The same with the block in a shared buffer (not null): the fill tiers keep references to
+  // it instead of copies.
+  Status Write(const std::string& key, const BlockData& data, bool sync, bool fill,
+               const BlockOrigin& origin = {});
   // The write target's Sync (block_tier.h).
   Status Sync(const std::vector<std::string>& keys);
   // Drops `key` from every tier, fastest first (the block is being deleted).

@@ -23,6 +23,13 @@ Status BlockStore::PutBlock(uint64_t slice_id, uint32_t index, std::string_view 
   return tiers_->Write(key, plain, sync, options_.cache_written_blocks, origin);
 }
 
+Status BlockStore::PutBlock(uint64_t slice_id, uint32_t index, const cache::BlockData& data,
+                            bool sync, const cache::BlockOrigin& origin) {
+  std::string key =
+      BlockKey(options_.key_prefix, slice_id, index, static_cast<uint32_t>(data->size()));
+  return tiers_->Write(key, data, sync, options_.cache_written_blocks, origin);
+}
+
 Result<std::string> BlockStore::ReadBlock(uint64_t slice_id, uint32_t index, uint32_t block_len,
                                           uint32_t off, uint32_t len, bool fill_cache) {
   ASSIGN_OR_RETURN(Part part, ReadBlockPart(slice_id, index, block_len, off, len, fill_cache));

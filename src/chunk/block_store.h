@@ -59,6 +59,10 @@ class BlockStore {
   // origin: the file and chunk the slice is written for (recorded by writeback staging).
   Status PutBlock(uint64_t slice_id, uint32_t index, std::string_view plain, bool sync,
                   const cache::BlockOrigin& origin = {});
+  // The same with the block in a shared buffer (not null, never changed again): the caches
+  // keep references to it instead of copies (the writer's blocks).
+  Status PutBlock(uint64_t slice_id, uint32_t index, const cache::BlockData& data, bool sync,
+                  const cache::BlockOrigin& origin = {});
 
   // Bytes [off, off+len) of block `index` (plain length block_len) of slice `slice_id`.
   // REQUIRES: off + len <= block_len. fill_cache: fetch and cache the whole block even for a

@@ -1,7 +1,8 @@
 // Writeback staging (cache/staging_tier.h, chunk/staging_recovery.h) on an in-memory disk
 // (MemEnv, FaultyEnv for a full disk) in front of the real store tier over mem://, with a
 // FakeClock for the upload delay and the back-off: staging is durable and served to reads,
-// uploads drain it oldest first, a delete before the upload keeps the block out of the
+// uploads drain it oldest first (from the body kept in memory within its budget, else from
+// the file read back), a delete before the upload keeps the block out of the
 // store, a full staging area makes writers wait or go direct, a failing disk goes direct,
 // and a restart uploads committed leftovers and removes uncommitted ones.
 #include <gtest/gtest.h>
@@ -86,6 +87,105 @@ TEST_F(StagingTest, StagedBlockIsDurableServedAndUploadedThenRemoved) {
   EXPECT_EQ(**body, data);
 }
 
+// The memory hand-off: a block staged within the memory budget is uploaded from the body
+// encoded when it was staged, so the upload reads nothing from the staging disk (reads of it
+// fail here) and the store gets the same body a direct write would have stored.
+TEST_F(StagingTest, UploadsTheBodyKeptInMemoryWithoutReadingTheFile) {
+  FaultyEnv faulty(&env_);
+  auto o = Options();
+  o.env = &faulty;
+  o.memory = 1 << 20;
+  o.upload_delay = std::chrono::seconds(30);  // counted before the upload
+  auto t = Open(o);
+  faulty.AddRule({.op = FaultOp::kRead, .path_prefix = "/stage/blocks", .error = EIO});
+  const std::string data = RandomBytes(100000, 21), key = Key(21, 100000);
+  ASSERT_TRUE(t->Write(key, data, false, {3, 0}).ok());
+  EXPECT_EQ(t->stats().memory_bytes, 100000 + kBlockTrailerSize);
+  Drain(*t);
+  EXPECT_EQ(t->stats().upload_errors, 0u);
+  EXPECT_EQ(t->stats().rereads, 0u);
+  EXPECT_EQ(t->stats().memory_bytes, 0u);
+  EXPECT_FALSE(Staged(key));
+  auto stored = vol_.mem()->Get(key, 0, -1);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(*stored, EncodeBlock(data, Compression::kNone));
+}
+
+// Without room in the budget (here: none) the upload reads the staged file back and verifies
+// it: a read that fails is retried, the block stays staged until it succeeds.
+TEST_F(StagingTest, WithoutMemoryBudgetUploadsReadTheStagedFileBack) {
+  FaultyEnv faulty(&env_);
+  auto o = Options();
+  o.env = &faulty;
+  o.memory = 0;
+  auto t = Open(o);
+  faulty.AddRule({.op = FaultOp::kRead, .path_prefix = "/stage/blocks", .error = EIO});
+  const std::string data = RandomBytes(50000, 22), key = Key(22, 50000);
+  ASSERT_TRUE(t->Write(key, data, false, {3, 0}).ok());
+  EXPECT_EQ(t->stats().memory_bytes, 0u);
+  for (int i = 0; i < 100 && t->stats().upload_errors == 0; i++) {
+    clock_.Advance(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_GE(t->stats().upload_errors, 1u);
+  EXPECT_TRUE(Staged(key));
+  EXPECT_FALSE(InStore(key));
+  faulty.ClearRules();
+  Drain(*t);
+  EXPECT_GE(t->stats().rereads, 2u);  // the failed attempt and the one that worked
+  auto body = home_.Get(key, 50000);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(**body, data);
+}
+
+// The budget bounds what is kept: blocks staged while it is used up are uploaded from their
+// files; every block reaches the store intact either way, and nothing stays counted.
+TEST_F(StagingTest, MemoryBudgetBoundsTheKeptBodies) {
+  auto o = Options();
+  o.memory = 2 * (100000 + kBlockTrailerSize) + 1000;  // two bodies fit, not three
+  o.upload_delay = std::chrono::seconds(30);           // all staged before any upload
+  auto t = Open(o);
+  std::vector<std::string> keys, datas;
+  for (uint64_t i = 0; i < 5; i++) {
+    keys.push_back(Key(30 + i, 100000));
+    datas.push_back(RandomBytes(100000, 30 + i));
+    ASSERT_TRUE(t->Write(keys[i], datas[i], false, {}).ok());
+    EXPECT_LE(t->stats().memory_bytes, o.memory);
+  }
+  EXPECT_EQ(t->stats().memory_bytes, 2 * (100000 + kBlockTrailerSize));
+  Drain(*t);
+  EXPECT_EQ(t->stats().rereads, 3u);
+  EXPECT_EQ(t->stats().memory_bytes, 0u);
+  for (size_t i = 0; i < keys.size(); i++) {
+    auto body = home_.Get(keys[i], 100000);
+    ASSERT_TRUE(body.ok()) << body.status().ToString();
+    EXPECT_EQ(**body, datas[i]);
+  }
+}
+
+// A compressed volume: the kept body is the compressed one (counted at its own size), and
+// what reaches the store decodes to the block.
+TEST_F(StagingTest, KeptBodyOfACompressedVolumeIsTheStoredBody) {
+  StoreTier lz4(vol_.faulty_shared(), Compression::kLz4);
+  auto o = Options();
+  o.upload_delay = std::chrono::seconds(30);
+  auto t = StagingTier::Open(o, &lz4);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  const std::string data(200000, 'z'), key = Key(40, 200000);
+  ASSERT_TRUE((*t)->Write(key, data, false, {}).ok());
+  const uint64_t kept = (*t)->stats().memory_bytes;
+  EXPECT_GT(kept, 0u);
+  EXPECT_LT(kept, data.size() / 10);
+  Drain(**t);
+  EXPECT_EQ((*t)->stats().rereads, 0u);
+  auto stored = vol_.mem()->Get(key, 0, -1);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->size(), kept);
+  auto body = lz4.Get(key, 200000);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(**body, data);
+}
+
 TEST_F(StagingTest, DeletedBeforeUploadNeverReachesTheStore) {
   auto o = Options();
   o.upload_delay = std::chrono::seconds(5);
@@ -118,6 +218,7 @@ TEST_F(StagingTest, StoreDownKeepsBlocksStagedAndRetriesWithBackoff) {
   Drain(*t);
   EXPECT_TRUE(InStore(key));
   EXPECT_TRUE(t->stats().last_error.empty());
+  EXPECT_EQ(t->stats().rereads, 0u);  // every attempt sent the body kept in memory
 }
 
 TEST_F(StagingTest, FullStagingMakesWritersWaitForUploads) {
@@ -236,6 +337,7 @@ TEST_F(StagingTest, RestartUploadsCommittedLeftoversAndRemovesUncommittedOnes) {
   Drain(*t);
   EXPECT_TRUE(InStore(a));
   EXPECT_FALSE(InStore(b));
+  EXPECT_EQ(t->stats().rereads, 1u);  // a leftover has only its file
   auto body = home_.Get(a, 3000);
   ASSERT_TRUE(body.ok());
   EXPECT_EQ(**body, data);

@@ -72,6 +72,20 @@ Status StoreTier::Write(const std::string& key, std::string_view plain, bool syn
   return Status::OK();
 }
 
+std::string StoreTier::EncodeBody(std::string_view plain) const {
+  return EncodeBlock(plain, compression_);
+}
+
+Status StoreTier::WriteBody(const std::string& key, std::string_view body, bool sync,
+                            const cache::BlockOrigin& origin) {
+  (void)origin;
+  object::PutOptions opts;
+  opts.sync = sync;
+  Status st = store_->Put(key, body, opts);
+  if (!st.ok()) return st.WithContext("upload " + key);
+  return Status::OK();
+}
+
 Status StoreTier::Sync(const std::vector<std::string>& keys) { return store_->Sync(keys); }
 
 }  // namespace strata::chunk

@@ -47,6 +47,10 @@ class StoreTier : public cache::BlockTier {
   // Encodes and PUTs; sync maps to PutOptions::sync. The origin is not needed here.
   Status Write(const std::string& key, std::string_view plain, bool sync,
                const cache::BlockOrigin& origin) override;
+  // EncodeBlock with the volume's compression; WriteBody PUTs such a body as it is.
+  std::string EncodeBody(std::string_view plain) const override;
+  Status WriteBody(const std::string& key, std::string_view body, bool sync,
+                   const cache::BlockOrigin& origin) override;
   // ObjectStore::Sync (file:// fsyncs each file and its directory; others need nothing).
   Status Sync(const std::vector<std::string>& keys) override;
 

@@ -83,7 +83,7 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
       uint32_t slice_off = s->len;
       uint32_t in_block = slice_off % block_size_;
       if (in_block == 0) {
-        s->blocks.push_back(std::make_unique<std::string>());
+        s->blocks.push_back(std::make_shared<std::string>());
         // A large write that starts a block (a streaming writer) gets the whole block at once:
         // growing it by doubling would copy ~3/4 of every block again. Small writes reserve
         // what they bring, so many small files do not each hold a block's worth of memory.

@@ -44,6 +44,20 @@ void DataWriter::State::Run(Work work) {
   for (auto& [ino, chunk] : work.drive) Drive(ino, chunk);
 }
 
+std::shared_ptr<const std::string> DataWriter::State::Tighten(
+    SliceBuf& s, uint32_t index, std::shared_ptr<const std::string> block) {
+  // The caches and writeback staging keep the block itself (no copy), so its unused capacity
+  // would stay allocated with it: a streamed slice's last block got a whole block's worth,
+  // small appends grow by doubling. Such a block is copied once to its size; full blocks,
+  // the bulk of a large write, never are.
+  const size_t slack = block->capacity() - block->size();
+  if (slack <= std::max<size_t>(block->size() / 8, 64 << 10)) return block;
+  auto tight = std::make_shared<std::string>(*block);  // read without the lock: immutable
+  std::lock_guard lock(mu_);
+  s.blocks[index] = tight;
+  return tight;
+}
+
 void DataWriter::State::Upload(const std::shared_ptr<SliceBuf>& s, uint32_t index) {
   Status st;
   {
@@ -57,16 +71,18 @@ void DataWriter::State::Upload(const std::shared_ptr<SliceBuf>& s, uint32_t inde
       }
     }
   }
-  const std::string* block;
+  std::shared_ptr<const std::string> block;
   bool sync;
   {
     std::lock_guard lock(mu_);
-    block = s->blocks[index].get();
+    block = s->blocks[index];
     sync = s->sync;
     if (!s->error.ok()) st = s->error;  // a sibling block failed: do not upload more
   }
+  if (st.ok()) block = Tighten(*s, index, std::move(block));
   if (st.ok()) {
-    st = RunCatching("upload block", [&] { return blocks_->PutBlock(s->id, index, *block, sync, {s->ino, s->chunk});
+    st = RunCatching("upload block", [&] {
+      return blocks_->PutBlock(s->id, index, block, sync, {s->ino, s->chunk});
     });
   }
   if (!st.ok()) {

@@ -37,7 +37,9 @@ struct SliceBuf {
   uint32_t len = 0;        // bytes buffered
   uint64_t seq = 0;        // global write order (overlay)
   int64_t created_ns = 0;  // monotonic
-  std::vector<std::unique_ptr<std::string>> blocks;  // plain bytes; the last may be partial
+  // Plain bytes; the last may be partial. Shared: a block handed to the upload pool is never
+  // changed again, and the memory cache and writeback staging keep references to it.
+  std::vector<std::shared_ptr<std::string>> blocks;
   uint32_t submitted = 0;  // blocks handed to the upload pool
   uint32_t finished = 0;   // blocks whose upload finished (ok or not)
   std::vector<bool> synced;  // per block: stored with PutOptions::sync
@@ -150,6 +152,10 @@ class DataWriter::State {
     if (!pool_->Submit(task).ok()) task();
   }
   void Upload(const std::shared_ptr<SliceBuf>& s, uint32_t index);
+  // The block to hand to the tiers: `block` itself, or, when it holds much more capacity than
+  // bytes, a copy of its size that replaces it in s (takes the lock for that).
+  std::shared_ptr<const std::string> Tighten(SliceBuf& s, uint32_t index,
+                                             std::shared_ptr<const std::string> block);
   // Takes the file's unsynced keys (SyncJob), or returns false when there are none.
   // REQUIRES: mu_ held.
   bool TakeUnsyncedLocked(Ino ino, const std::shared_ptr<FileState>& f, SyncJob* job);

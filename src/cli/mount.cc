@@ -339,6 +339,9 @@ void RegisterMount(CLI::App& app, const client::Registries& registries) {
                   "Staging directory for --writeback (default: CACHE_DIR/writeback-UUID)");
   AddSizeOption(cmd, "--writeback-limit", &o.staging.limit, 1 << 20,
                 "Staged bytes at most before writers wait, e.g. 10G (bare number: MiB)");
+  AddSizeOption(cmd, "--writeback-memory", &o.staging.memory, 0,
+                "Staged blocks also kept in memory for their upload, e.g. 64M (0: uploads read "
+                "the staged files back)");
   AddDelayOption(cmd, "--upload-delay", &o.staging.upload_delay,
                  "Seconds a staged block waits before its upload (files deleted sooner never "
                  "reach the store)");

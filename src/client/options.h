@@ -45,8 +45,8 @@ struct ClientOptions {
   // --writeback (default off): stage blocks on local disk, upload in the background
   // (DESIGN.md §6). staging: --writeback-dir (default: CACHE_DIR/writeback-UUID, or
   // ~/.strata/writeback-UUID — /var/lib/strata/writeback-UUID for root — without a cache
-  // dir), --writeback-limit, --upload-delay; the free-space ratio is the cache's, the upload
-  // concurrency --max-uploads, the volume UUID and the clock the client's.
+  // dir), --writeback-limit, --writeback-memory, --upload-delay; the free-space ratio is the
+  // cache's, the upload concurrency --max-uploads, the volume UUID and the clock the client's.
   bool writeback = false;
   cache::StagingOptions staging;
   cache::CacheGroupOptions group;  // --cache-group, --group-listen, --no-sharing, ...

@@ -29,6 +29,8 @@ std::string StagingJson(const cache::StagingTier& t) {
          ", \"uploading\": " + std::to_string(s.uploading) +
          ", \"uploaded\": " + std::to_string(s.uploaded_total) +
          ", \"fallbacks\": " + std::to_string(s.fallbacks) +
+         ", \"memory_bytes\": " + std::to_string(s.memory_bytes) +
+         ", \"rereads\": " + std::to_string(s.rereads) +
          ", \"upload_errors\": " + std::to_string(s.upload_errors) +
          ", \"last_error\": \"" + err + "\"}";
 }
