@@ -118,15 +118,18 @@ Result<std::string> DiskTier::ReadCacheFile(const std::string& path) {
   return file->Read(0, size);  // a short read fails the checksum below
 }
 
+bool DiskTier::Touch(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = index_.find(key);
+  if (it == index_.end()) return false;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return true;
+}
+
 Result<BlockData> DiskTier::Get(const std::string& key, uint32_t expected_len) {
   (void)expected_len;  // checked by the chain for every tier
   if (!enabled_) return Status::NotFound("disk tier disabled");
-  {
-    std::lock_guard lock(mu_);
-    auto it = index_.find(key);
-    if (it == index_.end()) return Status::NotFound("not in the disk cache");
-    lru_.splice(lru_.begin(), lru_, it->second.lru);
-  }
+  if (!Touch(key)) return Status::NotFound("not in the disk cache");
   const std::string path = PathOf(key);
   auto body = ReadCacheFile(path);
   if (!body.ok()) {
@@ -153,12 +156,7 @@ Result<BlockData> DiskTier::Get(const std::string& key, uint32_t expected_len) {
 
 Result<StoredBlock> DiskTier::OpenStored(const std::string& key, uint32_t len) {
   if (!enabled_) return Status::NotFound("disk tier disabled");
-  {
-    std::lock_guard lock(mu_);
-    auto it = index_.find(key);
-    if (it == index_.end()) return Status::NotFound("not in the disk cache");
-    lru_.splice(lru_.begin(), lru_, it->second.lru);
-  }
+  if (!Touch(key)) return Status::NotFound("not in the disk cache");
   const std::string path = PathOf(key);
   auto file = env_->NewRandomAccessFile(path);
   if (!file.ok()) {

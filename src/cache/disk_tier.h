@@ -93,6 +93,8 @@ class DiskTier : public BlockTier {
   Status WriteFile(const std::string& key, std::string_view data);
   // The whole cache file at `path` (kNotFound when it vanished).
   Result<std::string> ReadCacheFile(const std::string& path);
+  // Whether `key` is indexed; if so, marks it most recently used.
+  bool Touch(const std::string& key);
   // Unlinks evicted files (a file already gone is fine; other errors disable the tier).
   void RemoveFiles(const std::vector<std::string>& paths);
   std::string PathOf(const std::string& key) const { return root_ + "/" + key; }
