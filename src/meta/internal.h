@@ -34,6 +34,8 @@ Status CheckName(const std::string& name);
 // Adds deltas to the usage record of directory `dir` and the volume counters
 // (usedSpace/usedInodes, in the shard of `dir`: namespace_util.h). Writes inside txn.
 Status UpdateUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes);
+// A U{ino} record's value (16 bytes: bytes, inodes); absent or malformed reads as zero.
+DirUsage DecodeUsage(const std::optional<std::string>& raw);
 
 // Called inside the transaction that drops an inode's last link (nlink reached 0; the attr
 // record is still present). If the inode is open in this client (sustained), records

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/bytes.h"
+#include "meta/internal.h"
 #include "meta/namespace_util.h"
 #include "meta/quota.h"
 #include "meta/schema.h"
@@ -12,15 +13,6 @@ namespace strata::meta::quota {
 namespace {
 
 constexpr size_t kPage = 1000;
-
-DirUsage DecodeUsage(const std::optional<std::string>& raw) {
-  DirUsage u;
-  if (raw && raw->size() == 16) {
-    u.bytes = schema::DecodeI64(std::string_view(*raw).substr(0, 8));
-    u.inodes = schema::DecodeI64(std::string_view(*raw).substr(8, 8));
-  }
-  return u;
-}
 
 // Lists directory d page by page: its direct usage from the entries, its subdirectories.
 Status ListDir(kv::KvEngine& engine, Ino d, DirUsage* direct, DirUsage* recorded,
@@ -39,7 +31,7 @@ Status ListDir(kv::KvEngine& engine, Ino d, DirUsage* direct, DirUsage* recorded
         [&](kv::Transaction& txn) -> Status {
           if (first) {
             ASSIGN_OR_RETURN(auto u, txn.Get(schema::UsageKey(d)));
-            *recorded = DecodeUsage(u);
+            *recorded = internal::DecodeUsage(u);
           }
           ASSIGN_OR_RETURN(auto page, txn.Scan(from, end, kPage));
           got = page.size();

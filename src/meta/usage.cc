@@ -17,9 +17,11 @@ namespace strata::meta {
 namespace internal {
 namespace {
 
-std::string EncodeUsage(const DirUsage& u) {
-  return schema::EncodeI64(u.bytes) + schema::EncodeI64(u.inodes);
+uint64_t DecodeU64(const std::optional<std::string>& raw) {
+  return raw && raw->size() == 8 ? GetU64BE(raw->data()) : 0;
 }
+
+}  // namespace
 
 DirUsage DecodeUsage(const std::optional<std::string>& raw) {
   DirUsage u;
@@ -29,12 +31,6 @@ DirUsage DecodeUsage(const std::optional<std::string>& raw) {
   }
   return u;
 }
-
-uint64_t DecodeU64(const std::optional<std::string>& raw) {
-  return raw && raw->size() == 8 ? GetU64BE(raw->data()) : 0;
-}
-
-}  // namespace
 
 Status UpdateDirUsage(kv::Transaction& txn, Ino dir, int64_t bytes, int64_t inodes) {
   if (dir == 0 || (bytes == 0 && inodes == 0)) return Status::OK();
