@@ -132,14 +132,14 @@ struct Counted<Member, Index, void (*)(fuse_req_t, A...)> {
     int64_t start = op || logging ? NowNanos() : 0;
     t_current = op;
     t_errno = 0;
+    // Counted before the call: the reply inside it lets the caller go on (close() returns on
+    // FLUSH's reply), and a scrape right after must already see this request.
+    if (op) op->calls->Inc();
     (LowLevelOps().*Member)(req, args...);
     t_current = nullptr;
     if (!op && !logging) return;
     double seconds = static_cast<double>(NowNanos() - start) / 1e9;
-    if (op) {
-      op->calls->Inc();
-      op->latency->Observe(seconds);
-    }
+    if (op) op->latency->Observe(seconds);
     if (logging) {
       rec.op = kOpNames[Index];
       rec.args = arg_text;

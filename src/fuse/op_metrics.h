@@ -1,5 +1,5 @@
-// FUSE operation metrics and the access log: every low-level callback counted
-// (strata_fuse_ops_total{op}), timed (strata_fuse_op_seconds{op}, entry to return: callbacks
+// FUSE operation metrics and the access log: every low-level callback counted on entry
+// (strata_fuse_ops_total{op}, so a caller whose request was answered sees it counted), timed (strata_fuse_op_seconds{op}, entry to return: callbacks
 // reply before they return) and its error replies counted (strata_fuse_errors_total{op});
 // bytes read and written are counted by the read/write callbacks (strata_fuse_read_bytes_total,
 // strata_fuse_written_bytes_total). While `.accesslog` is open (vfs/access_log.h) the same
