@@ -73,8 +73,17 @@ class RandomAccessFile {
   Result<std::string> Read(uint64_t offset, size_t n) const;
 };
 
+// The most one write(2) of file data should pass to the kernel. A larger write makes ext4 (6.x,
+// large folios) ask for folios as large as the write, and when free memory is fragmented the
+// allocation compacts memory on the writer's CPU: on this project's VM, 1 GiB written as 256
+// new 4 MiB files cost 0.7-3.1 s of CPU in single 4 MiB writes and 0.25-0.33 s in 1 MiB writes
+// (bench/write_size.c; bench/RESULTS.md "Write size and the page cache"). The syscalls a larger
+// write saves are worth nothing next to that.
+inline constexpr size_t kMaxWriteSyscall = size_t{1} << 20;
+
 // A file opened for appending. The destructor closes it, but only Close() reports a failure
-// of that close: call it when the data matters.
+// of that close: call it when the data matters. Append passes at most kMaxWriteSyscall bytes
+// to each write(2).
 class WritableFile {
  public:
   virtual ~WritableFile() = default;

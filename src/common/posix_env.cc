@@ -60,14 +60,6 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   int fd_;
 };
 
-// The most one write(2) of Append passes to the kernel. A larger write makes ext4 (6.x, large
-// folios) ask for folios as large as the write, and when free memory is fragmented the
-// allocation compacts memory on the writer's CPU: measured on this project's VM, 1 GiB written
-// as 256 new 4 MiB files cost 0.7-3.1 s of CPU in single 4 MiB writes and 0.25-0.33 s in
-// 1 MiB writes (bench/RESULTS.md "Write size and the page cache"). The syscalls saved by
-// larger writes are worth nothing next to that.
-constexpr size_t kMaxWrite = size_t{1} << 20;
-
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string path, int fd, uint64_t size)
@@ -79,7 +71,7 @@ class PosixWritableFile final : public WritableFile {
   Status Append(std::string_view data) override {
     if (fd_ < 0) return Status(Code::kBadHandle, "append to closed file " + path_);
     while (!data.empty()) {
-      ssize_t w = write(fd_, data.data(), std::min(data.size(), kMaxWrite));
+      ssize_t w = write(fd_, data.data(), std::min(data.size(), kMaxWriteSyscall));
       if (w < 0) {
         if (errno == EINTR) continue;
         return Errno("append", path_);

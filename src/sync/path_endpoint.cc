@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/env.h"
+
 namespace strata::sync {
 
 namespace {
@@ -93,7 +95,7 @@ class PathWriter : public FileWriter {
   }
   Status Append(std::string_view data) override {
     while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
+      ssize_t n = ::write(fd_, data.data(), std::min(data.size(), kMaxWriteSyscall));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Errno("writing", tmp_);
       data.remove_prefix(static_cast<size_t>(n));
