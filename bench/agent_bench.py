@@ -5,6 +5,7 @@
   bench/agent_bench.py                                  # 1/16/64 agents x 0/1/5.8 ms, 30 s each
   bench/agent_bench.py --agents 1,16 --rtt-ms 5.8 --seconds 10
   bench/agent_bench.py --mount-args="--writeback"        # extra flags for strata mount
+  bench/agent_bench.py --processes                      # one process per agent (as pods are)
 
 Each agent works in its own directory: create .tmpN (O_CREAT|O_EXCL), write 4 KiB, close,
 rename to outN; every 10th file it appends a record to its journal and fsyncs it. Printed per
@@ -16,6 +17,7 @@ one file are counted without contention ("rt/file solo").
 Needs: redis-server, /dev/fuse, build/strata and build/release/bench/strata_delay_proxy.
 """
 import argparse
+import multiprocessing
 import os
 import re
 import shutil
@@ -100,7 +102,14 @@ def agent(dirpath, stop_at, closes, counts, idx, limit=None):
         counts[idx] = n
 
 
-def run_agents(mnt, tag, agents, seconds, limit=None):
+def agent_process(dirpath, stop_at, limit, out):
+    """One agent in its own process (as a pod is): sends (files, close latencies) back."""
+    closes, counts = [], [0]
+    agent(dirpath, stop_at, closes, counts, 0, limit)
+    out.put((counts[0], closes))
+
+
+def run_agents(mnt, tag, agents, seconds, limit=None, processes=False):
     dirs = []
     for i in range(agents):
         d = os.path.join(mnt, f"{tag}-a{i}")
@@ -109,12 +118,26 @@ def run_agents(mnt, tag, agents, seconds, limit=None):
     closes, counts = [], [0] * agents
     stop_at = time.time() + seconds
     start = time.time()
-    threads = [threading.Thread(target=agent, args=(dirs[i], stop_at, closes, counts, i, limit))
-               for i in range(agents)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    if processes:
+        ctx = multiprocessing.get_context("fork")
+        out = ctx.Queue()
+        procs = [ctx.Process(target=agent_process, args=(dirs[i], stop_at, limit, out))
+                 for i in range(agents)]
+        for p in procs:
+            p.start()
+        for i in range(agents):  # drain before join: a full queue would block the children
+            n, c = out.get()
+            counts[i] = n
+            closes.extend(c)
+        for p in procs:
+            p.join()
+    else:
+        threads = [threading.Thread(target=agent, args=(dirs[i], stop_at, closes, counts, i, limit))
+                   for i in range(agents)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     took = time.time() - start
     closes.sort()
     pct = lambda q: closes[min(len(closes) - 1, int(q * len(closes)))] * 1000 if closes else 0
@@ -134,6 +157,9 @@ def main():
     ap.add_argument("--url-query", default="",
                     help="engine URL parameters, e.g. group_commit=16&pool_size=128")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs) at the end")
+    ap.add_argument("--processes", action="store_true",
+                    help="run each agent in its own process (as pods are) instead of a thread of "
+                         "this one: no interpreter lock shared by the agents")
     a = ap.parse_args()
     for tool in (a.strata, a.proxy, shutil.which("redis-server") or "/nonexistent"):
         if not os.path.exists(tool):
@@ -166,7 +192,8 @@ def main():
                 solo = (proxy.turns() - t0) / max(n, 1)
                 for agents in [int(x) for x in a.agents.split(",")]:
                     t0 = proxy.turns()
-                    files, took, p50, p99 = run_agents(mnt, f"n{agents}", agents, a.seconds)
+                    files, took, p50, p99 = run_agents(mnt, f"n{agents}", agents, a.seconds,
+                                                         processes=a.processes)
                     rt = (proxy.turns() - t0) / max(files, 1)
                     row = (f"| {a.label} | {rtt:g} | {agents} | {files / took:,.0f} | {p50:.1f} | "
                            f"{p99:.1f} | {rt:.1f} | {solo:.1f} |")
