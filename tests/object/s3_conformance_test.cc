@@ -209,6 +209,41 @@ TEST_F(S3StoreTest, LargePutGoesThroughMultipartAndReadsBackWhole) {
   EXPECT_TRUE((*store)->Delete(prefix_ + "big").ok());
 }
 
+TEST_F(S3StoreTest, PutPartsStoresThePiecesAsOneObject) {
+  // The block path: payload and trailer sent as one PUT without a joined copy; and past the
+  // multipart threshold, joined and sent in parts.
+  auto base = Open();
+  ASSERT_TRUE(base);
+  s3::S3Config cfg = base->config();
+  cfg.multipart_threshold = 6u << 20;
+  cfg.part_size = 5u << 20;
+  auto store = s3::S3Store::Open(cfg);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  for (size_t payload_size : {size_t{4u << 20} + 1, size_t{7u << 20}}) {
+    std::string payload(payload_size, '\0');
+    for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 131) >> 7);
+    const std::string trailer = "strata-trailer";
+    const std::string key = prefix_ + "blk" + std::to_string(payload_size);
+    PutOptions po;
+    po.metadata = {{"Origin", "conformance"}};
+    Status st = (*store)->PutParts(key, {payload, "", trailer}, po);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    auto head = (*store)->Head(key);
+    ASSERT_TRUE(head.ok()) << head.status().ToString();
+    EXPECT_EQ(head->size, payload.size() + trailer.size());
+    auto got = (*store)->Get(key);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_TRUE(*got == payload + trailer) << "body differs for " << payload_size;
+    EXPECT_TRUE((*store)->Delete(key).ok());
+  }
+  // No pieces at all is an empty object.
+  ASSERT_TRUE((*store)->PutParts(prefix_ + "empty", {}).ok());
+  auto empty = (*store)->Get(prefix_ + "empty");
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(*empty, "");
+  EXPECT_EQ((*store)->PutParts("", {"x"}).code(), Code::kInvalidArgument);
+}
+
 TEST_F(S3StoreTest, UrlPrefixConfinesKeys) {
   auto scoped = OpenS3Url(server_->bucket_url() + "/" + prefix_ + "vol");
   ASSERT_TRUE(scoped.ok()) << scoped.status().ToString();

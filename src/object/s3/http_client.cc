@@ -15,6 +15,36 @@ struct Transfer {
   bool expect_body;  // false for HEAD: its Content-Length describes a body never sent
 };
 
+// The pieces of a request body, handed to curl in order as it asks for more.
+struct BodyCursor {
+  const std::vector<std::string_view>* parts;
+  size_t part = 0;  // the piece being sent
+  size_t off = 0;   // bytes of it already handed over
+};
+
+size_t OnRead(char* buf, size_t size, size_t n, void* user) {
+  auto* c = static_cast<BodyCursor*>(user);
+  const size_t room = size * n;
+  size_t given = 0;
+  while (given < room && c->part < c->parts->size()) {
+    std::string_view p = (*c->parts)[c->part];
+    size_t take = std::min(room - given, p.size() - c->off);
+    std::memcpy(buf + given, p.data() + c->off, take);
+    given += take;
+    c->off += take;
+    if (c->off == p.size()) {
+      ++c->part;
+      c->off = 0;
+    }
+  }
+  return given;
+}
+
+// Receive and send buffer sizes (see the header): large enough that a 4 MiB block takes a
+// few callbacks and syscalls, not hundreds.
+constexpr long kReceiveBuffer = 512L << 10;
+constexpr long kSendBuffer = 1L << 20;
+
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   t->resp->body.append(data, size * n);
@@ -137,6 +167,7 @@ Result<HttpResponse> HttpClient::Perform(const HttpRequest& req) {
 
   HttpResponse resp;
   Transfer transfer{&resp, req.method != "HEAD"};
+  BodyCursor cursor{&req.body_parts};
   char errbuf[CURL_ERROR_SIZE];
   errbuf[0] = 0;
   curl_slist* headers = nullptr;
@@ -153,6 +184,7 @@ Result<HttpResponse> HttpClient::Perform(const HttpRequest& req) {
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(opts_.request_timeout_ms));
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, kReceiveBuffer);
   if (!opts_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, opts_.ca_file.c_str());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
@@ -163,10 +195,23 @@ Result<HttpResponse> HttpClient::Perform(const HttpRequest& req) {
   } else if (req.method == "GET") {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else if (req.method == "PUT" || req.method == "POST") {
-    // POSTFIELDS sends the buffer as it is (no copy) with a Content-Length; the method is
-    // then overridden for PUT.
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.empty() ? "" : req.body.data());
+    // A POST with a Content-Length, the method overridden for PUT. One body goes as
+    // POSTFIELDS; pieces through the read callback. Either way curl copies the bytes once,
+    // into its send buffer, on their way to the socket.
+    size_t total = req.body.size();
+    if (!req.body_parts.empty()) {
+      total = 0;
+      for (std::string_view p : req.body_parts) total += p.size();
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, OnRead);
+      curl_easy_setopt(h, CURLOPT_READDATA, &cursor);
+    } else {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.empty() ? "" : req.body.data());
+    }
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(total));
+    if (total >= static_cast<size_t>(kSendBuffer)) {
+      curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, kSendBuffer);
+    }
     if (req.method == "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
   } else {
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());

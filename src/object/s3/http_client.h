@@ -13,6 +13,10 @@
 // exceeded request_timeout_ms; kIOError otherwise. Any HTTP status, 4xx/5xx included, is a
 // successful Perform(); the caller interprets it.
 //
+// Buffers: responses are received through a 512 KiB curl buffer and bodies sent through a
+// 1 MiB one (curl's defaults, 16 and 64 KiB, cost a syscall and a callback per 16/64 KiB of a
+// 4 MiB block); each pooled handle keeps its buffers across requests.
+//
 // Thread-safety: Perform() may be called from many threads at once.
 #pragma once
 
@@ -33,7 +37,10 @@ struct HttpRequest {
   std::string method;  // GET HEAD PUT POST DELETE
   std::string url;     // fully encoded
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string_view body;  // must outlive Perform()
+  // The body: `body`, or when body_parts is not empty, its pieces sent back to back (a block's
+  // payload and trailer go out without a joined copy). Both must outlive Perform().
+  std::string_view body;
+  std::vector<std::string_view> body_parts;
 };
 
 struct HttpResponse {

@@ -1,6 +1,6 @@
 // HttpClient against a minimal HTTP/1.1 server on a loopback port (a thread in this test):
 // connections are reused across requests, a silent server gives kTimeout, nobody listening
-// gives kUnavailable naming the endpoint, and bodies/headers travel intact.
+// gives kUnavailable naming the endpoint, and bodies/headers travel intact, whole or in pieces.
 #include "object/s3/http_client.h"
 
 #include <arpa/inet.h>
@@ -15,15 +15,19 @@
 
 #include <gtest/gtest.h>
 
+#include "object/s3/sigv4.h"
+
 namespace strata::object::s3 {
 namespace {
 
 // Accepts connections on 127.0.0.1; for each, answers every request with 200 and a body
-// that echoes the method, the path and the request body length — unless `silent`, when it
+// that echoes the method, the path, the request body length and, when `hash_bodies`, the
+// body's SHA-256 ("... body=N sha256=HEX") — unless `silent`, when it
 // reads and never answers. Counts accepted connections.
 class TinyServer {
  public:
-  explicit TinyServer(bool silent) : silent_(silent) {
+  explicit TinyServer(bool silent, bool hash_bodies = false)
+      : silent_(silent), hash_bodies_(hash_bodies) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -79,10 +83,12 @@ class TinyServer {
         if (n <= 0) return;
         buf.append(tmp, n);
       }
+      const std::string received = buf.substr(end + 4, body_len);
       buf.erase(0, end + 4 + body_len);
       if (silent_) continue;
       std::string request_line = head.substr(0, head.find("\r\n"));
       std::string body = request_line + " body=" + std::to_string(body_len);
+      if (hash_bodies_) body += " sha256=" + Sha256Hex(received);
       bool is_head = request_line.rfind("HEAD ", 0) == 0;
       std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
                          "\r\nX-Echo:  spaced value \r\nETag: \"abc\"\r\n\r\n" +
@@ -92,6 +98,7 @@ class TinyServer {
   }
 
   bool silent_;
+  bool hash_bodies_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -123,6 +130,43 @@ TEST(HttpClientTest, SequentialRequestsReuseOneConnection) {
     EXPECT_EQ(resp->Header("x-echo"), "spaced value");
     EXPECT_EQ(resp->Header("etag"), "\"abc\"");
   }
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(HttpClientTest, BodyInPiecesArrivesAsTheirConcatenation) {
+  TinyServer server(false, /*hash_bodies=*/true);
+  auto client = HttpClient::Open(HttpClientOptions{});
+  ASSERT_TRUE(client.ok());
+  // A block-sized payload larger than curl's send buffer, an empty piece, a short trailer.
+  std::string payload((4u << 20) + 3, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 131) >> 3);
+  const std::string trailer = "0123456789abcdef";
+  for (std::string method : {"PUT", "POST"}) {
+    HttpRequest req;
+    req.method = method;
+    req.url = Url(server.port(), "/b/blk");
+    req.body_parts = {payload, "", trailer};
+    auto resp = (*client)->Perform(req);
+    ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+    EXPECT_EQ(resp->status, 200);
+    EXPECT_EQ(resp->body, method + " /b/blk HTTP/1.1 body=" +
+                              std::to_string(payload.size() + trailer.size()) +
+                              " sha256=" + Sha256Hex(payload + trailer));
+  }
+  // The same handle then sends a plain body and a plain GET: nothing of the pieces lingers.
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = Url(server.port(), "/b/small");
+  put.body = "abc";
+  auto resp = (*client)->Perform(put);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->body, "PUT /b/small HTTP/1.1 body=3 sha256=" + Sha256Hex("abc"));
+  HttpRequest get;
+  get.method = "GET";
+  get.url = Url(server.port(), "/b/small");
+  resp = (*client)->Perform(get);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->body, "GET /b/small HTTP/1.1 body=0 sha256=" + std::string(kEmptySha256));
   EXPECT_EQ(server.connections(), 1);
 }
 

@@ -63,6 +63,13 @@ std::string S3Store::Describe() const { return config_.endpoint.Describe(); }
 Result<HttpResponse> S3Store::Send(const std::string& method, const std::string& full_key,
                                    const Pairs& query, const Pairs& headers,
                                    std::string_view body) {
+  if (body.empty()) return SendParts(method, full_key, query, headers, {});
+  return SendParts(method, full_key, query, headers, {body});
+}
+
+Result<HttpResponse> S3Store::SendParts(const std::string& method, const std::string& full_key,
+                                        const Pairs& query, const Pairs& headers,
+                                        const std::vector<std::string_view>& body) {
   const S3Endpoint& ep = config_.endpoint;
   SigningRequest sreq;
   sreq.method = method;
@@ -70,6 +77,7 @@ Result<HttpResponse> S3Store::Send(const std::string& method, const std::string&
   sreq.path = ep.PathFor(full_key);
   sreq.query = query;
   sreq.headers = headers;
+  // Hashed here, on the caller's thread: the upload pool's, so blocks hash in parallel.
   sreq.payload_hash = ep.unsigned_payload ? std::string(kUnsignedPayload) : Sha256Hex(body);
   Pairs auth = SignRequest(sreq, config_.creds, ep.region, NowSeconds());
 
@@ -79,7 +87,11 @@ Result<HttpResponse> S3Store::Send(const std::string& method, const std::string&
   if (!query.empty()) req.url += "?" + CanonicalQuery(query);
   req.headers = headers;
   req.headers.insert(req.headers.end(), auth.begin(), auth.end());
-  req.body = body;
+  if (body.size() == 1) {
+    req.body = body[0];
+  } else {
+    req.body_parts = body;
+  }
   Result<HttpResponse> resp = http_->Perform(req);
   if (!resp.ok()) return resp.status().WithContext(Describe());
   return resp;
@@ -149,6 +161,24 @@ Status S3Store::Put(const std::string& key, std::string_view data, const PutOpti
   Pairs meta = MetadataHeaders(opts.metadata);
   headers.insert(headers.end(), meta.begin(), meta.end());
   return Call("PUT", key, "PUT", {}, headers, data).status();
+}
+
+Status S3Store::PutParts(const std::string& key, const std::vector<std::string_view>& parts,
+                         const PutOptions& opts) {
+  RETURN_IF_ERROR(CheckKey(key));
+  size_t total = 0;
+  for (std::string_view p : parts) total += p.size();
+  if (total > config_.multipart_threshold) return ObjectStore::PutParts(key, parts, opts);
+  Pairs headers = {{"Content-Type", "application/octet-stream"}};
+  Pairs meta = MetadataHeaders(opts.metadata);
+  headers.insert(headers.end(), meta.begin(), meta.end());
+  std::vector<std::string_view> body;
+  for (std::string_view p : parts) {
+    if (!p.empty()) body.push_back(p);
+  }
+  ASSIGN_OR_RETURN(HttpResponse resp, SendParts("PUT", FullKey(key), {}, headers, body));
+  if (!IsSuccess(resp)) return ErrorFromResponse(resp, "PUT", key, config_.endpoint);
+  return Status::OK();
 }
 
 Result<ObjectInfo> S3Store::Head(const std::string& key) {

@@ -44,6 +44,10 @@ class S3Store : public ObjectStore {
   Result<std::string> Get(const std::string& key, uint64_t off = 0, int64_t len = -1) override;
   Status Put(const std::string& key, std::string_view data,
              const PutOptions& opts = {}) override;
+  // One PUT whose body is the parts back to back: hashed and sent piece by piece, with no
+  // joined copy (a block's payload and trailer). Past multipart_threshold: joined, then Put.
+  Status PutParts(const std::string& key, const std::vector<std::string_view>& parts,
+                  const PutOptions& opts = {}) override;
   Result<ObjectInfo> Head(const std::string& key) override;
   Status Delete(const std::string& key) override;
   Result<ListResult> List(const ListOptions& opts) override;
@@ -70,6 +74,10 @@ class S3Store : public ObjectStore {
   // Signs and sends one request for `full_key` ("" for the bucket itself).
   Result<HttpResponse> Send(const std::string& method, const std::string& full_key,
                             const Pairs& query, const Pairs& headers, std::string_view body);
+  // The same with the body in pieces, sent back to back.
+  Result<HttpResponse> SendParts(const std::string& method, const std::string& full_key,
+                                 const Pairs& query, const Pairs& headers,
+                                 const std::vector<std::string_view>& body);
   // Send, then map a non-success answer to a Status naming `op` and the user's key.
   Result<HttpResponse> Call(const char* op, const std::string& key, const std::string& method,
                             const Pairs& query, const Pairs& headers, std::string_view body);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <memory>
 
 namespace strata::object::s3 {
 namespace {
@@ -140,6 +141,23 @@ std::string Sha256Hex(std::string_view data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
   return ToHex(md, sizeof(md));
+}
+
+std::string Sha256Hex(const std::vector<std::string_view>& parts) {
+  // EVP: the one-shot SHA256() has no incremental form that is not deprecated in OpenSSL 3.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+  for (std::string_view p : parts) ok = ok && EVP_DigestUpdate(ctx.get(), p.data(), p.size()) == 1;
+  ok = ok && EVP_DigestFinal_ex(ctx.get(), md, &len) == 1;
+  if (!ok) {
+    // Only an allocation failure gets here; hash the joined copy the plain way instead.
+    std::string joined;
+    for (std::string_view p : parts) joined.append(p);
+    return Sha256Hex(joined);
+  }
+  return ToHex(md, len);
 }
 
 std::string AmzDate(int64_t unix_seconds) {

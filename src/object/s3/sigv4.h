@@ -59,6 +59,8 @@ std::string CanonicalQuery(const std::vector<std::pair<std::string, std::string>
 
 // Lower-case hex SHA-256 of data.
 std::string Sha256Hex(std::string_view data);
+// The same over pieces sent back to back: Sha256Hex of their concatenation, without making it.
+std::string Sha256Hex(const std::vector<std::string_view>& parts);
 // The hash of an empty body.
 inline constexpr std::string_view kEmptySha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

@@ -329,5 +329,19 @@ TEST(SigV4Test, EncodingRules) {
   EXPECT_EQ(Sha256Hex(""), kEmptySha256);
 }
 
+TEST(Sha256Test, PiecesHashAsTheirConcatenation) {
+  // A block's payload and trailer are hashed in place: the x-amz-content-sha256 of the body
+  // the server receives, joined.
+  std::string payload(4u << 20, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 7919) >> 5);
+  const std::string trailer = "trailer!";
+  EXPECT_EQ(Sha256Hex(std::vector<std::string_view>{payload, "", trailer}),
+            Sha256Hex(payload + trailer));
+  EXPECT_EQ(Sha256Hex(std::vector<std::string_view>{"hello, ", "world"}),
+            Sha256Hex("hello, world"));
+  EXPECT_EQ(Sha256Hex(std::vector<std::string_view>{}), kEmptySha256);
+  EXPECT_EQ(Sha256Hex(std::vector<std::string_view>{"", ""}), kEmptySha256);
+}
+
 }  // namespace
 }  // namespace strata::object::s3
