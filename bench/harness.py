@@ -31,6 +31,19 @@ Workloads (--workloads, default all):
                  10th file append a line to a journal and fsync it; 1 and 4 agents, each in its
                  own directory, for a fixed time
 
+The object-store reference (the S3 target of issue 16: write and cold read >= 0.9x what
+`strata objbench` measures for the same server): in every round of an S3-backed strata system
+(strata-s3, strata-s3-wb), just before its ckpt-write, the harness runs `strata objbench` on a
+bucket of its own on the same s3rver with big objects of the volume's block size (4 MiB, the
+format default the harness uses) and as many objects as the checkpoint has blocks: once with
+the mount's upload concurrency (20 threads, --max-uploads' default) for "put big", once with
+its download concurrency (16 threads, --max-downloads' default) for "get big". The rows
+"objbench put big" (ckpt-write table) and "objbench get big" (ckpt-read table) show them in the
+S3 systems' columns, and "ratio to objbench" rows the system's own figure divided by the
+reference of the same round (median over rounds). One asymmetry stays: objbench gets what it
+has just put, from the server's page cache, while the cold read follows a drop of all kernel
+caches, the s3rver's files included.
+
 The daemon's peak RSS (VmHWM) is read after each system's round. Output: a Markdown report
 (machine, commands, one table per workload) on stdout and, with --results FILE, replacing the
 section between the harness markers in FILE.
@@ -231,6 +244,29 @@ class Passthrough(System):
         self.wait_mounted(p.pid)
 
 
+OBJBENCH_PUT_THREADS = 20  # chunk::WriterOptions::max_uploads, the mount's default
+OBJBENCH_GET_THREADS = 16  # chunk::ReaderOptions::max_downloads, the mount's default
+
+
+def objbench_big(args, url, threads, count):
+    """`strata objbench` of url with `count` 4 MiB objects on `threads` threads: its
+    {"put big": MiB/s, "get big": MiB/s}."""
+    r = subprocess.run([args.strata, "objbench", url, "--access-key", "S3RVER", "--secret-key",
+                        "S3RVER", "--threads", str(threads), "--count", "1", "--big-count",
+                        str(count), "--big-size", "4M"], capture_output=True, text=True,
+                       timeout=args.op_timeout)
+    if r.returncode != 0:
+        raise RuntimeError(f"objbench: {r.stderr.strip()[-300:]}")
+    rows = {}
+    for line in r.stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0] in ("put big", "get big"):
+            rows[cells[0]] = float(cells[3])
+    if len(rows) != 2:
+        raise RuntimeError(f"objbench: no put/get big rows in {r.stdout[-300:]}")
+    return rows
+
+
 class Strata(System):
     disk_cache = True
     redis_db = 0  # each Redis-backed system gets its own database number on the one server
@@ -247,6 +283,7 @@ class Strata(System):
                       ["--storage", self.servers.bucket(self.name.replace("_", "-")),
                        "--access-key", "S3RVER", "--secret-key", "S3RVER"])
         self.meta_url = meta
+        self.objbench_url = self.servers.bucket("objbench-ref") if self.store_kind == "s3" else None
         subprocess.run([self.args.strata, "format", meta, "bench", *store_args, "--trash-days", "0"],
                        check=True, capture_output=True)
 
@@ -405,6 +442,21 @@ def run_workloads(sysm, args, rec, workloads):
     """One round of every workload on one system (mounted fresh at the start)."""
     p = sysm.path
     size_mib = args.size_mib
+    ref = None  # this round's objbench of the system's S3 server (see the header)
+    if getattr(sysm, "objbench_url", None) and workloads & {"ckpt-write", "ckpt-read"}:
+        count = max(1, size_mib // 4)
+        # The system's own rows first, so each table lists them above the reference.
+        rec.declare("ckpt-write", f"1 x {size_mib} MiB, 1 MiB writes + fsync", "MiB/s")
+        rec.declare("ckpt-read", "cold (empty caches)", "MiB/s")
+        put = objbench_big(args, sysm.objbench_url, OBJBENCH_PUT_THREADS, count)["put big"]
+        get = objbench_big(args, sysm.objbench_url, OBJBENCH_GET_THREADS, count)["get big"]
+        ref = {"put": put, "get": get}
+        if "ckpt-write" in workloads:
+            rec.add("ckpt-write", f"objbench put big (4 MiB, {OBJBENCH_PUT_THREADS} threads)",
+                    sysm.name, put, "MiB/s")
+        if "ckpt-read" in workloads:
+            rec.add("ckpt-read", f"objbench get big (4 MiB, {OBJBENCH_GET_THREADS} threads)",
+                    sysm.name, get, "MiB/s")
     sysm.mount("fresh")
     try:
         if "ckpt-write" in workloads or "ckpt-read" in workloads or "parquet" in workloads:
@@ -412,6 +464,9 @@ def run_workloads(sysm, args, rec, workloads):
                       filename="ckpt.bin")
             if "ckpt-write" in workloads:
                 rec.add("ckpt-write", f"1 x {size_mib} MiB, 1 MiB writes + fsync", sysm.name, mib_s(job, "write"), "MiB/s")
+                if ref:
+                    rec.add("ckpt-write", "ratio to objbench put big (same round)", sysm.name,
+                            mib_s(job, "write") / ref["put"], "x")
         if "ckpt-write4" in workloads:
             t0 = time.monotonic()
             fio(args, "ckpt4", p, rw="write", bs="1M", size=f"{size_mib // 4}M", end_fsync=1, numjobs=4)
@@ -427,6 +482,9 @@ def run_workloads(sysm, args, rec, workloads):
             if "ckpt-read" in workloads:
                 job = fio(args, "read", p, rw="read", bs="1M", size=f"{size_mib}M", filename="ckpt.bin")
                 rec.add("ckpt-read", "cold (empty caches)", sysm.name, mib_s(job, "read"), "MiB/s")
+                if ref:
+                    rec.add("ckpt-read", "cold: ratio to objbench get big (same round)", sysm.name,
+                            mib_s(job, "read") / ref["get"], "x")
                 rec.declare("ckpt-read", "disk-cache hit", "MiB/s")
                 if sysm.disk_cache:
                     sysm.unmount()
