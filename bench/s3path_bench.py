@@ -15,6 +15,7 @@ concurrency (--max-uploads default, 20) for "put big" and 16 (--max-downloads de
 
 For every mount it prints MiB/s and the mount process's CPU seconds per GiB moved (utime +
 stime from /proc/PID/stat over the dd), and the s3rver's CPU seconds per GiB likewise. With
+--no-drop the read skips the drop of kernel caches (the s3rver's files stay cached). With
 --perf DIR each mount is also recorded (`perf record -g -p PID`) into DIR/NAME-rRND-PHASE.data.
 Medians at the end. Needs root and /dev/fuse. Never run by the tests.
 """
@@ -89,6 +90,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--perf", default="")
     ap.add_argument("--workdir", default="/var/tmp")
+    ap.add_argument("--no-drop", action="store_true",
+                    help="read without dropping kernel caches first: the s3rver's files stay "
+                         "in the page cache, as objbench's gets find them (the mount's cache "
+                         "dir is still empty)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="s3path.", dir=args.workdir)
     servers = harness.Servers(work)
@@ -132,7 +137,7 @@ def main():
                                check=True, capture_output=True)
                 mnt = os.path.join(d, "mnt")
                 for phase in ("write", "read"):
-                    if phase == "read":
+                    if phase == "read" and not args.no_drop:
                         harness.drop_caches()
                     m = Mount(b, meta, mnt, os.path.join(d, "cache-" + phase),
                               os.path.join(d, "log"))
