@@ -13,9 +13,11 @@
 // exceeded request_timeout_ms; kIOError otherwise. Any HTTP status, 4xx/5xx included, is a
 // successful Perform(); the caller interprets it.
 //
-// Buffers: responses are received through a 512 KiB curl buffer and bodies sent through a
-// 1 MiB one (curl's defaults, 16 and 64 KiB, cost a syscall and a callback per 16/64 KiB of a
-// 4 MiB block); each pooled handle keeps its buffers across requests.
+// Buffers: curl is asked for a 512 KiB receive buffer (its default, 16 KiB, costs a callback
+// and a recv per 16 KiB of a 4 MiB block; libcurl 7.88 sizes a handle's receive buffer at its
+// first transfer and ignores the request on the reused handle, which then reads 16 KiB at a
+// time from that buffer), and bodies of 1 MiB or more go through a 1 MiB send buffer (default
+// 64 KiB), which curl honours on every request.
 //
 // Thread-safety: Perform() may be called from many threads at once.
 #pragma once
