@@ -43,7 +43,7 @@ std::string Block(size_t n, char seed) {
   return s;
 }
 
-BlockData Data(size_t n, char seed) { return std::make_shared<const std::string>(Block(n, seed)); }
+BlockData Data(size_t n, char seed) { return BlockBuffer::Share(BlockBuffer::Adopt(Block(n, seed))); }
 
 CacheOptions DiskOnly(const std::string& dir, uint64_t size = 1 << 20) {
   CacheOptions o;
@@ -69,7 +69,7 @@ TEST(MemoryTier, MissIsNotFoundHitIsTheSameBuffer) {
   EXPECT_EQ(tier.Name(), "memory");
   EXPECT_TRUE(tier.WantsFill());
   EXPECT_TRUE(tier.Get("v/chunks/0/0/1_0_10", 10).status().Is(Code::kNotFound));
-  auto data = std::make_shared<const std::string>("0123456789");
+  auto data = BlockBuffer::Share(BlockBuffer::Copy("0123456789"));
   ASSERT_TRUE(tier.Put("v/chunks/0/0/1_0_10", data).ok());
   auto hit = tier.Get("v/chunks/0/0/1_0_10", 10);
   ASSERT_TRUE(hit.ok());
@@ -135,7 +135,7 @@ TEST(DiskTier, IndexRebuiltAfterRestart) {
     auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path())));
     DiskTier& disk = *cache->disk();
     ASSERT_TRUE(
-        disk.Put("vol/chunks/0/0/7_0_5000", std::make_shared<const std::string>(data)).ok());
+        disk.Put("vol/chunks/0/0/7_0_5000", BlockBuffer::Share(BlockBuffer::Copy(data))).ok());
     ASSERT_TRUE(disk.Put("vol/chunks/0/0/7_1_5000", Data(5000, 'y')).ok());
     EXPECT_TRUE(cache->disk_enabled());
   }

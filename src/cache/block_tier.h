@@ -19,7 +19,8 @@
 //
 // Ownership: a tier is owned by whoever built it (BlockCache for memory and disk, ChunkStore
 // for the store tier); the chain holds non-owning pointers. Data is passed as shared
-// immutable buffers so that a memory hit costs no copy.
+// immutable buffers (BlockData, common/block_buffer.h) so that a memory hit costs no copy and
+// a block read from a disk, a store or a peer is never zero-filled before it is filled.
 // Thread-safety: every method may be called from any thread concurrently.
 // Errors: a miss is kNotFound and is not an error — the chain asks the next tier. Anything else
 // (kIOError, kCorruption, kUnavailable, kTimeout, ...) is an error of this tier: the chain logs
@@ -33,12 +34,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/block_buffer.h"
 #include "common/env.h"
 #include "common/status.h"
 
 namespace strata::cache {
 
-using BlockData = std::shared_ptr<const std::string>;
+using BlockData = SharedBlock;  // std::shared_ptr<const BlockBuffer>
 
 // A block as a tier keeps it, to be sent on without a pass over its bytes (the cache group's
 // owner, peer_server.h): an open file whose bytes [0, len) are the block, and the CRC32C the

@@ -110,12 +110,11 @@ void DiskTier::RemoveFiles(const std::vector<std::string>& paths) {
 }
 
 // A cache file never changes once renamed into place, so its size is trusted: one read of
-// exactly that many bytes into a buffer of that size (Env::ReadFile reads on to EOF, which
-// grows, and so reallocates and copies, the 4 MiB buffer once more).
-Result<std::string> DiskTier::ReadCacheFile(const std::string& path) {
-  ASSIGN_OR_RETURN(auto file, env_->NewRandomAccessFile(path));
-  ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  return file->Read(0, size);  // a short read fails the checksum below
+// exactly that many bytes into a buffer of that size that is not zero-filled first
+// (Env::ReadFile reads on to EOF, which grows, and so reallocates and copies, the 4 MiB
+// buffer once more; a std::string is zeroed before the read overwrites it).
+Result<BlockBuffer> DiskTier::ReadCacheFile(const std::string& path) {
+  return env_->ReadFileToBuffer(path);  // a short read fails the checksum below
 }
 
 bool DiskTier::Touch(const std::string& key) {
@@ -138,7 +137,7 @@ Result<BlockData> DiskTier::Get(const std::string& key, uint32_t expected_len) {
     Disable(body.status());
     return body.status().WithContext("read cache file " + path);
   }
-  std::string& b = *body;
+  BlockBuffer& b = *body;
   bool good = b.size() >= kTrailer;
   if (good) {
     const char* t = b.data() + b.size() - kTrailer;
@@ -150,8 +149,8 @@ Result<BlockData> DiskTier::Get(const std::string& key, uint32_t expected_len) {
     (void)Remove(key);  // never return it; the chain fetches the block from a later tier
     return Status::Corruption("cache file " + path + " fails its checksum (deleted)");
   }
-  b.resize(b.size() - kTrailer);
-  return std::make_shared<const std::string>(std::move(b));
+  b.Shrink(b.size() - kTrailer);  // the trailer stays in the allocation: no copy
+  return BlockBuffer::Share(std::move(b));
 }
 
 Result<StoredBlock> DiskTier::OpenStored(const std::string& key, uint32_t len) {
@@ -220,7 +219,7 @@ Status DiskTier::WriteFile(const std::string& key, std::string_view data) {
 }
 
 Status DiskTier::Put(const std::string& key, BlockData block) {
-  std::string_view data = *block;
+  std::string_view data = block->view();
   // Declined, not failed: the block is cached in the other tiers (or fetched again).
   if (!enabled_ || data.size() + kTrailer > capacity_ || !ValidKey(key)) return Status::OK();
   uint64_t evicted_now = 0;

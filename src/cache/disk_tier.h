@@ -92,7 +92,7 @@ class DiskTier : public BlockTier {
   // Writes the cache file for key through a temporary name. REQUIRES: ValidKey(key).
   Status WriteFile(const std::string& key, std::string_view data);
   // The whole cache file at `path` (kNotFound when it vanished).
-  Result<std::string> ReadCacheFile(const std::string& path);
+  Result<BlockBuffer> ReadCacheFile(const std::string& path);
   // Whether `key` is indexed; if so, marks it most recently used.
   bool Touch(const std::string& key);
   // Unlinks evicted files (a file already gone is fine; other errors disable the tier).

@@ -239,12 +239,12 @@ struct PeerServer::Impl {
   }
 
   bool PutBlock(int fd, const wire::RequestHead& req, const std::string& nonce, int64_t deadline) {
-    std::string body(req.len, '\0');
-    if (!wire::RecvExact(fd, body.data(), body.size(), clock, deadline).ok()) return false;
+    BlockBuffer body = BlockBuffer::Uninitialized(req.len);  // every byte received or dropped
+    if (!wire::RecvExact(fd, body.mutable_data(), body.size(), clock, deadline).ok()) return false;
     if (Crc32c(body) != req.crc) {
       return Reply(fd, nonce, 400, "body does not match its CRC32C\n");
     }
-    Status s = backend->Fill(req.key, std::make_shared<const std::string>(std::move(body)));
+    Status s = backend->Fill(req.key, BlockBuffer::Share(std::move(body)));
     if (s.ok()) filled++;  // before the reply, so that the asker sees it counted
     return Reply(fd, nonce, s.ok() ? 204 : 503, s.ok() ? "" : s.ToString() + "\n");
   }

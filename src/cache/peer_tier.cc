@@ -135,7 +135,7 @@ Result<int> PeerTier::Connect(Peer& p, const std::string& id, int64_t deadline) 
 }
 
 Result<PeerTier::Reply> PeerTier::Call(const std::string& id, wire::Op op, const std::string& key,
-                                       uint32_t len, const std::string* body, bool* bad_crc) {
+                                       uint32_t len, const BlockBuffer* body, bool* bad_crc) {
   std::shared_ptr<Peer> peer = PeerFor(id);
   if (peer->port == 0) return Status::InvalidArgument("bad peer address '" + id + "'");
   const int64_t deadline =
@@ -194,15 +194,16 @@ Result<PeerTier::Reply> PeerTier::Call(const std::string& id, wire::Op op, const
     Reply reply;
     reply.status = h.status;
     std::string mac(mac_len, '\0');
-    // The body lands in its final buffer: the block handed to the chain is this string.
-    reply.body.resize(h.body_len);
+    // The body lands in its final buffer, not zero-filled first: the block handed to the
+    // chain is this buffer (only its received bytes are ever read: a short receive fails).
+    reply.body = BlockBuffer::Uninitialized(h.body_len);
     st = wire::RecvExact(fd, mac.data(), mac.size(), clock_, deadline);
-    if (st.ok()) st = wire::RecvExact(fd, reply.body.data(), reply.body.size(), clock_, deadline);
+    if (st.ok()) st = wire::RecvExact(fd, reply.body.mutable_data(), reply.body.size(), clock_, deadline);
     if (!st.ok()) return fail(fd, st);
     peer->down_until.store(0);
     if (reply.status == 403) {
       close(fd);  // the server closes it too
-      return Status(Code::kPermissionDenied, "peer " + id + " refused this member: " + reply.body);
+      return Status(Code::kPermissionDenied, "peer " + id + " refused this member: " + reply.body.ToString());
     }
     if (!auth_->VerifyReply(nonce, reply.status, h.crc, h.body_len, mac)) {
       close(fd);
@@ -255,11 +256,11 @@ Result<BlockData> PeerTier::Get(const std::string& key, uint32_t expected_len) {
   if (r->status != 200) {
     peer_errors_++;
     return Status::Unavailable("peer " + owner.id + " answered " + std::to_string(r->status) +
-                               ": " + r->body);
+                               ": " + r->body.ToString());
   }
   peer_hits_++;
   peer_bytes_ += r->body.size();
-  return std::make_shared<const std::string>(std::move(r->body));
+  return BlockBuffer::Share(std::move(r->body));
 }
 
 Status PeerTier::Put(const std::string& key, BlockData data) {
@@ -271,7 +272,7 @@ Status PeerTier::Put(const std::string& key, BlockData data) {
   ASSIGN_OR_RETURN(Reply r, Call(owner.id, wire::Op::kPut, key, static_cast<uint32_t>(data->size()),
                                  data.get()));
   if (r.status != 204) {
-    return Status::Unavailable("peer " + owner.id + " did not take " + key + ": " + r.body);
+    return Status::Unavailable("peer " + owner.id + " did not take " + key + ": " + r.body.ToString());
   }
   fills_sent_++;
   return Status::OK();

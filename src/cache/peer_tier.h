@@ -102,7 +102,7 @@ class PeerTier : public BlockTier {
   struct Peer;  // a member's idle connections and down mark (peer_tier.cc)
   struct Reply {
     int status = 0;
-    std::string body;
+    BlockBuffer body;  // the block of a 200 GET; else a one-line text
   };
   std::shared_ptr<Peer> PeerFor(const std::string& id);
   LocalOwner* Local() const;
@@ -111,7 +111,7 @@ class PeerTier : public BlockTier {
   // kPermissionDenied for 403, kCorruption for a reply that fails its MAC or its CRC (then
   // *bad_crc is set).
   Result<Reply> Call(const std::string& id, wire::Op op, const std::string& key, uint32_t len,
-                     const std::string* body, bool* bad_crc = nullptr);
+                     const BlockBuffer* body, bool* bad_crc = nullptr);
   // A connected socket to `p`, or kUnavailable.
   Result<int> Connect(Peer& p, const std::string& id, int64_t deadline);
   bool IsDown(Peer& p) const;

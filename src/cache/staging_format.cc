@@ -114,6 +114,13 @@ Status DecodeStagedBlockInPlace(std::string* file, StagedBlock* block) {
   return Status::OK();
 }
 
+Status DecodeStagedBlockInPlace(BlockBuffer* file, StagedBlock* block) {
+  size_t start = 0;
+  ASSIGN_OR_RETURN(*block, CheckStagedBlock(file->view(), &start));
+  file->Narrow(start, file->size() - start - 4);
+  return Status::OK();
+}
+
 std::string StagedName(std::string_view key) {
   const size_t slash = key.rfind('/');
   std::string_view name = slash == std::string_view::npos ? key : key.substr(slash + 1);

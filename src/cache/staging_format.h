@@ -41,6 +41,9 @@ Result<StagedBlock> DecodeStagedBlock(std::string_view file);
 // becomes the block's data (header and trailer cut off in place) and *block gets the key and
 // origin (its data left empty). On error *file is unchanged.
 Status DecodeStagedBlockInPlace(std::string* file, StagedBlock* block);
+// The same on a buffer: *file is narrowed to the data, so not even the data moves (the string
+// version shifts it over the header).
+Status DecodeStagedBlockInPlace(BlockBuffer* file, StagedBlock* block);
 // The key and origin from the first bytes of a block file of `file_size` bytes (data left
 // empty; the checksum is checked when the whole file is read). kCorruption when the header
 // is bad or its lengths do not add up to file_size.

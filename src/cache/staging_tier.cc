@@ -289,7 +289,7 @@ BlockData StagingTier::KeepForUpload(std::string_view plain) {
     if (stats_.memory_bytes + plain.size() > options_.memory) return nullptr;
     stats_.memory_bytes += plain.size();  // reserved before encoding: concurrent writers
   }                                       // cannot overshoot the budget
-  auto body = std::make_shared<const std::string>(home_->EncodeBody(plain));
+  auto body = BlockBuffer::Share(BlockBuffer::Adopt(home_->EncodeBody(plain)));
   std::lock_guard lock(mu_);
   stats_.memory_bytes = stats_.memory_bytes - plain.size() + body->size();
   return body;
@@ -361,7 +361,7 @@ Result<BlockData> StagingTier::Get(const std::string& key, uint32_t expected_len
     std::lock_guard lock(mu_);
     if (!index_.count(key)) return Status::NotFound("not staged: " + key);
   }
-  auto raw = options_.env->ReadFile(PathOf(StagedName(key)));
+  auto raw = options_.env->ReadFileToBuffer(PathOf(StagedName(key)));
   if (!raw.ok()) {
     if (raw.status().Is(Code::kNotFound)) return Status::NotFound("uploaded meanwhile: " + key);
     return raw.status().WithContext("read staged block " + key);
@@ -373,7 +373,7 @@ Result<BlockData> StagingTier::Get(const std::string& key, uint32_t expected_len
     LOG_ERROR("writeback: staged block {} is damaged: {}", key, bad.ToString());
     return bad.WithContext("staged block " + key);
   }
-  return std::make_shared<const std::string>(std::move(*raw));
+  return BlockBuffer::Share(std::move(*raw));
 }
 
 Status StagingTier::Put(const std::string& key, BlockData data) {

@@ -236,7 +236,7 @@ Result<std::string> TierChain::GetRange(const std::string& key, uint32_t block_l
   if (first_ranged == tiers_.size()) {
     // Nobody serves ranges (a compressed volume): the whole block, shared as usual.
     ASSIGN_OR_RETURN(BlockData whole, Get(key, block_len));
-    return whole->substr(off, n);
+    return std::string(whole->view().substr(off, n));
   }
   Status first_error;
   for (size_t i = 0; i < tiers_.size(); i++) {
@@ -248,7 +248,7 @@ Result<std::string> TierChain::GetRange(const std::string& key, uint32_t block_l
       if (i == first_ranged) {
         if (auto flight = FindFlight(key)) {
           ASSIGN_OR_RETURN(BlockData whole, Wait(*flight));
-          return whole->substr(off, n);
+          return std::string(whole->view().substr(off, n));
         }
       }
       std::string part;
@@ -259,7 +259,7 @@ Result<std::string> TierChain::GetRange(const std::string& key, uint32_t block_l
       answer = Ask(i, key, block_len, &whole, &error);
       if (answer == Answer::kHit) {
         Fill(key, whole, i);
-        return whole->substr(off, n);
+        return std::string(whole->view().substr(off, n));
       }
     }
     if (answer == Answer::kError) {
@@ -292,7 +292,7 @@ Status TierChain::Write(const std::string& key, std::string_view plain, bool syn
     return st;
   }
   if (fill && write_target_ > 0) {
-    Fill(key, std::make_shared<const std::string>(plain), write_target_, /*written=*/true);
+    Fill(key, BlockBuffer::Share(BlockBuffer::Copy(plain)), write_target_, /*written=*/true);
   }
   return Status::OK();
 }

@@ -3,6 +3,8 @@
 #include <lz4.h>
 #include <zstd.h>
 
+#include <cstring>
+
 #include "common/bytes.h"
 #include "common/crc32c.h"
 #include "fmt/format.h"
@@ -129,28 +131,28 @@ Status CheckBody(std::string_view stored, uint32_t expected_len, uint8_t* codec_
   return Status::OK();
 }
 
-// The plain bytes of a checked payload of a compressed codec (or kNone: a copy).
-Result<std::string> DecodePayload(std::string_view payload, uint8_t codec, uint32_t plain_len) {
-  std::string plain;
+// Decodes a checked payload into out[0, plain_len), which the caller allocated; every byte
+// of it is written when OK. kNone is a copy.
+Status DecodePayloadInto(std::string_view payload, uint8_t codec, uint32_t plain_len,
+                         char* out) {
   switch (static_cast<Compression>(codec)) {
     case Compression::kNone:
-      return std::string(payload);
+      if (plain_len > 0) std::memcpy(out, payload.data(), plain_len);  // CheckBody: same size
+      return Status::OK();
     case Compression::kLz4: {
-      plain.resize(plain_len);
-      int n = LZ4_decompress_safe(payload.data(), plain.data(), static_cast<int>(payload.size()),
+      int n = LZ4_decompress_safe(payload.data(), out, static_cast<int>(payload.size()),
                                   static_cast<int>(plain_len));
       if (n < 0 || static_cast<uint32_t>(n) != plain_len) {
         return Status::Corruption("lz4 block does not decompress to its length");
       }
-      return plain;
+      return Status::OK();
     }
     case Compression::kZstd: {
-      plain.resize(plain_len);
-      size_t n = ZSTD_decompress(plain.data(), plain.size(), payload.data(), payload.size());
+      size_t n = ZSTD_decompress(out, plain_len, payload.data(), payload.size());
       if (ZSTD_isError(n) || n != plain_len) {
         return Status::Corruption("zstd block does not decompress to its length");
       }
-      return plain;
+      return Status::OK();
     }
   }
   return Status::Corruption(fmt::format("block codec {} is unknown", codec));
@@ -158,19 +160,19 @@ Result<std::string> DecodePayload(std::string_view payload, uint8_t codec, uint3
 
 }  // namespace
 
-Status DecodeBlockInPlace(std::string* stored, uint32_t expected_len) {
+Status DecodeBlockInPlace(BlockBuffer* stored, uint32_t expected_len) {
   uint8_t codec = 0;
   uint32_t plain_len = 0;
-  RETURN_IF_ERROR(CheckBody(*stored, expected_len, &codec, &plain_len));
+  RETURN_IF_ERROR(CheckBody(stored->view(), expected_len, &codec, &plain_len));
   if (static_cast<Compression>(codec) != Compression::kNone) {
-    ASSIGN_OR_RETURN(std::string plain, DecodePayload(std::string_view(*stored).substr(
-                                                          0, stored->size() - kBlockTrailerSize),
-                                                      codec, plain_len));
+    BlockBuffer plain = BlockBuffer::Uninitialized(plain_len);
+    RETURN_IF_ERROR(DecodePayloadInto(stored->view().substr(0, stored->size() - kBlockTrailerSize),
+                                      codec, plain_len, plain.mutable_data()));
     *stored = std::move(plain);
     return Status::OK();
   }
   // The payload is the plain block at byte 0: drop the trailer in place, no copy.
-  stored->resize(plain_len);
+  stored->Shrink(plain_len);
   return Status::OK();
 }
 
@@ -178,7 +180,10 @@ Result<std::string> DecodeBlock(std::string_view stored, uint32_t expected_len) 
   uint8_t codec = 0;
   uint32_t plain_len = 0;
   RETURN_IF_ERROR(CheckBody(stored, expected_len, &codec, &plain_len));
-  return DecodePayload(stored.substr(0, stored.size() - kBlockTrailerSize), codec, plain_len);
+  std::string plain(plain_len, '\0');  // not a hot path (tools and tests): zeroed, then written
+  RETURN_IF_ERROR(DecodePayloadInto(stored.substr(0, stored.size() - kBlockTrailerSize), codec,
+                                    plain_len, plain.data()));
+  return plain;
 }
 
 }  // namespace strata::chunk

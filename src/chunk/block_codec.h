@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/block_buffer.h"
 #include "common/status.h"
 
 namespace strata::chunk {
@@ -49,7 +50,8 @@ std::string EncodeBlockParts(std::string_view plain, Compression c, std::string*
 // `expected_len` is the block length from its key; a mismatch is kCorruption.
 Result<std::string> DecodeBlock(std::string_view stored, uint32_t expected_len);
 // The same in place: *stored becomes the plain block. An uncompressed block keeps the body's
-// own buffer (the trailer cut off, no copy of the payload). On error *stored is unchanged.
-Status DecodeBlockInPlace(std::string* stored, uint32_t expected_len);
+// own buffer (the trailer cut off, no copy of the payload); a compressed one is decoded
+// straight into a new buffer that is not zero-filled first. On error *stored is unchanged.
+Status DecodeBlockInPlace(BlockBuffer* stored, uint32_t expected_len);
 
 }  // namespace strata::chunk

@@ -33,8 +33,7 @@ Status BlockStore::PutBlock(uint64_t slice_id, uint32_t index, const cache::Bloc
 Result<std::string> BlockStore::ReadBlock(uint64_t slice_id, uint32_t index, uint32_t block_len,
                                           uint32_t off, uint32_t len, bool fill_cache) {
   ASSIGN_OR_RETURN(Part part, ReadBlockPart(slice_id, index, block_len, off, len, fill_cache));
-  if (part.off == 0 && part.data->size() == len) return *part.data;
-  return part.data->substr(part.off, len);
+  return std::string(part.data->view().substr(part.off, len));
 }
 
 Result<BlockStore::Part> BlockStore::ReadBlockPart(uint64_t slice_id, uint32_t index,
@@ -47,7 +46,7 @@ Result<BlockStore::Part> BlockStore::ReadBlockPart(uint64_t slice_id, uint32_t i
   bool partial = off != 0 || len != block_len;
   if (partial && !fill_cache) {
     ASSIGN_OR_RETURN(std::string range, tiers_->GetRange(key, block_len, off, len));
-    return Part{std::make_shared<const std::string>(std::move(range)), 0};
+    return Part{BlockBuffer::Share(BlockBuffer::Adopt(std::move(range))), 0};
   }
   ASSIGN_OR_RETURN(auto whole, tiers_->Get(key, block_len));
   return Part{std::move(whole), off};

@@ -363,7 +363,7 @@ TEST_F(PeerGroupTest, AWrittenBlockIsPutToItsOwnerWhichThenAnswersCachedAndEvict
   ASSERT_TRUE(w->group->tier()->WantsFill());
   const std::string plain(1 << 20, 'p');
   const std::string key = BlockKey(kPrefix, 21, 0, static_cast<uint32_t>(plain.size()));
-  ASSERT_TRUE(w->group->tier()->Put(key, std::make_shared<const std::string>(plain)).ok());
+  ASSERT_TRUE(w->group->tier()->Put(key, BlockBuffer::Share(BlockBuffer::Copy(plain))).ok());
   EXPECT_TRUE(a->memory->Contains(key));
   EXPECT_EQ(a->group->stats().server.filled, 1u);
   EXPECT_EQ(w->group->stats().tier.fills_sent, 1u);

@@ -30,7 +30,7 @@ void ReadBuffer::AppendZeros(size_t len) {
 
 void ReadBuffer::AppendOwned(std::string bytes) {
   if (bytes.empty()) return;
-  auto owned = std::make_shared<const std::string>(std::move(bytes));
+  auto owned = BlockBuffer::Share(BlockBuffer::Adopt(std::move(bytes)));
   size_t n = owned->size();
   AppendBlock(std::move(owned), 0, n);
 }
@@ -43,7 +43,7 @@ void ReadBuffer::Overlay(size_t pos, std::string bytes) {
   size_t at = 0;  // offset of the current piece
   bool placed = false;
   auto place = [&] {
-    auto owned = std::make_shared<const std::string>(std::move(bytes));
+    auto owned = BlockBuffer::Share(BlockBuffer::Adopt(std::move(bytes)));
     const char* p = owned->data();
     size_t n = owned->size();
     out.push_back(Piece{std::move(owned), p, n});

@@ -11,7 +11,7 @@
 namespace strata::chunk {
 namespace {
 
-cache::BlockData Block(const std::string& s) { return std::make_shared<const std::string>(s); }
+cache::BlockData Block(const std::string& s) { return BlockBuffer::Share(BlockBuffer::Copy(s)); }
 
 TEST(ReadBuffer, PiecesZerosAndFlatten) {
   ReadBuffer b;
@@ -62,15 +62,19 @@ TEST(BlockCodec, DecodeInPlaceMatchesDecode) {
   for (size_t i = 0; i < plain.size(); i += 7) plain[i] = static_cast<char>(i);
   for (Compression c : {Compression::kNone, Compression::kLz4, Compression::kZstd}) {
     std::string body = EncodeBlock(plain, c);
-    std::string copy = body;
+    // Read as the store tier reads it: into a buffer that is not zero-filled.
+    BlockBuffer copy = BlockBuffer::Copy(body);
+    const char* before_decode = copy.data();
     ASSERT_TRUE(DecodeBlockInPlace(&copy, static_cast<uint32_t>(plain.size())).ok());
     EXPECT_EQ(copy, plain);
-    std::string bad = body;
-    bad[10] ^= 1;
-    std::string before = bad;
+    // Uncompressed: the trailer is cut off in place, the payload stays where it was read.
+    if (c == Compression::kNone) EXPECT_EQ(copy.data(), before_decode);
+    std::string bad_body = body;
+    bad_body[10] ^= 1;
+    BlockBuffer bad = BlockBuffer::Copy(bad_body);
     Status st = DecodeBlockInPlace(&bad, static_cast<uint32_t>(plain.size()));
     EXPECT_TRUE(st.Is(Code::kCorruption)) << st.ToString();
-    EXPECT_EQ(bad, before);  // unchanged on error
+    EXPECT_EQ(bad, bad_body);  // unchanged on error
   }
 }
 

@@ -16,10 +16,10 @@ constexpr int kRereads = 2;
 Result<cache::BlockData> StoreTier::Get(const std::string& key, uint32_t expected_len) {
   Status bad;
   for (int attempt = 0; attempt <= kRereads; ++attempt) {
-    auto body = store_->Get(key, 0, -1);
+    auto body = store_->GetBuffer(key);  // file://: not zero-filled before the read
     if (!body.ok()) return body.status().WithContext("download " + key);
     Status decoded = DecodeBlockInPlace(&*body, expected_len);
-    if (decoded.ok()) return std::make_shared<const std::string>(std::move(*body));
+    if (decoded.ok()) return BlockBuffer::Share(std::move(*body));
     const size_t received = body->size();
     bad = decoded.WithContext("block " + key);
     if (attempt < kRereads) {

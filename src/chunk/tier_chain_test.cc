@@ -161,7 +161,7 @@ class Chain {
   std::unique_ptr<TierChain> chain_;
 };
 
-BlockData Shared(const std::string& s) { return std::make_shared<const std::string>(s); }
+BlockData Shared(const std::string& s) { return BlockBuffer::Share(BlockBuffer::Copy(s)); }
 
 const std::string kKey = BlockKey("vol/", 42, 0, 4096);
 

@@ -83,17 +83,17 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
       uint32_t slice_off = s->len;
       uint32_t in_block = slice_off % block_size_;
       if (in_block == 0) {
-        s->blocks.push_back(std::make_shared<std::string>());
+        s->blocks.push_back(std::make_shared<BlockBuffer>());
         // A large write that starts a block (a streaming writer) gets the whole block at once:
         // growing it by doubling would copy ~3/4 of every block again. Small writes reserve
         // what they bring, so many small files do not each hold a block's worth of memory.
         uint64_t want_bytes = data.size() >= kStreamingWrite ? block_size_ : data.size();
-        s->blocks.back()->reserve(std::min<uint64_t>(block_size_, want_bytes));
+        s->blocks.back()->Reserve(std::min<uint64_t>(block_size_, want_bytes));
         s->synced.push_back(false);
       }
       n = std::min<size_t>({data.size(), static_cast<size_t>(block_size_ - in_block),
                             static_cast<size_t>(kChunkSize - in_chunk)});
-      s->blocks.back()->append(data.data(), n);
+      s->blocks.back()->Append(data.substr(0, n));
       s->len += static_cast<uint32_t>(n);
       buffered_ += n;
       if (s->blocks.back()->size() == block_size_) {

@@ -44,15 +44,16 @@ void DataWriter::State::Run(Work work) {
   for (auto& [ino, chunk] : work.drive) Drive(ino, chunk);
 }
 
-std::shared_ptr<const std::string> DataWriter::State::Tighten(
-    SliceBuf& s, uint32_t index, std::shared_ptr<const std::string> block) {
+std::shared_ptr<const BlockBuffer> DataWriter::State::Tighten(
+    SliceBuf& s, uint32_t index, std::shared_ptr<const BlockBuffer> block) {
   // The caches and writeback staging keep the block itself (no copy), so its unused capacity
   // would stay allocated with it: a streamed slice's last block got a whole block's worth,
   // small appends grow by doubling. Such a block is copied once to its size; full blocks,
   // the bulk of a large write, never are.
   const size_t slack = block->capacity() - block->size();
   if (slack <= std::max<size_t>(block->size() / 8, 64 << 10)) return block;
-  auto tight = std::make_shared<std::string>(*block);  // read without the lock: immutable
+  // Read without the lock: immutable.
+  auto tight = std::make_shared<BlockBuffer>(BlockBuffer::Copy(block->view()));
   std::lock_guard lock(mu_);
   s.blocks[index] = tight;
   return tight;
@@ -71,7 +72,7 @@ void DataWriter::State::Upload(const std::shared_ptr<SliceBuf>& s, uint32_t inde
       }
     }
   }
-  std::shared_ptr<const std::string> block;
+  std::shared_ptr<const BlockBuffer> block;
   bool sync;
   {
     std::lock_guard lock(mu_);

@@ -128,10 +128,10 @@ std::vector<OverlayPiece> DataWriter::State::CaptureOverlay(Ino ino, uint64_t of
       p.data.reserve(hi - lo);
       for (uint64_t x = lo; x < hi;) {
         uint64_t rel = x - start;
-        const std::string& b = *s->blocks[rel / block_size_];
+        const BlockBuffer& b = *s->blocks[rel / block_size_];
         uint64_t in = rel % block_size_;
         uint64_t take = std::min<uint64_t>(hi - x, b.size() - in);
-        p.data.append(b, in, take);
+        p.data.append(b.data() + in, take);
         x += take;
       }
       pieces.push_back({s->seq, std::move(p)});

@@ -20,6 +20,7 @@
 
 #include "chunk/block_key.h"
 #include "chunk/compactor.h"
+#include "common/block_buffer.h"
 #include "common/thread_pool.h"
 #include "fmt/format.h"
 
@@ -39,7 +40,7 @@ struct SliceBuf {
   int64_t created_ns = 0;  // monotonic
   // Plain bytes; the last may be partial. Shared: a block handed to the upload pool is never
   // changed again, and the memory cache and writeback staging keep references to it.
-  std::vector<std::shared_ptr<std::string>> blocks;
+  std::vector<std::shared_ptr<BlockBuffer>> blocks;
   uint32_t submitted = 0;  // blocks handed to the upload pool
   uint32_t finished = 0;   // blocks whose upload finished (ok or not)
   std::vector<bool> synced;  // per block: stored with PutOptions::sync
@@ -154,8 +155,8 @@ class DataWriter::State {
   void Upload(const std::shared_ptr<SliceBuf>& s, uint32_t index);
   // The block to hand to the tiers: `block` itself, or, when it holds much more capacity than
   // bytes, a copy of its size that replaces it in s (takes the lock for that).
-  std::shared_ptr<const std::string> Tighten(SliceBuf& s, uint32_t index,
-                                             std::shared_ptr<const std::string> block);
+  std::shared_ptr<const BlockBuffer> Tighten(SliceBuf& s, uint32_t index,
+                                             std::shared_ptr<const BlockBuffer> block);
   // Takes the file's unsynced keys (SyncJob), or returns false when there are none.
   // REQUIRES: mu_ held.
   bool TakeUnsyncedLocked(Ino ino, const std::shared_ptr<FileState>& f, SyncJob* job);

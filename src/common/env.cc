@@ -15,6 +15,13 @@ Result<std::string> RandomAccessFile::Read(uint64_t offset, size_t n) const {
   return out;
 }
 
+Result<BlockBuffer> RandomAccessFile::ReadToBuffer(uint64_t offset, size_t n) const {
+  BlockBuffer out = BlockBuffer::Uninitialized(n);
+  ASSIGN_OR_RETURN(size_t got, ReadAt(offset, n, out.mutable_data()));
+  out.Shrink(got);  // only the bytes read are kept: nothing indeterminate is ever read
+  return out;
+}
+
 Env::Env() : tmp_salt_(std::random_device{}()) {}
 
 std::string Env::TempPathFor(const std::string& path) {
@@ -71,6 +78,12 @@ Result<std::string> Env::ReadFile(const std::string& path) {
     if (got < want) break;
   }
   return out;
+}
+
+Result<BlockBuffer> Env::ReadFileToBuffer(const std::string& path) {
+  ASSIGN_OR_RETURN(auto file, NewRandomAccessFile(path));
+  ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  return file->ReadToBuffer(0, size);
 }
 
 std::string Dirname(std::string_view path) {

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/block_buffer.h"
 #include "common/status.h"
 
 namespace strata {
@@ -71,6 +72,9 @@ class RandomAccessFile {
   virtual int NativeFd() const { return -1; }
   // Bytes [offset, offset + n), cut short at the end of the file.
   Result<std::string> Read(uint64_t offset, size_t n) const;
+  // The same into a buffer that is not zero-filled first (ReadAt straight into it): for
+  // blocks, which are read whole and often.
+  Result<BlockBuffer> ReadToBuffer(uint64_t offset, size_t n) const;
 };
 
 // The most one write(2) of file data should pass to the kernel. A larger write makes ext4 (6.x,
@@ -180,6 +184,11 @@ class Env {
                          const AtomicWriteOptions& options = {});
   // The whole content of a file.
   Result<std::string> ReadFile(const std::string& path);
+  // The whole content of a file that does not change once written (a block, a cache file, a
+  // staged block), in a buffer that is not zero-filled first: one read of the size the open
+  // file has (unlike ReadFile, which reads on to EOF; a file that grows meanwhile is cut at
+  // that size, one that shrinks gives fewer bytes: callers check a length or a checksum).
+  Result<BlockBuffer> ReadFileToBuffer(const std::string& path);
   // A name beside `path` that no other call of this process or another process returns:
   // "<path>.tmp.<pid>.<sequence>.<random>". Temporary files can be found by the ".tmp." part.
   std::string TempPathFor(const std::string& path);

@@ -105,6 +105,31 @@ TEST_P(EnvTest, ReadRanges) {
   EXPECT_EQ(*(*f)->Size(), 10u);
 }
 
+// The buffer reads (not zero-filled first) keep exactly the bytes read: cut short at the
+// end of the file, whole for a multi-MiB block.
+TEST_P(EnvTest, ReadIntoBuffers) {
+  Write("f", "0123456789");
+  auto f = env_->NewRandomAccessFile(P("f"));
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(*(*f)->ReadToBuffer(3, 4), "3456");
+  auto tail = (*f)->ReadToBuffer(8, 1 << 20);  // 1 MiB asked, 2 bytes there
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(*tail, "89");
+  EXPECT_EQ(tail->size(), 2u);
+  EXPECT_TRUE((*f)->ReadToBuffer(50, 5)->empty());  // past the end
+  std::string big(4 * 1024 * 1024 + 17, '\0');
+  for (size_t i = 0; i < big.size(); i++) big[i] = static_cast<char>(i * 131 + i / 4096);
+  Write("big", big);
+  auto whole = env_->ReadFileToBuffer(P("big"));
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_TRUE(*whole == big);
+  Write("empty", "");
+  EXPECT_TRUE(env_->ReadFileToBuffer(P("empty"))->empty());
+  EXPECT_EQ(env_->ReadFileToBuffer(P("nope")).code(), Code::kNotFound);
+  ASSERT_TRUE(env_->CreateDirs(P("dir")).ok());
+  EXPECT_EQ(env_->ReadFileToBuffer(P("dir")).code(), Code::kIsDir);
+}
+
 TEST_P(EnvTest, OpenFileSurvivesRenameAndRemove) {
   Write("f", "content");
   auto f = env_->NewRandomAccessFile(P("f"));

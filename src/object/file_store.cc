@@ -186,7 +186,7 @@ Status FileStore::PutParts(const std::string& key, const std::vector<std::string
   });
 }
 
-Result<std::string> FileStore::Get(const std::string& key, uint64_t off, int64_t len) {
+Result<std::unique_ptr<RandomAccessFile>> FileStore::OpenObject(const std::string& key) {
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
   Result<std::unique_ptr<RandomAccessFile>> file = env_->NewRandomAccessFile(path);
   if (!file.ok()) {
@@ -196,11 +196,25 @@ Result<std::string> FileStore::Get(const std::string& key, uint64_t off, int64_t
     }
     return file.status().WithContext("get " + key);
   }
-  ASSIGN_OR_RETURN(uint64_t size, (*file)->Size());
+  return file;
+}
+
+Result<std::string> FileStore::Get(const std::string& key, uint64_t off, int64_t len) {
+  ASSIGN_OR_RETURN(auto file, OpenObject(key));
+  ASSIGN_OR_RETURN(uint64_t size, file->Size());
   if (off >= size) return std::string();
   uint64_t n = size - off;
   if (len >= 0 && static_cast<uint64_t>(len) < n) n = static_cast<uint64_t>(len);
-  Result<std::string> out = (*file)->Read(off, n);
+  Result<std::string> out = file->Read(off, n);
+  if (!out.ok()) return out.status().WithContext("get " + key);
+  return out;
+}
+
+Result<BlockBuffer> FileStore::GetBuffer(const std::string& key) {
+  ASSIGN_OR_RETURN(auto file, OpenObject(key));
+  ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  // An object file is replaced by a rename, never written in place: its size is the body's.
+  Result<BlockBuffer> out = file->ReadToBuffer(0, size);
   if (!out.ok()) return out.status().WithContext("get " + key);
   return out;
 }

@@ -70,6 +70,8 @@ class FileStore : public ObjectStore {
 
   std::string Describe() const override { return "file://" + root_; }
   Result<std::string> Get(const std::string& key, uint64_t off, int64_t len) override;
+  // The file read straight into the buffer (no zero-fill).
+  Result<BlockBuffer> GetBuffer(const std::string& key) override;
   Status Put(const std::string& key, std::string_view data, const PutOptions& opts) override;
   // The parts appended one after the other to the temporary file: never joined in memory.
   Status PutParts(const std::string& key, const std::vector<std::string_view>& parts,
@@ -94,6 +96,9 @@ class FileStore : public ObjectStore {
 
   // Path of the file holding `key`.
   Result<std::string> KeyPath(const std::string& key) const;
+  // The file of `key` opened for Get/GetBuffer: kNotFound "no such key" when it is missing
+  // (or a directory of other keys), else the Env's error with "get KEY".
+  Result<std::unique_ptr<RandomAccessFile>> OpenObject(const std::string& key);
   // A name for a temporary file, unique across threads and processes.
   std::string TempName();
   // Creates the directories of `dir` below root_ (which must exist) and fsyncs the parent of

@@ -95,6 +95,13 @@ Result<std::string> MetricsStore::Get(const std::string& key, uint64_t off, int6
   return r;
 }
 
+Result<BlockBuffer> MetricsStore::GetBuffer(const std::string& key) {
+  int64_t start = Begin(StoreOp::kGet);
+  Result<BlockBuffer> r = target()->GetBuffer(key);
+  Record(StoreOp::kGet, start, r.ok(), r.ok() ? r->size() : 0);
+  return r;
+}
+
 Status MetricsStore::Put(const std::string& key, std::string_view data, const PutOptions& opts) {
   int64_t start = Begin(StoreOp::kPut);
   Status s = target()->Put(key, data, opts);

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/block_buffer.h"
 #include "common/status.h"
 
 namespace strata::object {
@@ -71,6 +72,18 @@ class ObjectStore {
   // Reads bytes [off, off+len) of `key`; len < 0 means to the end. A range past the end is
   // clipped: reading at or beyond the size returns an empty string, not an error.
   virtual Result<std::string> Get(const std::string& key, uint64_t off = 0, int64_t len = -1) = 0;
+
+  // The whole body of `key` (Get(key) in other words) in a BlockBuffer: for the block path,
+  // which reads whole blocks and decodes them in place (a std::string is zero-filled before a
+  // read overwrites it: one more pass over every 4 MiB block). Hence not pure, like PutParts:
+  // the default adopts this store's own Get's string, without a copy, which is right for
+  // every store. file:// overrides it (the file read straight into the buffer); the wrappers
+  // on the block path (retry, metrics, prefix) forward it; any other wrapper gets the
+  // default, so its Get is never bypassed.
+  virtual Result<BlockBuffer> GetBuffer(const std::string& key) {
+    ASSIGN_OR_RETURN(std::string body, Get(key, 0, -1));
+    return BlockBuffer::Adopt(std::move(body));
+  }
 
   // Creates or replaces `key` atomically: readers see the old or the new body, never a part.
   virtual Status Put(const std::string& key, std::string_view data,

@@ -24,6 +24,10 @@ Result<std::string> PrefixStore::Get(const std::string& key, uint64_t off, int64
   return target()->Get(Full(key), off, len);
 }
 
+Result<BlockBuffer> PrefixStore::GetBuffer(const std::string& key) {
+  return target()->GetBuffer(Full(key));
+}
+
 Status PrefixStore::Put(const std::string& key, std::string_view data, const PutOptions& opts) {
   if (key.empty()) return Status::InvalidArgument("object key is empty");
   return target()->Put(Full(key), data, opts);

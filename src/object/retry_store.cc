@@ -59,6 +59,15 @@ Result<std::string> RetryStore::Get(const std::string& key, uint64_t off, int64_
   return out;
 }
 
+Result<BlockBuffer> RetryStore::GetBuffer(const std::string& key) {
+  BlockBuffer out;
+  RETURN_IF_ERROR(Run("get " + key, [&]() -> Status {
+    ASSIGN_OR_RETURN(out, target()->GetBuffer(key));
+    return Status::OK();
+  }));
+  return out;
+}
+
 Status RetryStore::Put(const std::string& key, std::string_view data, const PutOptions& opts) {
   return Run("put " + key, [&] { return target()->Put(key, data, opts); });
 }

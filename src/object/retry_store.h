@@ -50,6 +50,7 @@ class RetryStore : public ObjectStoreWrapper {
 
   std::string Describe() const override;
   Result<std::string> Get(const std::string& key, uint64_t off, int64_t len) override;
+  Result<BlockBuffer> GetBuffer(const std::string& key) override;
   Status Put(const std::string& key, std::string_view data, const PutOptions& opts) override;
   Status PutParts(const std::string& key, const std::vector<std::string_view>& parts,
                   const PutOptions& opts) override;
