@@ -61,7 +61,7 @@ std::string Held(BlockTier& tier, const std::string& key, uint32_t len) {
     EXPECT_TRUE(r.status().Is(Code::kNotFound)) << r.status().ToString();
     return "";
   }
-  return **r;
+  return (*r)->ToString();
 }
 
 TEST(MemoryTier, MissIsNotFoundHitIsTheSameBuffer) {

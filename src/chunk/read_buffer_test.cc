@@ -68,7 +68,9 @@ TEST(BlockCodec, DecodeInPlaceMatchesDecode) {
     ASSERT_TRUE(DecodeBlockInPlace(&copy, static_cast<uint32_t>(plain.size())).ok());
     EXPECT_EQ(copy, plain);
     // Uncompressed: the trailer is cut off in place, the payload stays where it was read.
-    if (c == Compression::kNone) EXPECT_EQ(copy.data(), before_decode);
+    if (c == Compression::kNone) {
+      EXPECT_EQ(copy.data(), before_decode);
+    }
     std::string bad_body = body;
     bad_body[10] ^= 1;
     BlockBuffer bad = BlockBuffer::Copy(bad_body);

@@ -148,7 +148,7 @@ class Chain {
   std::string Read(const std::string& key, uint32_t len) {
     auto r = chain_->Get(key, len);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? **r : "";
+    return r.ok() ? (*r)->ToString() : "";
   }
 
  private:
