@@ -13,6 +13,8 @@
 #   peer hit      a --no-sharing member C without a disk cache: every block from A or B over
 #                 loopback (127.0.0.1)
 #
+# Also the CPU time (user + system, /proc/PID/stat) the reading mount spent per local-hit read
+# (A) and per peer-hit read (C): steadier than MiB/s on a shared machine.
 # PERF_OUT=FILE: `perf record -g` the reader C and the members A and B during the last peer-hit
 # read (then `perf report -i FILE --no-children --sort comm,sym`); PERF_LOCAL_OUT=FILE: A
 # during the last local-hit read.
@@ -58,6 +60,15 @@ readfile() {
   end=$(date +%s.%N)
   python3 -c "print(f'{$SIZE_MIB / ($end - $start):.0f}')"
 }
+# CPU seconds (user + system) a process has used so far: steadier than MiB/s on a shared machine.
+cpu() { python3 -c "import os,sys;f=open('/proc/$1/stat').read().rsplit(')',1)[1].split();print((int(f[11])+int(f[12]))/os.sysconf('SC_CLK_TCK'))"; }
+median_s() {
+  python3 - "$@" <<'PY'
+import statistics, sys
+v = [float(x) for x in sys.argv[1:]]
+print("%.2f (runs: %s)" % (statistics.median(v), ", ".join("%.2f" % x for x in v)))
+PY
+}
 median() {
   python3 - "$@" <<'PY'
 import statistics, sys
@@ -90,7 +101,7 @@ done
 "$PT" "$W/src" "$W/ptmnt" -f & PT_PID=$!
 for i in $(seq 50); do mountpoint -q "$W/ptmnt" && break; sleep 0.1; done
 
-raw=(); pt=(); cold=(); local=(); peer=()
+raw=(); pt=(); cold=(); local=(); peer=(); local_cpu=(); peer_cpu=()
 for r in $(seq "$REPS"); do
   drop "$W/src"; raw+=("$(readfile "$W/src/big")")
   drop "$W/src" "$W/ptmnt"; pt+=("$(readfile "$W/ptmnt/big")")
@@ -103,14 +114,18 @@ for r in $(seq "$REPS"); do
   if [ -n "${PERF_LOCAL_OUT:-}" ] && [ "$r" = "$REPS" ]; then
     perf record -q -g -p "$APID" -o "$PERF_LOCAL_OUT" 2>/dev/null & PERF_PID=$!; sleep 0.5
   fi
+  c0=$(cpu "$APID")
   local+=("$(readfile "$W/a/big")")
+  local_cpu+=("$(python3 -c "print($(cpu "$APID") - $c0)")")
   if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/c"
   PERF_PID=
   if [ -n "${PERF_OUT:-}" ] && [ "$r" = "$REPS" ]; then
     perf record -q -g -p "$CPID,$APID,$BPID" -o "$PERF_OUT" 2>/dev/null & PERF_PID=$!; sleep 0.5
   fi
+  c0=$(cpu "$CPID")
   peer+=("$(readfile "$W/c/big")")
+  peer_cpu+=("$(python3 -c "print($(cpu "$CPID") - $c0)")")
   if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 done
 "$STRATA" cache status "$W/c"
@@ -120,3 +135,4 @@ echo "passthrough:  $(median "${pt[@]}")"
 echo "cold (store): $(median "${cold[@]}")"
 echo "local hit:    $(median "${local[@]}")"
 echo "peer hit:     $(median "${peer[@]}")"
+echo "CPU s/read:   local hit (A) $(median_s "${local_cpu[@]}"), peer hit (C) $(median_s "${peer_cpu[@]}")"
