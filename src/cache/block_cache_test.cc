@@ -43,7 +43,9 @@ std::string Block(size_t n, char seed) {
   return s;
 }
 
-BlockData Data(size_t n, char seed) { return BlockBuffer::Share(BlockBuffer::Adopt(Block(n, seed))); }
+BlockData Data(size_t n, char seed) {
+  return BlockBuffer::Share(BlockBuffer::Adopt(Block(n, seed)));
+}
 
 CacheOptions DiskOnly(const std::string& dir, uint64_t size = 1 << 20) {
   CacheOptions o;

@@ -198,12 +198,15 @@ Result<PeerTier::Reply> PeerTier::Call(const std::string& id, wire::Op op, const
     // chain is this buffer (only its received bytes are ever read: a short receive fails).
     reply.body = BlockBuffer::Uninitialized(h.body_len);
     st = wire::RecvExact(fd, mac.data(), mac.size(), clock_, deadline);
-    if (st.ok()) st = wire::RecvExact(fd, reply.body.mutable_data(), reply.body.size(), clock_, deadline);
+    if (st.ok()) {
+      st = wire::RecvExact(fd, reply.body.mutable_data(), reply.body.size(), clock_, deadline);
+    }
     if (!st.ok()) return fail(fd, st);
     peer->down_until.store(0);
     if (reply.status == 403) {
       close(fd);  // the server closes it too
-      return Status(Code::kPermissionDenied, "peer " + id + " refused this member: " + reply.body.ToString());
+      return Status(Code::kPermissionDenied,
+                    "peer " + id + " refused this member: " + reply.body.ToString());
     }
     if (!auth_->VerifyReply(nonce, reply.status, h.crc, h.body_len, mac)) {
       close(fd);
@@ -272,7 +275,8 @@ Status PeerTier::Put(const std::string& key, BlockData data) {
   ASSIGN_OR_RETURN(Reply r, Call(owner.id, wire::Op::kPut, key, static_cast<uint32_t>(data->size()),
                                  data.get()));
   if (r.status != 204) {
-    return Status::Unavailable("peer " + owner.id + " did not take " + key + ": " + r.body.ToString());
+    return Status::Unavailable("peer " + owner.id + " did not take " + key + ": " +
+                               r.body.ToString());
   }
   fills_sent_++;
   return Status::OK();

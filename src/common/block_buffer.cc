@@ -61,9 +61,7 @@ SharedBlock BlockBuffer::Share(BlockBuffer buffer) {
   return std::make_shared<const BlockBuffer>(std::move(buffer));
 }
 
-size_t BlockBuffer::capacity() const {
-  return (raw_ ? raw_capacity_ : str_.capacity()) - off_;
-}
+size_t BlockBuffer::capacity() const { return (raw_ ? raw_capacity_ : str_.capacity()) - off_; }
 
 void BlockBuffer::Narrow(size_t off, size_t len) {
   off_ += off;
@@ -95,7 +93,9 @@ void BlockBuffer::Append(std::string_view bytes) {
 std::ostream& operator<<(std::ostream& os, const BlockBuffer& b) {
   constexpr size_t kShown = 32;
   os << "BlockBuffer(" << b.size() << " bytes";
-  if (!b.empty()) os << ": \"" << b.view().substr(0, kShown) << (b.size() > kShown ? "\"..." : "\"");
+  if (!b.empty()) {
+    os << ": \"" << b.view().substr(0, kShown) << (b.size() > kShown ? "\"..." : "\"");
+  }
   return os << ")";
 }
 

@@ -87,7 +87,7 @@ class BlockBuffer {
   std::unique_ptr<char[]> raw_;
   size_t raw_capacity_ = 0;
   std::string str_;
-  size_t off_ = 0;   // where the contents start in the allocation
+  size_t off_ = 0;  // where the contents start in the allocation
   size_t size_ = 0;
 };
 

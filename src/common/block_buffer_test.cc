@@ -37,7 +37,7 @@ TEST(BlockBuffer, UninitializedKeepsWhatTheProducerWrote) {
   EXPECT_GE(b.capacity(), b.size());
   std::memcpy(b.mutable_data(), want.data(), want.size());  // the producer wrote less
   const char* at = b.data();
-  b.Shrink(want.size());  // so only what it wrote is kept
+  b.Shrink(want.size());    // so only what it wrote is kept
   EXPECT_EQ(b.data(), at);  // nothing moved
   EXPECT_EQ(b.size(), want.size());
   EXPECT_TRUE(b == want);
@@ -112,7 +112,7 @@ TEST(BlockBuffer, MoveAssignReleasesTheOldBytes) {
   EXPECT_EQ(a.data(), at);
   EXPECT_EQ(a.size(), 5000u);
   EXPECT_TRUE(b.empty());  // NOLINT(bugprone-use-after-move)
-  b.Append("reused");       // a moved-from buffer is an ordinary empty one
+  b.Append("reused");      // a moved-from buffer is an ordinary empty one
   EXPECT_EQ(b.view(), "reused");
 }
 
