@@ -27,6 +27,15 @@ Status StagingOptions::Validate() const {
   }
   if (upload_delay.count() < 0) return Status::InvalidArgument("--upload-delay must be >= 0");
   if (uploaders < 1 || uploaders > 1024) return Status::InvalidArgument("uploaders: 1..1024");
+  if (foreground_uploaders < 1 || foreground_uploaders > 1024) {
+    return Status::InvalidArgument("--uploads-while-writing must be between 1 and 1024");
+  }
+  if (!(high_water > 0 && high_water <= 1)) {
+    return Status::InvalidArgument("high_water must be in (0, 1]");
+  }
+  if (foreground_window.count() < 0 || max_lag.count() < 0) {
+    return Status::InvalidArgument("foreground_window and max_lag must be >= 0");
+  }
   if (space_wait.count() < 0) return Status::InvalidArgument("space_wait must be >= 0");
   return Status::OK();
 }
@@ -197,19 +206,25 @@ bool StagingTier::WaitForRoom(uint64_t size) {
   for (;;) {
     const bool disk_ok = DiskHasRoom(size);  // statvfs outside the lock
     std::unique_lock lock(mu_);
-    if (disk_ok && (stats_.bytes == 0 || stats_.bytes + size <= options_.limit)) {
-      stats_.bytes += size;  // reserved now, so concurrent writers cannot overshoot
-      return true;
-    }
-    if (stop_) return false;
+    const bool fits = disk_ok && (stats_.bytes == 0 || stats_.bytes + size <= options_.limit);
+    if (fits) stats_.bytes += size;  // reserved now, so concurrent writers cannot overshoot
     // Nothing staged here would free the disk: someone else filled it. Go direct at once.
-    if (!disk_ok && stats_.blocks == 0) return false;
+    if (fits || stop_ || (!disk_ok && stats_.blocks == 0)) {
+      if (counted) room_waiters_--;
+      return fits;
+    }
     if (!counted) {
       stats_.waits++;
       counted = true;
+      room_waiters_++;  // uploads at full speed while a writer waits (UploadSlots)
+      gen_++;
+      cv_.notify_all();
     }
     const int64_t left = until - clock_->MonotonicNanos();
-    if (left <= 0) return false;
+    if (left <= 0) {
+      room_waiters_--;
+      return false;
+    }
     const uint64_t freed = stats_.uploaded_total + stats_.removed_total;
     // Woken by an upload or a removal; the disk's free space is looked at again at least
     // once a second (other writers on the same file system change it without telling us).
@@ -303,6 +318,24 @@ Status StagingTier::Write(const std::string& key, std::string_view plain, bool s
     std::lock_guard lock(mu_);
     if (index_.count(key)) return Status::OK();  // blocks are immutable: staged already
   }
+  // A writer is staging: uploads yield to it (UploadSlots) until it has been idle a while.
+  {
+    std::lock_guard lock(mu_);
+    writing_++;
+  }
+  Status st = StageOrGoDirect(key, name, plain, origin);
+  {
+    std::lock_guard lock(mu_);
+    writing_--;
+    last_write_ns_ = clock_->MonotonicNanos();
+    gen_++;  // the dispatcher's look-again time moves
+  }
+  cv_.notify_all();
+  return st;
+}
+
+Status StagingTier::StageOrGoDirect(const std::string& key, const std::string& name,
+                                    std::string_view plain, const BlockOrigin& origin) {
   Status why;
   bool first = false;
   BlockData body;  // encoded once, when the memory budget has room: the upload's (or below)

@@ -17,7 +17,15 @@
 //
 // Upload: one dispatcher thread feeds an upload pool (ThreadPool, `uploaders` threads): it
 // takes the oldest queued block once `upload_delay` has passed since it was staged, and
-// hands it to the pool while fewer than `uploaders` uploads run. An upload writes the kept
+// hands it to the pool while fewer than the allowed number of uploads run.
+//
+// Foreground first: while writers are staging (a Write in progress, or one finished within
+// `foreground_window`), at most `foreground_uploaders` uploads run (not zero: the queue keeps
+// moving), so that the uploads' CPU (hashing, copies, the store's own work on a small machine)
+// does not slow the writes that close()/fsync() wait for. All `uploaders` run when the writers
+// are idle, when staged bytes reach `high_water` of `limit`, when the oldest queued block has
+// waited `max_lag` past its due time, when a writer waits for room, and while WaitDrained
+// (sync-staging) waits. Only the order in time changes: what is staged is durable either way. An upload writes the kept
 // body to the home tier (WriteBody, durably: sync) — for a block not kept in memory, the body
 // encoded from its file, read back and verified — and only then deletes the file. A failed upload puts the block back
 // at the head of the queue and pauses every upload
@@ -84,6 +92,12 @@ struct StagingOptions {
   double free_space_ratio = 0.1;   // keep this fraction of the file system free (the cache's)
   std::chrono::milliseconds upload_delay{0};  // --upload-delay (default 0: upload at once)
   int uploaders = 20;              // concurrent uploads (--max-uploads)
+  // --uploads-while-writing: concurrent uploads while writers are staging (1..uploaders;
+  // default 2; equal to `uploaders`: no foreground priority). See "Foreground first" above.
+  int foreground_uploaders = 2;
+  std::chrono::milliseconds foreground_window{250};  // writers count as active this long
+  double high_water = 0.5;                           // of `limit`: full speed from here on
+  std::chrono::milliseconds max_lag{5000};           // an upload held back at most this long
   // --writeback-memory: bytes of staged blocks also kept in memory, encoded for the store,
   // until their upload (default 64 MiB; 0: every upload reads its file back).
   uint64_t memory = 64ULL << 20;
@@ -110,6 +124,7 @@ struct StagingStats {
   uint64_t waits = 0;           // writers that waited for room
   uint64_t memory_bytes = 0;    // encoded bodies kept in memory for their upload (<= memory)
   uint64_t rereads = 0;         // uploads that read their staged file back (not kept in memory)
+  uint64_t held_back = 0;       // times an upload waited for a slot only writers' priority kept
   std::string last_error;       // the latest upload error, "" after a success
 };
 
@@ -178,6 +193,9 @@ class StagingTier : public BlockTier {
   // The body (home_->EncodeBody) to keep for the upload of `plain`, counted in
   // stats_.memory_bytes; null when the memory budget has no room for it (nothing counted).
   BlockData KeepForUpload(std::string_view plain);
+  // Write's work: stages the block, or writes it to home when it cannot be staged.
+  Status StageOrGoDirect(const std::string& key, const std::string& name,
+                         std::string_view plain, const BlockOrigin& origin);
   // Creates the block file in place, writes and fsyncs it while the directory is fsync'ed.
   Status StageFile(const std::string& key, const std::string& name, std::string_view plain,
                    const BlockOrigin& origin);
@@ -189,6 +207,10 @@ class StagingTier : public BlockTier {
   Status WaitDirSync(uint64_t ticket);
   void DirSyncLoop();
   void DispatchLoop();
+  // Uploads allowed to run now (foreground priority, see the top); when fewer than
+  // `uploaders`, *until_ns is when that may change without anything else happening.
+  // REQUIRES: mu_ held.
+  uint64_t UploadSlots(int64_t now, int64_t* until_ns) const;
   void Upload(const std::string& key);
   // The upload of a block not kept in memory: reads, verifies and writes its file; *lost when
   // the file is gone or damaged (moved aside as .corrupt).
@@ -210,6 +232,13 @@ class StagingTier : public BlockTier {
   std::chrono::milliseconds backoff_{0};
   bool stop_ = false;
   uint64_t gen_ = 0;                  // bumped on every change the dispatcher waits for
+  // Foreground priority, guarded by mu_: Writes staging now and when the last one ended
+  // (monotonic), writers waiting for room, and WaitDrained callers.
+  int writing_ = 0;
+  int64_t last_write_ns_ = INT64_MIN;
+  int room_waiters_ = 0;
+  int drain_waiters_ = 0;
+  bool holding_ = false;              // the dispatcher holds a ready upload back (held_back)
   // Directory syncer, guarded by mu_: tickets handed out, the last ticket an fsync finished
   // for, the last one a successful (failed) fsync covered, and that failure.
   std::condition_variable dir_cv_;

@@ -1,5 +1,6 @@
 // StagingTier: the uploader — a dispatcher thread over the in-memory queue (oldest first,
-// after the upload delay, at most `uploaders` at once, paused by a back-off after a failure)
+// after the upload delay, at most `uploaders` at once and fewer while writers are staging,
+// paused by a back-off after a failure)
 // and the upload of one block (its body kept in memory since it was staged, or its file read
 // back, verified and encoded; written home with sync; then the file is deleted).
 // See staging_tier.h.
@@ -15,6 +16,29 @@ constexpr std::chrono::milliseconds kMaxBackoff{30000};
 
 }  // namespace
 
+uint64_t StagingTier::UploadSlots(int64_t now, int64_t* until_ns) const {
+  const auto all = static_cast<uint64_t>(options_.uploaders);
+  const auto few = static_cast<uint64_t>(std::min(options_.foreground_uploaders, options_.uploaders));
+  if (few >= all || drain_waiters_ > 0 || room_waiters_ > 0) return all;
+  if (static_cast<double>(stats_.bytes) >=
+      options_.high_water * static_cast<double>(options_.limit)) {
+    return all;
+  }
+  const int64_t window = std::chrono::nanoseconds(options_.foreground_window).count();
+  const int64_t idle_at = writing_ > 0 ? INT64_MAX : last_write_ns_ + window;
+  if (now >= idle_at) return all;
+  // The oldest block waiting (the queue's head; stale keys were skipped) bounds the lag.
+  if (!queue_.empty()) {
+    const int64_t lag_at =
+        index_.at(queue_.front()).due_ns + std::chrono::nanoseconds(options_.max_lag).count();
+    if (now >= lag_at) return all;
+    *until_ns = std::min(idle_at, lag_at);
+  } else {
+    *until_ns = idle_at;
+  }
+  return few;
+}
+
 void StagingTier::DispatchLoop() {
   std::unique_lock lock(mu_);
   while (!stop_) {
@@ -26,7 +50,19 @@ void StagingTier::DispatchLoop() {
     }
     const int64_t now = clock_->MonotonicNanos();
     std::chrono::nanoseconds wait = std::chrono::hours(1);  // until something changes
-    if (!queue_.empty() && stats_.uploading < static_cast<uint64_t>(options_.uploaders)) {
+    int64_t slots_until = INT64_MAX;
+    const uint64_t slots = UploadSlots(now, &slots_until);
+    if (!queue_.empty() && stats_.uploading >= slots &&
+        stats_.uploading < static_cast<uint64_t>(options_.uploaders)) {
+      // Held back for the writers only: look again when they may have gone idle.
+      const Entry& head = index_.at(queue_.front());
+      if (std::max(head.due_ns, paused_until_ns_) <= now) {
+        if (!holding_) stats_.held_back++;
+        holding_ = true;
+      }
+      if (slots_until != INT64_MAX) wait = std::chrono::nanoseconds(slots_until - now);
+    } else if (!queue_.empty() && stats_.uploading < slots) {
+      holding_ = false;
       const Entry& head = index_.at(queue_.front());
       const int64_t ready = std::max(head.due_ns, paused_until_ns_);
       if (ready <= now) {
@@ -155,6 +191,10 @@ void StagingTier::Upload(const std::string& key) {
 
 StagingStats StagingTier::WaitDrained(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
+  // Someone waits for the store to have everything: every upload slot, writers or not.
+  drain_waiters_++;
+  gen_++;
+  cv_.notify_all();
   uint64_t progress = stats_.uploaded_total + stats_.removed_total;
   while (stats_.blocks > 0 && !stop_) {
     bool moved = clock_->WaitFor(lock, cv_, timeout, [&] {
@@ -164,6 +204,9 @@ StagingStats StagingTier::WaitDrained(std::chrono::milliseconds timeout) {
     if (!moved) break;  // no progress for `timeout`
     progress = stats_.uploaded_total + stats_.removed_total;
   }
+  drain_waiters_--;
+  gen_++;
+  cv_.notify_all();
   return stats_;
 }
 

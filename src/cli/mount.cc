@@ -342,6 +342,11 @@ void RegisterMount(CLI::App& app, const client::Registries& registries) {
   AddSizeOption(cmd, "--writeback-memory", &o.staging.memory, 0,
                 "Staged blocks also kept in memory for their upload, e.g. 64M (0: uploads read "
                 "the staged files back)");
+  cmd->add_option("--uploads-while-writing", o.staging.foreground_uploaders,
+                  "With --writeback: concurrent uploads while writers are staging (all "
+                  "--max-uploads when idle, draining, or staging is half full)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024).description(""));
   AddDelayOption(cmd, "--upload-delay", &o.staging.upload_delay,
                  "Seconds a staged block waits before its upload (files deleted sooner never "
                  "reach the store)");

@@ -31,6 +31,7 @@ std::string StagingJson(const cache::StagingTier& t) {
          ", \"fallbacks\": " + std::to_string(s.fallbacks) +
          ", \"memory_bytes\": " + std::to_string(s.memory_bytes) +
          ", \"rereads\": " + std::to_string(s.rereads) +
+         ", \"held_back\": " + std::to_string(s.held_back) +
          ", \"upload_errors\": " + std::to_string(s.upload_errors) +
          ", \"last_error\": \"" + err + "\"}";
 }
