@@ -93,8 +93,8 @@ struct StagingOptions {
   std::chrono::milliseconds upload_delay{0};  // --upload-delay (default 0: upload at once)
   int uploaders = 20;              // concurrent uploads (--max-uploads)
   // --uploads-while-writing: concurrent uploads while writers are staging (1..uploaders;
-  // default 2; equal to `uploaders`: no foreground priority). See "Foreground first" above.
-  int foreground_uploaders = 2;
+  // default 1; equal to `uploaders`: no foreground priority). See "Foreground first" above.
+  int foreground_uploaders = 1;
   std::chrono::milliseconds foreground_window{250};  // writers count as active this long
   double high_water = 0.5;                           // of `limit`: full speed from here on
   std::chrono::milliseconds max_lag{5000};           // an upload held back at most this long
