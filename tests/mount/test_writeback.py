@@ -66,6 +66,7 @@ def test_close_returns_before_upload_and_tools_see_staging(fresh_volume, tmp_pat
             assert f.read() == data
     s = staged(m.path)
     assert s["blocks"] == 8 and s["dir"] == wb, s
+    assert s["held_back"] == 0, s  # nothing was due: the delay, not the writers, held them
     # The session record says so (published at once when staging became non-empty).
     deadline = time.monotonic() + 15
     while not any(w["staged_blocks"] == 8 for w in session_staging(vol)):
@@ -121,7 +122,9 @@ def test_bad_writeback_arguments_change_nothing(fresh_volume, tmp_path):
     mp.mkdir()
     for args, text in [(["--writeback-dir", str(tmp_path / "x")], "needs --writeback"),
                        (["--writeback", "--upload-delay", "-1"], "upload-delay"),
-                       (["--writeback", "--writeback-limit", "1X"], "writeback-limit")]:
+                       (["--writeback", "--writeback-limit", "1X"], "writeback-limit"),
+                       (["--writeback", "--uploads-while-writing", "0"],
+                        "uploads-while-writing")]:
         r = vol.run("mount", vol.meta_url, str(mp), *args, check=False)
         assert r.returncode != 0 and text in r.stderr, r.stderr
         assert not is_mounted(str(mp))
