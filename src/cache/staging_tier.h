@@ -25,13 +25,15 @@
 // does not slow the writes that close()/fsync() wait for. All `uploaders` run when the writers
 // are idle, when staged bytes reach `high_water` of `limit`, when the oldest queued block has
 // waited `max_lag` past its due time, when a writer waits for room, and while WaitDrained
-// (sync-staging) waits. Only the order in time changes: what is staged is durable either way. An upload writes the kept
-// body to the home tier (WriteBody, durably: sync) — for a block not kept in memory, the body
-// encoded from its file, read back and verified — and only then deletes the file. A failed upload puts the block back
-// at the head of the queue and pauses every upload
-// for a back-off (0.5 s doubling to 30 s, reset by a success), so a store that is down is
-// not hammered; nothing staged is ever dropped for a store error. No directory is polled:
-// the queue is in memory and the dispatcher sleeps on a condition variable (Clock::WaitFor).
+// (sync-staging) waits. Only the order in time changes: what is staged is durable either way.
+//
+// An upload writes the kept body to the home tier (WriteBody, durably: sync) — for a block not
+// kept in memory, the body encoded from its file, read back and verified — and only then
+// deletes the file. A failed upload puts the block back at the head of the queue and pauses
+// every upload for a back-off (0.5 s doubling to 30 s, reset by a success), so a store that
+// is down is not hammered; nothing staged is ever dropped for a store error. No directory is
+// polled: the queue is in memory and the dispatcher sleeps on a condition variable
+// (Clock::WaitFor).
 //
 // Remove(key) (the block's slice was deleted, or its commit failed): waits for an upload of
 // the key in progress, then forgets it and deletes its file; the chain removes it from the

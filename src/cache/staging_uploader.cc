@@ -18,7 +18,8 @@ constexpr std::chrono::milliseconds kMaxBackoff{30000};
 
 uint64_t StagingTier::UploadSlots(int64_t now, int64_t* until_ns) const {
   const auto all = static_cast<uint64_t>(options_.uploaders);
-  const auto few = static_cast<uint64_t>(std::min(options_.foreground_uploaders, options_.uploaders));
+  const auto few =
+      static_cast<uint64_t>(std::min(options_.foreground_uploaders, options_.uploaders));
   if (few >= all || drain_waiters_ > 0 || room_waiters_ > 0) return all;
   if (static_cast<double>(stats_.bytes) >=
       options_.high_water * static_cast<double>(options_.limit)) {

@@ -73,7 +73,8 @@ class Gate {
 class StagingPriorityTest : public ::testing::Test {
  protected:
   StagingPriorityTest()
-      : hooked_(std::make_shared<HookStore>(vol_.mem_shared())), home_(hooked_, Compression::kNone) {
+      : hooked_(std::make_shared<HookStore>(vol_.mem_shared())),
+        home_(hooked_, Compression::kNone) {
     hooked_->SetPutHook([this](const std::string&, const object::PutOptions&) { gate_.Enter(); });
   }
   ~StagingPriorityTest() override { gate_.Open(); }
@@ -145,8 +146,8 @@ TEST_F(StagingPriorityTest, AWriteAfterIdlingBringsThePriorityBack) {
   auto t = Open(o);
   Stage(*t, 1, 3);
   clock_.Advance(std::chrono::seconds(1));
-  EXPECT_EQ(gate_.WaitInFlight(3), 3);  // idle: every queued block is being uploaded
-  Stage(*t, 10, 5);                      // a writer again
+  EXPECT_EQ(gate_.WaitInFlight(3), 3);    // idle: every queued block is being uploaded
+  Stage(*t, 10, 5);                       // a writer again
   EXPECT_EQ(gate_.SettledInFlight(), 3);  // not four: three are in flight, more than two
   EXPECT_EQ(t->stats().uploading, 3u);
   Drain(*t);
