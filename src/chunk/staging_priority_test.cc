@@ -13,6 +13,7 @@
 
 #include "cache/staging_tier.h"
 #include "chunk/block_key.h"
+#include "chunk/staging_drain.h"
 #include "chunk/store_tier.h"
 #include "chunk/test_volume.h"
 #include "common/mem_env.h"
@@ -104,11 +105,7 @@ class StagingPriorityTest : public ::testing::Test {
   }
   void Drain(StagingTier& t) {
     gate_.Open();
-    for (int i = 0; i < 2000 && t.stats().blocks > 0; i++) {
-      clock_.Advance(std::chrono::milliseconds(100));
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    EXPECT_EQ(t.stats().blocks, 0u);
+    DrainStaging(t, clock_);
   }
 
   TestVolume vol_;

@@ -11,6 +11,7 @@
 
 #include "cache/staging_format.h"
 #include "cache/staging_tier.h"
+#include "chunk/staging_drain.h"
 #include "chunk/staging_recovery.h"
 #include "chunk/store_tier.h"
 #include "chunk/test_volume.h"
@@ -48,15 +49,7 @@ class StagingTest : public ::testing::Test {
   bool Staged(const std::string& key) {
     return env_.Stat("/stage/blocks/" + cache::StagedName(key)).ok();
   }
-  // Waits (real time, bounded) until the tier holds nothing, driving the fake clock when
-  // the dispatcher waits on it.
-  void Drain(StagingTier& t) {
-    for (int i = 0; i < 2000 && t.stats().blocks > 0; i++) {
-      clock_.Advance(std::chrono::milliseconds(100));
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    EXPECT_EQ(t.stats().blocks, 0u);
-  }
+  void Drain(StagingTier& t) { DrainStaging(t, clock_); }
 
   TestVolume vol_;
   MemEnv env_;
