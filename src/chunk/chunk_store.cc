@@ -117,7 +117,8 @@ Status ChunkStore::ReadInto(meta::Ino ino, uint64_t offset, size_t size, uint64_
   length = std::max(length, writer_->PendingEnd(ino));
   if (offset >= length || size == 0) return Status::OK();
   uint64_t end = std::min<uint64_t>(offset + size, length);
-  std::vector<OverlayPiece> overlay = writer_->CaptureOverlay(ino, offset, end - offset);
+  ASSIGN_OR_RETURN(std::vector<OverlayPiece> overlay,
+                   writer_->CaptureOverlay(ino, offset, end - offset));
   RETURN_IF_ERROR(reader_->ReadInto(ino, offset, end - offset, length, state, out));
   for (OverlayPiece& p : overlay) out->Overlay(p.offset - offset, std::move(p.data));
   return Status::OK();

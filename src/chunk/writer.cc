@@ -25,6 +25,8 @@ Status WriterOptions::Validate() const {
 // A write at least this large is taken for a streaming writer (cp, dd, checkpoints: FUSE sends
 // them as requests of up to 1 MiB): the block it starts is allocated whole.
 constexpr size_t kStreamingWrite = 128 << 10;
+// Waiting buffers of the block pool at most (8 x 4 MiB: 32 MiB while writing; none when idle).
+constexpr uint64_t kMaxPooledBlocks = 8;
 
 Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
                                 const ErrorCursor* since) {
@@ -43,7 +45,7 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
       // Back-pressure: wait for memory, freezing open slices when nothing else would free it.
       uint64_t want = std::min<uint64_t>(data.size(), block_size_);
       while (buffered_ > 0 && buffered_ + want > opts_.buffer_size) {
-        if (frozen_bytes_ == 0) {
+        if (frozen_bytes_ == 0 && uploading_bytes_ == 0) {
           Work relief;
           RelieveLocked(&relief);
           if (!relief.empty()) {
@@ -60,6 +62,7 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
       if (Status err = PeekErrorLocked(ino, since); !err.ok()) return err;
       auto f = FileLocked(ino);
       f->last_write_ns = clock_->MonotonicNanos();
+      last_any_write_ns_ = f->last_write_ns;
       std::shared_ptr<SliceBuf> s;
       if (auto it = f->open.find(chunk); it != f->open.end()) {
         if (it->second->pos + it->second->len == in_chunk) {
@@ -83,12 +86,16 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
       uint32_t slice_off = s->len;
       uint32_t in_block = slice_off % block_size_;
       if (in_block == 0) {
-        s->blocks.push_back(std::make_shared<BlockBuffer>());
-        // A large write that starts a block (a streaming writer) gets the whole block at once:
-        // growing it by doubling would copy ~3/4 of every block again. Small writes reserve
-        // what they bring, so many small files do not each hold a block's worth of memory.
-        uint64_t want_bytes = data.size() >= kStreamingWrite ? block_size_ : data.size();
-        s->blocks.back()->Reserve(std::min<uint64_t>(block_size_, want_bytes));
+        // A large write that starts a block (a streaming writer) gets the whole block at once,
+        // a recycled one when there is one: growing it by doubling would copy ~3/4 of every
+        // block again. Small writes reserve what they bring, so many small files do not each
+        // hold a block's worth of memory.
+        if (data.size() >= kStreamingWrite) {
+          s->blocks.push_back(buffers_->Take());
+        } else {
+          s->blocks.push_back(std::make_shared<BlockBuffer>());
+          s->blocks.back()->Reserve(std::min<uint64_t>(block_size_, data.size()));
+        }
         s->synced.push_back(false);
       }
       n = std::min<size_t>({data.size(), static_cast<size_t>(block_size_ - in_block),
@@ -99,6 +106,7 @@ Status DataWriter::State::Write(Ino ino, uint64_t offset, std::string_view data,
       if (s->blocks.back()->size() == block_size_) {
         work.tasks.push_back({s, static_cast<uint32_t>(s->blocks.size() - 1)});
         s->submitted = static_cast<uint32_t>(s->blocks.size());
+        uploading_bytes_ += block_size_;
       }
       if (s->pos + s->len == kChunkSize) FreezeLocked(*f, s, &work);
     }
@@ -120,8 +128,14 @@ Result<std::unique_ptr<DataWriter>> DataWriter::Open(meta::SliceLog* meta, Block
   ASSIGN_OR_RETURN(auto pool, ThreadPool::Open({.name = "uploads",
                                                 .threads = options.max_uploads,
                                                 .queue_capacity = 4096}));
-  return std::unique_ptr<DataWriter>(new DataWriter(
-      std::make_unique<State>(meta, blocks, compactor, options, clock, std::move(pool))));
+  // Enough waiting buffers to bridge the writers and the uploads (a block is taken when one
+  // starts and comes back when it is stored), never more than half the budget.
+  const uint64_t budget_blocks = options.buffer_size / blocks->block_size();
+  ASSIGN_OR_RETURN(auto buffers,
+                   BlockPool::Open(blocks->block_size(),
+                                   std::clamp<uint64_t>(budget_blocks / 2, 1, kMaxPooledBlocks)));
+  return std::unique_ptr<DataWriter>(new DataWriter(std::make_unique<State>(
+      meta, blocks, compactor, options, clock, std::move(pool), std::move(buffers))));
 }
 
 DataWriter::DataWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -144,8 +158,8 @@ void DataWriter::CloseErrorCursor(Ino ino) { state_->CloseCursor(ino); }
 Status DataWriter::FlushAll() { return state_->FlushAll(); }
 uint64_t DataWriter::PendingEnd(Ino ino) const { return state_->PendingEnd(ino); }
 bool DataWriter::HasPending(Ino ino) const { return state_->HasPending(ino); }
-std::vector<OverlayPiece> DataWriter::CaptureOverlay(Ino ino, uint64_t offset,
-                                                     uint64_t len) const {
+Result<std::vector<OverlayPiece>> DataWriter::CaptureOverlay(Ino ino, uint64_t offset,
+                                                             uint64_t len) const {
   return state_->CaptureOverlay(ino, offset, len);
 }
 void DataWriter::SetCommitListener(std::function<void(Ino, uint32_t)> listener) {

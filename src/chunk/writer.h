@@ -33,9 +33,10 @@
 // one-off description whose cursor starts at 0: they report (and mark seen) any error still
 // recorded for the file. They are for callers that are the file's only user (tools, tests).
 //
-// Memory: buffered bytes of all files (from Write until the slice is committed or dropped)
-// are bounded by `buffer_size`: Write blocks (back-pressure) until uploads and commits free
-// memory; when the budget is exhausted by slices nobody would freeze soon, the oldest open
+// Memory: buffered bytes of all files (from Write until the block is stored, or its slice
+// committed or dropped) are bounded by `buffer_size`: Write blocks (back-pressure) until
+// uploads and commits free memory; streamed blocks are recycled through a small free list
+// (block_pool.h); when the budget is exhausted by slices nobody would freeze soon, the oldest open
 // slices are frozen so memory always comes back.
 //
 // Read-your-writes: CaptureOverlay() returns the not-yet-committed bytes of a range, in write
@@ -169,7 +170,11 @@ class DataWriter {
 
   // The pending bytes of ino that intersect [offset, offset+len), clipped to that range, in
   // write order (apply them in sequence; later pieces win).
-  std::vector<OverlayPiece> CaptureOverlay(meta::Ino ino, uint64_t offset, uint64_t len) const;
+  // Blocks already stored are read back through the tiers; one that is gone meanwhile (its
+  // slice was committed, or failed) leaves its piece out: the committed data, read after
+  // this, has it. Errors: a read-back's (the store's, kCorruption).
+  Result<std::vector<OverlayPiece>> CaptureOverlay(meta::Ino ino, uint64_t offset,
+                                                   uint64_t len) const;
 
   // Called (from an upload thread, no lock held) after each successful commit of a slice to
   // (ino, chunk_index), before the slice stops being pending (CaptureOverlay): the reader

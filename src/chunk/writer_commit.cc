@@ -8,11 +8,14 @@ namespace strata::chunk {
 void DataWriter::State::FreezeLocked(FileState& f, std::shared_ptr<SliceBuf> s, Work* work) {
   if (s->frozen) return;
   s->frozen = true;
-  frozen_bytes_ += s->len;
+  frozen_bytes_ += s->len - s->released;
   auto it = f.open.find(s->chunk);
   if (it != f.open.end() && it->second == s) f.open.erase(it);
   if (f.open.empty()) with_open_.erase(s->ino);
-  for (uint32_t i = s->submitted; i < s->blocks.size(); i++) work->tasks.push_back({s, i});
+  for (uint32_t i = s->submitted; i < s->blocks.size(); i++) {
+    work->tasks.push_back({s, i});
+    uploading_bytes_ += s->blocks[i]->size();
+  }
   s->submitted = static_cast<uint32_t>(s->blocks.size());
   // Its blocks may all be stored already (uploaded while open): then nobody else would
   // start the commit.
@@ -90,15 +93,26 @@ void DataWriter::State::Upload(const std::shared_ptr<SliceBuf>& s, uint32_t inde
     LOG_WARN_EVERY("upload of block {} of slice {} (inode {}) failed: {}", index, s->id, s->ino,
                    st.ToString());
   }
+  const uint32_t len = static_cast<uint32_t>(block->size());
   {
     std::lock_guard lock(mu_);
     s->finished++;
+    uploading_bytes_ -= len;
     if (st.ok()) {
       s->synced[index] = sync;
+      // Stored: the bytes are readable through the tiers now, so the memory goes back at
+      // once (writer_state.h), to the pool when the block came from it (`block` is the last
+      // reference unless a cache or staging keeps one).
+      s->blocks[index].reset();
+      s->released += len;
+      buffered_ -= len;
+      if (s->frozen) frozen_bytes_ -= len;
     } else if (s->error.ok()) {
       s->error = st;
     }
   }
+  block.reset();  // outside the lock: the pool's release, or the free
+  if (st.ok()) cv_.notify_all();  // memory freed: writers waiting for buffer space go on
   Drive(s->ino, s->chunk);
 }
 
@@ -110,8 +124,7 @@ Status DataWriter::State::CommitSlice(SliceBuf& s, bool sync, bool* durable) {
     std::vector<std::string> keys;
     for (uint32_t i = 0; i < s.blocks.size(); i++) {
       if (s.synced[i]) continue;
-      keys.push_back(BlockKey(blocks_->options().key_prefix, s.id, i,
-                              static_cast<uint32_t>(s.blocks[i]->size())));
+      keys.push_back(BlockKey(blocks_->options().key_prefix, s.id, i, s.BlockLen(i, block_size_)));
     }
     RETURN_IF_ERROR(blocks_->SyncBlocks(keys));
     *durable = true;
@@ -169,8 +182,8 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
       q.pop_front();
       if (q.empty()) f->queues.erase(chunk);
       f->committing.erase(chunk);
-      buffered_ -= head->len;
-      frozen_bytes_ -= head->len;
+      buffered_ -= head->len - head->released;
+      frozen_bytes_ -= head->len - head->released;
       if (st.ok()) {
         commits = ++f->commits[chunk];
         if (blocks_->options().puts_need_sync && !durable) {
@@ -179,7 +192,7 @@ void DataWriter::State::Drive(Ino ino, uint32_t chunk) {
           for (uint32_t i = 0; i < head->blocks.size(); i++) {
             if (head->synced[i]) continue;
             f->unsynced.push_back(BlockKey(blocks_->options().key_prefix, head->id, i,
-                                           static_cast<uint32_t>(head->blocks[i]->size())));
+                                           head->BlockLen(i, block_size_)));
             unsynced_total_++;
           }
         }

@@ -2,6 +2,7 @@
 // and the timers that freeze idle slices. Locking rules: writer_state.h.
 #include "chunk/writer_state.h"
 
+#include <cstring>
 #include <optional>
 
 namespace strata::chunk {
@@ -111,37 +112,76 @@ bool DataWriter::State::HasPending(Ino ino) const {
   return it != files_.end() && !it->second->queues.empty();
 }
 
-std::vector<OverlayPiece> DataWriter::State::CaptureOverlay(Ino ino, uint64_t offset,
-                                                            uint64_t len) const {
+Result<std::vector<OverlayPiece>> DataWriter::State::CaptureOverlay(Ino ino, uint64_t offset,
+                                                                    uint64_t len) const {
+  // A part of a piece held by a block that was stored and released: read back after the
+  // lock is released, into bytes [at, at + take) of the piece.
+  struct ReadBack {
+    size_t piece;
+    size_t at;
+    uint64_t id;
+    uint32_t index, block_len, in, take;
+  };
   std::vector<std::pair<uint64_t, OverlayPiece>> pieces;  // (seq, piece)
-  std::lock_guard lock(mu_);
-  auto it = files_.find(ino);
-  if (it == files_.end()) return {};
-  uint64_t end = offset + len;
-  for (auto& [chunk, q] : it->second->queues) {
-    for (auto& s : q) {
-      uint64_t start = chunk * kChunkSize + s->pos;
-      uint64_t lo = std::max(start, offset), hi = std::min(start + s->len, end);
-      if (lo >= hi || s->blocks.empty()) continue;
-      OverlayPiece p;
-      p.offset = lo;
-      p.data.reserve(hi - lo);
-      for (uint64_t x = lo; x < hi;) {
-        uint64_t rel = x - start;
-        const BlockBuffer& b = *s->blocks[rel / block_size_];
-        uint64_t in = rel % block_size_;
-        uint64_t take = std::min<uint64_t>(hi - x, b.size() - in);
-        p.data.append(b.data() + in, take);
-        x += take;
+  std::vector<ReadBack> reads;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(ino);
+    if (it == files_.end()) return std::vector<OverlayPiece>{};
+    uint64_t end = offset + len;
+    for (auto& [chunk, q] : it->second->queues) {
+      for (auto& s : q) {
+        uint64_t start = chunk * kChunkSize + s->pos;
+        uint64_t lo = std::max(start, offset), hi = std::min(start + s->len, end);
+        if (lo >= hi || s->blocks.empty()) continue;
+        OverlayPiece p;
+        p.offset = lo;
+        p.data.reserve(hi - lo);
+        for (uint64_t x = lo; x < hi;) {
+          uint64_t rel = x - start;
+          uint32_t index = static_cast<uint32_t>(rel / block_size_);
+          uint32_t in = static_cast<uint32_t>(rel % block_size_);
+          const BlockBuffer* b = s->blocks[index].get();
+          // A released block is full or the slice's frozen last one: BlockLen holds.
+          uint32_t block_len = b ? static_cast<uint32_t>(b->size()) : s->BlockLen(index, block_size_);
+          uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(hi - x, block_len - in));
+          if (b) {
+            p.data.append(b->data() + in, take);
+          } else {
+            reads.push_back({pieces.size(), p.data.size(), s->id, index, block_len, in, take});
+            p.data.append(take, '\0');  // filled below
+          }
+          x += take;
+        }
+        pieces.push_back({s->seq, std::move(p)});
       }
-      pieces.push_back({s->seq, std::move(p)});
     }
   }
-  std::sort(pieces.begin(), pieces.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<bool> gone(pieces.size(), false);
+  for (const ReadBack& r : reads) {
+    if (gone[r.piece]) continue;
+    auto part = blocks_->ReadBlockPart(r.id, r.index, r.block_len, r.in, r.take,
+                                       /*fill_cache=*/false);
+    if (!part.ok()) {
+      // Deleted meanwhile: the slice was committed (the committed read that follows has
+      // these bytes, or newer ones) or failed (the bytes were never written).
+      if (part.status().Is(Code::kNotFound)) {
+        gone[r.piece] = true;
+        continue;
+      }
+      return part.status().WithContext("read back a written block");
+    }
+    std::memcpy(pieces[r.piece].second.data.data() + r.at, part->data->data() + part->off,
+                r.take);
+  }
+  std::vector<std::pair<uint64_t, OverlayPiece>*> order;
+  for (size_t i = 0; i < pieces.size(); i++) {
+    if (!gone[i]) order.push_back(&pieces[i]);
+  }
+  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
   std::vector<OverlayPiece> out;
-  out.reserve(pieces.size());
-  for (auto& [seq, p] : pieces) out.push_back(std::move(p));
+  out.reserve(order.size());
+  for (auto* p : order) out.push_back(std::move(p->second));
   return out;
 }
 
@@ -175,8 +215,12 @@ void DataWriter::State::TimerLoop() {
         if (TakeUnsyncedLocked(ino, f, &job)) work.syncs.push_back(std::move(job));
       }
     }
-    if (work.empty()) continue;
+    // Idle (nothing buffered, no write for idle_ms): the pool's waiting buffers go, so an
+    // idle mount does not keep them.
+    const bool trim = buffered_ == 0 && now - last_any_write_ns_ >= idle_ns;
+    if (work.empty() && !trim) continue;
     lock.unlock();
+    if (trim) buffers_->Trim();
     Run(std::move(work));
     lock.lock();
   }

@@ -5,9 +5,18 @@
 //
 // Locking: one mutex (State::mu_) guards every file's slice bookkeeping, the error sequences
 // (and the ErrorCursors passed in) and the buffer budget; it is never held across an
-// object-store call, a metadata transaction, a log line or a wait on another lock. Block
+// object-store call, a metadata transaction, a log line or a wait on another lock, except
+// the block pool's (block_pool.h), a leaf held only to push or pop its free list (Take, and
+// the release of a pooled block whose last reference the writer drops under mu_). Block
 // bytes of a full block (or of a frozen slice) never change, so upload tasks read them
 // without the lock.
+//
+// Memory of uploaded blocks: once a block is stored, the writer drops its reference at once
+// (SliceBuf::blocks[i] becomes null, SliceBuf::released counts its bytes) instead of keeping
+// it until the slice is committed: a streamed chunk held all 16 of its 4 MiB blocks until its
+// last one was stored, so ~2 chunks (128 MiB) per writer stayed live and 4 writers hit the
+// buffer budget. CaptureOverlay reads such a block back through the tiers (the memory cache
+// holds it when cache_written_blocks; a file:// store reads it from the page cache).
 #pragma once
 
 #include "chunk/writer.h"
@@ -19,6 +28,7 @@
 #include <thread>
 
 #include "chunk/block_key.h"
+#include "chunk/block_pool.h"
 #include "chunk/compactor.h"
 #include "common/block_buffer.h"
 #include "common/thread_pool.h"
@@ -39,8 +49,10 @@ struct SliceBuf {
   uint64_t seq = 0;        // global write order (overlay)
   int64_t created_ns = 0;  // monotonic
   // Plain bytes; the last may be partial. Shared: a block handed to the upload pool is never
-  // changed again, and the memory cache and writeback staging keep references to it.
+  // changed again, and the memory cache and writeback staging keep references to it. Null
+  // once stored (released: see the top of this file).
   std::vector<std::shared_ptr<BlockBuffer>> blocks;
+  uint32_t released = 0;   // bytes of stored blocks whose memory was given back
   uint32_t submitted = 0;  // blocks handed to the upload pool
   uint32_t finished = 0;   // blocks whose upload finished (ok or not)
   std::vector<bool> synced;  // per block: stored with PutOptions::sync
@@ -53,6 +65,11 @@ struct SliceBuf {
   uint64_t id = 0;
 
   bool UploadsDone() const { return frozen && finished == blocks.size(); }
+  // Length of block i, released or not: every block but the last is full. REQUIRES: the
+  // block is full, or the slice frozen.
+  uint32_t BlockLen(uint32_t i, uint32_t block_size) const {
+    return std::min<uint32_t>(block_size, len - i * block_size);
+  }
 };
 
 struct FileState {
@@ -87,9 +104,9 @@ using writer_detail::SliceBuf;
 class DataWriter::State {
  public:
   State(meta::SliceLog* meta, BlockStore* blocks, Compactor* compactor, const WriterOptions& o,
-        Clock* clock, std::unique_ptr<ThreadPool> pool)
+        Clock* clock, std::unique_ptr<ThreadPool> pool, std::unique_ptr<BlockPool> buffers)
       : meta_(meta), blocks_(blocks), compactor_(compactor), opts_(o), clock_(clock),
-        block_size_(blocks->block_size()), pool_(std::move(pool)) {
+        block_size_(blocks->block_size()), buffers_(std::move(buffers)), pool_(std::move(pool)) {
     timer_ = std::thread([this] { TimerLoop(); });
   }
 
@@ -110,7 +127,7 @@ class DataWriter::State {
   void CloseCursor(Ino ino);
   uint64_t PendingEnd(Ino ino) const;
   bool HasPending(Ino ino) const;
-  std::vector<OverlayPiece> CaptureOverlay(Ino ino, uint64_t offset, uint64_t len) const;
+  Result<std::vector<OverlayPiece>> CaptureOverlay(Ino ino, uint64_t offset, uint64_t len) const;
   void SetListener(std::function<void(Ino, uint32_t)> l) {
     std::lock_guard lock(mu_);
     listener_ = std::move(l);
@@ -203,6 +220,10 @@ class DataWriter::State {
   std::set<Ino> with_open_;
   uint64_t buffered_ = 0;                            // guarded by mu_
   uint64_t frozen_bytes_ = 0;  // buffered bytes in frozen slices (will be freed); mu_
+  // Bytes of blocks handed to the upload pool whose upload has not finished: they will be
+  // released without anyone freezing anything (back-pressure). Guarded by mu_.
+  uint64_t uploading_bytes_ = 0;
+  int64_t last_any_write_ns_ = 0;  // monotonic time of the latest Write; guarded by mu_
   uint64_t next_seq_ = 1;                            // guarded by mu_
   uint64_t unsynced_total_ = 0;  // keys in all FileState::unsynced; guarded by mu_
   bool stop_ = false;                                // guarded by mu_
@@ -211,6 +232,8 @@ class DataWriter::State {
   uint64_t error_stamps_ = 0;          // last stamp handed out; guarded by mu_
   size_t orphans_ = 0;                 // records with orphan set; guarded by mu_
 
+  // Recycled buffers of streamed blocks (block_pool.h); trimmed when the writer is idle.
+  const std::unique_ptr<BlockPool> buffers_;
   // Declared last but one: destroyed (draining its queue) before the state it touches.
   std::unique_ptr<ThreadPool> pool_;
   std::thread timer_;
