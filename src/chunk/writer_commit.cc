@@ -112,7 +112,9 @@ void DataWriter::State::Upload(const std::shared_ptr<SliceBuf>& s, uint32_t inde
     }
   }
   block.reset();  // outside the lock: the pool's release, or the free
-  if (st.ok()) cv_.notify_all();  // memory freed: writers waiting for buffer space go on
+  // Memory freed, or (failed) nothing uploading any more: a writer waiting for buffer space
+  // either goes on or freezes open slices itself.
+  cv_.notify_all();
   Drive(s->ino, s->chunk);
 }
 
