@@ -1,8 +1,12 @@
 #!/bin/bash
 # bench/cache_group_bench.sh [SIZE_MIB] [REPS]: sequential read of one large file on this
-# machine (DESIGN.md §7, issue 14), each read after dropping the page cache of every file
-# involved (posix_fadvise DONTNEED on the source, the store, the caches and the file through
-# the mount), `dd bs=4M` to /dev/null, REPS runs each, medians:
+# machine (DESIGN.md §7, issue 14), each read after dropping the page cache of every file of
+# the bench (posix_fadvise DONTNEED on the source, the passthrough's view of it, the store,
+# both cache directories and the file through each mount), `dd bs=4M` to /dev/null, REPS runs
+# each, medians. So every row starts from the same memory: at 4 GiB, the pages earlier rows
+# left behind (12 GiB of them before the peer-hit row) made the later rows reclaim several
+# GiB per read on a 24 GiB machine (bench/RESULTS.md "The 4 GiB local and peer hit").
+# DROP=row drops only the files the row itself reads, as the script did before 2026-12-01 23:00.
 #
 #   raw disk      the file on the local disk (the floor everything is read from)
 #   passthrough   the same file through bench/passthrough (libfuse 3.14 high-level, the FUSE
@@ -17,7 +21,10 @@
 # (A) and per peer-hit read (C): steadier than MiB/s on a shared machine.
 # PERF_OUT=FILE: `perf record -g` the reader C and the members A and B during the last peer-hit
 # read (then `perf report -i FILE --no-children --sort comm,sym`); PERF_LOCAL_OUT=FILE: A
-# during the last local-hit read.
+# during the last local-hit read. PERF_ALL=PREFIX: `perf record -a -g` (every process and the
+# kernel) during the last passthrough, local-hit and peer-hit reads, into PREFIX-{pt,local,peer}.
+# Prints, per row, the mean /proc/vmstat deltas of one read (reclaim, compaction, faults):
+# what the machine's memory did while that row read.
 # Needs root and /dev/fuse; `make` first. Defaults: 4096 MiB, 3 runs. Uses $TMPDIR (default
 # /tmp) for a volume, two cache directories and a copy of the file: about 4 x SIZE of disk.
 set -euo pipefail
@@ -38,7 +45,8 @@ cleanup() {
 }
 trap cleanup EXIT
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-drop() {  # drop the page cache of every file under the given paths
+drop() {  # drop the page cache of every file under the given paths (DROP=row), or of all
+  if [ "${DROP:-all}" != row ]; then set -- "$W/src" "$W/ptmnt" "$W/data" "$W/cache-a" "$W/cache-b" "$W/a" "$W/c"; fi
   python3 - "$@" <<'PY'
 import os, sys
 for top in sys.argv[1:]:
@@ -69,6 +77,41 @@ v = [float(x) for x in sys.argv[1:]]
 print("%.2f (runs: %s)" % (statistics.median(v), ", ".join("%.2f" % x for x in v)))
 PY
 }
+VMSTAT_KEYS="pgscan_kswapd pgscan_direct pgsteal_kswapd pgsteal_direct allocstall_normal \
+compact_stall compact_migrate_scanned compact_free_scanned pgfault pgmajfault workingset_refault_file \
+thp_fault_alloc"
+vm_snap() { cat /proc/vmstat > "$1"; }
+vm_add() {  # vm_add ROW BEFORE AFTER: adds the deltas of one read to $W/vm-ROW
+  python3 - "$W/vm-$1" "$2" "$3" <<'PY'
+import json, os, sys
+acc_path, a, b = sys.argv[1:]
+load = lambda f: {k: int(v) for k, v in (l.split() for l in open(f))}
+before, after = load(a), load(b)
+acc = json.load(open(acc_path)) if os.path.exists(acc_path) else {"runs": 0}
+acc["runs"] += 1
+for k in after:
+    acc[k] = acc.get(k, 0) + after[k] - before.get(k, 0)
+json.dump(acc, open(acc_path, "w"))
+PY
+}
+vm_print() {  # mean per read of the counters in VMSTAT_KEYS (allocstall_* and pgscan_* summed)
+  python3 - "$W/vm-$1" $VMSTAT_KEYS <<'PY'
+import json, sys
+acc = json.load(open(sys.argv[1])); n = acc["runs"]
+out = []
+for k in sys.argv[2:]:
+    v = sum(x for key, x in acc.items() if key == k or (k == "allocstall_normal" and key.startswith("allocstall_")))
+    out.append("%s %d" % (k.replace("allocstall_normal", "allocstall"), v / n))
+print(", ".join(out))
+PY
+}
+perf_all() {  # perf_all ROW: starts `perf record -a -g` into $PERF_ALL-ROW when asked (last run)
+  PERF_ALL_PID=
+  if [ -n "${PERF_ALL:-}" ] && [ "$r" = "$REPS" ]; then
+    perf record -q -a -g -o "$PERF_ALL-$1" 2>/dev/null & PERF_ALL_PID=$!; sleep 0.5
+  fi
+}
+perf_all_stop() { if [ -n "$PERF_ALL_PID" ]; then kill -INT "$PERF_ALL_PID"; wait "$PERF_ALL_PID" || true; fi; }
 median() {
   python3 - "$@" <<'PY'
 import statistics, sys
@@ -104,7 +147,9 @@ for i in $(seq 50); do mountpoint -q "$W/ptmnt" && break; sleep 0.1; done
 raw=(); pt=(); cold=(); local=(); peer=(); local_cpu=(); peer_cpu=()
 for r in $(seq "$REPS"); do
   drop "$W/src"; raw+=("$(readfile "$W/src/big")")
-  drop "$W/src" "$W/ptmnt"; pt+=("$(readfile "$W/ptmnt/big")")
+  drop "$W/src" "$W/ptmnt"; perf_all pt; vm_snap "$W/v0"
+  pt+=("$(readfile "$W/ptmnt/big")")
+  vm_snap "$W/v1"; perf_all_stop; vm_add pt "$W/v0" "$W/v1"
   "$STRATA" warmup --evict "$W/a/big" >/dev/null  # the group forgets it (owners' caches)
   "$STRATA" warmup --evict "$W/b/big" >/dev/null  # and so do the members' local copies
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/a"
@@ -114,18 +159,20 @@ for r in $(seq "$REPS"); do
   if [ -n "${PERF_LOCAL_OUT:-}" ] && [ "$r" = "$REPS" ]; then
     perf record -q -g -p "$APID" -o "$PERF_LOCAL_OUT" 2>/dev/null & PERF_PID=$!; sleep 0.5
   fi
-  c0=$(cpu "$APID")
+  perf_all local; vm_snap "$W/v0"; c0=$(cpu "$APID")
   local+=("$(readfile "$W/a/big")")
   local_cpu+=("$(python3 -c "print($(cpu "$APID") - $c0)")")
+  vm_snap "$W/v1"; perf_all_stop; vm_add local "$W/v0" "$W/v1"
   if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/c"
   PERF_PID=
   if [ -n "${PERF_OUT:-}" ] && [ "$r" = "$REPS" ]; then
     perf record -q -g -p "$CPID,$APID,$BPID" -o "$PERF_OUT" 2>/dev/null & PERF_PID=$!; sleep 0.5
   fi
-  c0=$(cpu "$CPID")
+  perf_all peer; vm_snap "$W/v0"; c0=$(cpu "$CPID")
   peer+=("$(readfile "$W/c/big")")
   peer_cpu+=("$(python3 -c "print($(cpu "$CPID") - $c0)")")
+  vm_snap "$W/v1"; perf_all_stop; vm_add peer "$W/v0" "$W/v1"
   if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 done
 "$STRATA" cache status "$W/c"
@@ -136,3 +183,6 @@ echo "cold (store): $(median "${cold[@]}")"
 echo "local hit:    $(median "${local[@]}")"
 echo "peer hit:     $(median "${peer[@]}")"
 echo "CPU s/read:   local hit (A) $(median_s "${local_cpu[@]}"), peer hit (C) $(median_s "${peer_cpu[@]}")"
+echo "vmstat per read, passthrough: $(vm_print pt)"
+echo "vmstat per read, local hit:   $(vm_print local)"
+echo "vmstat per read, peer hit:    $(vm_print peer)"

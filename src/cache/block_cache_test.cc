@@ -176,6 +176,36 @@ TEST(DiskTier, CorruptFileIsDroppedNotReturned) {
   EXPECT_EQ(cache->stats().corrupt_dropped, 2u);
 }
 
+// Hits are read past the page cache (O_DIRECT, in 4 KiB-aligned reads): a whole 4 MiB block
+// comes back intact, and a flipped byte in its last, partial page, or in the trailer, is still
+// caught and the file dropped.
+TEST(DiskTier, LargeBlockHitsAreVerifiedOnTheUncachedRead) {
+  TempDir dir;
+  auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path(), 64 << 20)));
+  DiskTier& disk = *cache->disk();
+  const uint32_t n = 4 << 20;
+  const std::string data = Block(n, 'L');
+  const std::string key = "vol/chunks/0/0/11_0_4194304";
+  const std::string path = dir.path() + "/blocks/" + key;
+  for (uint64_t flip : {uint64_t{0}, uint64_t{n - 3}, uint64_t{n + 2}}) {
+    ASSERT_TRUE(disk.Put(key, BlockBuffer::Share(BlockBuffer::Copy(data))).ok());
+    EXPECT_EQ(Held(disk, key, n), data);  // and again: the file is read each time
+    EXPECT_EQ(Held(disk, key, n), data);
+    {
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(flip));
+      char c = static_cast<char>(f.get());
+      f.seekp(static_cast<std::streamoff>(flip));
+      f.put(static_cast<char>(c ^ 0x20));
+    }
+    auto r = disk.Get(key, n);
+    EXPECT_TRUE(r.status().Is(Code::kCorruption)) << flip << ": " << r.status().ToString();
+    EXPECT_FALSE(fs::exists(path)) << flip;
+  }
+  EXPECT_EQ(cache->stats().corrupt_dropped, 3u);
+  EXPECT_TRUE(disk.enabled());
+}
+
 TEST(DiskTier, EvictionKeepsWithinCacheSize) {
   TempDir dir;
   auto cache = std::move(*BlockCache::Open(DiskOnly(dir.path(), 10 * 1024)));

@@ -110,11 +110,15 @@ void DiskTier::RemoveFiles(const std::vector<std::string>& paths) {
 }
 
 // A cache file never changes once renamed into place, so its size is trusted: one read of
-// exactly that many bytes into a buffer of that size that is not zero-filled first
-// (Env::ReadFile reads on to EOF, which grows, and so reallocates and copies, the 4 MiB
-// buffer once more; a std::string is zeroed before the read overwrites it).
+// exactly that many bytes into a buffer that is not zero-filled first. The read bypasses the
+// host's page cache (O_DIRECT, Env::ReadFileUncached): the block goes on into the memory tier
+// and the kernel's FUSE page cache, so a cached copy of the file would be a third copy of it
+// in memory, and its first copy (page cache -> buffer) a pass over the block for nothing. At
+// 4 GiB read on a machine whose memory is full, that copy was page-cache reclaim on every
+// read (bench/RESULTS.md "The 4 GiB local and peer hit"). Peers are served from the page
+// cache (OpenStored, sendfile) as before: an owner's hot blocks stay cached for them.
 Result<BlockBuffer> DiskTier::ReadCacheFile(const std::string& path) {
-  return env_->ReadFileToBuffer(path);  // a short read fails the checksum below
+  return env_->ReadFileUncached(path);  // a short read fails the checksum below
 }
 
 bool DiskTier::Touch(const std::string& key) {

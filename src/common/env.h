@@ -189,6 +189,17 @@ class Env {
   // file has (unlike ReadFile, which reads on to EOF; a file that grows meanwhile is cut at
   // that size, one that shrinks gives fewer bytes: callers check a length or a checksum).
   Result<BlockBuffer> ReadFileToBuffer(const std::string& path);
+  // The same, read past the host's page cache where the file system allows it (PosixEnv:
+  // O_DIRECT; the kernel writes the file's dirty pages first, so the bytes are the file's).
+  // For a disk cache whose blocks are kept above it anyway (the memory tier, the kernel's FUSE
+  // page cache): a block read from it then costs no copy out of the page cache and is not
+  // held in memory twice, which on a machine short of memory is page-cache reclaim on every
+  // read (bench/RESULTS.md "The 4 GiB local and peer hit"). Defaults to ReadFileToBuffer
+  // (MemEnv, FaultyEnv: their faults apply through NewRandomAccessFile); PosixEnv falls back
+  // to it when the file system refuses O_DIRECT. Errors as ReadFileToBuffer.
+  virtual Result<BlockBuffer> ReadFileUncached(const std::string& path) {
+    return ReadFileToBuffer(path);
+  }
   // A name beside `path` that no other call of this process or another process returns:
   // "<path>.tmp.<pid>.<sequence>.<random>". Temporary files can be found by the ".tmp." part.
   std::string TempPathFor(const std::string& path);

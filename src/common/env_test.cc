@@ -2,7 +2,9 @@
 #include "common/env.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -128,6 +130,24 @@ TEST_P(EnvTest, ReadIntoBuffers) {
   EXPECT_EQ(env_->ReadFileToBuffer(P("nope")).code(), Code::kNotFound);
   ASSERT_TRUE(env_->CreateDirs(P("dir")).ok());
   EXPECT_EQ(env_->ReadFileToBuffer(P("dir")).code(), Code::kIsDir);
+}
+
+// ReadFileUncached (O_DIRECT on PosixEnv) gives the same bytes as ReadFileToBuffer for sizes
+// that are and are not a multiple of the 4 KiB its reads are aligned to, and the same errors.
+TEST_P(EnvTest, UncachedReadsGiveTheFileBytes) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, size_t{4097},
+                   size_t{4 * 1024 * 1024 + 8}}) {
+    std::string data(n, '\0');
+    for (size_t i = 0; i < n; i++) data[i] = static_cast<char>(i * 131 + i / 4096 + n);
+    Write("u", data);
+    auto got = env_->ReadFileUncached(P("u"));
+    ASSERT_TRUE(got.ok()) << n << ": " << got.status().ToString();
+    EXPECT_EQ(got->size(), n);
+    EXPECT_TRUE(*got == data) << n;
+  }
+  EXPECT_EQ(env_->ReadFileUncached(P("nope")).code(), Code::kNotFound);
+  ASSERT_TRUE(env_->CreateDirs(P("dir")).ok());
+  EXPECT_EQ(env_->ReadFileUncached(P("dir")).code(), Code::kIsDir);
 }
 
 TEST_P(EnvTest, OpenFileSurvivesRenameAndRemove) {
@@ -387,6 +407,47 @@ TEST(PosixEnvTest, LockExcludesAnotherProcess) {
   held->reset();
   EXPECT_EQ(child_try(), 0);
   std::filesystem::remove_all(tmpl);
+}
+
+// On a file system that takes O_DIRECT (the test's temporary directory on ext4/xfs), an
+// uncached read leaves none of the file in the page cache: a disk-cache hit is not held in
+// memory a second time (cache/disk_tier.cc).
+TEST(PosixEnvTest, UncachedReadLeavesNoPagesCached) {
+  char tmpl[] = "/tmp/strata_env_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl, path = root + "/f";
+  PosixEnv env;
+  const std::string data(1 << 20, 'd');
+  ASSERT_TRUE(env.WriteFileAtomic(path, data).ok());
+  int probe = open(path.c_str(), O_RDONLY | O_DIRECT);
+  if (probe < 0) {
+    std::filesystem::remove_all(root);
+    GTEST_SKIP() << "no O_DIRECT on " << root;
+  }
+  close(probe);
+  int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(fdatasync(fd), 0);  // written back, so that DONTNEED can drop every page
+  ASSERT_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  auto resident = [&] {
+    void* m = mmap(nullptr, data.size(), PROT_READ, MAP_SHARED, fd, 0);
+    EXPECT_NE(m, MAP_FAILED);
+    std::vector<unsigned char> vec(data.size() / 4096);
+    EXPECT_EQ(mincore(m, data.size(), vec.data()), 0);
+    munmap(m, data.size());
+    size_t n = 0;
+    for (unsigned char v : vec) n += v & 1;
+    return n;
+  };
+  ASSERT_EQ(resident(), 0u);
+  auto got = env.ReadFileUncached(path);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data);
+  EXPECT_EQ(resident(), 0u);  // read past the page cache
+  ASSERT_TRUE(env.ReadFileToBuffer(path).ok());
+  EXPECT_EQ(resident(), data.size() / 4096);  // the buffered read does fill it (the probe works)
+  close(fd);
+  std::filesystem::remove_all(root);
 }
 
 TEST(PosixEnvTest, ErrorsNameTheOperationAndPath) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 namespace strata {
 
@@ -317,6 +318,52 @@ Result<std::unique_ptr<FileLock>> PosixEnv::LockFile(const std::string& path, Lo
     return s;
   }
   return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(fd));
+}
+
+Result<BlockBuffer> PosixEnv::ReadFileUncached(const std::string& path) {
+  // O_DIRECT wants the buffer, the offset and the length aligned to the device's logical
+  // block; 4 KiB covers every block size Linux file systems use. The read asks for the size
+  // rounded up and the kernel stops it at the end of the file.
+  constexpr size_t kAlign = 4096;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+  if (fd < 0) {
+    if (errno == EINVAL) return ReadFileToBuffer(path);  // no O_DIRECT on this file system
+    return Errno("open", path);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    Status s = Errno("fstat", path);
+    close(fd);
+    return s;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    close(fd);
+    return Errno("open", path, EISDIR);
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  const size_t span = (size + kAlign - 1) / kAlign * kAlign;
+  BlockBuffer b = BlockBuffer::Uninitialized(span + kAlign);  // not zero-filled: every kept
+  char* base = b.mutable_data();                              // byte is read
+  const size_t skip = (kAlign - reinterpret_cast<uintptr_t>(base) % kAlign) % kAlign;
+  char* p = base + skip;
+  size_t done = 0;
+  while (done < span) {
+    ssize_t r = pread(fd, p + done, span - done, static_cast<off_t>(done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      close(fd);
+      // Refused at the first read (an alignment this file system will not take): buffered.
+      if (err == EINVAL && done == 0) return ReadFileToBuffer(path);
+      return Errno("read", path, err);
+    }
+    if (r == 0) break;  // end of file
+    done += static_cast<size_t>(r);
+    if (done % kAlign != 0) break;  // a direct read ends short only at the end of the file
+  }
+  close(fd);
+  b.Narrow(skip, std::min(done, size));  // cut at the size the open file had, as ReadFileToBuffer
+  return b;
 }
 
 }  // namespace strata

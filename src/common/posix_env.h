@@ -33,6 +33,9 @@ class PosixEnv final : public Env {
   Result<SpaceInfo> GetSpace(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockType type,
                                              bool wait) override;
+  // O_DIRECT into a 4 KiB-aligned window of the buffer; ReadFileToBuffer where the file
+  // system refuses O_DIRECT (EINVAL at open or at the first read: tmpfs before 6.6, FUSE...).
+  Result<BlockBuffer> ReadFileUncached(const std::string& path) override;
 };
 
 }  // namespace strata
