@@ -105,6 +105,10 @@ for k in sys.argv[2:]:
 print(", ".join(out))
 PY
 }
+# A's block lookups and the ones its memory or disk served: a local-hit read must be all local
+# (a disk cache that declined fills, e.g. for --free-space-ratio on a full disk, is not).
+a_lookups() { "$STRATA" cache status --json "$W/a" | python3 -c 'import json,sys;j=json.load(sys.stdin);print(j["lookups"], j["local_hits"])'; }
+not_local=0
 perf_all() {  # perf_all ROW: starts `perf record -a -g` into $PERF_ALL-ROW when asked (last run)
   PERF_ALL_PID=
   if [ -n "${PERF_ALL:-}" ] && [ "$r" = "$REPS" ]; then
@@ -159,10 +163,12 @@ for r in $(seq "$REPS"); do
   if [ -n "${PERF_LOCAL_OUT:-}" ] && [ "$r" = "$REPS" ]; then
     perf record -q -g -p "$APID" -o "$PERF_LOCAL_OUT" 2>/dev/null & PERF_PID=$!; sleep 0.5
   fi
+  read -r l0 h0 <<<"$(a_lookups)"
   perf_all local; vm_snap "$W/v0"; c0=$(cpu "$APID")
   local+=("$(readfile "$W/a/big")")
   local_cpu+=("$(python3 -c "print($(cpu "$APID") - $c0)")")
   vm_snap "$W/v1"; perf_all_stop; vm_add local "$W/v0" "$W/v1"
+  read -r l1 h1 <<<"$(a_lookups)"; not_local=$((not_local + (l1 - l0) - (h1 - h0)))
   if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/c"
   PERF_PID=
@@ -183,6 +189,7 @@ echo "cold (store): $(median "${cold[@]}")"
 echo "local hit:    $(median "${local[@]}")"
 echo "peer hit:     $(median "${peer[@]}")"
 echo "CPU s/read:   local hit (A) $(median_s "${local_cpu[@]}"), peer hit (C) $(median_s "${peer_cpu[@]}")"
+echo "local hit:    $not_local block lookups of A in all local-hit reads not served by its memory or disk (must be 0)"
 echo "vmstat per read, passthrough: $(vm_print pt)"
 echo "vmstat per read, local hit:   $(vm_print local)"
 echo "vmstat per read, peer hit:    $(vm_print peer)"
