@@ -105,9 +105,8 @@ for k in sys.argv[2:]:
 print(", ".join(out))
 PY
 }
-# A's block lookups and the ones its memory or disk served: a local-hit read must be all local
-# (a disk cache that declined fills, e.g. for --free-space-ratio on a full disk, is not).
-a_lookups() { "$STRATA" cache status --json "$W/a" | python3 -c 'import json,sys;j=json.load(sys.stdin);print(j["lookups"], j["local_hits"])'; }
+# Blocks A got from a peer or from the store so far: a local-hit read must add none.
+a_lookups() { "$STRATA" cache status --json "$W/a" | python3 -c 'import json,sys;j=json.load(sys.stdin);print(j["group"]["peer_hits"] + j["store_gets"], 0)'; }
 not_local=0
 perf_all() {  # perf_all ROW: starts `perf record -a -g` into $PERF_ALL-ROW when asked (last run)
   PERF_ALL_PID=
@@ -133,7 +132,10 @@ MOUNTS+=("$W/w")
 cp "$W/src/big" "$W/w/big"
 "$STRATA" umount "$W/w"; sleep 1
 MOUNTS=()
-G="--cache-group bench --attr-timeout 0"
+# --free-space-ratio 0: the caches must hold the file whatever else fills this disk (with the
+# default 0.1 of a 252 GiB disk shared with others, they evicted and declined, and "local hit"
+# read the store: checked by the not-served-locally count below).
+G="--cache-group bench --attr-timeout 0 --free-space-ratio 0"
 pidof_mount() { sed -n 's/.*(pid \([0-9]*\)).*/\1/p'; }
 APID=$("$STRATA" mount -d --log "$W/a.log" $G --group-listen 127.0.0.1:$(port) --cache-dir "$W/cache-a" \
   --cache-size $((SIZE_MIB * 2))M "sqlite3://$W/meta.db" "$W/a" | pidof_mount); MOUNTS+=("$W/a")
@@ -189,7 +191,7 @@ echo "cold (store): $(median "${cold[@]}")"
 echo "local hit:    $(median "${local[@]}")"
 echo "peer hit:     $(median "${peer[@]}")"
 echo "CPU s/read:   local hit (A) $(median_s "${local_cpu[@]}"), peer hit (C) $(median_s "${peer_cpu[@]}")"
-echo "local hit:    $not_local block lookups of A in all local-hit reads not served by its memory or disk (must be 0)"
+echo "local hit:    $not_local blocks A fetched from a peer or the store during the local-hit reads (must be 0)"
 echo "vmstat per read, passthrough: $(vm_print pt)"
 echo "vmstat per read, local hit:   $(vm_print local)"
 echo "vmstat per read, peer hit:    $(vm_print peer)"
