@@ -50,8 +50,11 @@ Status CreateInTxn(kv::Transaction& txn, const Context& ctx, Ino parent, const s
   a.parent = parent;
   RETURN_IF_ERROR(internal::UpdateUsage(txn, parent, internal::UsageBytes(a), 1));
   if (a.type == FileType::kDirectory) dir.nlink++;
-  dir.mtime = dir.ctime = now;
+  internal::TouchDir(dir, now);
   internal::WriteAttr(txn, parent, dir);
+  // A new directory's attr key was never written (ids are never reused): so hinted, this
+  // client's commit observers know the directory starts empty (dir_names_cache.h).
+  if (a.type == FileType::kDirectory) txn.HintAbsent(schema::AttrKey(ino));
   internal::WriteAttr(txn, ino, a);
   txn.Put(schema::EntryKey(parent, name), schema::EncodeEntry(a.type, ino));
   if (symlink_target) txn.Put(schema::SymlinkKey(ino), *symlink_target);
@@ -65,6 +68,15 @@ Status CreateInTxn(kv::Transaction& txn, const Context& ctx, Ino parent, const s
 
 Result<Entry> Meta::Lookup(const Context& ctx, Ino parent, const std::string& name) {
   if (name.size() > kMaxNameLen) return Status(Code::kNameTooLong, "name too long");
+  if (dir_names_ && name != "." && name != ".." && !(parent == kRootIno && name == ".trash")) {
+    // A name this client knows is not there (its own recent commits in the directory):
+    // answered without a round trip, after the same checks the engine's answer would get.
+    if (auto dir = dir_names_->KnownAbsent(parent, name)) {
+      RETURN_IF_ERROR(internal::CheckName(name));
+      RETURN_IF_ERROR(internal::CheckDir(*dir, ctx, 1).status());
+      return Status::NotFound("'" + name + "' not found");
+    }
+  }
   Entry out;
   RETURN_IF_ERROR(kv::RunTxn(
       *engine_,
@@ -213,7 +225,7 @@ Result<Entry> Meta::Link(const Context& ctx, Ino ino, Ino new_parent, const std:
     a.nlink++;
     a.ctime = now;
     internal::WriteAttr(txn, ino, a);
-    dir.mtime = dir.ctime = now;
+    internal::TouchDir(dir, now);
     internal::WriteAttr(txn, new_parent, dir);
     txn.Put(schema::EntryKey(new_parent, new_name), schema::EncodeEntry(a.type, ino));
     RETURN_IF_ERROR(internal::UpdateDirUsage(txn, new_parent, internal::UsageBytes(a), 1));

@@ -190,8 +190,8 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
       src.ctime = now;
       attrs.Put(sino, src);
     }
-    attrs[parent].mtime = attrs[parent].ctime = now;
-    attrs[new_parent].mtime = attrs[new_parent].ctime = now;
+    internal::TouchDir(attrs[parent], now);
+    if (new_parent != parent) internal::TouchDir(attrs[new_parent], now);
     attrs.WriteAll(txn);
     return Status::OK();
   });
