@@ -66,6 +66,13 @@ Status CreateInTxn(kv::Transaction& txn, const Context& ctx, Ino parent, const s
 
 }  // namespace
 
+void Meta::ExpectAbsentName(kv::Transaction& txn, Ino parent, const std::string& name,
+                            int* attempts) {
+  if ((*attempts)++ == 0 && dir_names_ && dir_names_->KnownAbsent(parent, name)) {
+    txn.ExpectAbsent(schema::EntryKey(parent, name));
+  }
+}
+
 Result<Entry> Meta::Lookup(const Context& ctx, Ino parent, const std::string& name) {
   if (name.size() > kMaxNameLen) return Status(Code::kNameTooLong, "name too long");
   if (dir_names_ && name != "." && name != ".." && !(parent == kRootIno && name == ".trash")) {
@@ -131,11 +138,13 @@ Result<Entry> Meta::Mknod(const Context& ctx, Ino parent, const std::string& nam
   RETURN_IF_ERROR(CheckNewName(name));
   ASSIGN_OR_RETURN(Ino ino, NextId(inode_ids_, internal::kNextInodeCounter));
   Attr a;
+  int attempts = 0;
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     a = Attr{};
     a.type = type;
     a.mode = mode & 07777;
     a.rdev = (type == FileType::kBlockDev || type == FileType::kCharDev) ? rdev : 0;
+    ExpectAbsentName(txn, parent, name, &attempts);
     return CreateInTxn(txn, ctx, parent, name, ino, nullptr, internal::Now(*clock_), a);
   }));
   no_xattrs_.Add(ino);  // a new inode has none
@@ -147,11 +156,13 @@ Result<Entry> Meta::Mkdir(const Context& ctx, Ino parent, const std::string& nam
   RETURN_IF_ERROR(CheckNewName(name));
   ASSIGN_OR_RETURN(Ino ino, NextId(inode_ids_, internal::kNextInodeCounter));
   Attr a;
+  int attempts = 0;
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     a = Attr{};
     a.type = FileType::kDirectory;
     a.mode = mode & 07777;
     a.length = 4096;
+    ExpectAbsentName(txn, parent, name, &attempts);
     return CreateInTxn(txn, ctx, parent, name, ino, nullptr, internal::Now(*clock_), a);
   }));
   no_xattrs_.Add(ino);  // a new inode has none
@@ -166,11 +177,13 @@ Result<Entry> Meta::Symlink(const Context& ctx, Ino parent, const std::string& n
   if (target.size() >= kMaxSymlinkLen) return Status(Code::kNameTooLong, "symlink target too long");
   ASSIGN_OR_RETURN(Ino ino, NextId(inode_ids_, internal::kNextInodeCounter));
   Attr a;
+  int attempts = 0;
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     a = Attr{};
     a.type = FileType::kSymlink;
     a.mode = 0777;
     a.length = target.size();
+    ExpectAbsentName(txn, parent, name, &attempts);
     return CreateInTxn(txn, ctx, parent, name, ino, &target, internal::Now(*clock_), a);
   }));
   return Entry{ino, a};

@@ -278,6 +278,12 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   NoXattrCache no_xattrs_;
   std::shared_ptr<DirAttrCache> dir_attrs_;  // registered on engine_ while this Meta lives
   std::shared_ptr<DirNamesCache> dir_names_;  // likewise; answers negative lookups
+  // Inside a transaction about to read entry (parent, name): tells the engine the name is
+  // believed absent when this client's own commits say so (kv.h ExpectAbsent), so Redis
+  // need not ask. Only on the first attempt (`*attempts` counts them): a wrong belief fails
+  // that attempt's commit or validation, and the retry reads the entry.
+  void ExpectAbsentName(kv::Transaction& txn, Ino parent, const std::string& name,
+                        int* attempts);
   LockWaiter lock_waiter_;
   // Last: its thread calls RunCleanerJobs, so it is destroyed (and stopped) first.
   SessionManager sessions_;

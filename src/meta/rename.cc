@@ -88,7 +88,9 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
   // other entry there) is refused for everyone.
   RETURN_IF_ERROR(internal::CheckNotIntoTrash(new_parent));
   if (exchange) RETURN_IF_ERROR(internal::CheckNotIntoTrash(parent));
+  int attempts = 0;
   return kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
+    if (!exchange) ExpectAbsentName(txn, new_parent, new_name, &attempts);
     ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(parent), schema::AttrKey(new_parent),
                                              schema::EntryKey(parent, name),
                                              schema::EntryKey(new_parent, new_name),
