@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -114,6 +115,10 @@ Status Serve(const client::Registries& registries, const MountArgs& a,
   RETURN_IF_ERROR(fuse::CheckMountPoint(a.mount_point));
 
   co.volume.mount_point = a.mount_point;
+  // Absent names of directories this mount keeps changing are answered locally for as long
+  // as the kernel may cache attributes (at most 1 s): meta/dir_names_cache.h.
+  co.meta.dir_names_cache_ms =
+      static_cast<int>(std::clamp(fo.attr_timeout * 1000.0, 0.0, 1000.0));
   if (!a.metrics.empty()) {
     std::string host;
     int port = 0;

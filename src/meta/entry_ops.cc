@@ -50,8 +50,11 @@ Status CreateInTxn(kv::Transaction& txn, const Context& ctx, Ino parent, const s
   a.parent = parent;
   RETURN_IF_ERROR(internal::UpdateUsage(txn, parent, internal::UsageBytes(a), 1));
   if (a.type == FileType::kDirectory) dir.nlink++;
-  dir.mtime = dir.ctime = now;
+  internal::TouchDir(dir, now);
   internal::WriteAttr(txn, parent, dir);
+  // A new directory's attr key was never written (ids are never reused): so hinted, this
+  // client's commit observers know the directory starts empty (dir_names_cache.h).
+  if (a.type == FileType::kDirectory) txn.HintAbsent(schema::AttrKey(ino));
   internal::WriteAttr(txn, ino, a);
   txn.Put(schema::EntryKey(parent, name), schema::EncodeEntry(a.type, ino));
   if (symlink_target) txn.Put(schema::SymlinkKey(ino), *symlink_target);
@@ -63,8 +66,24 @@ Status CreateInTxn(kv::Transaction& txn, const Context& ctx, Ino parent, const s
 
 }  // namespace
 
+void Meta::ExpectAbsentName(kv::Transaction& txn, Ino parent, const std::string& name,
+                            int* attempts) {
+  if ((*attempts)++ == 0 && dir_names_ && dir_names_->KnownAbsent(parent, name)) {
+    txn.ExpectAbsent(schema::EntryKey(parent, name));
+  }
+}
+
 Result<Entry> Meta::Lookup(const Context& ctx, Ino parent, const std::string& name) {
   if (name.size() > kMaxNameLen) return Status(Code::kNameTooLong, "name too long");
+  if (dir_names_ && name != "." && name != ".." && !(parent == kRootIno && name == ".trash")) {
+    // A name this client knows is not there (its own recent commits in the directory):
+    // answered without a round trip, after the same checks the engine's answer would get.
+    if (auto dir = dir_names_->KnownAbsent(parent, name)) {
+      RETURN_IF_ERROR(internal::CheckName(name));
+      RETURN_IF_ERROR(internal::CheckDir(*dir, ctx, 1).status());
+      return Status::NotFound("'" + name + "' not found");
+    }
+  }
   Entry out;
   RETURN_IF_ERROR(kv::RunTxn(
       *engine_,
@@ -119,11 +138,13 @@ Result<Entry> Meta::Mknod(const Context& ctx, Ino parent, const std::string& nam
   RETURN_IF_ERROR(CheckNewName(name));
   ASSIGN_OR_RETURN(Ino ino, NextId(inode_ids_, internal::kNextInodeCounter));
   Attr a;
+  int attempts = 0;
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     a = Attr{};
     a.type = type;
     a.mode = mode & 07777;
     a.rdev = (type == FileType::kBlockDev || type == FileType::kCharDev) ? rdev : 0;
+    ExpectAbsentName(txn, parent, name, &attempts);
     return CreateInTxn(txn, ctx, parent, name, ino, nullptr, internal::Now(*clock_), a);
   }));
   no_xattrs_.Add(ino);  // a new inode has none
@@ -135,11 +156,13 @@ Result<Entry> Meta::Mkdir(const Context& ctx, Ino parent, const std::string& nam
   RETURN_IF_ERROR(CheckNewName(name));
   ASSIGN_OR_RETURN(Ino ino, NextId(inode_ids_, internal::kNextInodeCounter));
   Attr a;
+  int attempts = 0;
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     a = Attr{};
     a.type = FileType::kDirectory;
     a.mode = mode & 07777;
     a.length = 4096;
+    ExpectAbsentName(txn, parent, name, &attempts);
     return CreateInTxn(txn, ctx, parent, name, ino, nullptr, internal::Now(*clock_), a);
   }));
   no_xattrs_.Add(ino);  // a new inode has none
@@ -154,11 +177,13 @@ Result<Entry> Meta::Symlink(const Context& ctx, Ino parent, const std::string& n
   if (target.size() >= kMaxSymlinkLen) return Status(Code::kNameTooLong, "symlink target too long");
   ASSIGN_OR_RETURN(Ino ino, NextId(inode_ids_, internal::kNextInodeCounter));
   Attr a;
+  int attempts = 0;
   RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
     a = Attr{};
     a.type = FileType::kSymlink;
     a.mode = 0777;
     a.length = target.size();
+    ExpectAbsentName(txn, parent, name, &attempts);
     return CreateInTxn(txn, ctx, parent, name, ino, &target, internal::Now(*clock_), a);
   }));
   return Entry{ino, a};
@@ -213,7 +238,7 @@ Result<Entry> Meta::Link(const Context& ctx, Ino ino, Ino new_parent, const std:
     a.nlink++;
     a.ctime = now;
     internal::WriteAttr(txn, ino, a);
-    dir.mtime = dir.ctime = now;
+    internal::TouchDir(dir, now);
     internal::WriteAttr(txn, new_parent, dir);
     txn.Put(schema::EntryKey(new_parent, new_name), schema::EncodeEntry(a.type, ino));
     RETURN_IF_ERROR(internal::UpdateDirUsage(txn, new_parent, internal::UsageBytes(a), 1));

@@ -18,6 +18,11 @@ namespace strata::meta::internal {
 
 // The wall time of `clock` (MetaOptions::clock: all of Meta's time comes from it).
 Timespec Now(const Clock& clock);
+// Sets a directory's mtime and ctime for a change of its entries: `now`, or 1 ns past its
+// ctime when the clock is not past it (a slow clock, another machine's): each entry change
+// leaves a different attr record, which meta/dir_names_cache.h relies on to tell another
+// client's change from its own last one.
+void TouchDir(Attr& dir, const Timespec& now);
 
 // kNotFound when absent.
 Result<Attr> ReadAttr(kv::Transaction& txn, Ino ino);

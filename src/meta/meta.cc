@@ -62,6 +62,20 @@ Timespec Now(const Clock& clock) {
   return Timespec{ns / 1000000000, static_cast<uint32_t>(ns % 1000000000)};
 }
 
+void TouchDir(Attr& dir, const Timespec& now) {
+  const bool later =
+      now.sec > dir.ctime.sec || (now.sec == dir.ctime.sec && now.nsec > dir.ctime.nsec);
+  Timespec t = now;
+  if (!later) {
+    t = dir.ctime;
+    if (++t.nsec >= 1000000000) {
+      t.nsec = 0;
+      t.sec++;
+    }
+  }
+  dir.mtime = dir.ctime = t;
+}
+
 }  // namespace internal
 
 Status MetaOptions::Validate() const {
@@ -75,6 +89,9 @@ Status MetaOptions::Validate() const {
   }
   if (dir_attr_cache_ms < 0 || dir_attr_cache_ms > 60000) {
     return Status::InvalidArgument("directory attr cache time must be in 0..60000 ms");
+  }
+  if (dir_names_cache_ms < 0 || dir_names_cache_ms > 60000) {
+    return Status::InvalidArgument("directory names cache time must be in 0..60000 ms");
   }
   return Status::OK();
 }
@@ -199,6 +216,11 @@ Meta::Meta(std::shared_ptr<kv::KvEngine> engine, const MetaOptions& options, Vol
         options.clock, std::chrono::milliseconds(options.dir_attr_cache_ms));
     engine_->AddCommitObserver(dir_attrs_);
   }
+  if (options.dir_names_cache_ms > 0) {
+    dir_names_ = std::make_shared<DirNamesCache>(
+        options.clock, std::chrono::milliseconds(options.dir_names_cache_ms));
+    engine_->AddCommitObserver(dir_names_);
+  }
 }
 
 std::optional<DirAttrCache::Hit> Meta::CachedDirAttr(Ino ino, std::chrono::nanoseconds max_age) {
@@ -208,6 +230,7 @@ std::optional<DirAttrCache::Hit> Meta::CachedDirAttr(Ino ino, std::chrono::nanos
 
 Meta::~Meta() {
   if (dir_attrs_) engine_->RemoveCommitObserver(dir_attrs_.get());
+  if (dir_names_) engine_->RemoveCommitObserver(dir_names_.get());
   // A destructor cannot report, so a failure is logged: an unclosed session expires by
   // itself and its owner's leftovers are cleaned by another client.
   const uint64_t sid = session_id();

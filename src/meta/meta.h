@@ -39,6 +39,7 @@
 #include "common/status.h"
 #include "meta/format.h"
 #include "meta/dir_attr_cache.h"
+#include "meta/dir_names_cache.h"
 #include "meta/kv/kv.h"
 #include "meta/lock_waiter.h"
 #include "meta/open_files.h"
@@ -65,6 +66,12 @@ struct MetaOptions {
   // GETATTRs of it without asking the engine (dir_attr_cache.h); 0 turns it off. Other
   // mounts' changes to the directory are seen at most that late.
   int dir_attr_cache_ms = 1000;
+  // How long the names this client's own commits left in a directory it created answer
+  // lookups of absent names without asking the engine (dir_names_cache.h); 0 (the default)
+  // turns it off. Another client's new name there is reported absent at most that long, so
+  // only the FUSE mount turns it on (at most 1 s and its --attr-timeout); the S3 gateway and
+  // the tools read every name from the engine.
+  int dir_names_cache_ms = 0;
   // The source of all time in Meta (default the system clock). Not owned; must outlive the
   // Meta. Tests pass a FakeClock.
   Clock* clock = SystemClock::Get();
@@ -270,6 +277,13 @@ class Meta : public SliceLog {  // the data path sees only SliceLog (slice_log.h
   OpenFiles open_files_;
   NoXattrCache no_xattrs_;
   std::shared_ptr<DirAttrCache> dir_attrs_;  // registered on engine_ while this Meta lives
+  std::shared_ptr<DirNamesCache> dir_names_;  // likewise; answers negative lookups
+  // Inside a transaction about to read entry (parent, name): tells the engine the name is
+  // believed absent when this client's own commits say so (kv.h ExpectAbsent), so Redis
+  // need not ask. Only on the first attempt (`*attempts` counts them): a wrong belief fails
+  // that attempt's commit or validation, and the retry reads the entry.
+  void ExpectAbsentName(kv::Transaction& txn, Ino parent, const std::string& name,
+                        int* attempts);
   LockWaiter lock_waiter_;
   // Last: its thread calls RunCleanerJobs, so it is destroyed (and stopped) first.
   SessionManager sessions_;

@@ -88,7 +88,9 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
   // other entry there) is refused for everyone.
   RETURN_IF_ERROR(internal::CheckNotIntoTrash(new_parent));
   if (exchange) RETURN_IF_ERROR(internal::CheckNotIntoTrash(parent));
+  int attempts = 0;
   return kv::RunTxn(*engine_, [&](kv::Transaction& txn) -> Status {
+    if (!exchange) ExpectAbsentName(txn, new_parent, new_name, &attempts);
     ASSIGN_OR_RETURN(auto raw, txn.BatchGet({schema::AttrKey(parent), schema::AttrKey(new_parent),
                                              schema::EntryKey(parent, name),
                                              schema::EntryKey(new_parent, new_name),
@@ -190,8 +192,8 @@ Status Meta::Rename(const Context& ctx, Ino parent, const std::string& name, Ino
       src.ctime = now;
       attrs.Put(sino, src);
     }
-    attrs[parent].mtime = attrs[parent].ctime = now;
-    attrs[new_parent].mtime = attrs[new_parent].ctime = now;
+    internal::TouchDir(attrs[parent], now);
+    if (new_parent != parent) internal::TouchDir(attrs[new_parent], now);
     attrs.WriteAll(txn);
     return Status::OK();
   });

@@ -23,7 +23,7 @@ Status Meta::Unlink(const Context& ctx, Ino parent, const std::string& name) {
     RETURN_IF_ERROR(internal::CheckSticky(ctx, dir, a));
     const Timespec now = internal::Now(*clock_);
     txn.Delete(schema::EntryKey(parent, name));
-    dir.mtime = dir.ctime = now;
+    internal::TouchDir(dir, now);
     internal::WriteAttr(txn, parent, dir);
     const bool is_open = open_files_.MarkIfOpen(ino);
     return internal::DropLink(txn, ino, a, parent, name, format_.trash_days > 0,
@@ -55,7 +55,7 @@ Status Meta::Rmdir(const Context& ctx, Ino parent, const std::string& name) {
     const Timespec now = internal::Now(*clock_);
     txn.Delete(schema::EntryKey(parent, name));
     if (dir.nlink > 2) dir.nlink--;
-    dir.mtime = dir.ctime = now;
+    internal::TouchDir(dir, now);
     internal::WriteAttr(txn, parent, dir);
     RETURN_IF_ERROR(internal::RemoveDirRecords(txn, ino));
     return internal::UpdateUsage(txn, parent, 0, -1);

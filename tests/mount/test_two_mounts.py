@@ -56,6 +56,41 @@ def test_directory_attrs_between_mounts(pair):
     assert os.stat(da).st_mode & 0o777 == 0o755
 
 
+def test_names_between_mounts(pair):
+    # In a directory a mount created and keeps changing, its lookups of absent names are
+    # answered from its own commits; another mount's new name there shows within the attribute
+    # timeout (1 s), at once after the first mount's next change there, and is never
+    # overwritten by an exclusive create.
+    a, b = pair
+    da, db = os.path.join(a.path, "dnames"), os.path.join(b.path, "dnames")
+    os.mkdir(da)
+    for i in range(5):
+        tmp, out = os.path.join(da, f".tmp{i}"), os.path.join(da, f"out{i}")
+        assert not os.path.exists(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, b"agent %d" % i)
+        os.close(fd)
+        assert not os.path.exists(out)
+        os.rename(tmp, out)
+    with open(os.path.join(db, "theirs"), "wb") as f:
+        f.write(b"from b")
+    # O_EXCL on a's side asks the engine in its own transaction: the name is taken.
+    with pytest.raises(FileExistsError):
+        os.open(os.path.join(da, "theirs"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    deadline = time.time() + 3
+    while not os.path.exists(os.path.join(da, "theirs")):
+        assert time.time() < deadline, "another mount's file unseen after 3 s"
+        time.sleep(0.05)
+    with open(os.path.join(da, "theirs"), "rb") as f:
+        assert f.read() == b"from b"
+    # After a's own next change there, b's next name is seen without waiting for the timeout.
+    with open(os.path.join(db, "theirs2"), "wb") as f:
+        f.write(b"2")
+    os.rename(os.path.join(da, "out0"), os.path.join(da, "out0.renamed"))
+    assert os.path.exists(os.path.join(da, "theirs2"))
+    assert sorted(os.listdir(db)) == sorted(os.listdir(da))
+
+
 def test_locks_between_mounts(pair):
     a, b = pair
     pa, pb = os.path.join(a.path, "lk"), os.path.join(b.path, "lk")

@@ -12,7 +12,10 @@
 // (a ticket per Committing, as DirAttrCache does). A write carries `read` = the attempt read
 // the key from the engine before writing it: a commit that succeeds then wrote on the current
 // value (the engine checked the read), so its value is the newest at the commit; a blind
-// write has no such guarantee against a concurrent local commit.
+// write has no such guarantee against a concurrent local commit. A key the transaction hinted
+// absent (Transaction::HintAbsent: a new inode's records, which no one else can have written)
+// counts as read, absent. `before` is the value read, so an observer can tell whether anyone
+// else changed the key since this client last wrote it (meta/dir_names_cache.h).
 //
 // Thread-safety: implementations are called from any thread at once.
 #pragma once
@@ -33,6 +36,9 @@ class CommitObserver {
     std::string key;
     std::optional<std::string> value;  // nullopt: deleted
     bool read = false;                 // the attempt read the key from the engine first
+    // When `read`: the value the attempt read before its first write of the key (nullopt: the
+    // key was absent, or hinted absent by a caller that knows no one wrote it: a new inode's).
+    std::optional<std::string> before;
   };
 
   virtual ~CommitObserver() = default;

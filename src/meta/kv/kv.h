@@ -78,6 +78,14 @@ class Transaction {
   // a wrong hint costs a conflict and a retry, never a wrong answer. Default: ignored.
   virtual void HintAbsent(std::string_view key) { (void)key; }
 
+  // A belief of the caller that `key` is absent now (meta/dir_names_cache.h: a name this
+  // client's own commits say is not in a directory), unlike HintAbsent not known for sure. An
+  // engine whose commit checks every read (Redis: the versions in its commit script) may
+  // answer this transaction's read of the key as "absent" without a round trip: a wrong
+  // belief then fails the commit with a conflict, and the caller must not repeat it on the
+  // retry. Default: ignored (the read asks the engine).
+  virtual void ExpectAbsent(std::string_view key) { (void)key; }
+
   // Adds the key to the read set without reading it (so a concurrent change conflicts).
   virtual Status AddReadConflict(std::string_view key) {
     auto r = Get(key);

@@ -39,6 +39,7 @@ class TransactionWrapper : public Transaction {
     return t_->Increment(key, deltas, erase_at_zero);
   }
   void HintAbsent(std::string_view key) override { t_->HintAbsent(key); }
+  void ExpectAbsent(std::string_view key) override { t_->ExpectAbsent(key); }
   Status AddReadConflict(std::string_view key) override { return t_->AddReadConflict(key); }
   Status Validate() override { return t_->Validate(); }
   Status Commit() override { return t_->Commit(); }

@@ -211,14 +211,23 @@ class ReadCache : public TransactionWrapper {
     return out;
   }
   void Put(std::string_view key, std::string_view value) override {
-    known_.insert_or_assign(std::string(key), std::optional<std::string>(std::in_place, value));
     Wrote(key, std::optional<std::string>(std::in_place, value));
+    known_.insert_or_assign(std::string(key), std::optional<std::string>(std::in_place, value));
     target().Put(key, value);
   }
   void Delete(std::string_view key) override {
-    known_.insert_or_assign(std::string(key), std::nullopt);
     Wrote(key, std::nullopt);
+    known_.insert_or_assign(std::string(key), std::nullopt);
     target().Delete(key);
+  }
+  // The caller knows the key is absent (kv.h): reads of it answer so, and a watched key counts
+  // as read, absent (commit_observer.h).
+  void HintAbsent(std::string_view key) override {
+    if (!observers_.empty() && Watched(key) && !known_.count(key)) {
+      known_.emplace(std::string(key), std::nullopt);
+      Fetched(key);
+    }
+    target().HintAbsent(key);
   }
   Status Increment(std::string_view key, const std::vector<int64_t>& deltas,
                    bool erase_at_zero) override {
@@ -238,12 +247,20 @@ class ReadCache : public TransactionWrapper {
   void Fetched(std::string_view key) {
     if (!observers_.empty() && Watched(key)) fetched_.emplace(key);
   }
+  // Before known_ takes the written value: the first write of a key keeps what was read.
   void Wrote(std::string_view key, std::optional<std::string> value) {
     if (observers_.empty() || !Watched(key)) return;
-    auto& w = watched_[std::string(key)];
-    w.key = std::string(key);
+    auto [it, first] = watched_.try_emplace(std::string(key));
+    CommitObserver::Write& w = it->second;
+    if (first) {
+      w.key = std::string(key);
+      w.read = fetched_.count(w.key) > 0;
+      if (w.read) {
+        auto k = known_.find(key);
+        if (k != known_.end()) w.before = k->second;
+      }
+    }
     w.value = std::move(value);
-    w.read = fetched_.count(w.key) > 0;
   }
 
   Result<std::vector<std::optional<std::string>>> SingleGet(const std::string& key) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "common/uri.h"
@@ -146,6 +147,11 @@ class RedisTxn : public Transaction {
   void Delete(std::string_view key) override { writes_.Delete(key); }
   // Recorded as "absent" in the version cache once this transaction's writes are applied.
   void HintAbsent(std::string_view key) override { absent_hints_.emplace_back(key); }
+  // Read as absent without a round trip unless the version cache knows better; the commit
+  // script checks it like any read (a wrong belief conflicts).
+  void ExpectAbsent(std::string_view key) override {
+    if (!read_only_) expected_absent_.emplace(key);
+  }
 
   Status Validate() override {
     // One read round trip is one atomic view: nothing to check (cached reads are not).
@@ -199,6 +205,12 @@ class RedisTxn : public Transaction {
     for (size_t i = 0; i < keys.size(); i++) {
       RedisShared::Cached c;
       if (!sh_->CacheGet(keys[i], &c)) {
+        if (expected_absent_.count(keys[i])) {
+          cached_reads_ = true;
+          RETURN_IF_ERROR(Saw(keys[i], ""));
+          out[i] = std::nullopt;
+          continue;
+        }
         missing.push_back(keys[i]);
         where.push_back(i);
         continue;
@@ -434,6 +446,7 @@ class RedisTxn : public Transaction {
   std::map<std::string, std::string, std::less<>> versions_;  // key -> version ("" = absent)
   std::vector<Range> ranges_;
   std::vector<std::string> absent_hints_;
+  std::set<std::string, std::less<>> expected_absent_;  // ExpectAbsent
 };
 
 // The maxmemory_policy line of INFO memory (works where CONFIG is disabled).
