@@ -6,12 +6,11 @@
 
 #include <gtest/gtest.h>
 
-#include <mutex>
-#include <random>
 #include <thread>
 
 #include "meta/kv/kv_wrapper.h"
 #include "meta/kv/mem_kv.h"
+#include "meta/kv/testing/late_reply_kv.h"
 #include "meta/meta.h"
 #include "meta/schema.h"
 
@@ -136,38 +135,6 @@ TEST_F(DirAttrCacheTest, ZeroTtlKeepsNothing) {
   EXPECT_FALSE(a_->CachedDirAttr(d->ino, seconds(1)).has_value());
 }
 
-// Answers each commit a random 0-2 ms after the engine applied it: the order in which
-// commits report back differs from the order they were applied in, as over a network.
-class LateReplyKv : public kv::KvEngineWrapper {
- public:
-  using KvEngineWrapper::KvEngineWrapper;
-  Result<std::unique_ptr<kv::Transaction>> Begin(bool read_only) override {
-    ASSIGN_OR_RETURN(auto inner, target().Begin(read_only));
-    return std::unique_ptr<kv::Transaction>(new Txn(std::move(inner), this));
-  }
-
- private:
-  class Txn : public kv::TransactionWrapper {
-   public:
-    Txn(std::unique_ptr<kv::Transaction> t, LateReplyKv* kv)
-        : TransactionWrapper(std::move(t)), kv_(kv) {}
-    Status Commit() override {
-      Status s = TransactionWrapper::Commit();
-      std::this_thread::sleep_for(std::chrono::microseconds(kv_->Delay()));
-      return s;
-    }
-
-   private:
-    LateReplyKv* kv_;
-  };
-  int Delay() {
-    std::lock_guard lock(mu_);
-    return std::uniform_int_distribution<int>(0, 2000)(rng_);
-  }
-  std::mutex mu_;
-  std::mt19937 rng_{11};
-};
-
 TEST(DirAttrCacheConcurrencyTest, ConcurrentCommitsLeaveTheNewestOrNothing) {
   // Commits of one directory from many threads overlap, fail (injected conflicts) and retry,
   // and report back out of order; once all answered the cache holds the engine's value.
@@ -175,7 +142,8 @@ TEST(DirAttrCacheConcurrencyTest, ConcurrentCommitsLeaveTheNewestOrNothing) {
   mo.conflict_rate = 0.2;
   mo.seed = 7;
   auto mem =
-      std::make_shared<LateReplyKv>(std::shared_ptr<kv::KvEngine>(std::move(*kv::MemKv::Open(mo))));
+      std::make_shared<kv::testing::LateReplyKv>(
+      std::shared_ptr<kv::KvEngine>(std::move(*kv::MemKv::Open(mo))), 11);
   VolumeFormat f;
   f.name = "vol";
   f.uuid = "dac-uuid";
