@@ -227,7 +227,9 @@ def _streaming_put(setup, path, data, chunk, tamper=False):
         prev = hmac.new(k, csts.encode(), hashlib.sha256).hexdigest()
         payload = c
         if tamper and i == 1:
-            payload = b"X" + c[1:]
+            # Flip the first byte: always a change (a fixed "X" left random data unchanged
+            # when it began with "X", 1 time in 256, and the honest 200 failed the test).
+            payload = bytes([c[0] ^ 0xFF]) + c[1:]
         body += f"{len(c):x};chunk-signature={prev}\r\n".encode() + payload + b"\r\n"
     conn = http.client.HTTPConnection(host, timeout=30)
     conn.request("PUT", path, body=body, headers=headers)
