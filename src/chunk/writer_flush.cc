@@ -191,7 +191,7 @@ void DataWriter::State::TimerLoop() {
   const auto tick = std::chrono::milliseconds(std::clamp(opts_.idle_ms / 4, 10, 250));
   std::unique_lock lock(mu_);
   while (!stop_) {
-    cv_.wait_for(lock, tick);
+    timer_cv_.wait_for(lock, tick);
     if (stop_) break;
     int64_t now = clock_->MonotonicNanos();
     Work work;

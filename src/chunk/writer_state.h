@@ -116,6 +116,7 @@ class DataWriter::State {
       stop_ = true;
     }
     cv_.notify_all();
+    timer_cv_.notify_all();
     timer_.join();
   }
 
@@ -213,6 +214,10 @@ class DataWriter::State {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // slice done, memory freed, stop
+  // The timer's own wake-up (stop only). Sharing cv_ woke the timer at every upload and
+  // commit (twice per small file) to walk with_open_ under mu_ and sleep again: two context
+  // switches of ten per 4 KiB create, and mu_ held once more per file for every open file.
+  std::condition_variable timer_cv_;
   std::map<Ino, std::shared_ptr<FileState>> files_;  // guarded by mu_
   // The inodes of files_ whose FileState has open slices: all the timer has to look at
   // (files_ also keeps every closed file with unsynced keys, tens of thousands on file://,
