@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """agent_bench.py: the agent workload of issue 10 on a real mount, with the metadata engine
-(Redis) behind bench/delay_proxy.cc at a chosen round-trip time. Run by hand as root:
+(Redis, etcd or PostgreSQL) behind bench/delay_proxy.cc at a chosen round-trip time. Run by hand
+as root:
 
   bench/agent_bench.py                                  # 1/16/64 agents x 0/1/5.8 ms, 30 s each
   bench/agent_bench.py --agents 1,16 --rtt-ms 5.8 --seconds 10
+  bench/agent_bench.py --engine redis,etcd,postgres --agents 1 --rtt-ms 5.8 --seconds 10
   bench/agent_bench.py --mount-args="--writeback"        # extra flags for strata mount
   bench/agent_bench.py --processes                      # one process per agent (as pods are)
 
@@ -14,7 +16,12 @@ counted by the proxy (request/reply turns on every connection, over the whole ru
 included). Before the timed rows, one agent writes 50 files alone so that the round trips of
 one file are counted without contention ("rt/file solo").
 
-Needs: redis-server, /dev/fuse, build/strata and build/release/bench/strata_delay_proxy.
+Each (engine, RTT) row starts its own server on a free loopback port and stops it afterwards:
+redis-server; one etcd member (the round trips of a client do not depend on the cluster size:
+it talks to one member); a PostgreSQL 15 cluster made by initdb as the postgres user.
+
+Needs: /dev/fuse, build/strata, build/release/bench/strata_delay_proxy, and the servers of the
+engines asked for (redis-server; etcd-server; postgresql-15).
 """
 import argparse
 import multiprocessing
@@ -77,6 +84,77 @@ class Proxy:
     def stop(self):
         self.p.terminate()
         self.p.wait(10)
+
+
+class Redis:
+    name = "redis"
+
+    def __init__(self, work):
+        self.port = free_port()
+        self.p = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port",
+                                   str(self.port), "--save", "", "--appendonly", "no",
+                                   "--dir", work], stdout=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def url(self, port):
+        return f"redis://127.0.0.1:{port}/"
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(10)
+
+
+class Etcd:
+    name = "etcd"
+
+    def __init__(self, work):
+        self.port, peer = free_port(), free_port()
+        d = tempfile.mkdtemp(prefix="etcd-", dir=work)
+        self.p = subprocess.Popen(
+            ["etcd", "--name", "m0", "--data-dir", d,
+             "--listen-client-urls", f"http://127.0.0.1:{self.port}",
+             "--advertise-client-urls", f"http://127.0.0.1:{self.port}",
+             "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+             "--initial-cluster", f"m0=http://127.0.0.1:{peer}",
+             "--initial-cluster-state", "new"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, 30)
+
+    def url(self, port):
+        return f"etcd://127.0.0.1:{port}/agents"
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(10)
+
+
+class Postgres:
+    name = "postgres"
+    BIN = "/usr/lib/postgresql/15/bin"
+
+    def __init__(self, work):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="pg-", dir=work)
+        os.chmod(work, 0o755)
+        shutil.chown(self.dir, "postgres")
+        run = lambda *cmd: subprocess.run(["runuser", "-u", "postgres", "--", *cmd], check=True,
+                                          capture_output=True)
+        run(f"{self.BIN}/initdb", "-D", f"{self.dir}/data", "-U", "postgres", "-A", "trust",
+            "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        run(f"{self.BIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/pg.log", "-w",
+            "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir}", "start")
+        self.run = run
+
+    def url(self, port):
+        return f"postgres://postgres@127.0.0.1:{port}/postgres"
+
+    def stop(self):
+        self.run(f"{self.BIN}/pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w", "stop")
+
+
+ENGINES = {"redis": (Redis, "redis-server"), "etcd": (Etcd, "etcd"),
+           "postgres": (Postgres, Postgres.BIN + "/postgres")}
 
 
 def agent(dirpath, stop_at, closes, counts, idx, limit=None):
@@ -148,6 +226,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--strata", default=os.path.join(ROOT, "build/strata"))
     ap.add_argument("--proxy", default=os.path.join(ROOT, "build/release/bench/strata_delay_proxy"))
+    ap.add_argument("--engine", default="redis", help="redis, etcd, postgres (comma-separated)")
     ap.add_argument("--agents", default="1,16,64")
     ap.add_argument("--rtt-ms", default="0,1,5.8")
     ap.add_argument("--seconds", type=float, default=30)
@@ -161,57 +240,68 @@ def main():
                     help="run each agent in its own process (as pods are) instead of a thread of "
                          "this one: no interpreter lock shared by the agents")
     a = ap.parse_args()
-    for tool in (a.strata, a.proxy, shutil.which("redis-server") or "/nonexistent"):
+    engines = a.engine.split(",")
+    for e in engines:
+        if e not in ENGINES:
+            sys.exit(f"agent_bench: unknown engine {e!r} (known: {', '.join(ENGINES)})")
+    for tool in [a.strata, a.proxy] + [shutil.which(ENGINES[e][1]) or ENGINES[e][1]
+                                       for e in engines]:
         if not os.path.exists(tool):
-            sys.exit(f"agent_bench: {tool} not found (build the tree; apt-get install redis-server)")
+            sys.exit(f"agent_bench: {tool} not found (build the tree; scripts/install-deps)")
     work = tempfile.mkdtemp(prefix="agent-bench-", dir="/var/tmp")
-    rport = free_port()
-    redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(rport),
-                              "--save", "", "--appendonly", "no", "--dir", work],
-                             stdout=subprocess.DEVNULL)
     rows = []
     try:
-        wait_port(rport)
-        for rtt in [float(x) for x in a.rtt_ms.split(",")]:
-            proxy = Proxy(a.proxy, rport, int(rtt * 1000), os.path.join(work, "stats"))
-            url = f"redis://127.0.0.1:{proxy.port}/" + (f"?{a.url_query}" if a.url_query else "")
-            store = os.path.join(work, f"store-{rtt}")
-            os.mkdir(store)
-            subprocess.run(["redis-cli", "-p", str(rport), "flushall"], check=True,
-                           capture_output=True)
-            subprocess.run([a.strata, "format", url, "agents", "--storage", f"file://{store}",
-                            "--trash-days", "0"], check=True, capture_output=True)
-            mnt = os.path.join(work, f"mnt-{rtt}")
-            os.mkdir(mnt)
-            log = os.path.join(work, f"mount-{rtt}.log")
-            subprocess.run([a.strata, "mount", "-d", "--log", log, "--threads", str(a.threads),
-                            *a.mount_args.split(), url, mnt], check=True, capture_output=True)
-            try:
-                t0 = proxy.turns()
-                n, _, _, _ = run_agents(mnt, "solo", 1, 600, limit=50)
-                solo = (proxy.turns() - t0) / max(n, 1)
-                for agents in [int(x) for x in a.agents.split(",")]:
-                    t0 = proxy.turns()
-                    files, took, p50, p99 = run_agents(mnt, f"n{agents}", agents, a.seconds,
-                                                         processes=a.processes)
-                    rt = (proxy.turns() - t0) / max(files, 1)
-                    row = (f"| {a.label} | {rtt:g} | {agents} | {files / took:,.0f} | {p50:.1f} | "
-                           f"{p99:.1f} | {rt:.1f} | {solo:.1f} |")
-                    print(row, flush=True)
-                    rows.append(row)
-            finally:
-                subprocess.run([a.strata, "umount", mnt], capture_output=True)
-                proxy.stop()
+        for engine in engines:
+            for rtt in [float(x) for x in a.rtt_ms.split(",")]:
+                server = ENGINES[engine][0](work)
+                try:
+                    rows += run_row(a, work, server, rtt)
+                finally:
+                    server.stop()
     finally:
-        redis.terminate()
-        redis.wait(10)
         if a.keep:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print("\n| build | RTT ms | agents | files/s | close p50 ms | close p99 ms | rt/file | "
-          "rt/file solo |\n|---|---|---|---|---|---|---|---|")
+    print("\n| build | engine | RTT ms | agents | files/s | close p50 ms | close p99 ms | rt/file | "
+          "rt/file solo |\n|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+
+
+def run_row(a, work, server, rtt):
+    """The rows of one engine server at one RTT: a fresh volume, the solo count, each agent count."""
+    rows = []
+    tag = f"{server.name}-{rtt:g}"
+    proxy = Proxy(a.proxy, server.port, int(rtt * 1000), os.path.join(work, "stats"))
+    url = server.url(proxy.port) + (f"?{a.url_query}" if a.url_query else "")
+    store = os.path.join(work, f"store-{tag}")
+    os.mkdir(store)
+    mnt = os.path.join(work, f"mnt-{tag}")
+    os.mkdir(mnt)
+    try:
+        subprocess.run([a.strata, "format", url, "agents", "--storage", f"file://{store}",
+                        "--trash-days", "0"], check=True, capture_output=True)
+        log = os.path.join(work, f"mount-{tag}.log")
+        subprocess.run([a.strata, "mount", "-d", "--log", log, "--threads", str(a.threads),
+                        *a.mount_args.split(), url, mnt], check=True, capture_output=True)
+        try:
+            t0 = proxy.turns()
+            n, _, _, _ = run_agents(mnt, "solo", 1, 600, limit=50)
+            solo = (proxy.turns() - t0) / max(n, 1)
+            for agents in [int(x) for x in a.agents.split(",")]:
+                t0 = proxy.turns()
+                files, took, p50, p99 = run_agents(mnt, f"n{agents}", agents, a.seconds,
+                                                     processes=a.processes)
+                rt = (proxy.turns() - t0) / max(files, 1)
+                row = (f"| {a.label} | {server.name} | {rtt:g} | {agents} | {files / took:,.0f} | "
+                       f"{p50:.1f} | {p99:.1f} | {rt:.1f} | {solo:.1f} |")
+                print(row, flush=True)
+                rows.append(row)
+        finally:
+            subprocess.run([a.strata, "umount", mnt], capture_output=True)
+    finally:
+        proxy.stop()
+    return rows
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ namespace strata::kv {
 namespace {
 
 constexpr const char* kStmtSql[kPgNumStmts] = {
-    "SELECT v FROM kv WHERE k = $1",
-    "SELECT k, v FROM kv WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3",
-    "SELECT k, v FROM kv WHERE k >= $1 ORDER BY k LIMIT $2",
+    "SELECT v, xmin::text FROM kv WHERE k = $1",
+    "SELECT k, v, xmin::text FROM kv WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3",
+    "SELECT k, v, xmin::text FROM kv WHERE k >= $1 ORDER BY k LIMIT $2",
     "INSERT INTO kv(k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
     "DELETE FROM kv WHERE k = $1",
 };

@@ -70,6 +70,9 @@ class PgConn {
   bool ClosedByPeer() const;
   // In an open transaction (BEGIN sent, COMMIT/ROLLBACK not yet).
   bool in_txn = false;
+  // The server says a transaction block is open on this connection (failed or not): after a
+  // script that stopped at an error half-way, a ROLLBACK is owed.
+  bool InTransactionBlock() const { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }
 
  private:
   PgConn(PGconn* c, std::string where) : conn_(c), where_(std::move(where)) {}

@@ -15,12 +15,6 @@ constexpr Oid kByteaOid = 17;
 constexpr char kCreateTable[] =
     "CREATE TABLE IF NOT EXISTS kv (k bytea PRIMARY KEY, v bytea NOT NULL)";
 
-// Read-only: one snapshot, never waits. Read-write: one writer at a time per database (a
-// transaction-scoped advisory lock; postgres_kv.h says why), reads see the latest commits.
-constexpr char kBeginReadOnly[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-constexpr char kBeginWriter[] =
-    "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(6076154311116935254)";
-
 std::string Cell(const PGresult* r, int row, int col) {
   return std::string(PQgetvalue(r, row, col), PQgetlength(r, row, col));
 }
@@ -62,10 +56,41 @@ class PgShared {
 
 namespace {
 
+// Literal SQL for bytes (hex bytea input; only [0-9a-f] inside the quotes).
+std::string Lit(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'\\x";
+  out.reserve(bytes.size() * 2 + 12);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  out += "'::bytea";
+  return out;
+}
+
+// A text literal of what Lit-free digits and hex make (versions, aggregated scan pages).
+std::string TextLit(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// The version of a row as the validation reads it back: its xmin (the transaction that wrote
+// this row version). Absent rows have none.
+std::string HexOf(std::string_view bytes) { return Lit(bytes).substr(3, bytes.size() * 2); }
+
+// Optimistic transactions (postgres_kv.h): reads are single statements outside any
+// PostgreSQL transaction, each remembering the xmin of what it saw; Commit sends the whole
+// transaction as one script that takes the database's advisory lock, checks every read is
+// still current, applies the writes and commits. One round trip per commit, and the lock is
+// held only while the server runs the script, never across the network.
 class PgTxn : public Transaction {
  public:
   PgTxn(std::shared_ptr<PgShared> sh, bool read_only) : sh_(std::move(sh)), read_only_(read_only) {}
-  ~PgTxn() override { (void)End(/*commit=*/false); }  // a rollback that fails drops the connection
+  ~PgTxn() override {
+    // Abandoned (or its commit skipped): end the server's transaction; a ROLLBACK that fails
+    // leaves in_txn set, and the pool drops the connection.
+    if (conn_ && !(*conn_)->broken() && (*conn_)->ExecScript("ROLLBACK", 2000).ok()) {
+      (*conn_)->in_txn = false;
+    }
+  }
 
   void SetDeadline(const Deadline& deadline, Clock* clock) override {
     deadline_ = deadline;
@@ -73,109 +98,295 @@ class PgTxn : public Transaction {
   }
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
-    RETURN_IF_ERROR(Start());
+    RETURN_IF_ERROR(CheckOpen());
     if (auto* w = writes_.Find(key)) return *w;
-    if (!table_) return std::optional<std::string>();
-    ASSIGN_OR_RETURN(PgResult r, (*conn_)->ExecPrepared(kPgGet, {key}, BudgetMs()));
-    if (PQntuples(r.get()) == 0) return std::optional<std::string>();
-    return std::optional<std::string>(Cell(r.get(), 0, 0));
+    ASSIGN_OR_RETURN(auto vs, Load({std::string(key)}));
+    return std::move(vs[0]);
   }
 
   Result<std::vector<std::optional<std::string>>> BatchGet(
       const std::vector<std::string>& keys) override {
-    RETURN_IF_ERROR(Start());
+    RETURN_IF_ERROR(CheckOpen());
     std::vector<std::optional<std::string>> out(keys.size());
     const std::vector<size_t> where = writes_.AnswerPending(keys, &out);
-    if (where.empty() || !table_) return out;
-    std::vector<std::string_view> missing;
+    if (where.empty()) return out;
+    std::vector<std::string> missing;
     for (size_t i : where) missing.push_back(keys[i]);
-    // One round trip: k IN ($1, ..., $n).
-    std::string sql = "SELECT k, v FROM kv WHERE k IN (";
-    for (size_t i = 0; i < missing.size(); i++) {
-      sql += (i ? ", $" : "$") + std::to_string(i + 1);
-    }
-    sql += ")";
-    ASSIGN_OR_RETURN(PgResult r, (*conn_)->Exec(sql, missing, BudgetMs()));
-    std::map<std::string, std::string, std::less<>> found;
-    for (int row = 0; row < PQntuples(r.get()); row++) {
-      found.emplace(Cell(r.get(), row, 0), Cell(r.get(), row, 1));
-    }
-    for (size_t j = 0; j < where.size(); j++) {
-      auto it = found.find(missing[j]);
-      if (it != found.end()) out[where[j]] = it->second;
-    }
+    ASSIGN_OR_RETURN(auto vs, Load(missing));
+    for (size_t j = 0; j < where.size(); j++) out[where[j]] = std::move(vs[j]);
     return out;
   }
 
   Result<std::vector<KeyValue>> Scan(std::string_view begin, std::string_view end,
                                      size_t limit) override {
-    RETURN_IF_ERROR(Start());
+    return DoScan(begin, end, limit, /*record=*/true);
+  }
+  Result<std::vector<KeyValue>> SnapshotScan(std::string_view begin, std::string_view end,
+                                             size_t limit) override {
+    return DoScan(begin, end, limit, /*record=*/false);
+  }
+
+  void Put(std::string_view key, std::string_view value) override { writes_.Put(key, value); }
+  void Delete(std::string_view key) override { writes_.Delete(key); }
+  Status Increment(std::string_view key, const std::vector<int64_t>& deltas,
+                   bool erase_at_zero) override {
+    RETURN_IF_ERROR(CheckOpen());
+    return writes_.AddIncrement(key, deltas, erase_at_zero);
+  }
+
+  Status Validate() override {
+    // One statement is one snapshot: nothing to check.
+    if (done_ || round_trips_ <= 1) return Status::OK();
+    return CheckReads();
+  }
+
+  Status Commit() override {
+    RETURN_IF_ERROR(CheckOpen());
+    done_ = true;
+    if (read_only_ && !writes_.empty()) {
+      return Status::Internal("postgres: write in a read-only transaction");
+    }
+    if (writes_.empty()) {
+      Status s = round_trips_ <= 1 ? Status::OK() : CheckReads();
+      EndReadWrite();
+      return s;
+    }
+    return CommitScript();
+  }
+
+ private:
+  struct Page {  // one scanned page: the query's bounds and what it returned
+    std::string begin, end;
+    size_t limit;
+    std::string seen;  // "hexkey:xmin,..." of the rows
+  };
+
+  Status CheckOpen() const {
+    return done_ ? Status::Internal("postgres: transaction used after Commit") : Status::OK();
+  }
+
+  int64_t BudgetMs() const {
+    const int64_t cap = sh_->pool.options().io_timeout_ms;
+    if (clock_ == nullptr || deadline_.is_never()) return cap;
+    return deadline_.RemainingMillis(*clock_, cap);
+  }
+
+  // The connection for the next statement, with the statements prepared once the table
+  // exists (table_ says whether it does: before `strata format` every read is of an empty
+  // store). A read-only transaction takes a pooled connection per statement (`scratch` keeps
+  // it for the call). A read-write one holds one connection from its first statement, inside
+  // a READ COMMITTED transaction whose id it knows (txid_current), so that a COMMIT whose reply
+  // is lost can be looked up; it takes no lock until its commit script.
+  Result<PgConn*> Conn(std::optional<PgPool::Handle>* scratch) {
+    if (!read_only_ && conn_) return &**conn_;
+    int64_t budget = BudgetMs();
+    if (budget <= 0) return Status::Timeout("postgres: deadline passed");
+    ASSIGN_OR_RETURN(PgPool::Handle h, sh_->pool.Acquire(budget));
+    RETURN_IF_ERROR(sh_->CheckTable(*h, BudgetMs()));
+    table_ = sh_->table_ready.load(std::memory_order_acquire);
+    if (table_ && !h->prepared()) RETURN_IF_ERROR(h->Prepare(BudgetMs()));
+    if (read_only_) {
+      scratch->emplace(std::move(h));
+      return &***scratch;
+    }
+    // in_txn first: if the BEGIN fails half-way, the pool drops the connection.
+    h->in_txn = true;
+    ASSIGN_OR_RETURN(PgResult r, h->ExecScript("BEGIN ISOLATION LEVEL READ COMMITTED; "
+                                               "SELECT txid_current()",
+                                               BudgetMs()));
+    if (PQntuples(r.get()) == 1) xid_ = std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
+    conn_.emplace(std::move(h));
+    return &**conn_;
+  }
+
+  // Remembers the version a read saw ("" = absent); the same key seen with two versions means
+  // the reads straddle a commit.
+  Status Saw(const std::string& key, std::string version) {
+    auto [it, inserted] = seen_.try_emplace(key, std::move(version));
+    if (!inserted && it->second != version) {
+      return Status::Conflict("postgres: a key changed between two reads of one transaction");
+    }
+    return Status::OK();
+  }
+
+  // Stored values of `keys` (no pending writes among them), in one round trip.
+  Result<std::vector<std::optional<std::string>>> Load(const std::vector<std::string>& keys) {
+    std::vector<std::optional<std::string>> out(keys.size());
+    std::optional<PgPool::Handle> scratch;
+    ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
+    if (table_) {
+      round_trips_++;
+      std::map<std::string, std::pair<std::string, std::string>, std::less<>> found;
+      if (keys.size() == 1) {
+        ASSIGN_OR_RETURN(PgResult r, h->ExecPrepared(kPgGet, {keys[0]}, BudgetMs()));
+        if (PQntuples(r.get()) == 1) {
+          found.emplace(keys[0], std::make_pair(Cell(r.get(), 0, 0), Cell(r.get(), 0, 1)));
+        }
+      } else {
+        std::string sql = "SELECT k, v, xmin::text FROM kv WHERE k IN (";
+        std::vector<std::string_view> params;
+        for (size_t i = 0; i < keys.size(); i++) {
+          sql += (i ? ", $" : "$") + std::to_string(i + 1);
+          params.push_back(keys[i]);
+        }
+        sql += ")";
+        ASSIGN_OR_RETURN(PgResult r, h->Exec(sql, params, BudgetMs()));
+        for (int row = 0; row < PQntuples(r.get()); row++) {
+          found.emplace(Cell(r.get(), row, 0),
+                        std::make_pair(Cell(r.get(), row, 1), Cell(r.get(), row, 2)));
+        }
+      }
+      for (size_t i = 0; i < keys.size(); i++) {
+        auto it = found.find(keys[i]);
+        std::string version;
+        if (it != found.end()) {  // copied: a key may be asked for twice
+          out[i] = it->second.first;
+          version = it->second.second;
+        }
+        RETURN_IF_ERROR(Saw(keys[i], std::move(version)));
+      }
+    } else {
+      for (const auto& k : keys) RETURN_IF_ERROR(Saw(k, ""));
+    }
+    for (size_t i = 0; i < keys.size(); i++) {
+      if (auto inc = writes_.TakeIncrement(keys[i])) {
+        writes_.Materialize(keys[i], out[i], *inc);
+        out[i] = *writes_.Find(keys[i]);
+      }
+    }
+    return out;
+  }
+
+  Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end, size_t limit,
+                                       bool record) {
+    RETURN_IF_ERROR(CheckOpen());
+    {
+      // Pending increments inside the range become ordinary writes (read, then added).
+      auto incs = writes_.TakeIncrementsIn(begin, end);
+      if (!incs.empty()) {
+        std::vector<std::string> keys;
+        for (const auto& [k, inc] : incs) keys.push_back(k);
+        ASSIGN_OR_RETURN(auto vs, Load(keys));
+        for (size_t i = 0; i < incs.size(); i++) {
+          writes_.Materialize(incs[i].first, vs[i], incs[i].second);
+        }
+      }
+    }
     auto fetch = [&](std::string_view b, std::string_view e,
                      size_t n) -> Result<std::vector<KeyValue>> {
       std::vector<KeyValue> page;
-      if (!table_) return page;
-      std::string lim = Int8(static_cast<int64_t>(n));
-      auto r = e.empty() ? (*conn_)->ExecPrepared(kPgScanOpen, {b, lim}, BudgetMs())
-                         : (*conn_)->ExecPrepared(kPgScan, {b, e, lim}, BudgetMs());
-      RETURN_IF_ERROR(r.status());
-      for (int row = 0; row < PQntuples(r->get()); row++) {
-        page.push_back({Cell(r->get(), row, 0), Cell(r->get(), row, 1)});
+      std::optional<PgPool::Handle> scratch;
+      ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
+      Page rec{std::string(b), std::string(e), n, ""};
+      if (table_) {
+        round_trips_++;
+        std::string lim = Int8(static_cast<int64_t>(n));
+        auto r = e.empty() ? h->ExecPrepared(kPgScanOpen, {b, lim}, BudgetMs())
+                           : h->ExecPrepared(kPgScan, {b, e, lim}, BudgetMs());
+        RETURN_IF_ERROR(r.status());
+        for (int row = 0; row < PQntuples(r->get()); row++) {
+          page.push_back({Cell(r->get(), row, 0), Cell(r->get(), row, 1)});
+          if (record) {
+            if (row) rec.seen += ',';
+            rec.seen += HexOf(page.back().key) + ":" + Cell(r->get(), row, 2);
+          }
+        }
       }
+      if (record) pages_.push_back(std::move(rec));
       return page;
     };
     return writes_.MergedScan(begin, end, limit, fetch);
   }
 
-  void Put(std::string_view key, std::string_view value) override { writes_.Put(key, value); }
-  void Delete(std::string_view key) override { writes_.Delete(key); }
-
-  Status Commit() override {
-    if (done_) return Status::Internal("postgres: transaction used after Commit");
-    if (read_only_ && !writes_.empty()) {
-      done_ = true;
-      return Status::Internal("postgres: write in a read-only transaction");
+  // A read-write transaction that wrote nothing: its server transaction ends (it changed
+  // nothing, so COMMIT and ROLLBACK are alike).
+  void EndReadWrite() {
+    if (conn_ && !(*conn_)->broken() && (*conn_)->ExecScript("COMMIT", BudgetMs()).ok()) {
+      (*conn_)->in_txn = false;
     }
-    if (!conn_ && writes_.empty()) {
-      done_ = true;
-      return Status::OK();
-    }
-    RETURN_IF_ERROR(Start());
-    done_ = true;
-    bool created = false;
-    if (!writes_.empty() && !table_) {
-      // The first write to this database (strata format): the table comes with it. If another
-      // client created it since this transaction began, its reads saw nothing that SSI
-      // tracked: start again.
-      RETURN_IF_ERROR(sh_->CheckTable(**conn_, BudgetMs()));
-      if (sh_->table_ready.load(std::memory_order_acquire)) {
-        return Status::Conflict("postgres: the kv table appeared during the transaction");
-      }
-      RETURN_IF_ERROR((*conn_)->Exec(kCreateTable, {}, BudgetMs()).status());
-      RETURN_IF_ERROR((*conn_)->Prepare(BudgetMs()));
-      created = true;
-    }
-    for (const auto& [k, v] : writes_.entries()) {
-      auto r = v ? (*conn_)->ExecPrepared(kPgPut, {k, *v}, BudgetMs())
-                 : (*conn_)->ExecPrepared(kPgDel, {k}, BudgetMs());
-      RETURN_IF_ERROR(r.status());
-    }
-    // Our transaction id, so that a COMMIT whose reply is lost can be looked up afterwards.
-    ASSIGN_OR_RETURN(PgResult xr, (*conn_)->Exec("SELECT txid_current()", {}, BudgetMs()));
-    int64_t xid = 0;
-    if (PQntuples(xr.get()) == 1 && PQgetlength(xr.get(), 0, 0) == 8) {
-      for (int i = 0; i < 8; i++) xid = (xid << 8) | uint8_t(PQgetvalue(xr.get(), 0, 0)[i]);
-    }
-    Status s = End(/*commit=*/true);
-    if (s.Is(Code::kOutcomeUnknown) && xid != 0) s = Resolve(xid, s);
-    if (s.ok() && created) sh_->table_ready.store(true, std::memory_order_release);
-    return s;
+    conn_.reset();
   }
 
- private:
-  int64_t BudgetMs() const {
-    const int64_t cap = sh_->pool.options().io_timeout_ms;
-    if (clock_ == nullptr || deadline_.is_never()) return cap;
-    return deadline_.RemainingMillis(*clock_, cap);
+  // One SQL condition that is true when anything read has changed since.
+  std::string Changed() const {
+    std::string c;
+    auto add = [&c](const std::string& cond) { c += (c.empty() ? "(" : " OR (") + cond + ")"; };
+    for (const auto& [k, version] : seen_) {
+      std::string q = "SELECT xmin::text FROM kv WHERE k = " + Lit(k);
+      add("(" + q + ") IS DISTINCT FROM " + (version.empty() ? "NULL" : TextLit(version)));
+    }
+    for (const auto& p : pages_) {
+      std::string q = "SELECT coalesce(string_agg(encode(k, 'hex') || ':' || xmin::text, ',' "
+                      "ORDER BY k), '') FROM (SELECT k, xmin FROM kv WHERE k >= " + Lit(p.begin);
+      if (!p.end.empty()) q += " AND k < " + Lit(p.end);
+      q += " ORDER BY k LIMIT " + std::to_string(p.limit) + ") AS page";
+      add("(" + q + ") <> " + TextLit(p.seen));
+    }
+    return c.empty() ? "false" : c;
+  }
+
+  // Read-only (or nothing to write): are all the reads still current, at one instant?
+  Status CheckReads() {
+    std::optional<PgPool::Handle> scratch;
+    ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
+    if (!table_) return Status::OK();  // nothing was there, nothing was read
+    ASSIGN_OR_RETURN(PgResult r, h->ExecScript("SELECT " + Changed(), BudgetMs()));
+    if (PQntuples(r.get()) == 1 && std::string_view(PQgetvalue(r.get(), 0, 0)) == "f") {
+      return Status::OK();
+    }
+    return Status::Conflict("postgres: what the transaction read changed");
+  }
+
+  // The commit script: lock, check, write, commit; one round trip.
+  Status CommitScript() {
+    std::optional<PgPool::Handle> scratch;
+    ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
+    std::string sql;
+    const bool create = !table_;
+    // The first write to this database (strata format): the table comes with it. Reads made
+    // before it existed were of nothing, and are checked against it like any other.
+    if (create) sql += kCreateTable + std::string(";");
+    sql += "SELECT pg_advisory_xact_lock(6076154311116935254);";
+    if (!seen_.empty() || !pages_.empty()) {
+      sql += "DO $strata$ BEGIN IF " + Changed() +
+             " THEN RAISE EXCEPTION 'strata: read set changed' USING ERRCODE = '40001'; "
+             "END IF; END $strata$;";
+    }
+    std::string puts, dels;
+    for (const auto& [k, v] : writes_.entries()) {
+      if (v) {
+        puts += (puts.empty() ? "" : ", ") + ("(" + Lit(k) + ", " + Lit(*v) + ")");
+      } else {
+        dels += (dels.empty() ? "" : ", ") + Lit(k);
+      }
+    }
+    if (!puts.empty()) {
+      sql += "INSERT INTO kv (k, v) VALUES " + puts +
+             " ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;";
+    }
+    if (!dels.empty()) sql += "DELETE FROM kv WHERE k IN (" + dels + ");";
+    for (const auto& [k, inc] : writes_.increments()) sql += IncrementSql(k, inc);
+    sql += "COMMIT";
+    Result<PgResult> r = h->ExecScript(sql, BudgetMs());
+    Status s = r.status();
+    if (r.ok()) {
+      h->in_txn = false;
+      // COMMIT of a transaction that failed earlier answers ROLLBACK: not applied.
+      if (std::string_view(PQcmdStatus(r->get())) == "ROLLBACK") {
+        s = Status::Conflict("postgres: the transaction was rolled back");
+      }
+    } else if (h->broken()) {
+      // The script may or may not have reached its COMMIT: ask the server by transaction id.
+      s = Status(Code::kOutcomeUnknown, "postgres: commit outcome unknown, the connection "
+                                        "failed: " + std::string(s.message()));
+      if (xid_ != 0) s = Resolve(xid_, s);
+    } else if (h->ExecScript("ROLLBACK", 2000).ok()) {
+      // An error stopped the script before its COMMIT: nothing was applied.
+      h->in_txn = false;
+    }
+    conn_.reset();  // the pool drops it unless the transaction ended cleanly
+    if (s.ok() && create) sh_->table_ready.store(true, std::memory_order_release);
+    return s;
   }
 
   // After a COMMIT whose reply was lost (the server restarted, the connection broke): asks the
@@ -203,48 +414,27 @@ class PgTxn : public Transaction {
     return unknown;
   }
 
-  // Takes a connection and opens the PostgreSQL transaction (once).
-  Status Start() {
-    if (done_) return Status::Internal("postgres: transaction used after Commit");
-    if (conn_) return Status::OK();
-    int64_t budget = BudgetMs();
-    if (budget <= 0) return Status::Timeout("postgres: deadline passed");
-    ASSIGN_OR_RETURN(PgPool::Handle h, sh_->pool.Acquire(budget));
-    RETURN_IF_ERROR(sh_->CheckTable(*h, BudgetMs()));
-    table_ = sh_->table_ready.load(std::memory_order_acquire);
-    if (table_ && !h->prepared()) RETURN_IF_ERROR(h->Prepare(BudgetMs()));
-    // in_txn first: if the BEGIN/lock fails half-way, the pool drops the connection.
-    h->in_txn = true;
-    RETURN_IF_ERROR(h->ExecScript(read_only_ ? kBeginReadOnly : kBeginWriter, BudgetMs()).status());
-    conn_.emplace(std::move(h));
-    return Status::OK();
-  }
-
-  // COMMIT or ROLLBACK, and gives the connection back. A lost connection during COMMIT leaves
-  // the outcome unknown.
-  Status End(bool commit) {
-    if (!conn_) return Status::OK();
-    PgConn& c = **conn_;
-    Status s;
-    if (!c.broken()) {
-      auto r = c.Exec(commit ? "COMMIT" : "ROLLBACK", {}, commit ? BudgetMs() : 2000);
-      s = r.status();
-      if (s.ok()) {
-        c.in_txn = false;
-        // COMMIT of a transaction that failed earlier answers ROLLBACK: not applied.
-        if (commit && std::string_view(PQcmdStatus(r->get())) == "ROLLBACK") {
-          s = Status::Conflict("postgres: the transaction was rolled back");
-        }
-      } else if (commit && c.broken()) {
-        s = Status(
-            Code::kOutcomeUnknown,
-            "postgres: commit outcome unknown, the connection failed: " + std::string(s.message()));
-      }
-    } else if (commit) {
-      s = Status::Unavailable("postgres: the connection failed during the transaction");
+  // Adds inc.deltas to the 8-byte big-endian signed fields of k's value on the server (an
+  // absent value or one of another length counts as zeros); erase_at_zero deletes an all-zero
+  // result. The key is not read by the client, so concurrent increments never conflict.
+  static std::string IncrementSql(const std::string& k, const WriteBuffer::Increment& inc) {
+    const size_t n = inc.deltas.size();
+    std::string fresh, sum;
+    for (size_t f = 0; f < n; f++) {
+      const std::string d = std::to_string(inc.deltas[f]) + "::bigint";
+      fresh += (f ? " || " : "") + ("int8send(" + d + ")");
+      sum += (f ? " || " : "") + ("int8send((('x' || encode(substring(kv.v from " +
+                                  std::to_string(8 * f + 1) + " for 8), 'hex'))::bit(64)::bigint + " +
+                                  d + "))");
     }
-    conn_.reset();  // the pool drops it unless the transaction ended cleanly
-    return s;
+    std::string sql = "INSERT INTO kv (k, v) VALUES (" + Lit(k) + ", " + fresh +
+                      ") ON CONFLICT (k) DO UPDATE SET v = CASE WHEN length(kv.v) = " +
+                      std::to_string(8 * n) + " THEN " + sum + " ELSE EXCLUDED.v END;";
+    if (inc.erase_at_zero) {
+      sql += "DELETE FROM kv WHERE k = " + Lit(k) + " AND v = " + Lit(std::string(8 * n, '\0')) +
+             ";";
+    }
+    return sql;
   }
 
   std::shared_ptr<PgShared> sh_;
@@ -252,8 +442,12 @@ class PgTxn : public Transaction {
   Deadline deadline_ = Deadline::Never();
   Clock* clock_ = nullptr;
   bool done_ = false;
-  bool table_ = false;  // the kv table existed when this transaction began
-  std::optional<PgPool::Handle> conn_;
+  bool table_ = false;  // the kv table existed at the latest read
+  int round_trips_ = 0;  // reads sent to the server
+  std::optional<PgPool::Handle> conn_;  // read-write: the connection inside BEGIN
+  int64_t xid_ = 0;                     // read-write: its transaction id
+  std::map<std::string, std::string, std::less<>> seen_;  // key -> xmin seen ("" = absent)
+  std::vector<Page> pages_;                                // scanned pages (read set)
   WriteBuffer writes_;
 };
 

@@ -60,7 +60,7 @@ KvEngineFactory PostgresFactory() {
     return std::shared_ptr<KvEngine>(std::move(kv));
   };
   f.skip_reason = SkipReason;
-  f.serializes_writers = true;  // one writer at a time per database (postgres_kv.h)
+  // Optimistic: read-write transactions run side by side (postgres_kv.h).
   return f;
 }
 
