@@ -104,49 +104,62 @@ Status PgConn::ErrorOf(const PGresult* r, const std::string& what) {
   return s;
 }
 
-Result<PgResult> PgConn::Wait(int64_t timeout_ms, const std::string& what) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+Status PgConn::Flush(std::chrono::steady_clock::time_point deadline, const std::string& what) {
   // Flush what is queued (non-blocking mode).
   while (true) {
     int f = PQflush(conn_);
-    if (f == 0) break;
+    if (f == 0) return Status::OK();
     if (f < 0) {
       broken_ = true;
       return Status::Unavailable(where_ + ": " + what + ": " + OneLine(PQerrorMessage(conn_)));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      broken_ = true;
+      return Status::Timeout(where_ + ": " + what + ": could not send within the deadline");
     }
     pollfd p{PQsocket(conn_), POLLOUT | POLLIN, 10};
     poll(&p, 1, 10);
     if (p.revents & POLLIN) PQconsumeInput(conn_);
   }
+}
+
+Result<PGresult*> PgConn::Next(std::chrono::steady_clock::time_point deadline, int64_t timeout_ms,
+                               const std::string& what) {
+  while (PQisBusy(conn_)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      // Cancel, and never reuse the connection: its state is unknown.
+      if (PGcancel* c = PQgetCancel(conn_)) {
+        char err[128];
+        PQcancel(c, err, sizeof(err));
+        PQfreeCancel(c);
+      }
+      broken_ = true;
+      return Status::Timeout(where_ + ": " + what + ": no reply within " +
+                             std::to_string(timeout_ms) + " ms");
+    }
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    int n = poll(&p, 1, static_cast<int>(left));
+    if (n < 0 && errno != EINTR) {
+      broken_ = true;
+      return Status::Unavailable(where_ + ": poll: " + std::strerror(errno));
+    }
+    if (n > 0 && PQconsumeInput(conn_) == 0) {
+      broken_ = true;
+      return Status::Unavailable(where_ + ": " + what + ": " + OneLine(PQerrorMessage(conn_)));
+    }
+  }
+  return PQgetResult(conn_);
+}
+
+Result<PgResult> PgConn::Wait(int64_t timeout_ms, const std::string& what) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  RETURN_IF_ERROR(Flush(deadline, what));
   PgResult last;
   while (true) {
-    while (PQisBusy(conn_)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - std::chrono::steady_clock::now())
-                      .count();
-      if (left <= 0) {
-        // Cancel, and never reuse the connection: its state is unknown.
-        if (PGcancel* c = PQgetCancel(conn_)) {
-          char err[128];
-          PQcancel(c, err, sizeof(err));
-          PQfreeCancel(c);
-        }
-        broken_ = true;
-        return Status::Timeout(where_ + ": " + what + ": no reply within " +
-                               std::to_string(timeout_ms) + " ms");
-      }
-      pollfd p{PQsocket(conn_), POLLIN, 0};
-      int n = poll(&p, 1, static_cast<int>(left));
-      if (n < 0 && errno != EINTR) {
-        broken_ = true;
-        return Status::Unavailable(where_ + ": poll: " + std::strerror(errno));
-      }
-      if (n > 0 && PQconsumeInput(conn_) == 0) {
-        broken_ = true;
-        return Status::Unavailable(where_ + ": " + what + ": " + OneLine(PQerrorMessage(conn_)));
-      }
-    }
-    PGresult* r = PQgetResult(conn_);
+    ASSIGN_OR_RETURN(PGresult * r, Next(deadline, timeout_ms, what));
     if (r == nullptr) break;
     // Keep the first error (a later result cannot fix it), else the last result.
     if (!last || PQresultStatus(last.get()) != PGRES_FATAL_ERROR)
@@ -161,6 +174,62 @@ Result<PgResult> PgConn::Wait(int64_t timeout_ms, const std::string& what) {
   ExecStatusType st = PQresultStatus(last.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ErrorOf(last.get(), what);
   return last;
+}
+
+Status PgConn::Pipeline(const std::vector<std::vector<std::string>>& groups, int64_t timeout_ms,
+                        std::vector<PgResult>* results) {
+  results->clear();
+  if (!PQenterPipelineMode(conn_)) {
+    return Status::Internal(where_ + ": cannot enter pipeline mode: " +
+                            OneLine(PQerrorMessage(conn_)));
+  }
+  auto sent_failed = [&]() {
+    broken_ = true;  // half a pipeline sent: never reuse the connection
+    return Status::Unavailable(where_ + ": " + OneLine(PQerrorMessage(conn_)));
+  };
+  for (const auto& group : groups) {
+    for (const auto& sql : group) {
+      if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)) {
+        return sent_failed();
+      }
+    }
+    if (!PQpipelineSync(conn_)) return sent_failed();
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const std::string what = "pipeline";
+  RETURN_IF_ERROR(Flush(deadline, what));
+  Status first;
+  for (const auto& group : groups) {
+    for (size_t q = 0; q < group.size(); q++) {
+      // One query: its result, then a null that ends it.
+      PgResult mine;
+      while (true) {
+        ASSIGN_OR_RETURN(PGresult * r, Next(deadline, timeout_ms, what));
+        if (r == nullptr) break;
+        if (!mine) {
+          mine.reset(r);
+        } else {
+          PQclear(r);
+        }
+      }
+      if (!mine) {
+        broken_ = true;
+        return Status::Unavailable(where_ + ": " + what + ": " + OneLine(PQerrorMessage(conn_)));
+      }
+      ExecStatusType st = PQresultStatus(mine.get());
+      if (first.ok() && st == PGRES_FATAL_ERROR) first = ErrorOf(mine.get(), group[q].substr(0, 40));
+      results->push_back(std::move(mine));
+    }
+    ASSIGN_OR_RETURN(PGresult * sync, Next(deadline, timeout_ms, what));
+    if (sync == nullptr || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+      if (sync) PQclear(sync);
+      broken_ = true;
+      return Status::IOError(where_ + ": pipeline out of step");
+    }
+    PQclear(sync);
+  }
+  if (!PQexitPipelineMode(conn_)) broken_ = true;
+  return first;
 }
 
 Result<PgResult> PgConn::Exec(const std::string& sql, const std::vector<std::string_view>& params,

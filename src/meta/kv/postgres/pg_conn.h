@@ -19,6 +19,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -59,6 +60,14 @@ class PgConn {
   // Several statements without parameters in one round trip (simple query protocol); the
   // result of the last one, or the first error.
   Result<PgResult> ExecScript(const std::string& sql, int64_t timeout_ms);
+  // Statements without parameters in one round trip (libpq pipeline mode, extended protocol:
+  // one statement per string), a sync after each group. The server runs group after group and
+  // answers each group as soon as it is done: what an earlier group returned (a transaction
+  // id) reaches the client before a later group runs. `results` gets every statement's result
+  // in order (PGRES_PIPELINE_ABORTED for those skipped after an error in their group). Returns
+  // the first statement error, or a connection error (then broken()).
+  Status Pipeline(const std::vector<std::vector<std::string>>& groups, int64_t timeout_ms,
+                  std::vector<PgResult>* results);
   Result<PgResult> ExecPrepared(PgStmt stmt, const std::vector<std::string_view>& params,
                                 int64_t timeout_ms);
   // Prepares the statements on this connection (after the table exists).
@@ -77,6 +86,10 @@ class PgConn {
  private:
   PgConn(PGconn* c, std::string where) : conn_(c), where_(std::move(where)) {}
   Result<PgResult> Wait(int64_t timeout_ms, const std::string& what);
+  Status Flush(std::chrono::steady_clock::time_point deadline, const std::string& what);
+  // The next result once it has arrived (null: the current query is done).
+  Result<PGresult*> Next(std::chrono::steady_clock::time_point deadline, int64_t timeout_ms,
+                         const std::string& what);
   Status ErrorOf(const PGresult* r, const std::string& what);
 
   PGconn* conn_;

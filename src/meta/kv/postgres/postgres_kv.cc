@@ -84,13 +84,6 @@ std::string HexOf(std::string_view bytes) { return Lit(bytes).substr(3, bytes.si
 class PgTxn : public Transaction {
  public:
   PgTxn(std::shared_ptr<PgShared> sh, bool read_only) : sh_(std::move(sh)), read_only_(read_only) {}
-  ~PgTxn() override {
-    // Abandoned (or its commit skipped): end the server's transaction; a ROLLBACK that fails
-    // leaves in_txn set, and the pool drops the connection.
-    if (conn_ && !(*conn_)->broken() && (*conn_)->ExecScript("ROLLBACK", 2000).ok()) {
-      (*conn_)->in_txn = false;
-    }
-  }
 
   void SetDeadline(const Deadline& deadline, Clock* clock) override {
     deadline_ = deadline;
@@ -146,11 +139,7 @@ class PgTxn : public Transaction {
     if (read_only_ && !writes_.empty()) {
       return Status::Internal("postgres: write in a read-only transaction");
     }
-    if (writes_.empty()) {
-      Status s = round_trips_ <= 1 ? Status::OK() : CheckReads();
-      EndReadWrite();
-      return s;
-    }
+    if (writes_.empty()) return round_trips_ <= 1 ? Status::OK() : CheckReads();
     return CommitScript();
   }
 
@@ -171,32 +160,19 @@ class PgTxn : public Transaction {
     return deadline_.RemainingMillis(*clock_, cap);
   }
 
-  // The connection for the next statement, with the statements prepared once the table
-  // exists (table_ says whether it does: before `strata format` every read is of an empty
-  // store). A read-only transaction takes a pooled connection per statement (`scratch` keeps
-  // it for the call). A read-write one holds one connection from its first statement, inside
-  // a READ COMMITTED transaction whose id it knows (txid_current), so that a COMMIT whose reply
-  // is lost can be looked up; it takes no lock until its commit script.
+  // A pooled connection for the next statement (`scratch` keeps it for the call), with the
+  // statements prepared once the table exists (table_ says whether it does: before `strata
+  // format` every read is of an empty store). No transaction holds a connection between
+  // statements: reads are single statements, the commit one pipeline.
   Result<PgConn*> Conn(std::optional<PgPool::Handle>* scratch) {
-    if (!read_only_ && conn_) return &**conn_;
     int64_t budget = BudgetMs();
     if (budget <= 0) return Status::Timeout("postgres: deadline passed");
     ASSIGN_OR_RETURN(PgPool::Handle h, sh_->pool.Acquire(budget));
     RETURN_IF_ERROR(sh_->CheckTable(*h, BudgetMs()));
     table_ = sh_->table_ready.load(std::memory_order_acquire);
     if (table_ && !h->prepared()) RETURN_IF_ERROR(h->Prepare(BudgetMs()));
-    if (read_only_) {
-      scratch->emplace(std::move(h));
-      return &***scratch;
-    }
-    // in_txn first: if the BEGIN fails half-way, the pool drops the connection.
-    h->in_txn = true;
-    ASSIGN_OR_RETURN(PgResult r, h->ExecScript("BEGIN ISOLATION LEVEL READ COMMITTED; "
-                                               "SELECT txid_current()",
-                                               BudgetMs()));
-    if (PQntuples(r.get()) == 1) xid_ = std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
-    conn_.emplace(std::move(h));
-    return &**conn_;
+    scratch->emplace(std::move(h));
+    return &***scratch;
   }
 
   // Remembers the version a read saw ("" = absent); the same key seen with two versions means
@@ -298,15 +274,6 @@ class PgTxn : public Transaction {
     return writes_.MergedScan(begin, end, limit, fetch);
   }
 
-  // A read-write transaction that wrote nothing: its server transaction ends (it changed
-  // nothing, so COMMIT and ROLLBACK are alike).
-  void EndReadWrite() {
-    if (conn_ && !(*conn_)->broken() && (*conn_)->ExecScript("COMMIT", BudgetMs()).ok()) {
-      (*conn_)->in_txn = false;
-    }
-    conn_.reset();
-  }
-
   // One SQL condition that is true when anything read has changed since.
   std::string Changed() const {
     std::string c;
@@ -337,20 +304,22 @@ class PgTxn : public Transaction {
     return Status::Conflict("postgres: what the transaction read changed");
   }
 
-  // The commit script: lock, check, write, commit; one round trip.
+  // The commit: one round trip, a pipeline of two groups. The first opens the transaction and
+  // learns its id (answered before the second runs, so a lost COMMIT reply can be looked up);
+  // the second takes the lock, checks the reads, writes and commits.
   Status CommitScript() {
     std::optional<PgPool::Handle> scratch;
     ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
-    std::string sql;
+    std::vector<std::string> work;
     const bool create = !table_;
     // The first write to this database (strata format): the table comes with it. Reads made
     // before it existed were of nothing, and are checked against it like any other.
-    if (create) sql += kCreateTable + std::string(";");
-    sql += "SELECT pg_advisory_xact_lock(6076154311116935254);";
+    if (create) work.push_back(kCreateTable);
+    work.push_back("SELECT pg_advisory_xact_lock(6076154311116935254)");
     if (!seen_.empty() || !pages_.empty()) {
-      sql += "DO $strata$ BEGIN IF " + Changed() +
-             " THEN RAISE EXCEPTION 'strata: read set changed' USING ERRCODE = '40001'; "
-             "END IF; END $strata$;";
+      work.push_back("DO $strata$ BEGIN IF " + Changed() +
+                     " THEN RAISE EXCEPTION 'strata: read set changed' USING ERRCODE = '40001'; "
+                     "END IF; END $strata$");
     }
     std::string puts, dels;
     for (const auto& [k, v] : writes_.entries()) {
@@ -361,30 +330,44 @@ class PgTxn : public Transaction {
       }
     }
     if (!puts.empty()) {
-      sql += "INSERT INTO kv (k, v) VALUES " + puts +
-             " ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;";
+      work.push_back("INSERT INTO kv (k, v) VALUES " + puts +
+                     " ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v");
     }
-    if (!dels.empty()) sql += "DELETE FROM kv WHERE k IN (" + dels + ");";
-    for (const auto& [k, inc] : writes_.increments()) sql += IncrementSql(k, inc);
-    sql += "COMMIT";
-    Result<PgResult> r = h->ExecScript(sql, BudgetMs());
-    Status s = r.status();
-    if (r.ok()) {
+    if (!dels.empty()) work.push_back("DELETE FROM kv WHERE k IN (" + dels + ")");
+    for (const auto& [k, inc] : writes_.increments()) AddIncrementSql(k, inc, &work);
+    work.push_back("COMMIT");
+    h->in_txn = true;  // until COMMIT or ROLLBACK is seen to end it: else the pool drops it
+    std::vector<PgResult> results;
+    Status s = h->Pipeline({{"BEGIN ISOLATION LEVEL READ COMMITTED", "SELECT txid_current()"},
+                            std::move(work)},
+                           BudgetMs(), &results);
+    int64_t xid = 0;
+    if (results.size() >= 2 && PQresultStatus(results[1].get()) == PGRES_TUPLES_OK &&
+        PQntuples(results[1].get()) == 1) {
+      xid = std::strtoll(PQgetvalue(results[1].get(), 0, 0), nullptr, 10);
+    }
+    if (s.ok()) {
       h->in_txn = false;
       // COMMIT of a transaction that failed earlier answers ROLLBACK: not applied.
-      if (std::string_view(PQcmdStatus(r->get())) == "ROLLBACK") {
+      if (std::string_view(PQcmdStatus(results.back().get())) == "ROLLBACK") {
         s = Status::Conflict("postgres: the transaction was rolled back");
       }
+    } else if (h->broken() && xid == 0 && !s.Is(Code::kTimeout)) {
+      // The connection closed before the first group was answered. The server answers (and
+      // flushes) it before it reads the second group, and a closing server's last bytes still
+      // arrive: so it never ran the second group (the usual case: a backend ended by a server
+      // restart while its connection sat in the pool). Nothing applied; RunTxn retries.
+      s = Status::Unavailable("postgres: the connection failed before the transaction began: " +
+                              std::string(s.message()));
     } else if (h->broken()) {
-      // The script may or may not have reached its COMMIT: ask the server by transaction id.
+      // The pipeline may or may not have reached its COMMIT: ask the server by transaction id.
       s = Status(Code::kOutcomeUnknown, "postgres: commit outcome unknown, the connection "
                                         "failed: " + std::string(s.message()));
-      if (xid_ != 0) s = Resolve(xid_, s);
-    } else if (h->ExecScript("ROLLBACK", 2000).ok()) {
-      // An error stopped the script before its COMMIT: nothing was applied.
+      if (xid != 0) s = Resolve(xid, s);
+    } else if (!h->InTransactionBlock() || h->ExecScript("ROLLBACK", 2000).ok()) {
+      // An error stopped the pipeline before its COMMIT: nothing was applied.
       h->in_txn = false;
     }
-    conn_.reset();  // the pool drops it unless the transaction ended cleanly
     if (s.ok() && create) sh_->table_ready.store(true, std::memory_order_release);
     return s;
   }
@@ -417,7 +400,8 @@ class PgTxn : public Transaction {
   // Adds inc.deltas to the 8-byte big-endian signed fields of k's value on the server (an
   // absent value or one of another length counts as zeros); erase_at_zero deletes an all-zero
   // result. The key is not read by the client, so concurrent increments never conflict.
-  static std::string IncrementSql(const std::string& k, const WriteBuffer::Increment& inc) {
+  static void AddIncrementSql(const std::string& k, const WriteBuffer::Increment& inc,
+                              std::vector<std::string>* out) {
     const size_t n = inc.deltas.size();
     std::string fresh, sum;
     for (size_t f = 0; f < n; f++) {
@@ -427,14 +411,13 @@ class PgTxn : public Transaction {
                                   std::to_string(8 * f + 1) + " for 8), 'hex'))::bit(64)::bigint + " +
                                   d + "))");
     }
-    std::string sql = "INSERT INTO kv (k, v) VALUES (" + Lit(k) + ", " + fresh +
-                      ") ON CONFLICT (k) DO UPDATE SET v = CASE WHEN length(kv.v) = " +
-                      std::to_string(8 * n) + " THEN " + sum + " ELSE EXCLUDED.v END;";
+    out->push_back("INSERT INTO kv (k, v) VALUES (" + Lit(k) + ", " + fresh +
+                   ") ON CONFLICT (k) DO UPDATE SET v = CASE WHEN length(kv.v) = " +
+                   std::to_string(8 * n) + " THEN " + sum + " ELSE EXCLUDED.v END");
     if (inc.erase_at_zero) {
-      sql += "DELETE FROM kv WHERE k = " + Lit(k) + " AND v = " + Lit(std::string(8 * n, '\0')) +
-             ";";
+      out->push_back("DELETE FROM kv WHERE k = " + Lit(k) + " AND v = " +
+                     Lit(std::string(8 * n, '\0')));
     }
-    return sql;
   }
 
   std::shared_ptr<PgShared> sh_;
@@ -444,8 +427,6 @@ class PgTxn : public Transaction {
   bool done_ = false;
   bool table_ = false;  // the kv table existed at the latest read
   int round_trips_ = 0;  // reads sent to the server
-  std::optional<PgPool::Handle> conn_;  // read-write: the connection inside BEGIN
-  int64_t xid_ = 0;                     // read-write: its transaction id
   std::map<std::string, std::string, std::less<>> seen_;  // key -> xmin seen ("" = absent)
   std::vector<Page> pages_;                                // scanned pages (read set)
   WriteBuffer writes_;
