@@ -37,6 +37,9 @@ struct PostgresKvOptions {
   int pool_size = 32;             // connections at most: one per FUSE thread in a request
   int connect_timeout_ms = 3000;  // an unreachable server fails within this
   int io_timeout_ms = 10000;      // one statement's reply
+  // Version cache of read-write transactions (postgres_kv.h): what this client last read or
+  // wrote, answered without a round trip and checked at commit. 0: off.
+  int cache_entries = 100000;
   Status Validate() const;
 };
 

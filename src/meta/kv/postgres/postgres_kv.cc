@@ -3,7 +3,10 @@
 #include <atomic>
 #include <map>
 #include <optional>
+#include <mutex>
+#include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "common/uri.h"
 #include "meta/kv/write_buffer.h"
@@ -50,8 +53,33 @@ class PgShared {
     return Status::OK();
   }
 
+  // The version cache: key -> (xmin seen or written, "" = absent; value). Cleared when full.
+  struct Cached {
+    std::string version;
+    std::optional<std::string> value;
+  };
+  bool CacheGet(const std::string& key, Cached* out) {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    auto it = cache.find(key);
+    if (it == cache.end()) return false;
+    *out = it->second;
+    return true;
+  }
+  void CachePut(const std::string& key, std::string version, std::optional<std::string> value) {
+    if (pool.options().cache_entries <= 0) return;
+    std::lock_guard<std::mutex> lock(cache_mu);
+    if (cache.size() >= static_cast<size_t>(pool.options().cache_entries)) cache.clear();
+    cache.insert_or_assign(key, Cached{std::move(version), std::move(value)});
+  }
+  void CacheDrop(const std::string& key) {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    cache.erase(key);
+  }
+
   PgPool pool;
   std::atomic<bool> table_ready{false};
+  std::mutex cache_mu;
+  std::unordered_map<std::string, Cached> cache;  // GUARDED_BY(cache_mu)
 };
 
 namespace {
@@ -127,9 +155,17 @@ class PgTxn : public Transaction {
     return writes_.AddIncrement(key, deltas, erase_at_zero);
   }
 
+  // Recorded as "absent" in the version cache once this transaction's writes are applied.
+  void HintAbsent(std::string_view key) override { absent_hints_.emplace_back(key); }
+  // Read as absent without a round trip unless the version cache knows better; the commit
+  // checks it like any read (a wrong belief conflicts).
+  void ExpectAbsent(std::string_view key) override {
+    if (!read_only_) expected_absent_.emplace(key);
+  }
+
   Status Validate() override {
-    // One statement is one snapshot: nothing to check.
-    if (done_ || round_trips_ <= 1) return Status::OK();
+    // One statement is one snapshot: nothing to check (cached reads are not).
+    if (done_ || (round_trips_ <= 1 && !cached_reads_)) return Status::OK();
     return CheckReads();
   }
 
@@ -139,7 +175,11 @@ class PgTxn : public Transaction {
     if (read_only_ && !writes_.empty()) {
       return Status::Internal("postgres: write in a read-only transaction");
     }
-    if (writes_.empty()) return round_trips_ <= 1 ? Status::OK() : CheckReads();
+    if (writes_.empty()) {
+      Status st = round_trips_ <= 1 && !cached_reads_ ? Status::OK() : CheckReads();
+      if (!st.ok()) ForgetReads();
+      return st;
+    }
     return CommitScript();
   }
 
@@ -180,49 +220,37 @@ class PgTxn : public Transaction {
   Status Saw(const std::string& key, std::string version) {
     auto [it, inserted] = seen_.try_emplace(key, std::move(version));
     if (!inserted && it->second != version) {
+      sh_->CacheDrop(key);  // the cache may have held the older one
       return Status::Conflict("postgres: a key changed between two reads of one transaction");
     }
     return Status::OK();
   }
 
-  // Stored values of `keys` (no pending writes among them), in one round trip.
+  // Stored values of `keys` (no pending writes among them): a read-write transaction takes
+  // what the version cache knows (its commit checks those versions like any other read), the
+  // rest in one round trip.
   Result<std::vector<std::optional<std::string>>> Load(const std::vector<std::string>& keys) {
     std::vector<std::optional<std::string>> out(keys.size());
-    std::optional<PgPool::Handle> scratch;
-    ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
-    if (table_) {
-      round_trips_++;
-      std::map<std::string, std::pair<std::string, std::string>, std::less<>> found;
-      if (keys.size() == 1) {
-        ASSIGN_OR_RETURN(PgResult r, h->ExecPrepared(kPgGet, {keys[0]}, BudgetMs()));
-        if (PQntuples(r.get()) == 1) {
-          found.emplace(keys[0], std::make_pair(Cell(r.get(), 0, 0), Cell(r.get(), 0, 1)));
-        }
+    std::vector<std::string> missing;
+    std::vector<size_t> where;
+    const bool cache = !read_only_ && sh_->pool.options().cache_entries > 0;
+    for (size_t i = 0; i < keys.size(); i++) {
+      PgShared::Cached c;
+      if (cache && sh_->CacheGet(keys[i], &c)) {
+        cached_reads_ = true;
+        RETURN_IF_ERROR(Saw(keys[i], std::move(c.version)));
+        out[i] = std::move(c.value);
+      } else if (cache && expected_absent_.count(keys[i])) {
+        cached_reads_ = true;
+        RETURN_IF_ERROR(Saw(keys[i], ""));
       } else {
-        std::string sql = "SELECT k, v, xmin::text FROM kv WHERE k IN (";
-        std::vector<std::string_view> params;
-        for (size_t i = 0; i < keys.size(); i++) {
-          sql += (i ? ", $" : "$") + std::to_string(i + 1);
-          params.push_back(keys[i]);
-        }
-        sql += ")";
-        ASSIGN_OR_RETURN(PgResult r, h->Exec(sql, params, BudgetMs()));
-        for (int row = 0; row < PQntuples(r.get()); row++) {
-          found.emplace(Cell(r.get(), row, 0),
-                        std::make_pair(Cell(r.get(), row, 1), Cell(r.get(), row, 2)));
-        }
+        missing.push_back(keys[i]);
+        where.push_back(i);
       }
-      for (size_t i = 0; i < keys.size(); i++) {
-        auto it = found.find(keys[i]);
-        std::string version;
-        if (it != found.end()) {  // copied: a key may be asked for twice
-          out[i] = it->second.first;
-          version = it->second.second;
-        }
-        RETURN_IF_ERROR(Saw(keys[i], std::move(version)));
-      }
-    } else {
-      for (const auto& k : keys) RETURN_IF_ERROR(Saw(k, ""));
+    }
+    if (!missing.empty()) {
+      ASSIGN_OR_RETURN(auto got, Fetch(missing));
+      for (size_t j = 0; j < where.size(); j++) out[where[j]] = std::move(got[j]);
     }
     for (size_t i = 0; i < keys.size(); i++) {
       if (auto inc = writes_.TakeIncrement(keys[i])) {
@@ -231,6 +259,72 @@ class PgTxn : public Transaction {
       }
     }
     return out;
+  }
+
+  // The stored values of `keys` from the server in one round trip, recording their versions
+  // (and caching them for read-write transactions).
+  Result<std::vector<std::optional<std::string>>> Fetch(const std::vector<std::string>& keys) {
+    std::vector<std::optional<std::string>> out(keys.size());
+    std::optional<PgPool::Handle> scratch;
+    ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
+    if (!table_) {
+      for (const auto& k : keys) RETURN_IF_ERROR(Saw(k, ""));
+      return out;
+    }
+    round_trips_++;
+    std::map<std::string, std::pair<std::string, std::string>, std::less<>> found;
+    if (keys.size() == 1) {
+      ASSIGN_OR_RETURN(PgResult r, h->ExecPrepared(kPgGet, {keys[0]}, BudgetMs()));
+      if (PQntuples(r.get()) == 1) {
+        found.emplace(keys[0], std::make_pair(Cell(r.get(), 0, 0), Cell(r.get(), 0, 1)));
+      }
+    } else {
+      std::string sql = "SELECT k, v, xmin::text FROM kv WHERE k IN (";
+      std::vector<std::string_view> params;
+      for (size_t i = 0; i < keys.size(); i++) {
+        sql += (i ? ", $" : "$") + std::to_string(i + 1);
+        params.push_back(keys[i]);
+      }
+      sql += ")";
+      ASSIGN_OR_RETURN(PgResult r, h->Exec(sql, params, BudgetMs()));
+      for (int row = 0; row < PQntuples(r.get()); row++) {
+        found.emplace(Cell(r.get(), row, 0),
+                      std::make_pair(Cell(r.get(), row, 1), Cell(r.get(), row, 2)));
+      }
+    }
+    for (size_t i = 0; i < keys.size(); i++) {
+      auto it = found.find(keys[i]);
+      std::string version;
+      if (it != found.end()) {  // copied: a key may be asked for twice
+        out[i] = it->second.first;
+        version = it->second.second;
+      }
+      if (!read_only_) sh_->CachePut(keys[i], version, out[i]);
+      RETURN_IF_ERROR(Saw(keys[i], std::move(version)));
+    }
+    return out;
+  }
+
+  // After a failed commit or check: what this transaction read or wrote leaves the cache, so
+  // the retry reads the server.
+  void ForgetReads() {
+    if (read_only_) return;
+    for (const auto& [k, v] : seen_) sh_->CacheDrop(k);
+    for (const auto& [k, v] : writes_.entries()) sh_->CacheDrop(k);
+  }
+
+  // After a commit that applied this transaction's writes as transaction `xid`: the rows it
+  // wrote now carry xmin = xid's low 32 bits.
+  void Remember(int64_t xid) {
+    if (sh_->pool.options().cache_entries <= 0) return;
+    const std::string version = std::to_string(static_cast<uint64_t>(xid) & 0xffffffffu);
+    for (const auto& [k, v] : writes_.entries()) sh_->CachePut(k, v ? version : "", v);
+    for (const auto& [k, inc] : writes_.increments()) sh_->CacheDrop(k);
+    for (const auto& k : absent_hints_) {
+      if (writes_.Find(k) == nullptr && writes_.increments().count(k) == 0) {
+        sh_->CachePut(k, "", std::nullopt);
+      }
+    }
   }
 
   Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end, size_t limit,
@@ -301,6 +395,7 @@ class PgTxn : public Transaction {
     if (PQntuples(r.get()) == 1 && std::string_view(PQgetvalue(r.get(), 0, 0)) == "f") {
       return Status::OK();
     }
+    ForgetReads();
     return Status::Conflict("postgres: what the transaction read changed");
   }
 
@@ -369,6 +464,11 @@ class PgTxn : public Transaction {
       h->in_txn = false;
     }
     if (s.ok() && create) sh_->table_ready.store(true, std::memory_order_release);
+    if (s.ok() && xid != 0) {
+      Remember(xid);
+    } else {
+      ForgetReads();
+    }
     return s;
   }
 
@@ -427,6 +527,9 @@ class PgTxn : public Transaction {
   bool done_ = false;
   bool table_ = false;  // the kv table existed at the latest read
   int round_trips_ = 0;  // reads sent to the server
+  bool cached_reads_ = false;  // some reads came from the version cache (or a belief)
+  std::set<std::string, std::less<>> expected_absent_;  // ExpectAbsent
+  std::vector<std::string> absent_hints_;               // HintAbsent
   std::map<std::string, std::string, std::less<>> seen_;  // key -> xmin seen ("" = absent)
   std::vector<Page> pages_;                                // scanned pages (read set)
   WriteBuffer writes_;
@@ -482,6 +585,12 @@ Result<std::unique_ptr<PostgresKv>> PostgresKv::OpenUrl(const std::string& url) 
       RETURN_IF_ERROR(Number(uri, k, v, &opts.connect_timeout_ms));
     } else if (k == "io_timeout_ms") {
       RETURN_IF_ERROR(Number(uri, k, v, &opts.io_timeout_ms));
+    } else if (k == "cache_entries") {
+      if (v == "0") {
+        opts.cache_entries = 0;
+      } else {
+        RETURN_IF_ERROR(Number(uri, k, v, &opts.cache_entries));
+      }
     } else {
       libpq[k] = v;  // sslmode, sslrootcert, application_name, ...: libpq checks them
     }
