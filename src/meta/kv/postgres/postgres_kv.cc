@@ -585,7 +585,7 @@ Result<std::unique_ptr<PostgresKv>> PostgresKv::OpenUrl(const std::string& url) 
       RETURN_IF_ERROR(Number(uri, k, v, &opts.connect_timeout_ms));
     } else if (k == "io_timeout_ms") {
       RETURN_IF_ERROR(Number(uri, k, v, &opts.io_timeout_ms));
-    } else if (k == "cache_entries") {
+    } else if (k == "cache") {
       if (v == "0") {
         opts.cache_entries = 0;
       } else {

@@ -3,22 +3,27 @@
 // (docs/format/postgres-layout.md, version 1): one table `kv(k bytea PRIMARY KEY, v bytea NOT
 // NULL)` in the connection's default schema; bytea compares by unsigned bytes as kv.h wants.
 //
-// Transactions are PostgreSQL transactions held for the life of the KV transaction.
-// Read-write ones take one transaction-scoped advisory lock of the database at BEGIN, so
-// read-write transactions run one at a time (as SQLite's BEGIN IMMEDIATE) and never conflict:
-// a second writer waits, bounded by its deadline (kTimeout, retried). Reads inside run at
-// READ COMMITTED, which under the lock is one consistent view. Read-only transactions run at
-// REPEATABLE READ READ ONLY (one snapshot) and never wait for writers.
-// Why not SERIALIZABLE with retry on 40001 (tried first): kv.h promises that a commit fails
-// when anything the transaction read changed since, a key read as absent and an insert into a
-// scanned range included; SSI only aborts when a dependency cycle forms, so it commits a
-// transaction whose read key changed under it (the KV conformance suite's phantom and
-// deleted-key cases fail), and PostgreSQL has no range locks to make reads strict. Row locks
-// (FOR SHARE) cannot lock an absent key or a gap. The cost is one writer at a time per
-// volume, measured in bench/RESULTS.md. Errors 40001/40P01 are still mapped to kConflict.
-// Writes are buffered (read-your-writes through WriteBuffer) and sent at Commit as prepared
-// statements, then COMMIT.
-//
+// Transactions are optimistic (as on Redis): reads are single statements on pooled
+// connections, outside any PostgreSQL transaction, and each remembers the xmin of the row it
+// saw (absent: none) or the (key, xmin) list of the page it scanned. Commit is one round trip,
+// a libpq pipeline of two groups: BEGIN ISOLATION LEVEL READ COMMITTED + txid_current(), then
+// pg_advisory_xact_lock of the database, a DO block that raises 40001 (kConflict) if any read
+// key's xmin or any scanned page changed, the writes (one INSERT .. ON CONFLICT, one DELETE,
+// increments added on the server so counters never conflict), COMMIT. The lock serialises
+// only the servers' runs of commit pipelines, never a network round trip. Why not SERIALIZABLE:
+// kv.h promises a commit fails when anything it read changed since (a key read as absent and
+// created, a key inserted into a scanned range); SSI only aborts on a dependency cycle, and
+// PostgreSQL has no locks for an absent key or a gap. Validate() checks the reads in one
+// statement when they took more than one.
+// A version cache (`cache=N` in the URL, default 100000 keys; 0: off) keeps what read-write
+// transactions of this client last read or wrote, with its xmin (a committed write's rows carry
+// the low 32 bits of its txid): such reads, and reads of keys the caller believes absent
+// (ExpectAbsent), cost no round trip and are checked at commit like any other; a failed commit
+// drops what it read.
+// A pipeline whose connection breaks after the server answered the first group (the id) is
+// looked up with txid_status; one that breaks before never ran its second group (kUnavailable,
+// retried); a timeout before the id came back is kOutcomeUnknown.
+
 // The table is created by the first write (so by `strata format`): opening a database
 // without it writes nothing, and reads see an empty store (a mount then says the volume is
 // not formatted). A table `kv` with other column types is refused.
@@ -48,7 +53,7 @@ class PostgresKv : public KvEngine {
   // kNotFound (no such database), kInvalidArgument (a kv table of another shape).
   static Result<std::unique_ptr<PostgresKv>> Open(const PostgresKvOptions& opts);
   // postgres[ql]://user:password@host:port/db[?sslmode=..&pool_size=N&connect_timeout_ms=N
-  //                &io_timeout_ms=N] (other parameters go to libpq as they are)
+  //                &io_timeout_ms=N&cache=N] (other parameters go to libpq as they are)
   static Result<std::unique_ptr<PostgresKv>> OpenUrl(const std::string& url);
 
   ~PostgresKv() override;

@@ -115,6 +115,75 @@ TEST(PostgresKvTest, ADatabaseWithoutTheTableIsReadAsEmptyAndLeftUntouched) {
   EXPECT_EQ(other.code(), Code::kInvalidArgument) << other.status().ToString();
 }
 
+// Two clients (each with its version cache) read-modify-write one counter in turn: every
+// read after the other client's commit comes from a stale cache at first, so every commit
+// but the first of each client conflicts once and is run again from the server's value.
+// Nothing is lost, and no wrong value is ever written.
+TEST(PostgresKvTest, AStaleVersionCacheCostsAConflictNotALostUpdate) {
+  SHARED_OR_SKIP();
+  auto a = PostgresKv::OpenUrl(Shared().server->Url());
+  auto b = PostgresKv::OpenUrl(Shared().server->Url());
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(conformance::PutOne(**a, "counter", "0").ok());
+  int attempts = 0;
+  for (int i = 0; i < 20; i++) {
+    KvEngine& kv = i % 2 ? **b : **a;
+    ASSERT_TRUE(RunTxn(kv, [&](Transaction& t) -> Status {
+                  attempts++;
+                  ASSIGN_OR_RETURN(auto v, t.Get("counter"));
+                  t.Put("counter", std::to_string(std::stoi(v.value_or("0")) + 1));
+                  return Status::OK();
+                }).ok());
+  }
+  EXPECT_EQ(conformance::Read(**a, "counter"), "20");
+  // Each client's cache held its own last write, which the other had replaced since.
+  EXPECT_GT(attempts, 20);
+  EXPECT_LE(attempts, 40);
+  // The same client again: its cache is current, one attempt.
+  attempts = 0;
+  ASSERT_TRUE(RunTxn(**b, [&](Transaction& t) -> Status {
+                attempts++;
+                ASSIGN_OR_RETURN(auto v, t.Get("counter"));
+                t.Put("counter", std::to_string(std::stoi(v.value_or("0")) + 1));
+                return Status::OK();
+              }).ok());
+  EXPECT_EQ(attempts, 1);
+  EXPECT_EQ(conformance::Read(**a, "counter"), "21");
+}
+
+// ExpectAbsent (a name believed absent): right, the commit lands without the read; wrong, the
+// first attempt conflicts and the second (without the belief, as Meta retries) reads the value.
+TEST(PostgresKvTest, AWrongAbsentBeliefCostsAConflictNotAWrongAnswer) {
+  SHARED_OR_SKIP();
+  auto mine = PostgresKv::OpenUrl(Shared().server->Url());
+  auto other = PostgresKv::OpenUrl(Shared().server->Url());
+  ASSERT_TRUE(mine.ok() && other.ok());
+  ASSERT_TRUE(conformance::PutOne(**other, "taken", "theirs").ok());
+  int attempts = 0;
+  ASSERT_TRUE(RunTxn(**mine, [&](Transaction& t) -> Status {
+                attempts++;
+                t.ExpectAbsent("free");
+                ASSIGN_OR_RETURN(auto v, t.Get("free"));
+                if (v) return Status::Internal("'free' should read absent");
+                t.Put("free", "mine");
+                return Status::OK();
+              }).ok());
+  EXPECT_EQ(attempts, 1);
+  EXPECT_EQ(conformance::Read(**other, "free"), "mine");
+  attempts = 0;
+  std::string seen;
+  ASSERT_TRUE(RunTxn(**mine, [&](Transaction& t) -> Status {
+                if (attempts++ == 0) t.ExpectAbsent("taken");
+                ASSIGN_OR_RETURN(auto v, t.Get("taken"));
+                seen = v.value_or("<absent>");
+                if (!v) t.Put("taken", "mine");
+                return Status::OK();
+              }).ok());
+  EXPECT_EQ(attempts, 2) << "the wrong belief should have failed the first commit";
+  EXPECT_EQ(seen, "theirs");
+  EXPECT_EQ(conformance::Read(**other, "taken"), "theirs");
+}
+
 // Writers keep going across `pg_ctl restart -m fast`: the engine drops the cut connections
 // and opens new ones; nothing acknowledged is lost.
 TEST(PostgresKvTest, WritersGoOnAcrossAFastRestart) {
