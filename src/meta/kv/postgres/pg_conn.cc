@@ -180,8 +180,8 @@ Status PgConn::Pipeline(const std::vector<std::vector<std::string>>& groups, int
                         std::vector<PgResult>* results) {
   results->clear();
   if (!PQenterPipelineMode(conn_)) {
-    return Status::Internal(where_ + ": cannot enter pipeline mode: " +
-                            OneLine(PQerrorMessage(conn_)));
+    return Status::Internal(where_ +
+                            ": cannot enter pipeline mode: " + OneLine(PQerrorMessage(conn_)));
   }
   auto sent_failed = [&]() {
     broken_ = true;  // half a pipeline sent: never reuse the connection
@@ -217,7 +217,8 @@ Status PgConn::Pipeline(const std::vector<std::vector<std::string>>& groups, int
         return Status::Unavailable(where_ + ": " + what + ": " + OneLine(PQerrorMessage(conn_)));
       }
       ExecStatusType st = PQresultStatus(mine.get());
-      if (first.ok() && st == PGRES_FATAL_ERROR) first = ErrorOf(mine.get(), group[q].substr(0, 40));
+      if (first.ok() && st == PGRES_FATAL_ERROR)
+        first = ErrorOf(mine.get(), group[q].substr(0, 40));
       results->push_back(std::move(mine));
     }
     ASSIGN_OR_RETURN(PGresult * sync, Next(deadline, timeout_ms, what));

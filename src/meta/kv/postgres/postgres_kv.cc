@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -377,8 +377,10 @@ class PgTxn : public Transaction {
       add("(" + q + ") IS DISTINCT FROM " + (version.empty() ? "NULL" : TextLit(version)));
     }
     for (const auto& p : pages_) {
-      std::string q = "SELECT coalesce(string_agg(encode(k, 'hex') || ':' || xmin::text, ',' "
-                      "ORDER BY k), '') FROM (SELECT k, xmin FROM kv WHERE k >= " + Lit(p.begin);
+      std::string q =
+          "SELECT coalesce(string_agg(encode(k, 'hex') || ':' || xmin::text, ',' "
+          "ORDER BY k), '') FROM (SELECT k, xmin FROM kv WHERE k >= " +
+          Lit(p.begin);
       if (!p.end.empty()) q += " AND k < " + Lit(p.end);
       q += " ORDER BY k LIMIT " + std::to_string(p.limit) + ") AS page";
       add("(" + q + ") <> " + TextLit(p.seen));
@@ -433,9 +435,9 @@ class PgTxn : public Transaction {
     work.push_back("COMMIT");
     h->in_txn = true;  // until COMMIT or ROLLBACK is seen to end it: else the pool drops it
     std::vector<PgResult> results;
-    Status s = h->Pipeline({{"BEGIN ISOLATION LEVEL READ COMMITTED", "SELECT txid_current()"},
-                            std::move(work)},
-                           BudgetMs(), &results);
+    Status s = h->Pipeline(
+        {{"BEGIN ISOLATION LEVEL READ COMMITTED", "SELECT txid_current()"}, std::move(work)},
+        BudgetMs(), &results);
     int64_t xid = 0;
     if (results.size() >= 2 && PQresultStatus(results[1].get()) == PGRES_TUPLES_OK &&
         PQntuples(results[1].get()) == 1) {
@@ -456,8 +458,10 @@ class PgTxn : public Transaction {
                               std::string(s.message()));
     } else if (h->broken()) {
       // The pipeline may or may not have reached its COMMIT: ask the server by transaction id.
-      s = Status(Code::kOutcomeUnknown, "postgres: commit outcome unknown, the connection "
-                                        "failed: " + std::string(s.message()));
+      s = Status(Code::kOutcomeUnknown,
+                 "postgres: commit outcome unknown, the connection "
+                 "failed: " +
+                     std::string(s.message()));
       if (xid != 0) s = Resolve(xid, s);
     } else if (!h->InTransactionBlock() || h->ExecScript("ROLLBACK", 2000).ok()) {
       // An error stopped the pipeline before its COMMIT: nothing was applied.
@@ -507,16 +511,16 @@ class PgTxn : public Transaction {
     for (size_t f = 0; f < n; f++) {
       const std::string d = std::to_string(inc.deltas[f]) + "::bigint";
       fresh += (f ? " || " : "") + ("int8send(" + d + ")");
-      sum += (f ? " || " : "") + ("int8send((('x' || encode(substring(kv.v from " +
-                                  std::to_string(8 * f + 1) + " for 8), 'hex'))::bit(64)::bigint + " +
-                                  d + "))");
+      sum += (f ? " || " : "") +
+             ("int8send((('x' || encode(substring(kv.v from " + std::to_string(8 * f + 1) +
+              " for 8), 'hex'))::bit(64)::bigint + " + d + "))");
     }
     out->push_back("INSERT INTO kv (k, v) VALUES (" + Lit(k) + ", " + fresh +
                    ") ON CONFLICT (k) DO UPDATE SET v = CASE WHEN length(kv.v) = " +
                    std::to_string(8 * n) + " THEN " + sum + " ELSE EXCLUDED.v END");
     if (inc.erase_at_zero) {
-      out->push_back("DELETE FROM kv WHERE k = " + Lit(k) + " AND v = " +
-                     Lit(std::string(8 * n, '\0')));
+      out->push_back("DELETE FROM kv WHERE k = " + Lit(k) +
+                     " AND v = " + Lit(std::string(8 * n, '\0')));
     }
   }
 
@@ -525,13 +529,13 @@ class PgTxn : public Transaction {
   Deadline deadline_ = Deadline::Never();
   Clock* clock_ = nullptr;
   bool done_ = false;
-  bool table_ = false;  // the kv table existed at the latest read
-  int round_trips_ = 0;  // reads sent to the server
+  bool table_ = false;         // the kv table existed at the latest read
+  int round_trips_ = 0;        // reads sent to the server
   bool cached_reads_ = false;  // some reads came from the version cache (or a belief)
-  std::set<std::string, std::less<>> expected_absent_;  // ExpectAbsent
-  std::vector<std::string> absent_hints_;               // HintAbsent
+  std::set<std::string, std::less<>> expected_absent_;    // ExpectAbsent
+  std::vector<std::string> absent_hints_;                 // HintAbsent
   std::map<std::string, std::string, std::less<>> seen_;  // key -> xmin seen ("" = absent)
-  std::vector<Page> pages_;                                // scanned pages (read set)
+  std::vector<Page> pages_;                               // scanned pages (read set)
   WriteBuffer writes_;
 };
 
