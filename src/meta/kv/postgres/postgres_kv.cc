@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/uri.h"
+#include "meta/kv/postgres/pg_sql.h"
 #include "meta/kv/write_buffer.h"
 
 namespace strata::kv {
@@ -83,26 +84,6 @@ class PgShared {
 };
 
 namespace {
-
-// Literal SQL for bytes (hex bytea input; only [0-9a-f] inside the quotes).
-std::string Lit(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'\\x";
-  out.reserve(bytes.size() * 2 + 12);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  out += "'::bytea";
-  return out;
-}
-
-// A text literal of what Lit-free digits and hex make (versions, aggregated scan pages).
-std::string TextLit(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-// The version of a row as the validation reads it back: its xmin (the transaction that wrote
-// this row version). Absent rows have none.
-std::string HexOf(std::string_view bytes) { return Lit(bytes).substr(3, bytes.size() * 2); }
 
 // Optimistic transactions (postgres_kv.h): reads are single statements outside any
 // PostgreSQL transaction, each remembering the xmin of what it saw; Commit sends the whole
@@ -184,12 +165,6 @@ class PgTxn : public Transaction {
   }
 
  private:
-  struct Page {  // one scanned page: the query's bounds and what it returned
-    std::string begin, end;
-    size_t limit;
-    std::string seen;  // "hexkey:xmin,..." of the rows
-  };
-
   Status CheckOpen() const {
     return done_ ? Status::Internal("postgres: transaction used after Commit") : Status::OK();
   }
@@ -347,7 +322,7 @@ class PgTxn : public Transaction {
       std::vector<KeyValue> page;
       std::optional<PgPool::Handle> scratch;
       ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
-      Page rec{std::string(b), std::string(e), n, ""};
+      PgPage rec{std::string(b), std::string(e), n, ""};
       if (table_) {
         round_trips_++;
         std::string lim = Int8(static_cast<int64_t>(n));
@@ -358,7 +333,7 @@ class PgTxn : public Transaction {
           page.push_back({Cell(r->get(), row, 0), Cell(r->get(), row, 1)});
           if (record) {
             if (row) rec.seen += ',';
-            rec.seen += HexOf(page.back().key) + ":" + Cell(r->get(), row, 2);
+            rec.seen += SqlHex(page.back().key) + ":" + Cell(r->get(), row, 2);
           }
         }
       }
@@ -368,32 +343,13 @@ class PgTxn : public Transaction {
     return writes_.MergedScan(begin, end, limit, fetch);
   }
 
-  // One SQL condition that is true when anything read has changed since.
-  std::string Changed() const {
-    std::string c;
-    auto add = [&c](const std::string& cond) { c += (c.empty() ? "(" : " OR (") + cond + ")"; };
-    for (const auto& [k, version] : seen_) {
-      std::string q = "SELECT xmin::text FROM kv WHERE k = " + Lit(k);
-      add("(" + q + ") IS DISTINCT FROM " + (version.empty() ? "NULL" : TextLit(version)));
-    }
-    for (const auto& p : pages_) {
-      std::string q =
-          "SELECT coalesce(string_agg(encode(k, 'hex') || ':' || xmin::text, ',' "
-          "ORDER BY k), '') FROM (SELECT k, xmin FROM kv WHERE k >= " +
-          Lit(p.begin);
-      if (!p.end.empty()) q += " AND k < " + Lit(p.end);
-      q += " ORDER BY k LIMIT " + std::to_string(p.limit) + ") AS page";
-      add("(" + q + ") <> " + TextLit(p.seen));
-    }
-    return c.empty() ? "false" : c;
-  }
-
   // Read-only (or nothing to write): are all the reads still current, at one instant?
   Status CheckReads() {
     std::optional<PgPool::Handle> scratch;
     ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
     if (!table_) return Status::OK();  // nothing was there, nothing was read
-    ASSIGN_OR_RETURN(PgResult r, h->ExecScript("SELECT " + Changed(), BudgetMs()));
+    ASSIGN_OR_RETURN(PgResult r,
+                     h->ExecScript("SELECT " + SqlReadSetChanged(seen_, pages_), BudgetMs()));
     if (PQntuples(r.get()) == 1 && std::string_view(PQgetvalue(r.get(), 0, 0)) == "f") {
       return Status::OK();
     }
@@ -407,32 +363,11 @@ class PgTxn : public Transaction {
   Status CommitScript() {
     std::optional<PgPool::Handle> scratch;
     ASSIGN_OR_RETURN(PgConn * h, Conn(&scratch));
-    std::vector<std::string> work;
     const bool create = !table_;
     // The first write to this database (strata format): the table comes with it. Reads made
     // before it existed were of nothing, and are checked against it like any other.
-    if (create) work.push_back(kCreateTable);
-    work.push_back("SELECT pg_advisory_xact_lock(6076154311116935254)");
-    if (!seen_.empty() || !pages_.empty()) {
-      work.push_back("DO $strata$ BEGIN IF " + Changed() +
-                     " THEN RAISE EXCEPTION 'strata: read set changed' USING ERRCODE = '40001'; "
-                     "END IF; END $strata$");
-    }
-    std::string puts, dels;
-    for (const auto& [k, v] : writes_.entries()) {
-      if (v) {
-        puts += (puts.empty() ? "" : ", ") + ("(" + Lit(k) + ", " + Lit(*v) + ")");
-      } else {
-        dels += (dels.empty() ? "" : ", ") + Lit(k);
-      }
-    }
-    if (!puts.empty()) {
-      work.push_back("INSERT INTO kv (k, v) VALUES " + puts +
-                     " ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v");
-    }
-    if (!dels.empty()) work.push_back("DELETE FROM kv WHERE k IN (" + dels + ")");
-    for (const auto& [k, inc] : writes_.increments()) AddIncrementSql(k, inc, &work);
-    work.push_back("COMMIT");
+    std::vector<std::string> work =
+        SqlCommitGroup(create ? kCreateTable : "", seen_, pages_, writes_);
     h->in_txn = true;  // until COMMIT or ROLLBACK is seen to end it: else the pool drops it
     std::vector<PgResult> results;
     Status s = h->Pipeline(
@@ -501,29 +436,6 @@ class PgTxn : public Transaction {
     return unknown;
   }
 
-  // Adds inc.deltas to the 8-byte big-endian signed fields of k's value on the server (an
-  // absent value or one of another length counts as zeros); erase_at_zero deletes an all-zero
-  // result. The key is not read by the client, so concurrent increments never conflict.
-  static void AddIncrementSql(const std::string& k, const WriteBuffer::Increment& inc,
-                              std::vector<std::string>* out) {
-    const size_t n = inc.deltas.size();
-    std::string fresh, sum;
-    for (size_t f = 0; f < n; f++) {
-      const std::string d = std::to_string(inc.deltas[f]) + "::bigint";
-      fresh += (f ? " || " : "") + ("int8send(" + d + ")");
-      sum += (f ? " || " : "") +
-             ("int8send((('x' || encode(substring(kv.v from " + std::to_string(8 * f + 1) +
-              " for 8), 'hex'))::bit(64)::bigint + " + d + "))");
-    }
-    out->push_back("INSERT INTO kv (k, v) VALUES (" + Lit(k) + ", " + fresh +
-                   ") ON CONFLICT (k) DO UPDATE SET v = CASE WHEN length(kv.v) = " +
-                   std::to_string(8 * n) + " THEN " + sum + " ELSE EXCLUDED.v END");
-    if (inc.erase_at_zero) {
-      out->push_back("DELETE FROM kv WHERE k = " + Lit(k) +
-                     " AND v = " + Lit(std::string(8 * n, '\0')));
-    }
-  }
-
   std::shared_ptr<PgShared> sh_;
   const bool read_only_;
   Deadline deadline_ = Deadline::Never();
@@ -535,7 +447,7 @@ class PgTxn : public Transaction {
   std::set<std::string, std::less<>> expected_absent_;    // ExpectAbsent
   std::vector<std::string> absent_hints_;                 // HintAbsent
   std::map<std::string, std::string, std::less<>> seen_;  // key -> xmin seen ("" = absent)
-  std::vector<Page> pages_;                               // scanned pages (read set)
+  std::vector<PgPage> pages_;                             // scanned pages (read set)
   WriteBuffer writes_;
 };
 
