@@ -45,6 +45,9 @@ struct EtcdKvOptions {
   int connect_timeout_ms = 1000;  // per member: an unreachable one costs at most this
   int io_timeout_ms = 5000;       // one request to one member
   int open_timeout_ms = 10000;    // Open(): how long to look for a member that answers
+  // Version cache of read-write transactions (etcd_kv.h): keys this client last read or wrote,
+  // with their mod_revision. 0: off.
+  int cache_entries = 100000;
   Status Validate() const;
 };
 

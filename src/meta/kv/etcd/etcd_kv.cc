@@ -3,6 +3,8 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
+#include <unordered_map>
 
 #include "common/uri.h"
 #include "meta/kv/write_buffer.h"
@@ -95,8 +97,33 @@ class EtcdShared {
     free_slots.push_back(std::move(s));
   }
 
+  // The version cache: key -> (mod_revision seen or written, 0 = absent; value).
+  struct Cached {
+    int64_t mod = 0;
+    std::optional<std::string> value;
+  };
+  bool CacheGet(const std::string& key, Cached* out) {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    auto it = cache.find(key);
+    if (it == cache.end()) return false;
+    *out = it->second;
+    return true;
+  }
+  void CachePut(const std::string& key, int64_t mod, std::optional<std::string> value) {
+    if (client.options().cache_entries <= 0) return;
+    std::lock_guard<std::mutex> lock(cache_mu);
+    if (cache.size() >= static_cast<size_t>(client.options().cache_entries)) cache.clear();
+    cache.insert_or_assign(key, Cached{mod, std::move(value)});
+  }
+  void CacheDrop(const std::string& key) {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    cache.erase(key);
+  }
+
   EtcdClient client;
   std::string data, data_end, layout_key, marker_prefix;
+  std::mutex cache_mu;
+  std::unordered_map<std::string, Cached> cache;  // GUARDED_BY(cache_mu)
   std::atomic<bool> layout_marked{false};
   std::mutex mu;
   std::vector<std::unique_ptr<CommitSlot>> free_slots;  // GUARDED_BY(mu)
@@ -118,6 +145,8 @@ class EtcdTxn : public Transaction {
   Result<std::optional<std::string>> Get(std::string_view key) override {
     RETURN_IF_ERROR(CheckOpen());
     if (auto* w = writes_.Find(key)) return *w;
+    std::optional<std::string> cached;
+    if (FromCache(std::string(key), &cached)) return cached;
     json req = {{"key", Base64Encode(sh_->data + std::string(key))}};
     AtRevision(req);
     ASSIGN_OR_RETURN(json r, Post("/v3/kv/range", req));
@@ -129,7 +158,7 @@ class EtcdTxn : public Transaction {
       out = Field((*kvs)[0], "value");
       mod = Int((*kvs)[0], "mod_revision");
     }
-    seen_[std::string(key)] = mod;
+    RETURN_IF_ERROR(Saw(std::string(key), mod, out));
     return out;
   }
 
@@ -137,7 +166,10 @@ class EtcdTxn : public Transaction {
       const std::vector<std::string>& keys) override {
     RETURN_IF_ERROR(CheckOpen());
     std::vector<std::optional<std::string>> out(keys.size());
-    const std::vector<size_t> where = writes_.AnswerPending(keys, &out);
+    std::vector<size_t> where;
+    for (size_t i : writes_.AnswerPending(keys, &out)) {
+      if (!FromCache(keys[i], &out[i])) where.push_back(i);
+    }
     for (size_t b = 0; b < where.size(); b += kBatchGet) {
       const size_t e = std::min(where.size(), b + kBatchGet);
       json ops = json::array();
@@ -160,7 +192,7 @@ class EtcdTxn : public Transaction {
           out[where[j]] = Field((*kvs)[0], "value");
           mod = Int((*kvs)[0], "mod_revision");
         }
-        seen_[keys[where[j]]] = mod;
+        RETURN_IF_ERROR(Saw(keys[where[j]], mod, out[where[j]]));
       }
     }
     return out;
@@ -181,18 +213,104 @@ class EtcdTxn : public Transaction {
   Status Commit() override {
     RETURN_IF_ERROR(CheckOpen());
     done_ = true;
-    if (writes_.empty()) return Status::OK();  // reads at one revision: one snapshot
-    if (read_only_) return Status::Internal("etcd: write in a read-only transaction");
+    if (read_only_ && !writes_.empty()) {
+      return Status::Internal("etcd: write in a read-only transaction");
+    }
+    // Reads at one revision are one snapshot; cached ones must still be checked.
+    if (writes_.empty()) return cached_reads_ ? CheckReads() : Status::OK();
     RETURN_IF_ERROR(MarkLayout());
     auto slot = sh_->AcquireSlot();
-    Status s = CommitWith(*slot);
+    int64_t revision = 0;
+    Status s = CommitWith(*slot, &revision);
     sh_->ReleaseSlot(std::move(slot));
+    if (s.ok() && revision > 0) {
+      Remember(revision);
+    } else if (!s.ok()) {
+      Forget();
+    }
     return s;
   }
+
+  // Recorded as "absent" in the version cache once this transaction's writes are applied.
+  void HintAbsent(std::string_view key) override { absent_hints_.emplace_back(key); }
+  // Read as absent without a request unless the version cache knows better; the commit
+  // compares it like any read (a wrong belief conflicts).
+  void ExpectAbsent(std::string_view key) override {
+    if (!read_only_) expected_absent_.emplace(key);
+  }
+  Status Validate() override { return done_ || !cached_reads_ ? Status::OK() : CheckReads(); }
 
  private:
   Status CheckOpen() const {
     return done_ ? Status::Internal("etcd: transaction used after Commit") : Status::OK();
+  }
+
+  // A read-write transaction's read answered by the version cache (or by a belief that the key
+  // is absent): no request; the commit compares its mod_revision like any other.
+  bool FromCache(const std::string& key, std::optional<std::string>* out) {
+    if (read_only_ || sh_->client.options().cache_entries <= 0) return false;
+    if (auto it = seen_.find(key); it != seen_.end()) return false;  // already read: ask again
+    EtcdShared::Cached c;
+    if (sh_->CacheGet(key, &c)) {
+      *out = std::move(c.value);
+      seen_[key] = c.mod;
+    } else if (expected_absent_.count(key)) {
+      *out = std::nullopt;
+      seen_[key] = 0;
+    } else {
+      return false;
+    }
+    cached_reads_ = true;
+    return true;
+  }
+
+  // Records what a request read (and caches it for read-write transactions). The same key
+  // seen at two mod_revisions (a cached one, then the server's) is a conflict.
+  Status Saw(const std::string& key, int64_t mod, const std::optional<std::string>& value) {
+    auto [it, inserted] = seen_.try_emplace(key, mod);
+    if (!inserted && it->second != mod) {
+      sh_->CacheDrop(key);
+      return Conflict();
+    }
+    if (!read_only_) sh_->CachePut(key, mod, value);
+    return Status::OK();
+  }
+
+  // Are the reads still current? One Txn of compares and no writes.
+  Status CheckReads() {
+    json compares = json::array();
+    for (const auto& [k, mod] : seen_) {
+      compares.push_back({{"key", Base64Encode(sh_->data + k)},
+                          {"target", "MOD"},
+                          {"result", "EQUAL"},
+                          {"mod_revision", std::to_string(mod)}});
+    }
+    for (const auto& [b, e] : ranges_) {
+      compares.push_back({{"key", Base64Encode(b)},
+                          {"range_end", Base64Encode(e)},
+                          {"target", "MOD"},
+                          {"result", "LESS"},
+                          {"mod_revision", std::to_string(rev_ + 1)}});
+    }
+    ASSIGN_OR_RETURN(json r, Post("/v3/kv/txn", json{{"compare", compares}}));
+    if (r.value("succeeded", false)) return Status::OK();
+    Forget();
+    return Conflict();
+  }
+
+  // After a commit applied at `revision`: the keys it wrote carry that mod_revision.
+  void Remember(int64_t revision) {
+    if (sh_->client.options().cache_entries <= 0) return;
+    for (const auto& [k, v] : writes_.entries()) sh_->CachePut(k, v ? revision : 0, v);
+    for (const auto& k : absent_hints_) {
+      if (writes_.Find(k) == nullptr) sh_->CachePut(k, 0, std::nullopt);
+    }
+  }
+  // After a failure: what this transaction read or wrote leaves the cache.
+  void Forget() {
+    if (read_only_) return;
+    for (const auto& [k, mod] : seen_) sh_->CacheDrop(k);
+    for (const auto& [k, v] : writes_.entries()) sh_->CacheDrop(k);
   }
 
   Result<json> Post(const std::string& path, const json& body, bool* maybe_applied = nullptr) {
@@ -262,7 +380,15 @@ class EtcdTxn : public Transaction {
             if (k.compare(0, sh_->data.size(), sh_->data) != 0) {
               return Status::IOError("etcd: a scan returned a key outside the range");
             }
-            if (record) seen_[k.substr(sh_->data.size())] = Int(kv, "mod_revision");
+            if (record) {
+              // A key first read from the cache at another revision: the reads disagree.
+              auto [it, fresh] =
+                  seen_.try_emplace(k.substr(sh_->data.size()), Int(kv, "mod_revision"));
+              if (!fresh && it->second != Int(kv, "mod_revision")) {
+                sh_->CacheDrop(it->first);
+                return Conflict();
+              }
+            }
             from = k + std::string(1, '\0');
             page.push_back({k.substr(sh_->data.size()), Field(kv, "value")});
             got++;
@@ -280,7 +406,7 @@ class EtcdTxn : public Transaction {
     return writes_.MergedScan(begin, end, limit, fetch);
   }
 
-  Status CommitWith(CommitSlot& slot) {
+  Status CommitWith(CommitSlot& slot, int64_t* revision) {
     json compares = json::array();
     for (const auto& [k, mod] : seen_) {
       compares.push_back({{"key", Base64Encode(sh_->data + k)},
@@ -318,6 +444,7 @@ class EtcdTxn : public Transaction {
     }
     if (r->value("succeeded", false)) {
       slot.last_mod = HeaderRevision(*r);
+      *revision = slot.last_mod;
       return Status::OK();
     }
     // Refused: the marker says whether an earlier send of this very commit applied.
@@ -334,6 +461,7 @@ class EtcdTxn : public Transaction {
     }
     slot.last_mod = mod;
     if (!value.empty() && value == seq) {
+      *revision = mod;  // the earlier send applied, at the marker's revision
       return Status::OK();
     }
     return Conflict();
@@ -344,8 +472,11 @@ class EtcdTxn : public Transaction {
   Deadline deadline_ = Deadline::Never();
   Clock* clock_ = nullptr;
   bool done_ = false;
-  int64_t rev_ = 0;                                          // the revision of every read; 0 before
-  std::map<std::string, int64_t, std::less<>> seen_;         // key read -> mod_revision (0: absent)
+  int64_t rev_ = 0;                                   // the revision of every read; 0 before
+  std::map<std::string, int64_t, std::less<>> seen_;  // key read -> mod_revision (0: absent)
+  bool cached_reads_ = false;  // some reads came from the version cache (or a belief)
+  std::set<std::string, std::less<>> expected_absent_;       // ExpectAbsent
+  std::vector<std::string> absent_hints_;                    // HintAbsent
   std::vector<std::pair<std::string, std::string>> ranges_;  // etcd keys [begin, end) scanned
   WriteBuffer writes_;
 };
@@ -441,10 +572,16 @@ Result<std::unique_ptr<EtcdKv>> EtcdKv::OpenUrl(const std::string& url) {
       RETURN_IF_ERROR(Number(uri, k, v, &opts.io_timeout_ms));
     } else if (k == "open_timeout_ms") {
       RETURN_IF_ERROR(Number(uri, k, v, &opts.open_timeout_ms));
+    } else if (k == "cache") {
+      if (v == "0") {
+        opts.cache_entries = 0;
+      } else {
+        RETURN_IF_ERROR(Number(uri, k, v, &opts.cache_entries));
+      }
     } else {
       return Status::InvalidArgument("etcd: unknown parameter '" + k +
                                      "' (known: cacert, cert, key, tls, connect_timeout_ms, "
-                                     "io_timeout_ms, open_timeout_ms)");
+                                     "io_timeout_ms, open_timeout_ms, cache)");
     }
   }
   return Open(opts);
