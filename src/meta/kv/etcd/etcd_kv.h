@@ -10,6 +10,11 @@
 // and for every scanned range mod_revision LESS than the read revision + 1 over the range (a
 // key changed or added inside it fails that; a key deleted from it fails its own compare);
 // then the buffered writes. A read-only transaction commits without a request.
+// A version cache (`cache=N` in the URL, default 100000 keys; 0: off) keeps what read-write
+// transactions of this client last read or wrote, with its mod_revision (a commit's writes
+// carry the Txn's revision): such reads, and reads of keys the caller believes absent
+// (ExpectAbsent), send no request and are compared at commit like any other (a compare-only
+// Txn when nothing is written); a failed commit drops what it read.
 //
 // Re-sending a commit is safe: each commit also compares and rewrites a marker key private to
 // the engine (one per concurrent commit slot) with a fresh sequence number, so a commit that
@@ -41,7 +46,7 @@ class EtcdKv : public KvEngine {
   // for bad credentials, kInvalidArgument when the prefix holds another layout.
   static Result<std::unique_ptr<EtcdKv>> Open(const EtcdKvOptions& opts);
   // etcd://[user:password@]host:port[,host:port...]/prefix[?cacert=F&cert=F&key=F&tls=1
-  //        &connect_timeout_ms=N&io_timeout_ms=N&open_timeout_ms=N]
+  //        &connect_timeout_ms=N&io_timeout_ms=N&open_timeout_ms=N&cache=N]
   static Result<std::unique_ptr<EtcdKv>> OpenUrl(const std::string& url);
 
   ~EtcdKv() override;
