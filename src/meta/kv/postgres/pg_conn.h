@@ -40,6 +40,8 @@ struct PostgresKvOptions {
   // Version cache of read-write transactions (postgres_kv.h): what this client last read or
   // wrote, answered without a round trip and checked at commit. 0: off.
   int cache_entries = 100000;
+  // Commits RunTxn keeps in flight before later ones wait and go as one group; 0: off.
+  int group_commit_slots = 2;
   Status Validate() const;
 };
 

@@ -4,9 +4,6 @@ namespace strata::kv {
 
 namespace {
 
-// The database-wide advisory lock every commit takes (the layout's constant).
-constexpr char kLock[] = "SELECT pg_advisory_xact_lock(6076154311116935254)";
-
 std::string TextLit(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // Adds inc.deltas to the 8-byte big-endian signed fields of k's value on the server (an
@@ -33,6 +30,8 @@ void AddIncrement(const std::string& k, const WriteBuffer::Increment& inc,
 }
 
 }  // namespace
+
+const char kSqlCommitLock[] = "SELECT pg_advisory_xact_lock(6076154311116935254)";
 
 std::string SqlHex(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -67,18 +66,8 @@ std::string SqlReadSetChanged(const std::map<std::string, std::string, std::less
   return c.empty() ? "false" : c;
 }
 
-std::vector<std::string> SqlCommitGroup(std::string_view create_table,
-                                        const std::map<std::string, std::string, std::less<>>& seen,
-                                        const std::vector<PgPage>& pages,
-                                        const WriteBuffer& writes) {
+std::vector<std::string> SqlWrites(const WriteBuffer& writes) {
   std::vector<std::string> work;
-  if (!create_table.empty()) work.emplace_back(create_table);
-  work.push_back(kLock);
-  if (!seen.empty() || !pages.empty()) {
-    work.push_back("DO $strata$ BEGIN IF " + SqlReadSetChanged(seen, pages) +
-                   " THEN RAISE EXCEPTION 'strata: read set changed' USING ERRCODE = '40001'; "
-                   "END IF; END $strata$");
-  }
   std::string puts, dels;
   for (const auto& [k, v] : writes.entries()) {
     if (v) {
@@ -93,6 +82,24 @@ std::vector<std::string> SqlCommitGroup(std::string_view create_table,
   }
   if (!dels.empty()) work.push_back("DELETE FROM kv WHERE k IN (" + dels + ")");
   for (const auto& [k, inc] : writes.increments()) AddIncrement(k, inc, &work);
+  return work;
+}
+
+std::vector<std::string> SqlCommitGroup(std::string_view create_table,
+                                        const std::map<std::string, std::string, std::less<>>& seen,
+                                        const std::vector<PgPage>& pages,
+                                        const WriteBuffer& writes) {
+  std::vector<std::string> work;
+  // The lock first: two first writers creating the table at once would collide in the catalog
+  // (IF NOT EXISTS does not cover a concurrent creation); after it, the second sees the table.
+  work.push_back(kSqlCommitLock);
+  if (!create_table.empty()) work.emplace_back(create_table);
+  if (!seen.empty() || !pages.empty()) {
+    work.push_back("DO $strata$ BEGIN IF " + SqlReadSetChanged(seen, pages) +
+                   " THEN RAISE EXCEPTION 'strata: read set changed' USING ERRCODE = '40001'; "
+                   "END IF; END $strata$");
+  }
+  for (auto& sql : SqlWrites(writes)) work.push_back(std::move(sql));
   work.push_back("COMMIT");
   return work;
 }

@@ -30,6 +30,13 @@ std::string SqlHex(std::string_view bytes);
 std::string SqlReadSetChanged(const std::map<std::string, std::string, std::less<>>& seen,
                               const std::vector<PgPage>& pages);
 
+// The advisory lock every commit takes (one commit at a time per database).
+extern const char kSqlCommitLock[];
+
+// The writes of a transaction as statements: one INSERT .. ON CONFLICT for the puts, one DELETE,
+// and per increment its INSERT .. ON CONFLICT (and the DELETE of an all-zero result).
+std::vector<std::string> SqlWrites(const WriteBuffer& writes);
+
 // The second group of the commit pipeline: `create_table` (when not empty), the advisory
 // lock, the check of the read set (raising 40001), the writes and increments, COMMIT.
 std::vector<std::string> SqlCommitGroup(std::string_view create_table,

@@ -164,6 +164,44 @@ class PgTxn : public Transaction {
     return CommitScript();
   }
 
+  // Group commit (PostgresKv::CommitGroup). Marks the transaction done; a transaction that
+  // writes nothing is finished here (its Status returned), one that writes returns nullopt and
+  // is committed by CommitGroup.
+  std::optional<Status> PrepareGroupCommit() {
+    if (Status open = CheckOpen(); !open.ok()) return open;
+    if (writes_.empty() || read_only_) return Commit();
+    done_ = true;
+    return std::nullopt;
+  }
+  // The single-transaction commit of a prepared transaction (a group of one).
+  Status CommitAlone() { return CommitScript(); }
+  Status ResolveXid(int64_t xid, const Status& unknown) { return Resolve(xid, unknown); }
+  const std::shared_ptr<PgShared>& shared() const { return sh_; }
+  int64_t budget_ms() const { return BudgetMs(); }
+  bool creates_table() const { return !table_; }
+
+  // One transaction of a group commit: a DO block that sets strata.result to 'conflict' when a
+  // read changed, else to 'applied' and applies the writes; and the SELECT that reports it. In
+  // one PostgreSQL transaction, a later part sees the writes of earlier ones (a key an earlier
+  // part wrote has a new xmin, so a later part that read it conflicts), as kv.h asks.
+  void AppendGroupPart(std::vector<std::string>* out) const {
+    std::string body;
+    for (const auto& sql : SqlWrites(writes_)) body += sql + "; ";
+    out->push_back("DO $strata$ BEGIN IF " + SqlReadSetChanged(seen_, pages_) +
+                   " THEN PERFORM set_config('strata.result', 'conflict', true); ELSE "
+                   "PERFORM set_config('strata.result', 'applied', true); " +
+                   body + "END IF; END $strata$");
+    out->push_back("SELECT current_setting('strata.result')");
+  }
+  // After the group's pipeline: what this transaction's Status was.
+  void AfterGroupCommit(const Status& s, int64_t xid) {
+    if (s.ok() && xid != 0) {
+      Remember(xid);
+    } else if (!s.ok()) {
+      ForgetReads();
+    }
+  }
+
  private:
   Status CheckOpen() const {
     return done_ ? Status::Internal("postgres: transaction used after Commit") : Status::OK();
@@ -501,6 +539,12 @@ Result<std::unique_ptr<PostgresKv>> PostgresKv::OpenUrl(const std::string& url) 
       RETURN_IF_ERROR(Number(uri, k, v, &opts.connect_timeout_ms));
     } else if (k == "io_timeout_ms") {
       RETURN_IF_ERROR(Number(uri, k, v, &opts.io_timeout_ms));
+    } else if (k == "group_commit") {
+      if (v == "0") {
+        opts.group_commit_slots = 0;
+      } else {
+        RETURN_IF_ERROR(Number(uri, k, v, &opts.group_commit_slots));
+      }
     } else if (k == "cache") {
       if (v == "0") {
         opts.cache_entries = 0;
@@ -527,6 +571,108 @@ std::string PostgresKv::Describe() const { return shared_->pool.options().descri
 
 Result<std::unique_ptr<Transaction>> PostgresKv::Begin(bool read_only) {
   return std::unique_ptr<Transaction>(new PgTxn(shared_, read_only));
+}
+
+int PostgresKv::group_commit_slots() const { return shared_->pool.options().group_commit_slots; }
+
+std::vector<Status> PostgresKv::CommitGroup(const std::vector<Transaction*>& txns) {
+  std::vector<PgTxn*> mine;
+  for (Transaction* t : txns) {
+    auto* p = dynamic_cast<PgTxn*>(t);
+    if (p == nullptr || p->shared() != shared_) return KvEngine::CommitGroup(txns);
+    mine.push_back(p);
+  }
+  std::vector<Status> out(mine.size());
+  std::vector<size_t> sent;  // the transactions that write, in order
+  int64_t budget = shared_->pool.options().io_timeout_ms;
+  bool create = false;
+  for (size_t i = 0; i < mine.size(); i++) {
+    if (auto final_status = mine[i]->PrepareGroupCommit()) {
+      out[i] = std::move(*final_status);
+      continue;
+    }
+    sent.push_back(i);
+    budget = std::min(budget, mine[i]->budget_ms());  // the tightest deadline bounds it
+    create = create || mine[i]->creates_table();
+  }
+  if (sent.empty()) return out;
+  if (sent.size() == 1) {
+    out[sent[0]] = mine[sent[0]]->CommitAlone();
+    return out;
+  }
+  auto fail_all = [&](const Status& s) {
+    for (size_t i : sent) {
+      out[i] = s;
+      mine[i]->AfterGroupCommit(s, 0);
+    }
+    return out;
+  };
+  if (budget <= 0) return fail_all(Status::Timeout("postgres: deadline passed"));
+  auto h = shared_->pool.Acquire(budget);
+  if (!h.ok()) return fail_all(h.status());
+  if (Status t = shared_->CheckTable(**h, budget); !t.ok()) return fail_all(t);
+  std::vector<std::string> work;
+  work.push_back(kSqlCommitLock);  // before the table's creation (pg_sql.cc says why)
+  if (create) work.push_back(kCreateTable);
+  for (size_t i : sent) mine[i]->AppendGroupPart(&work);
+  (*h)->in_txn = true;
+  std::vector<PgResult> results;
+  // Three groups: the id; the parts (their results flushed by the server at this sync, before
+  // it commits, so a lost COMMIT reply still leaves each part's outcome known); COMMIT.
+  Status s = (*h)->Pipeline({{"BEGIN ISOLATION LEVEL READ COMMITTED", "SELECT txid_current()"},
+                             std::move(work),
+                             {"COMMIT"}},
+                            budget, &results);
+  int64_t xid = 0;
+  if (results.size() >= 2 && PQresultStatus(results[1].get()) == PGRES_TUPLES_OK &&
+      PQntuples(results[1].get()) == 1) {
+    xid = std::strtoll(PQgetvalue(results[1].get(), 0, 0), nullptr, 10);
+  }
+  // Each part's own result, where its SELECT answered. results: BEGIN, txid, lock, [create],
+  // then per part its DO and its SELECT, then COMMIT.
+  std::vector<std::optional<Status>> part(sent.size());
+  for (size_t j = 0, at = 2 + 1 + (create ? 1 : 0); j < sent.size(); j++, at += 2) {
+    if (at + 1 >= results.size()) break;
+    const PGresult* r = results[at + 1].get();
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) break;
+    part[j] = std::string_view(PQgetvalue(r, 0, 0)) == "applied"
+                  ? Status::OK()
+                  : Status::Conflict("postgres: what the transaction read changed");
+  }
+  if (s.ok() && std::string_view(PQcmdStatus(results.back().get())) == "ROLLBACK") {
+    s = Status::Conflict("postgres: the group's transaction was rolled back");
+  }
+  if (!s.ok()) {
+    if (!(*h)->broken()) {
+      // A statement failed: the whole group was rolled back (nothing applied).
+      if (!(*h)->InTransactionBlock() || (*h)->ExecScript("ROLLBACK", 2000).ok()) {
+        (*h)->in_txn = false;
+      }
+      return fail_all(s);
+    }
+    if (xid == 0 && !s.Is(Code::kTimeout)) {
+      return fail_all(
+          Status::Unavailable("postgres: the connection failed before the transaction began: " +
+                              std::string(s.message())));
+    }
+    Status unknown(Code::kOutcomeUnknown,
+                   "postgres: group commit outcome unknown: " + std::string(s.message()));
+    Status resolved = xid != 0 ? mine[sent[0]]->ResolveXid(xid, unknown) : unknown;
+    if (!resolved.ok()) return fail_all(resolved);  // aborted (retried) or still unknown
+    // Committed: each part as its SELECT said; a part whose answer was lost stays unknown.
+    for (size_t j = 0; j < sent.size(); j++) {
+      out[sent[j]] = part[j] ? *part[j] : unknown;
+      mine[sent[j]]->AfterGroupCommit(out[sent[j]], xid);
+    }
+    return out;
+  }
+  (*h)->in_txn = false;
+  if (create) shared_->table_ready.store(true, std::memory_order_release);
+  for (size_t j = 0; j < sent.size(); j++) {
+    out[sent[j]] = part[j] ? *part[j] : Status::IOError("postgres: a group part had no result");
+    mine[sent[j]]->AfterGroupCommit(out[sent[j]], xid);
+  }
+  return out;
 }
 
 Status PostgresKv::Clear() {

@@ -20,6 +20,9 @@
 // the low 32 bits of its txid): such reads, and reads of keys the caller believes absent
 // (ExpectAbsent), cost no round trip and are checked at commit like any other; a failed commit
 // drops what it read.
+// Group commit (`group_commit=N`, default 2 in flight): later commits go together as one
+// PostgreSQL transaction, one WAL flush for all, each checked and applied in turn and told its
+// own result (docs/format/postgres-layout.md).
 // A pipeline whose connection breaks after the server answered the first group (the id) is
 // looked up with txid_status; one that breaks before never ran its second group (kUnavailable,
 // retried); a timeout before the id came back is kOutcomeUnknown.
@@ -53,7 +56,8 @@ class PostgresKv : public KvEngine {
   // kNotFound (no such database), kInvalidArgument (a kv table of another shape).
   static Result<std::unique_ptr<PostgresKv>> Open(const PostgresKvOptions& opts);
   // postgres[ql]://user:password@host:port/db[?sslmode=..&pool_size=N&connect_timeout_ms=N
-  //                &io_timeout_ms=N&cache=N] (other parameters go to libpq as they are)
+  //                &io_timeout_ms=N&cache=N&group_commit=N] (other parameters go to libpq
+  //                as they are)
   static Result<std::unique_ptr<PostgresKv>> OpenUrl(const std::string& url);
 
   ~PostgresKv() override;
@@ -62,6 +66,10 @@ class PostgresKv : public KvEngine {
   Status Clear() override;
   // From SHOW fsync / synchronous_commit.
   Result<Durability> GetDurability() override;
+  // Group commit: the writing transactions of the group in one PostgreSQL transaction (one
+  // pipeline, one WAL flush), each checked and applied in turn, each told its own result.
+  std::vector<Status> CommitGroup(const std::vector<Transaction*>& txns) override;
+  int group_commit_slots() const override;
 
  private:
   explicit PostgresKv(std::shared_ptr<PgShared> shared);
