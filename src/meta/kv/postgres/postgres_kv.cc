@@ -86,10 +86,10 @@ class PgShared {
 namespace {
 
 // Optimistic transactions (postgres_kv.h): reads are single statements outside any
-// PostgreSQL transaction, each remembering the xmin of what it saw; Commit sends the whole
-// transaction as one script that takes the database's advisory lock, checks every read is
-// still current, applies the writes and commits. One round trip per commit, and the lock is
-// held only while the server runs the script, never across the network.
+// PostgreSQL transaction (or answers of the version cache), each remembering the xmin of what
+// it saw; Commit sends one pipeline that opens a transaction, takes the database's advisory
+// lock, checks every read is still current, applies the writes and commits. One round trip
+// per commit, and the lock is held only while the server runs it, never across the network.
 class PgTxn : public Transaction {
  public:
   PgTxn(std::shared_ptr<PgShared> sh, bool read_only) : sh_(std::move(sh)), read_only_(read_only) {}
