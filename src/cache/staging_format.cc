@@ -7,7 +7,8 @@
 
 namespace strata::cache {
 namespace {
-constexpr uint32_t kMagic = 0x53544731;  // "STG1"
+constexpr uint32_t kMagic = 0x53544731;     // "STG1"
+constexpr uint32_t kLogMagic = 0x53544C32;  // "STL2"
 constexpr size_t kFixed = 4 + 8 + 4 + 2 + 4 + 4;  // everything but the key and the data
 }  // namespace
 
@@ -129,6 +130,70 @@ std::string StagedName(std::string_view key) {
     if (!(c == '_' || (c >= '0' && c <= '9'))) return "";
   }
   return std::string(name);
+}
+
+std::string LogSegmentHeader(uint64_t seq) {
+  std::string out;
+  PutU32BE(&out, kLogMagic);
+  PutU32BE(&out, 2);
+  PutU64BE(&out, seq);
+  return out;
+}
+
+std::string LogSegmentName(uint64_t seq) {
+  std::string digits = std::to_string(seq);
+  return std::string(20 - std::min<size_t>(20, digits.size()), '0') + digits + ".log";
+}
+
+uint64_t LogSegmentSeq(std::string_view name) {
+  if (name.size() != 24 || name.substr(20) != ".log") return 0;
+  uint64_t seq = 0;
+  for (char c : name.substr(0, 20)) {
+    if (c < '0' || c > '9') return 0;
+    seq = seq * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return seq;
+}
+
+Result<std::vector<LogRecord>> ParseLogSegment(std::string_view f, std::string* tail) {
+  tail->clear();
+  if (f.size() < kLogSegmentHeaderSize || GetU32BE(f.data()) != kLogMagic) {
+    return Status::Corruption("not a staging log segment");
+  }
+  if (GetU32BE(f.data() + 4) != 2) return Status::Corruption("staging log segment of another version");
+  std::vector<LogRecord> out;
+  size_t pos = kLogSegmentHeaderSize;
+  while (pos < f.size()) {
+    const std::string_view rest = f.substr(pos);
+    if (rest.size() < 22 || GetU32BE(rest.data()) != kMagic) {
+      *tail = rest.size() < 22 ? "a record header cut short" : "bytes that are not a record";
+      break;
+    }
+    const size_t key_len = GetU16BE(rest.data() + 16);
+    if (rest.size() < 22 + key_len) {
+      *tail = "a record key cut short";
+      break;
+    }
+    const uint64_t len = kFixed + key_len + uint64_t{GetU32BE(rest.data() + 18 + key_len)};
+    if (len > rest.size()) {
+      *tail = "a record cut short";
+      break;
+    }
+    if (GetU32BE(rest.data() + len - 4) != Crc32c(rest.substr(0, len - 4))) {
+      *tail = "a record failing its checksum";
+      break;
+    }
+    LogRecord r;
+    r.origin.ino = GetU64BE(rest.data() + 4);
+    r.origin.chunk = GetU32BE(rest.data() + 12);
+    r.key.assign(rest.data() + 18, key_len);
+    r.offset = pos;
+    r.length = static_cast<uint32_t>(len);
+    r.data_len = static_cast<uint32_t>(len - kFixed - key_len);
+    out.push_back(std::move(r));
+    pos += len;
+  }
+  return out;
 }
 
 std::string StagingVersionText(std::string_view volume_uuid) {

@@ -1,12 +1,16 @@
-// The on-disk format of writeback staging (docs/format/staging.md, version 1): the directory
-// layout and the encoding of one staged block file. Pure functions; no I/O.
+// The on-disk format of writeback staging (docs/format/staging.md, version 2): the directory
+// layout, the encoding of one staged block (a file of its own, or a record of a log segment)
+// and of a log segment. Pure functions; no I/O.
 //
-//   DIR/VERSION            "strata-staging 1\nvolume UUID\n" (text; written once, fsync'ed)
+//   DIR/VERSION            "strata-staging 2\nvolume UUID\n" (text; written once, fsync'ed;
+//                          a version-1 directory is taken over and its VERSION rewritten)
 //   DIR/LOCK               flock'ed by the one process that owns the directory
 //   DIR/blocks/NAME        one staged block, NAME = the last segment of its object key
 //                          ("{slice}_{index}_{len}"); written in place (created with
 //                          O_EXCL, fsync'ed while the directory is fsync'ed in parallel);
 //                          NAME.tmp.… files are what older versions wrote before a rename
+//   DIR/log/SEQ.log        a log segment (version 2): a 16-byte header, then block records
+//                          (each exactly a block file's bytes) appended by group commits
 //
 // A block file is
 //   magic u32 "STG1" | ino u64 | chunk u32 | key_len u16 | key | data_len u32 | data |
@@ -20,13 +24,16 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cache/block_tier.h"
 #include "common/status.h"
 
 namespace strata::cache {
 
-constexpr int kStagingFormatVersion = 1;
+constexpr int kStagingFormatVersion = 2;
+// Directories of this version are opened too (they have no log; VERSION is rewritten).
+constexpr int kStagingOldestVersion = 1;
 
 struct StagedBlock {
   std::string key;
@@ -72,6 +79,28 @@ constexpr size_t StagedHeaderSize(size_t key_len) { return 4 + 8 + 4 + 2 + key_l
 // The file name of key's block: its last '/'-separated segment, when that is made only of
 // digits and '_' (a block key, chunk/block_key.h); "" otherwise (the key cannot be staged).
 std::string StagedName(std::string_view key);
+// A log segment: magic u32 "STL2" | format version u32 (2) | segment number u64, then records
+// back to back, each laid out as a block file (EncodeStagedBlock). Appends that never finished
+// leave a tail that does not parse; nothing after it is read.
+constexpr size_t kLogSegmentHeaderSize = 16;
+std::string LogSegmentHeader(uint64_t seq);
+// The file name of segment `seq` under DIR/log: 20 decimal digits and ".log"; 0 when `name`
+// is not one.
+std::string LogSegmentName(uint64_t seq);
+uint64_t LogSegmentSeq(std::string_view name);
+// One record found in a segment: where it is (offset and length in the file) and what.
+struct LogRecord {
+  std::string key;
+  BlockOrigin origin;
+  uint64_t offset = 0;
+  uint32_t length = 0;    // the whole record
+  uint32_t data_len = 0;  // the block
+};
+// Walks a whole segment file: every record up to the first one that is cut short or fails its
+// checksum (an append that never finished: *tail says why, "" when the file ends cleanly).
+// kCorruption when the segment header itself is bad (another file, another version).
+Result<std::vector<LogRecord>> ParseLogSegment(std::string_view file, std::string* tail);
+
 // The VERSION file's content for a volume.
 std::string StagingVersionText(std::string_view volume_uuid);
 

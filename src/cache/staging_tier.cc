@@ -37,6 +37,9 @@ Status StagingOptions::Validate() const {
     return Status::InvalidArgument("foreground_window and max_lag must be >= 0");
   }
   if (space_wait.count() < 0) return Status::InvalidArgument("space_wait must be >= 0");
+  if (log_max > 0 && (log_max > (64ULL << 20) || log_segment < (64ULL << 10))) {
+    return Status::InvalidArgument("log_max must be <= 64 MiB and log_segment >= 64 KiB");
+  }
   return Status::OK();
 }
 
@@ -60,9 +63,17 @@ Result<std::unique_ptr<StagingTier>> StagingTier::Open(const StagingOptions& opt
   const std::string want = StagingVersionText(options.volume_uuid);
   auto have = env->ReadFile(version_path);
   if (have.ok()) {
-    if (*have != want) {
-      std::string first = have->substr(0, have->find('\n'));
-      if (first != "strata-staging " + std::to_string(kStagingFormatVersion)) {
+    std::string first = have->substr(0, have->find('\n'));
+    const std::string rest = have->substr(std::min(have->size(), first.size() + 1));
+    const std::string oldest = "strata-staging " + std::to_string(kStagingOldestVersion);
+    if (first == oldest && rest == want.substr(want.find('\n') + 1)) {
+      // A version-1 directory of this volume: its block files are read as they are; the new
+      // VERSION keeps older binaries, which know no log, out of it from now on.
+      AtomicWriteOptions wo;
+      wo.sync = true;
+      RETURN_IF_ERROR(env->WriteFileAtomic(version_path, want, wo));
+    } else if (*have != want) {
+      if (first != "strata-staging " + std::to_string(kStagingFormatVersion) && first != oldest) {
         return Status::InvalidArgument("writeback directory " + options.dir +
                                        " has an unknown format ('" + first + "')");
       }
@@ -80,6 +91,7 @@ Result<std::unique_ptr<StagingTier>> StagingTier::Open(const StagingOptions& opt
   }
   const std::string blocks = JoinPath(options.dir, "blocks");
   RETURN_IF_ERROR(env->CreateDirs(blocks));
+  RETURN_IF_ERROR(env->CreateDirs(JoinPath(options.dir, "log")));
   RETURN_IF_ERROR(env->SyncDir(options.dir));
   ASSIGN_OR_RETURN(auto pool, ThreadPool::Open({.name = "staging uploads",
                                                 .threads = options.uploaders,
@@ -99,6 +111,7 @@ StagingTier::StagingTier(const StagingOptions& options, BlockTier* home,
       clock_(options.clock ? options.clock : SystemClock::Get()),
       blocks_dir_(JoinPath(options.dir, "blocks")),
       lock_(std::move(lock)),
+      log_dir_(JoinPath(options.dir, "log")),
       pool_(std::move(pool)) {}
 
 StagingTier::~StagingTier() {
@@ -116,6 +129,10 @@ StagingTier::~StagingTier() {
   }
   dir_cv_.notify_all();
   if (dir_syncer_.joinable()) dir_syncer_.join();
+  if (log_file_) {
+    Status closed = log_file_->Close();
+    (void)closed;  // deliberately dropped: every record acknowledged was fdatasync'ed
+  }
   StagingStats s = stats();
   if (s.blocks > 0) {
     LOG_WARN("writeback: {} blocks ({} bytes) left staged in {}: the next mount with this "
@@ -181,11 +198,13 @@ Status StagingTier::Scan() {
     index_.emplace(b.key, e);
   }
   if (temps > 0) RETURN_IF_ERROR(env->SyncDir(blocks_dir_));
-  if (stats_.blocks > 0 || temps > 0 || bad > 0) {
-    LOG_INFO("writeback: {} found {} staged blocks ({} bytes, {} of them unfinished writes) "
+  const uint64_t file_blocks = stats_.blocks;
+  RETURN_IF_ERROR(ScanLog());
+  if (file_blocks > 0 || temps > 0 || bad > 0) {
+    LOG_INFO("writeback: {} found {} staged block files ({} of them unfinished writes) "
              "left by an earlier process; removed {} unfinished files (temporary, or cut short "
              "before their header); {} damaged",
-             options_.dir, stats_.blocks, stats_.bytes, unfinished, temps, bad);
+             options_.dir, file_blocks, unfinished, temps, bad);
   }
   return Status::OK();
 }
@@ -346,13 +365,20 @@ Status StagingTier::StageOrGoDirect(const std::string& key, const std::string& n
                                       options_.space_wait.count() / 1000, options_.limit));
   } else {
     body = KeepForUpload(plain);
-    why = StageFile(key, name, plain, origin);
+    uint64_t seg = 0, off = 0;
+    uint32_t rec_len = 0;
+    const bool logged = options_.log_max > 0 && plain.size() <= options_.log_max;
+    why = logged ? StageLog(key, plain, origin, &seg, &off, &rec_len)
+                 : StageFile(key, name, plain, origin);
     std::lock_guard lock(mu_);
     if (why.ok()) {
       Entry e;
       e.size = plain.size();
       e.origin = origin;
       e.body = body;
+      e.seg = seg;
+      e.off = off;
+      e.rec_len = rec_len;
       e.due_ns = clock_->MonotonicNanos() +
                  std::chrono::duration_cast<std::chrono::nanoseconds>(options_.upload_delay)
                      .count();
@@ -390,11 +416,16 @@ Status StagingTier::StageOrGoDirect(const std::string& key, const std::string& n
 
 Result<BlockData> StagingTier::Get(const std::string& key, uint32_t expected_len) {
   (void)expected_len;  // the chain checks the length
+  Entry e;
   {
     std::lock_guard lock(mu_);
-    if (!index_.count(key)) return Status::NotFound("not staged: " + key);
+    auto it = index_.find(key);
+    if (it == index_.end()) return Status::NotFound("not staged: " + key);
+    e.seg = it->second.seg;
+    e.off = it->second.off;
+    e.rec_len = it->second.rec_len;
   }
-  auto raw = options_.env->ReadFileToBuffer(PathOf(StagedName(key)));
+  auto raw = ReadStaged(key, e);
   if (!raw.ok()) {
     if (raw.status().Is(Code::kNotFound)) return Status::NotFound("uploaded meanwhile: " + key);
     return raw.status().WithContext("read staged block " + key);
@@ -419,13 +450,14 @@ bool StagingTier::Contains(const std::string& key) {
   return index_.count(key) > 0;
 }
 
-void StagingTier::Forget(const std::string& key, const Entry& e) {
+std::string StagingTier::Forget(const std::string& key, const Entry& e) {
   (void)key;
   stats_.bytes -= e.size;
   if (e.body) stats_.memory_bytes -= e.body->size();
   stats_.blocks--;
   if (e.state == State::kLeftover) stats_.leftovers--;
   gen_++;
+  return e.seg != 0 ? ReleaseRecordLocked(e.seg) : "";
 }
 
 Status StagingTier::Remove(const std::string& key) {
@@ -440,10 +472,14 @@ Status StagingTier::Remove(const std::string& key) {
   if (it == index_.end()) return Status::OK();
   Entry e = it->second;
   index_.erase(it);
-  Forget(key, e);
+  const std::string gone = Forget(key, e);
   stats_.removed_total++;
   lock.unlock();
   cv_.notify_all();
+  if (e.seg != 0) {  // a record: its segment goes with the last of them
+    RemoveSegmentFile(gone);
+    return Status::OK();
+  }
   Status st = options_.env->RemoveFile(PathOf(StagedName(key)));
   if (!st.ok() && !st.Is(Code::kNotFound)) return st.WithContext("remove staged block " + key);
   return Status::OK();
@@ -495,8 +531,15 @@ std::vector<std::string> StagingTier::Keys() const {
 }
 
 StagingStats StagingTier::stats() const {
+  uint64_t queued = 0;
+  {
+    std::lock_guard lock(log_mu_);
+    queued = log_queue_.size();
+  }
   std::lock_guard lock(mu_);
-  return stats_;
+  StagingStats s = stats_;
+  s.log_queued = queued;
+  return s;
 }
 
 }  // namespace strata::cache

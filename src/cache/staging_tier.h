@@ -8,6 +8,18 @@
 // its slice to metadata at once, so close()/fsync() wait for the staging and the commit,
 // not the upload. Layout and encoding: staging_format.h, docs/format/staging.md.
 //
+// Small blocks (at most `log_max` bytes: the last blocks of small files) are not given a file
+// each: they are appended as records to a log segment (DIR/log/SEQ.log) by a group commit —
+// the first writer to find the log idle becomes the leader, appends its own record and those
+// of every writer queued behind it, and makes them durable with one fdatasync (a new segment:
+// created and its directory fsync'ed first, once); each writer then gets its own result (a
+// record whose append failed: that writer alone, who goes direct; a failed fdatasync: the
+// writers of that group). This spares each small block the creation of a file (on ext4
+// without a journal an inode allocation scans the recently deleted inodes, and staging deletes
+// a file per upload), its own device flush and its directory fsync. A segment is rotated past
+// `log_segment` bytes and deleted once no record in it is staged any longer (uploaded or
+// removed).
+//
 // Memory hand-off: while the bodies kept in memory stay within `memory` bytes, Write also
 // encodes the block for the home tier (BlockTier::EncodeBody: the store's body, compressed and
 // checksummed) and keeps that body with its entry, so its upload neither reads the file back
@@ -49,7 +61,9 @@
 // Restart: Open takes the directory's LOCK (one owner at a time: a second mount or
 // sync-staging on the same directory is refused), removes temporary files of older versions
 // and files cut short before their header (never acknowledged), and indexes the block files
-// it finds, unfinished ones included (ClassifyStagedFile), as leftovers: they are served to reads
+// it finds, unfinished ones included (ClassifyStagedFile), and every whole record of every
+// log segment (a torn tail was never acknowledged; new records go to a new segment), as
+// leftovers: they are served to reads
 // but not uploaded until their owner decides (chunk/staging_recovery.h asks the metadata):
 // Adopt queues a leftover for upload (its slice was committed), Discard deletes it (it was
 // not: killed between staging and commit).
@@ -71,6 +85,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -104,6 +119,10 @@ struct StagingOptions {
   // until their upload (default 64 MiB; 0: every upload reads its file back).
   uint64_t memory = 64ULL << 20;
   std::chrono::milliseconds space_wait{60000};  // a writer waits this long for room (60 s)
+  // Blocks of at most this many bytes go to the staging log (see the top; 0: every block
+  // gets a file of its own), and a log segment is rotated past `log_segment` bytes.
+  uint64_t log_max = 1ULL << 20;
+  uint64_t log_segment = 16ULL << 20;
   Env* env = nullptr;              // required; not owned
   Clock* clock = nullptr;          // nullptr: SystemClock
   // Called (no lock held, on the writing thread) when a block is staged while nothing else
@@ -127,6 +146,10 @@ struct StagingStats {
   uint64_t memory_bytes = 0;    // encoded bodies kept in memory for their upload (<= memory)
   uint64_t rereads = 0;         // uploads that read their staged file back (not kept in memory)
   uint64_t held_back = 0;       // times an upload waited for a slot only writers' priority kept
+  uint64_t log_records = 0;     // blocks appended to the staging log since open
+  uint64_t log_groups = 0;      // group commits of the log (one fdatasync each)
+  uint64_t log_queued = 0;      // writers waiting now behind the group commit in progress
+  uint64_t log_segments = 0;    // log segment files on disk now
   std::string last_error;       // the latest upload error, "" after a success
 };
 
@@ -182,6 +205,22 @@ class StagingTier : public BlockTier {
     int64_t due_ns = 0;       // monotonic: not uploaded before this
     bool removed = false;     // Remove arrived during the upload
     BlockData body;           // encoded for home, kept for the upload (null: read the file)
+    uint64_t seg = 0;         // log segment holding the record (0: a file of its own)
+    uint64_t off = 0;         // the record's offset and length in that segment
+    uint32_t rec_len = 0;
+  };
+  // A log segment: records in it still staged (or being appended); retired once it is no
+  // longer the one appended to (its file is deleted when `live` reaches 0).
+  struct LogSegment {
+    uint64_t live = 0;
+    bool retired = false;
+  };
+  // One writer's record waiting for (or in) a group commit.
+  struct LogAppend {
+    std::string record;  // EncodeStagedBlock
+    Status st;
+    uint64_t seg = 0, off = 0;
+    bool done = false;
   };
 
   StagingTier(const StagingOptions& options, BlockTier* home, std::unique_ptr<FileLock> lock,
@@ -198,6 +237,24 @@ class StagingTier : public BlockTier {
   // Write's work: stages the block, or writes it to home when it cannot be staged.
   Status StageOrGoDirect(const std::string& key, const std::string& name,
                          std::string_view plain, const BlockOrigin& origin);
+  // Appends the block to the staging log through the group commit (staging_log.cc); *seg,
+  // *off and *len say where the durable record is.
+  Status StageLog(const std::string& key, std::string_view plain, const BlockOrigin& origin,
+                  uint64_t* seg, uint64_t* off, uint32_t* len);
+  // The leader's work: appends `group` (in order) and fdatasyncs, opening segments as needed;
+  // sets each member's st/seg/off. No lock held on entry.
+  void AppendGroup(const std::vector<LogAppend*>& group);
+  // Opens a new segment for the leader (created, header written, directory fsync'ed) and
+  // registers it with `records` live records; retires the previous one.
+  Status OpenSegment(uint64_t records);
+  // Log segments at open: every whole record becomes a leftover. REQUIRES: called from Open.
+  Status ScanLog();
+  // Reads a staged block's bytes (its file, or its record in a segment), not yet verified.
+  Result<BlockBuffer> ReadStaged(const std::string& key, const Entry& e) const;
+  // A record of segment `seg` is no longer staged: returns the segment's path when it is
+  // now to be deleted (by the caller, without the lock), else "". REQUIRES: mu_ held.
+  std::string ReleaseRecordLocked(uint64_t seg);
+  std::string SegmentPath(uint64_t seg) const;
   // Creates the block file in place, writes and fsyncs it while the directory is fsync'ed.
   Status StageFile(const std::string& key, const std::string& name, std::string_view plain,
                    const BlockOrigin& origin);
@@ -216,8 +273,11 @@ class StagingTier : public BlockTier {
   void Upload(const std::string& key);
   // The upload of a block not kept in memory: reads, verifies and writes its file; *lost when
   // the file is gone or damaged (moved aside as .corrupt).
-  Status UploadFromFile(const std::string& key, const std::string& path, bool* lost);
-  void Forget(const std::string& key, const Entry& e);  // REQUIRES: mu_ held, entry erased
+  Status UploadFromFile(const std::string& key, const Entry& where, bool* lost);
+  // REQUIRES: mu_ held, entry erased. Returns the path of a log segment to delete (without
+  // the lock) when the entry was its last staged record, else "".
+  [[nodiscard]] std::string Forget(const std::string& key, const Entry& e);
+  void RemoveSegmentFile(const std::string& path);  // no lock held; "" does nothing
 
   const StagingOptions options_;
   BlockTier* const home_;
@@ -248,6 +308,21 @@ class StagingTier : public BlockTier {
   Status dir_error_;
   bool dir_stop_ = false;
   std::thread dir_syncer_;
+
+  // Staging log, guarded by mu_: segments on disk by number, the one appended to (0: none;
+  // the next group opens one), the last number used.
+  const std::string log_dir_;
+  std::map<uint64_t, LogSegment> segments_;
+  uint64_t active_seg_ = 0;
+  uint64_t last_seg_ = 0;
+  // The group commit, guarded by log_mu_ (never held with mu_): writers queued, and whether a
+  // leader is appending. log_file_ (the active segment's file) is used only by the leader.
+  mutable std::mutex log_mu_;
+  std::condition_variable log_cv_;
+  std::vector<LogAppend*> log_queue_;
+  bool log_busy_ = false;
+  std::unique_ptr<WritableFile> log_file_;
+  uint64_t log_file_seg_ = 0;
 
   std::unique_ptr<ThreadPool> pool_;  // uploads
   std::thread dispatcher_;

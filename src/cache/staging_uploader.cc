@@ -93,15 +93,14 @@ void StagingTier::DispatchLoop() {
   }
 }
 
-Status StagingTier::UploadFromFile(const std::string& key, const std::string& path,
-                                   bool* lost) {
+Status StagingTier::UploadFromFile(const std::string& key, const Entry& where, bool* lost) {
   {
     std::lock_guard lock(mu_);
     stats_.rereads++;
   }
-  auto raw = options_.env->ReadFile(path);
+  auto raw = ReadStaged(key, where);
   if (!raw.ok()) {
-    *lost = raw.status().Is(Code::kNotFound);
+    *lost = raw.status().Is(Code::kNotFound) || raw.status().Is(Code::kCorruption);
     return raw.status().WithContext("read staged block");
   }
   StagedBlock b;
@@ -109,14 +108,17 @@ Status StagingTier::UploadFromFile(const std::string& key, const std::string& pa
   if (st.ok() && b.key != key) st = Status::Corruption("staged file holds " + b.key);
   if (!st.ok()) {
     *lost = true;
-    Status mv = options_.env->Rename(path, path + ".corrupt");
-    (void)mv;  // deliberately dropped: kept for inspection when possible
+    if (where.seg == 0) {
+      const std::string path = PathOf(StagedName(key));
+      Status mv = options_.env->Rename(path, path + ".corrupt");
+      (void)mv;  // deliberately dropped: kept for inspection when possible
+    }  // a record stays in its segment until the segment goes
     return st;
   }
   // Encoded from the file's bytes, which go before the PUT: one block's worth of memory per
   // upload in flight, as without writeback.
-  std::string body = home_->EncodeBody(*raw);
-  std::string().swap(*raw);  // freed now, not after the PUT
+  std::string body = home_->EncodeBody(raw->view());
+  *raw = BlockBuffer();  // freed now, not after the PUT
   return home_->WriteBody(key, body, true, b.origin);
 }
 
@@ -124,18 +126,22 @@ void StagingTier::Upload(const std::string& key) {
   const std::string path = PathOf(StagedName(key));
   BlockData body;
   BlockOrigin origin;
+  Entry where;  // the file or the record to read when no body was kept
   {
     std::lock_guard lock(mu_);
     if (auto it = index_.find(key); it != index_.end()) {
       body = it->second.body;
       origin = it->second.origin;
+      where.seg = it->second.seg;
+      where.off = it->second.off;
+      where.rec_len = it->second.rec_len;
     }
   }
   bool lost = false;  // the staged file cannot be uploaded, ever
   Status st = RunCatching("upload staged block", [&] {
     // Encoded when it was staged: no read of the file, no decoding, no second encoding.
     if (body) return home_->WriteBody(key, *body, true, origin);
-    return UploadFromFile(key, path, &lost);
+    return UploadFromFile(key, where, &lost);
   });
   body.reset();  // the entry's reference goes when it is forgotten
   if (lost) {
@@ -143,7 +149,7 @@ void StagingTier::Upload(const std::string& key) {
               "holds is lost unless the store already has it",
               key, st.ToString());
   }
-  if (st.ok()) {
+  if (st.ok() && where.seg == 0) {
     // The file goes before the index entry: a read in between finds no file, which is a
     // miss ("uploaded meanwhile"), and the store has the block. A file that survives a failed
     // delete is found at the next start, adopted and uploaded again (the same bytes).
@@ -157,10 +163,11 @@ void StagingTier::Upload(const std::string& key) {
   stats_.uploading--;
   auto it = index_.find(key);
   if (st.ok() || lost) {
+    std::string gone;  // a record's segment, when it held the last of them
     if (it != index_.end()) {
       Entry e = it->second;
       index_.erase(it);
-      Forget(key, e);
+      gone = Forget(key, e);
     }
     if (st.ok()) {
       stats_.uploaded_total++;
@@ -170,6 +177,7 @@ void StagingTier::Upload(const std::string& key) {
     gen_++;
     lock.unlock();
     cv_.notify_all();
+    RemoveSegmentFile(gone);
     return;
   }
   // Failed: back to the head of the queue, and every upload pauses for the back-off.

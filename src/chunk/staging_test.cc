@@ -37,6 +37,7 @@ class StagingTest : public ::testing::Test {
     o.env = &env_;
     o.clock = &clock_;
     o.uploaders = 4;
+    o.log_max = 0;  // every block a file of its own; the staging log: staging_log_test.cc
     return o;
   }
   std::unique_ptr<StagingTier> Open(const StagingOptions& o) {
