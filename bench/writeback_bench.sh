@@ -97,8 +97,13 @@ PY
   [[ " $WORKLOADS " == *" small "* ]] && for w in "4k 1 $SMALL 4096" "4k 16 $((SMALL / 4)) 4096" "128k 1 $SMALL 131072" \
            "128k 16 $((SMALL / 4)) 131072"; do
     set -- $w
+    local c0 c1
+    c0=$(cpu_ticks "$pid")
     t=$(python3 "$HERE/writeback_writers.py" "$mp/$1x$2" "$2" "$3" "$4")
+    c1=$(cpu_ticks "$pid")
     RES[$mode,$1x$2]+="$(python3 -c "print(f'{$2*$3/$t:.0f}')") "
+    # The mount's CPU per file while the writers ran (uploads running meanwhile included).
+    RES[$mode,$1x$2cpu]+="$(python3 -c "print(f'{($c1-$c0)/$TICKS*1000/($2*$3):.2f}')") "
   done
   local start end perf_pid= cpu0 cpu1
   if [[ " $WORKLOADS " == *" seq "* ]]; then
@@ -158,6 +163,9 @@ for w in "${ROWS[@]}"; do
   unit="files/s"; [ $w = seq ] && unit="MiB/s"
   d=$(median "${RES[default,$w]}"); b=$(median "${RES[writeback,$w]}")
   echo "| $w ($unit) | $d (${RES[default,$w]% }) | $b (${RES[writeback,$w]% }) | $(python3 -c "print(f'{$b/$d:.1f}x')") |"
+done
+[[ " $WORKLOADS " == *" small "* ]] && for w in 4kx1 4kx16 128kx1 128kx16; do
+  echo "| $w: mount CPU ms per file | $(median "${RES[default,${w}cpu]}") (${RES[default,${w}cpu]% }) | $(median "${RES[writeback,${w}cpu]}") (${RES[writeback,${w}cpu]% }) | |"
 done
 echo "| writeback: drain after the run (s) | — | $(median "${RES[writeback,drain]}") (${RES[writeback,drain]% }) | |"
 if [[ " $WORKLOADS " == *" seq "* ]]; then

@@ -32,6 +32,8 @@ std::string StagingJson(const cache::StagingTier& t) {
          ", \"memory_bytes\": " + std::to_string(s.memory_bytes) +
          ", \"rereads\": " + std::to_string(s.rereads) +
          ", \"held_back\": " + std::to_string(s.held_back) +
+         ", \"log_records\": " + std::to_string(s.log_records) +
+         ", \"log_groups\": " + std::to_string(s.log_groups) +
          ", \"upload_errors\": " + std::to_string(s.upload_errors) +
          ", \"last_error\": \"" + err + "\"}";
 }

@@ -33,9 +33,35 @@ def wait_drained(mount_path, timeout=60):
         time.sleep(0.1)
 
 
+def log_records(path):
+    """Keys of the whole records of a staging log segment (docs/format/staging.md, version
+    2: a 16-byte header "STL2", then block records up to the first one cut short)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    assert raw[:4] == b"STL2", path
+    keys, pos = [], 16
+    while pos + 22 <= len(raw) and raw[pos:pos + 4] == b"STG1":
+        klen = int.from_bytes(raw[pos + 16:pos + 18], "big")
+        dlen = int.from_bytes(raw[pos + 18 + klen:pos + 22 + klen], "big")
+        end = pos + 26 + klen + dlen
+        if end > len(raw):
+            break
+        keys.append(raw[pos + 18:pos + 18 + klen].decode().rsplit("/", 1)[-1])
+        pos = end
+    return keys
+
+
 def block_files(d):
-    b = os.path.join(d, "blocks")
-    return sorted(n for n in os.listdir(b) if ".tmp." not in n) if os.path.isdir(b) else []
+    """Blocks staged in d: files of their own (large blocks) and records of log segments
+    (small ones; a segment is deleted once none of its records is staged, so while blocks are
+    neither uploaded nor removed this is exactly what is staged)."""
+    b, lg = os.path.join(d, "blocks"), os.path.join(d, "log")
+    out = [n for n in os.listdir(b) if ".tmp." not in n] if os.path.isdir(b) else []
+    if os.path.isdir(lg):
+        for n in os.listdir(lg):
+            if n.endswith(".log"):
+                out += log_records(os.path.join(lg, n))
+    return sorted(out)
 
 
 def store_blocks(root):
