@@ -161,9 +161,10 @@ std::string StagingTier::ReleaseRecordLocked(uint64_t seg) {
   auto it = segments_.find(seg);
   if (it == segments_.end() || it->second.live == 0) return "";
   if (--it->second.live > 0) return "";
-  // No record of it is staged: the segment goes, the one being appended to as well (the next
-  // group opens a new one), so that a drained staging directory holds no file.
-  if (active_seg_ == seg) active_seg_ = 0;
+  // No record of it is staged. The segment being appended to stays (deleted when it is
+  // rotated, or at exit): a writer alone, whose every block is uploaded before its next
+  // close, would otherwise pay a create and a directory fsync per block again.
+  if (active_seg_ == seg) return "";
   segments_.erase(it);
   stats_.log_segments = segments_.size();
   return SegmentPath(seg);

@@ -133,6 +133,17 @@ StagingTier::~StagingTier() {
     Status closed = log_file_->Close();
     (void)closed;  // deliberately dropped: every record acknowledged was fdatasync'ed
   }
+  // The segment appended to last, when nothing in it is staged any more.
+  std::string idle;
+  {
+    std::lock_guard lock(mu_);
+    auto it = segments_.find(active_seg_);
+    if (it != segments_.end() && it->second.live == 0) {
+      idle = SegmentPath(active_seg_);
+      segments_.erase(it);
+    }
+  }
+  RemoveSegmentFile(idle);
   StagingStats s = stats();
   if (s.blocks > 0) {
     LOG_WARN("writeback: {} blocks ({} bytes) left staged in {}: the next mount with this "

@@ -18,7 +18,7 @@
 // without a journal an inode allocation scans the recently deleted inodes, and staging deletes
 // a file per upload), its own device flush and its directory fsync. A segment is rotated past
 // `log_segment` bytes and deleted once no record in it is staged any longer (uploaded or
-// removed).
+// removed) and it is not the one appended to (that one: when it is rotated, or at exit).
 //
 // Memory hand-off: while the bodies kept in memory stay within `memory` bytes, Write also
 // encodes the block for the home tier (BlockTier::EncodeBody: the store's body, compressed and
@@ -122,7 +122,7 @@ struct StagingOptions {
   // Blocks of at most this many bytes go to the staging log (see the top; 0: every block
   // gets a file of its own), and a log segment is rotated past `log_segment` bytes.
   uint64_t log_max = 1ULL << 20;
-  uint64_t log_segment = 16ULL << 20;
+  uint64_t log_segment = 4ULL << 20;
   Env* env = nullptr;              // required; not owned
   Clock* clock = nullptr;          // nullptr: SystemClock
   // Called (no lock held, on the writing thread) when a block is staged while nothing else
@@ -210,7 +210,7 @@ class StagingTier : public BlockTier {
     uint32_t rec_len = 0;
   };
   // A log segment: records in it still staged (or being appended); retired once it is no
-  // longer the one appended to (its file is deleted when `live` reaches 0).
+  // longer the one appended to (its file is deleted when `live` reaches 0 after that).
   struct LogSegment {
     uint64_t live = 0;
     bool retired = false;

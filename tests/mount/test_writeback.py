@@ -53,8 +53,10 @@ def log_records(path):
 
 def block_files(d):
     """Blocks staged in d: files of their own (large blocks) and records of log segments
-    (small ones; a segment is deleted once none of its records is staged, so while blocks are
-    neither uploaded nor removed this is exactly what is staged)."""
+    (small ones). A segment keeps the records of blocks uploaded since (until it is rotated,
+    or at exit when none is staged), so this is what is staged only while nothing of the
+    segment was uploaded or removed: in the tests below, an --upload-delay, a store that is
+    down, or after an unmount."""
     b, lg = os.path.join(d, "blocks"), os.path.join(d, "log")
     out = [n for n in os.listdir(b) if ".tmp." not in n] if os.path.isdir(b) else []
     if os.path.isdir(lg):
@@ -264,8 +266,8 @@ def test_store_down_writes_continue_and_a_new_mount_uploads(strata, tmp_path):
         wb = str(tmp_path / "wb")
         args = ["--writeback", "--writeback-dir", wb, "--io-timeout", "2"]
         m = vol.mount(None, *args)
-        with open(os.path.join(m.path, "before"), "wb") as f:
-            f.write(b"stored before" * 1000)
+        with open(os.path.join(m.path, "before"), "wb") as f:  # > 1 MiB: not in the log
+            f.write(b"stored before" * 100000)
         wait_drained(m.path)
 
         s3.kill()
@@ -288,7 +290,7 @@ def test_store_down_writes_continue_and_a_new_mount_uploads(strata, tmp_path):
         assert block_files(wb) == []
         m2 = vol.mount()  # another mount point, empty cache, no writeback
         with open(os.path.join(m2.path, "before"), "rb") as f:
-            assert f.read() == b"stored before" * 1000
+            assert f.read() == b"stored before" * 100000
         for name, data in files.items():
             with open(os.path.join(m2.path, name), "rb") as f:
                 assert f.read() == data, name
