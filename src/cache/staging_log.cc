@@ -65,6 +65,7 @@ void StagingTier::AppendGroup(const std::vector<LogAppend*>& group) {
       }
     }
     const uint64_t seg = log_file_seg_;
+    const uint64_t size_before = log_file_->Size();
     size_t end = next;
     Status append;
     for (; end < group.size(); end++) {
@@ -85,6 +86,19 @@ void StagingTier::AppendGroup(const std::vector<LogAppend*>& group) {
     std::string gone;
     {
       std::lock_guard lock(mu_);
+      // Every byte appended is on disk now (a failed append's part too); the durable
+      // records among them are staged bytes, the rest dead bytes until the segment goes.
+      if (auto it = segments_.find(seg); it != segments_.end()) {
+        const uint64_t grown = log_file_->Size() - size_before;
+        it->second.bytes += grown;
+        log_bytes_ += grown;
+        if (sync.ok()) {
+          for (size_t i = next; i < end; i++) {
+            it->second.live_bytes += group[i]->record.size();
+            log_live_bytes_ += group[i]->record.size();
+          }
+        }
+      }
       if (sync.ok() && end > next) {
         stats_.log_records += end - next;
         stats_.log_groups++;
@@ -95,7 +109,7 @@ void StagingTier::AppendGroup(const std::vector<LogAppend*>& group) {
         segments_[seg].retired = true;
         if (active_seg_ == seg) active_seg_ = 0;
       }
-      for (uint64_t i = 0; i < unused && gone.empty(); i++) gone = ReleaseRecordLocked(seg);
+      for (uint64_t i = 0; i < unused && gone.empty(); i++) gone = ReleaseRecordLocked(seg, 0);
     }
     RemoveSegmentFile(gone);
     if (!sync.ok()) {
@@ -118,10 +132,7 @@ Status StagingTier::OpenSegment(uint64_t records) {
       auto it = segments_.find(active_seg_);
       if (it != segments_.end()) {
         it->second.retired = true;
-        if (it->second.live == 0) {
-          gone = SegmentPath(active_seg_);
-          segments_.erase(it);
-        }
+        if (it->second.live == 0) gone = EraseSegmentLocked(it);
       }
       active_seg_ = 0;
     }
@@ -148,7 +159,8 @@ Status StagingTier::OpenSegment(uint64_t records) {
   }
   {
     std::lock_guard lock(mu_);
-    segments_[seq] = LogSegment{records, false};
+    segments_[seq] = LogSegment{records, kLogSegmentHeaderSize, 0, false};
+    log_bytes_ += kLogSegmentHeaderSize;
     active_seg_ = seq;
     stats_.log_segments = segments_.size();
   }
@@ -157,17 +169,37 @@ Status StagingTier::OpenSegment(uint64_t records) {
   return Status::OK();
 }
 
-std::string StagingTier::ReleaseRecordLocked(uint64_t seg) {
+std::string StagingTier::ReleaseRecordLocked(uint64_t seg, uint64_t rec_len) {
   auto it = segments_.find(seg);
   if (it == segments_.end() || it->second.live == 0) return "";
+  rec_len = std::min(rec_len, it->second.live_bytes);
+  it->second.live_bytes -= rec_len;
+  log_live_bytes_ -= rec_len;
   if (--it->second.live > 0) return "";
   // No record of it is staged. The segment being appended to stays (deleted when it is
-  // rotated, or at exit): a writer alone, whose every block is uploaded before its next
-  // close, would otherwise pay a create and a directory fsync per block again.
+  // rotated, at exit, or when a writer needs its room: DropIdleSegmentLocked): a writer
+  // alone, whose every block is uploaded before its next close, would otherwise pay a create
+  // and a directory fsync per block again.
   if (active_seg_ == seg) return "";
+  return EraseSegmentLocked(it);
+}
+
+std::string StagingTier::EraseSegmentLocked(std::map<uint64_t, LogSegment>::iterator it) {
+  const std::string path = SegmentPath(it->first);
+  log_bytes_ -= std::min(log_bytes_, it->second.bytes);
+  log_live_bytes_ -= std::min(log_live_bytes_, it->second.live_bytes);
+  if (active_seg_ == it->first) active_seg_ = 0;
   segments_.erase(it);
   stats_.log_segments = segments_.size();
-  return SegmentPath(seg);
+  return path;
+}
+
+std::string StagingTier::DropIdleSegmentLocked() {
+  auto it = segments_.find(active_seg_);
+  if (active_seg_ == 0 || it == segments_.end() || it->second.live > 0) return "";
+  // No append is in progress on it (an append's records are counted live before its first
+  // byte is written), and the next group finds active_seg_ 0 and opens a new segment.
+  return EraseSegmentLocked(it);
 }
 
 void StagingTier::RemoveSegmentFile(const std::string& path) {
@@ -204,7 +236,7 @@ Status StagingTier::ScanLog() {
     }
     last_seg_ = std::max(last_seg_, seq);
     if (!tail.empty()) torn++;  // an append that never finished: never acknowledged
-    uint64_t live = 0;
+    uint64_t live = 0, live_bytes = 0;
     for (LogRecord& r : *found) {
       if (index_.count(r.key)) continue;  // a block staged twice: one copy is enough
       Entry e;
@@ -219,6 +251,7 @@ Status StagingTier::ScanLog() {
       stats_.leftovers++;
       index_.emplace(std::move(r.key), e);
       live++;
+      live_bytes += r.length;
     }
     records += live;
     if (live == 0) {
@@ -226,7 +259,9 @@ Status StagingTier::ScanLog() {
       empty++;
       continue;
     }
-    segments_[seq] = LogSegment{live, true};  // never appended to again
+    segments_[seq] = LogSegment{live, file.size(), live_bytes, true};  // never appended to again
+    log_bytes_ += file.size();
+    log_live_bytes_ += live_bytes;
   }
   stats_.log_segments = segments_.size();
   if (records > 0 || torn > 0 || empty > 0) {

@@ -137,11 +137,7 @@ StagingTier::~StagingTier() {
   std::string idle;
   {
     std::lock_guard lock(mu_);
-    auto it = segments_.find(active_seg_);
-    if (it != segments_.end() && it->second.live == 0) {
-      idle = SegmentPath(active_seg_);
-      segments_.erase(it);
-    }
+    idle = DropIdleSegmentLocked();
   }
   RemoveSegmentFile(idle);
   StagingStats s = stats();
@@ -236,7 +232,21 @@ bool StagingTier::WaitForRoom(uint64_t size) {
   for (;;) {
     const bool disk_ok = DiskHasRoom(size);  // statvfs outside the lock
     std::unique_lock lock(mu_);
-    const bool fits = disk_ok && (stats_.bytes == 0 || stats_.bytes + size <= options_.limit);
+    // The log's dead bytes are on disk too (staging_tier.h "Space"); one block always fits
+    // into an empty directory.
+    const uint64_t dead = log_bytes_ - std::min(log_bytes_, log_live_bytes_);
+    const bool fits = disk_ok && ((stats_.bytes == 0 && dead == 0) ||
+                                  stats_.bytes + dead + size <= options_.limit);
+    if (!fits && !stop_) {
+      // The segment appended to may hold nothing staged but its records' bytes: dropped,
+      // and looked at again at once.
+      const std::string idle = DropIdleSegmentLocked();
+      if (!idle.empty()) {
+        lock.unlock();
+        RemoveSegmentFile(idle);
+        continue;
+      }
+    }
     if (fits) stats_.bytes += size;  // reserved now, so concurrent writers cannot overshoot
     // Nothing staged here would free the disk: someone else filled it. Go direct at once.
     if (fits || stop_ || (!disk_ok && stats_.blocks == 0)) {
@@ -468,7 +478,7 @@ std::string StagingTier::Forget(const std::string& key, const Entry& e) {
   stats_.blocks--;
   if (e.state == State::kLeftover) stats_.leftovers--;
   gen_++;
-  return e.seg != 0 ? ReleaseRecordLocked(e.seg) : "";
+  return e.seg != 0 ? ReleaseRecordLocked(e.seg, e.rec_len) : "";
 }
 
 Status StagingTier::Remove(const std::string& key) {
@@ -550,6 +560,7 @@ StagingStats StagingTier::stats() const {
   std::lock_guard lock(mu_);
   StagingStats s = stats_;
   s.log_queued = queued;
+  s.log_bytes = log_bytes_;
   return s;
 }
 

@@ -53,8 +53,11 @@
 // written never reach the store.
 //
 // Space: staged bytes are bounded by `limit`, and staging never fills its file system past
-// 1 - free_space_ratio. A Write that does not fit waits (back-pressure) for uploads to make
-// room, at most `space_wait`; then, and at once when the disk fails (ENOSPC, EIO, ...), the
+// 1 - free_space_ratio. The log's dead bytes (records uploaded or removed whose segment is
+// still on disk: it holds other staged records, or is the one appended to) count against
+// `limit` too, and a writer short of room first drops the segment appended to when nothing
+// in it is staged, so the directory holds about `limit` bytes at most (one block more when
+// it is empty). A Write that does not fit waits (back-pressure) for uploads to make room, at most `space_wait`; then, and at once when the disk fails (ENOSPC, EIO, ...), the
 // block is written straight to the home tier (direct upload, counted as a fallback), so
 // nothing is acknowledged that is not durable somewhere.
 //
@@ -150,6 +153,7 @@ struct StagingStats {
   uint64_t log_groups = 0;      // group commits of the log (one fdatasync each)
   uint64_t log_queued = 0;      // writers waiting now behind the group commit in progress
   uint64_t log_segments = 0;    // log segment files on disk now
+  uint64_t log_bytes = 0;       // their bytes on disk (staged records and dead ones)
   std::string last_error;       // the latest upload error, "" after a success
 };
 
@@ -211,8 +215,13 @@ class StagingTier : public BlockTier {
   };
   // A log segment: records in it still staged (or being appended); retired once it is no
   // longer the one appended to (its file is deleted when `live` reaches 0 after that).
+  // Its bytes on disk (`bytes`: header, records, an unfinished tail) count against `limit`
+  // while it exists, the records still staged among them (`live_bytes`) as staged bytes and
+  // the rest as dead bytes (log_bytes_ - log_live_bytes_).
   struct LogSegment {
-    uint64_t live = 0;
+    uint64_t live = 0;        // records staged, or reserved by the append in progress
+    uint64_t bytes = 0;       // the file's length so far
+    uint64_t live_bytes = 0;  // bytes of its durable records still staged
     bool retired = false;
   };
   // One writer's record waiting for (or in) a group commit.
@@ -253,7 +262,14 @@ class StagingTier : public BlockTier {
   Result<BlockBuffer> ReadStaged(const std::string& key, const Entry& e) const;
   // A record of segment `seg` is no longer staged: returns the segment's path when it is
   // now to be deleted (by the caller, without the lock), else "". REQUIRES: mu_ held.
-  std::string ReleaseRecordLocked(uint64_t seg);
+  // `rec_len`: the record's bytes when it was durable and counted in live_bytes, else 0.
+  std::string ReleaseRecordLocked(uint64_t seg, uint64_t rec_len);
+  // Forgets segment `it` (its bytes leave log_bytes_); returns its path. REQUIRES: mu_ held.
+  std::string EraseSegmentLocked(std::map<uint64_t, LogSegment>::iterator it);
+  // When the segment appended to holds no staged record, forgets it (the next group opens a
+  // new one) and returns its path for the caller to delete without the lock, else "": its
+  // dead bytes are freed for a writer who needs room. REQUIRES: mu_ held.
+  std::string DropIdleSegmentLocked();
   std::string SegmentPath(uint64_t seg) const;
   // Creates the block file in place, writes and fsyncs it while the directory is fsync'ed.
   Status StageFile(const std::string& key, const std::string& name, std::string_view plain,
@@ -315,6 +331,8 @@ class StagingTier : public BlockTier {
   std::map<uint64_t, LogSegment> segments_;
   uint64_t active_seg_ = 0;
   uint64_t last_seg_ = 0;
+  uint64_t log_bytes_ = 0;       // every segment's bytes on disk
+  uint64_t log_live_bytes_ = 0;  // of them, records still staged
   // The group commit, guarded by log_mu_ (never held with mu_): writers queued, and whether a
   // leader is appending. log_file_ (the active segment's file) is used only by the leader.
   mutable std::mutex log_mu_;

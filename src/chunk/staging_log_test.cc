@@ -279,6 +279,52 @@ TEST_F(StagingLogTest, SegmentsRotateAndGoOnceNothingInThemIsStaged) {
   EXPECT_EQ(Files("/stage/log"), 0u);  // nothing staged in it: gone
 }
 
+// Bounded space: the bytes of records uploaded or removed stay on disk as long as their
+// segment does (it is the one appended to, or holds other staged records), and count against
+// --writeback-limit. A writer short of room first drops the segment appended to when nothing
+// in it is staged (a small disk filled by the log's dead bytes made the mount test
+// test_full_staging_disk_goes_direct_and_loses_nothing fall back to direct uploads); dead
+// bytes pinned by a staged record make a writer wait like staged ones, and one that cannot
+// wait is not acknowledged unless the block is durable in the store.
+TEST_F(StagingLogTest, DeadLogBytesCountAgainstTheLimitAndAnIdleSegmentMakesRoom) {
+  auto o = Options(&env_);
+  o.limit = 1 << 20;
+  o.space_wait = std::chrono::milliseconds(0);  // no room at once: direct, never a wait
+  auto t = Open(o);
+  const uint32_t n = 400000;
+  ASSERT_TRUE(t->Write(Key(1, n), RandomBytes(n, 1), false, {}).ok());
+  DrainStaging(*t, clock_);
+  ASSERT_TRUE(t->Write(Key(2, n), RandomBytes(n, 2), false, {}).ok());  // 0.8 MB: fits
+  DrainStaging(*t, clock_);
+  EXPECT_EQ(t->stats().log_segments, 1u);  // kept for the next append: 800 KB of dead records
+  EXPECT_GE(t->stats().log_bytes, 2u * n);
+  const auto before = env_.ListDir("/stage/log");
+  ASSERT_TRUE(before.ok() && before->size() == 1u);
+  // 0.8 MB dead + 0.4 MB > 1 MiB: the idle segment goes, the block is staged in a new one.
+  ASSERT_TRUE(t->Write(Key(3, n), RandomBytes(n, 3), false, {}).ok());
+  auto after = env_.ListDir("/stage/log");
+  ASSERT_TRUE(after.ok() && after->size() == 1u);
+  EXPECT_NE((*after)[0].name, (*before)[0].name);
+  EXPECT_LT(t->stats().log_bytes, uint64_t{n} + 1000);
+  EXPECT_EQ(t->stats().fallbacks, 0u);
+  EXPECT_EQ(t->stats().waits, 0u);
+  DrainStaging(*t, clock_);
+  // Store down: d is staged behind c's dead bytes (0.4 + 0.3 MB); e (0.4 MB) does not fit
+  // beside them — staged bytes alone (0.7 MB) would — and d pins the segment, so e goes
+  // direct and, the store being down, is not acknowledged.
+  vol_.faulty()->AddRule({.ops = object::OpBit(object::StoreOp::kPut), .code = Code::kIOError});
+  ASSERT_TRUE(t->Write(Key(4, 300000), RandomBytes(300000, 4), false, {}).ok());
+  EXPECT_FALSE(t->Write(Key(5, n), RandomBytes(n, 5), false, {}).ok());
+  EXPECT_EQ(t->stats().fallbacks, 1u);
+  EXPECT_EQ(t->stats().blocks, 1u);
+  vol_.faulty()->ClearRules();
+  DrainStaging(*t, clock_);
+  EXPECT_TRUE(InStore(Key(4, 300000)));
+  EXPECT_FALSE(InStore(Key(5, n)));
+  t.reset();
+  EXPECT_EQ(Files("/stage/log"), 0u);  // nothing staged: the last segment goes at exit
+}
+
 // A process killed in the middle of an append leaves a record cut short at the end of its
 // segment: never acknowledged, ignored. Every whole record is a leftover: the committed one is
 // uploaded, the one whose slice was never committed is dropped, and its segment goes with

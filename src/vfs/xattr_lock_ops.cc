@@ -34,6 +34,8 @@ std::string StagingJson(const cache::StagingTier& t) {
          ", \"held_back\": " + std::to_string(s.held_back) +
          ", \"log_records\": " + std::to_string(s.log_records) +
          ", \"log_groups\": " + std::to_string(s.log_groups) +
+         ", \"log_segments\": " + std::to_string(s.log_segments) +
+         ", \"log_bytes\": " + std::to_string(s.log_bytes) +
          ", \"upload_errors\": " + std::to_string(s.upload_errors) +
          ", \"last_error\": \"" + err + "\"}";
 }
