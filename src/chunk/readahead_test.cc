@@ -197,6 +197,7 @@ TEST(Readahead, SequentialReaderOfDiskCachedBlocksKeepsSeveralDiskReadsInFlight)
   o.cache.cache_dir = "/cache";
   o.cache.free_space_ratio = 0;
   o.cache.env = &env;
+  o.reader.local_readahead_after = 2 * kMiB;  // (8 MiB by default)
   {
     auto writer = vol.Open(o);  // written blocks fill its caches, the disk cache among them
     ASSERT_TRUE(writer->Write(ino, 0, data).ok());
@@ -205,7 +206,7 @@ TEST(Readahead, SequentialReaderOfDiskCachedBlocksKeepsSeveralDiskReadsInFlight)
   auto store = std::make_shared<ConcurrencyStore>(vol.mem_shared(), 1,
                                                   std::chrono::milliseconds(0));
   auto cs = vol.OpenOn(store, o);  // the disk cache's index is rebuilt by its scan
-  env.Arm(3, std::chrono::milliseconds(1000));
+  env.Arm(3, std::chrono::milliseconds(200));  // the first 2 blocks wait for company in vain
   ReadState state;
   std::string back;
   for (uint64_t off = 0; off < size; off += 128 << 10) {
@@ -219,6 +220,37 @@ TEST(Readahead, SequentialReaderOfDiskCachedBlocksKeepsSeveralDiskReadsInFlight)
   EXPECT_GE(env.max_in_flight(), 3);
   EXPECT_EQ(env.reads(), 12);  // each block read from the disk once
   EXPECT_TRUE(store->gets().empty());
+}
+
+// A Parquet-like reader of a disk-cached file: a sequential range shorter than
+// local_readahead_after reads from the disk the blocks it covers and nothing ahead of them.
+TEST(Readahead, ShortRangeOfDiskCachedBlocksReadsNothingAhead) {
+  TestVolume vol({.block_size = 1 << 20});
+  const uint64_t size = 16 * kMiB;
+  const std::string data = RandomBytes(size, 80);
+  meta::Ino ino = vol.NewFile("table");
+  ConcurrencyEnv env;
+  auto o = vol.Options();
+  o.cache.cache_dir = "/cache";
+  o.cache.free_space_ratio = 0;
+  o.cache.env = &env;
+  {
+    auto writer = vol.Open(o);
+    ASSERT_TRUE(writer->Write(ino, 0, data).ok());
+    ASSERT_TRUE(writer->Flush(ino).ok());
+  }
+  auto cs = vol.Open(o);
+  env.Arm(1, std::chrono::milliseconds(0));  // counts only
+  ReadState state;
+  auto first = cs->Read(ino, 9 * kMiB, 4096, size, &state);  // a footer read, then a seek
+  ASSERT_TRUE(first.ok());
+  for (uint64_t off = kMiB; off < 7 * kMiB; off += 128 << 10) {  // a 6 MiB column chunk
+    auto r = cs->Read(ino, off, 128 << 10, size, &state);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(*r == data.substr(off, 128 << 10));
+  }
+  cs.reset();  // waits for background reads
+  EXPECT_EQ(env.reads(), 1 + 6);
 }
 
 // The kernel's requests for a sequential reader arrive slightly out of order (FUSE async

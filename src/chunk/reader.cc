@@ -194,22 +194,29 @@ bool DataReader::State::Track(Ino ino, uint64_t offset, uint64_t end, uint64_t l
     state->window = 0;
     state->prefetched_to = 0;
     state->promoted_to = 0;
+    state->run_start = offset;
     state->next_offset = end;
   }
   // Readahead before this read's own fetches, so the blocks ahead are on their way while
   // it waits. The window's end is rounded up to a block: the next reads then start past
   // what was issued instead of asking for the same block again and again. Queueing never
   // blocks (TrySubmit), so holding the state's lock here costs the other reads little.
-  // The near part (local_readahead_max) is read into memory wherever it is cached; the far
-  // part, from where the near part ends, fetches only what no cache holds (header).
+  // Once the run is long enough, the near part (local_readahead_max) is read into memory
+  // wherever it is cached; the far part, from where the near part ends, fetches only what no
+  // cache holds (header).
   if (state->window > 0 && blocks_->caches()) {
-    uint64_t near = std::min(
-        RoundUp(state->next_offset + std::min(state->window, opts_.local_readahead_max)), length);
-    uint64_t from = std::max(state->next_offset, state->promoted_to);
-    if (opts_.local_readahead_max > 0 && from < near) {
-      state->promoted_to = std::max(from, Readahead(ino, from, near, /*promote=*/true));
+    uint64_t near = state->next_offset;  // no near part yet
+    if (opts_.local_readahead_max > 0 &&
+        state->next_offset - state->run_start >= opts_.local_readahead_after) {
+      near = std::min(
+          RoundUp(state->next_offset + std::min(state->window, opts_.local_readahead_max)),
+          length);
+      uint64_t from = std::max(state->next_offset, state->promoted_to);
+      if (from < near) {
+        state->promoted_to = std::max(from, Readahead(ino, from, near, /*promote=*/true));
+      }
     }
-    from = std::max({state->next_offset, state->prefetched_to, near});
+    uint64_t from = std::max({state->next_offset, state->prefetched_to, near});
     uint64_t to = std::min(RoundUp(state->next_offset + state->window), length);
     if (from < to) state->prefetched_to = std::max(from, Readahead(ino, from, to, false));
   }

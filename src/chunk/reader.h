@@ -17,7 +17,8 @@
 // so a sequential reader keeps several block GETs in flight. The nearest part of the window,
 // up to local_readahead_max, is read ahead into memory even when the disk cache holds those
 // blocks (BlockStore::ReadAhead): a disk-cache read (O_DIRECT) has no kernel readahead
-// behind it, so without this each block's first read waited on the disk. The rest of the
+// behind it, so without this each block's first read waited on the disk. It starts once the
+// sequential run has read local_readahead_after bytes. The rest of the
 // window only fetches blocks no cache holds (BlockStore::Prefetch), so a disk-cached file
 // read in short sequential runs (Parquet column chunks) reads at most that much ahead of
 // each run. Queued readahead is not cancelled by a seek (it is bounded: at most
@@ -62,6 +63,10 @@ struct ReaderOptions {
   // memory cache (at most the current window; 0: never). 16 MiB: 4 blocks of 4 MiB in flight
   // keep an NVMe disk busy (bench/RESULTS.md "Local hit: disk readahead").
   uint64_t local_readahead_max = 16ULL << 20;
+  // ... once the sequential run has read this much (8 MiB): a Parquet-like reader of 1-8 MiB
+  // ranges reads nothing ahead of its ranges from the disk (it did 2.3x the disk bytes
+  // without this threshold), a long sequential read starts 8 MiB later.
+  uint64_t local_readahead_after = 8ULL << 20;
   size_t segment_cache_chunks = 4096;     // (inode, chunk) segment lists kept
   int compact_segments = 5;               // visible segments that trigger compaction
   // A block that metadata references but no tier has may still be staged on the writing
@@ -79,6 +84,7 @@ struct ReadState {
   uint64_t window = 0;        // current readahead window in bytes (0 = none yet)
   uint64_t prefetched_to = 0; // file offset up to which prefetch was issued
   uint64_t promoted_to = 0;   // file offset up to which readahead into memory was issued
+  uint64_t run_start = 0;     // where the current sequential run began
 };
 
 class Compactor;
