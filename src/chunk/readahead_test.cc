@@ -197,7 +197,7 @@ TEST(Readahead, SequentialReaderOfDiskCachedBlocksKeepsSeveralDiskReadsInFlight)
   o.cache.cache_dir = "/cache";
   o.cache.free_space_ratio = 0;
   o.cache.env = &env;
-  o.reader.local_readahead_after = 2 * kMiB;  // (8 MiB by default)
+  o.reader.local_readahead_after = 2 * kMiB;  // (16 MiB by default)
   {
     auto writer = vol.Open(o);  // written blocks fill its caches, the disk cache among them
     ASSERT_TRUE(writer->Write(ino, 0, data).ok());
@@ -226,7 +226,7 @@ TEST(Readahead, SequentialReaderOfDiskCachedBlocksKeepsSeveralDiskReadsInFlight)
 // local_readahead_after reads from the disk the blocks it covers and nothing ahead of them.
 TEST(Readahead, ShortRangeOfDiskCachedBlocksReadsNothingAhead) {
   TestVolume vol({.block_size = 1 << 20});
-  const uint64_t size = 16 * kMiB;
+  const uint64_t size = 32 * kMiB;
   const std::string data = RandomBytes(size, 80);
   meta::Ino ino = vol.NewFile("table");
   ConcurrencyEnv env;
@@ -242,15 +242,15 @@ TEST(Readahead, ShortRangeOfDiskCachedBlocksReadsNothingAhead) {
   auto cs = vol.Open(o);
   env.Arm(1, std::chrono::milliseconds(0));  // counts only
   ReadState state;
-  auto first = cs->Read(ino, 9 * kMiB, 4096, size, &state);  // a footer read, then a seek
+  auto first = cs->Read(ino, 30 * kMiB, 4096, size, &state);  // a footer read, then a seek
   ASSERT_TRUE(first.ok());
-  for (uint64_t off = kMiB; off < 7 * kMiB; off += 128 << 10) {  // a 6 MiB column chunk
+  for (uint64_t off = kMiB; off < 13 * kMiB; off += 128 << 10) {  // a 12 MiB column chunk
     auto r = cs->Read(ino, off, 128 << 10, size, &state);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_TRUE(*r == data.substr(off, 128 << 10));
   }
   cs.reset();  // waits for background reads
-  EXPECT_EQ(env.reads(), 1 + 6);
+  EXPECT_EQ(env.reads(), 1 + 12);
 }
 
 // The kernel's requests for a sequential reader arrive slightly out of order (FUSE async

@@ -63,10 +63,11 @@ struct ReaderOptions {
   // memory cache (at most the current window; 0: never). 16 MiB: 4 blocks of 4 MiB in flight
   // keep an NVMe disk busy (bench/RESULTS.md "Local hit: disk readahead").
   uint64_t local_readahead_max = 16ULL << 20;
-  // ... once the sequential run has read this much (8 MiB): a Parquet-like reader of 1-8 MiB
-  // ranges reads nothing ahead of its ranges from the disk (it did 2.3x the disk bytes
-  // without this threshold), a long sequential read starts 8 MiB later.
-  uint64_t local_readahead_after = 8ULL << 20;
+  // ... once the sequential run has read this much (16 MiB): a Parquet-like reader of ranges
+  // shorter than that reads nothing past them from the disk (1-8 MiB ranges read 2.3x the
+  // disk bytes with no threshold, 1.3x with 8 MiB, which the kernel's own readahead past a
+  // range crosses); a long sequential read starts 16 MiB later.
+  uint64_t local_readahead_after = 16ULL << 20;
   size_t segment_cache_chunks = 4096;     // (inode, chunk) segment lists kept
   int compact_segments = 5;               // visible segments that trigger compaction
   // A block that metadata references but no tier has may still be staged on the writing
