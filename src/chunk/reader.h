@@ -18,11 +18,12 @@
 // up to local_readahead_max, is read ahead into memory even when the disk cache holds those
 // blocks (BlockStore::ReadAhead): a disk-cache read (O_DIRECT) has no kernel readahead
 // behind it, so without this each block's first read waited on the disk. It starts once the
-// sequential run has read local_readahead_after bytes. The rest of the
-// window only fetches blocks no cache holds (BlockStore::Prefetch), so a disk-cached file
-// read in short sequential runs (Parquet column chunks) reads at most that much ahead of
-// each run. Queued readahead is not cancelled by a seek (it is bounded: at most
-// readahead_total bytes over all files). A sequential read fetches its
+// sequential run has read local_readahead_after bytes; the rest of the window only fetches
+// blocks no cache holds (BlockStore::Prefetch). So a disk-cached file read in short
+// sequential runs (Parquet column chunks) reads nothing past a run shorter than
+// local_readahead_after, and at most local_readahead_max past a longer one. Queued readahead
+// is not cancelled by a seek (it is bounded: at most readahead_total bytes in flight over all
+// files, and the memory tier's size for what it keeps). A sequential read fetches its
 // blocks whole (sharing the readahead GET); a read smaller than a block otherwise gets its
 // bytes (ranged GET on uncompressed volumes) and its whole block is prefetched into the cache
 // (a following read of the same block is a cache hit). Each block is downloaded once.
