@@ -62,7 +62,8 @@ struct ReaderOptions {
   uint64_t readahead_total = 256ULL << 20;  // prefetch bytes in flight over all files
   // How far ahead of a sequential reader blocks held by the disk cache are read into the
   // memory cache (at most the current window; 0: never). 16 MiB: 4 blocks of 4 MiB in flight
-  // keep an NVMe disk busy (bench/RESULTS.md "Local hit: disk readahead").
+  // took the 4 GiB local hit past the passthrough (bench/RESULTS.md "Local hit: disk
+  // readahead"; a deeper window was not measured).
   uint64_t local_readahead_max = 16ULL << 20;
   // ... once the sequential run has read this much (16 MiB): a Parquet-like reader of ranges
   // shorter than that reads nothing past them from the disk (1-8 MiB ranges read 2.3x the
