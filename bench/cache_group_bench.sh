@@ -17,6 +17,11 @@
 #   peer hit      a --no-sharing member C without a disk cache: every block from A or B over
 #                 loopback (127.0.0.1)
 #
+#   ranges        A again, a Parquet-like reader of its disk-cached file: RANGES (default 100)
+#                 random ranges of 1-8 MiB (seeded, the same every run), each one pread; also
+#                 how many bytes A read from its disk per byte served (readahead past the end
+#                 of each range is what a random reader pays for a deep window)
+# Also the peak RSS of A during each local-hit read (VmHWM, reset before it through clear_refs).
 # Also the CPU time (user + system, /proc/PID/stat) the reading mount spent per local-hit read
 # (A) and per peer-hit read (C): steadier than MiB/s on a shared machine.
 # PERF_OUT=FILE: `perf record -g` the reader C and the members A and B during the last peer-hit
@@ -70,6 +75,29 @@ readfile() {
 }
 # CPU seconds (user + system) a process has used so far: steadier than MiB/s on a shared machine.
 cpu() { python3 -c "import os,sys;f=open('/proc/$1/stat').read().rsplit(')',1)[1].split();print((int(f[11])+int(f[12]))/os.sysconf('SC_CLK_TCK'))"; }
+# Bytes a process (all its threads) has read from block devices so far (O_DIRECT included).
+rbytes() { awk '/^read_bytes/ {print $2}' "/proc/$1/io"; }
+# ranges FILE N SEED: N random 1-8 MiB preads of FILE; prints "MiB/s MiB-served".
+ranges() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, random, sys, time
+path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(seed)
+fd = os.open(path, os.O_RDONLY)
+size = os.fstat(fd).st_size
+spans = []
+for _ in range(n):
+    length = rnd.randint(1, 8) << 20
+    spans.append((rnd.randrange(0, (size - length) // 4096) * 4096, length))
+start = time.time()
+got = 0
+for off, length in spans:
+    got += len(os.pread(fd, length, off))
+t = time.time() - start
+os.close(fd)
+print(f"{got / 2**20 / t:.0f} {got / 2**20:.0f}")
+PY
+}
 median_s() {
   python3 - "$@" <<'PY'
 import statistics, sys
@@ -150,7 +178,8 @@ done
 "$PT" "$W/src" "$W/ptmnt" -f & PT_PID=$!
 for i in $(seq 50); do mountpoint -q "$W/ptmnt" && break; sleep 0.1; done
 
-raw=(); pt=(); cold=(); local=(); peer=(); local_cpu=(); peer_cpu=()
+raw=(); pt=(); cold=(); local=(); peer=(); local_cpu=(); peer_cpu=(); rr=(); rr_cpu=(); rr_disk=(); local_hwm=()
+RANGES=${RANGES:-100}
 for r in $(seq "$REPS"); do
   drop "$W/src"; raw+=("$(readfile "$W/src/big")")
   drop "$W/src" "$W/ptmnt"; perf_all pt; vm_snap "$W/v0"
@@ -167,11 +196,20 @@ for r in $(seq "$REPS"); do
   fi
   read -r l0 h0 <<<"$(a_lookups)"
   perf_all local; vm_snap "$W/v0"; c0=$(cpu "$APID")
+  echo 5 > "/proc/$APID/clear_refs" 2>/dev/null || true  # peak RSS from here (VmHWM)
   local+=("$(readfile "$W/a/big")")
+  local_hwm+=("$(awk '/^VmHWM/ {print $2 / 1024}' "/proc/$APID/status")")
   local_cpu+=("$(python3 -c "print($(cpu "$APID") - $c0)")")
   vm_snap "$W/v1"; perf_all_stop; vm_add local "$W/v0" "$W/v1"
   read -r l1 h1 <<<"$(a_lookups)"; not_local=$((not_local + (l1 - l0) - (h1 - h0)))
   if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
+  if [ "$RANGES" -gt 0 ]; then
+    drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/a"
+    b0=$(rbytes "$APID"); c0=$(cpu "$APID")
+    read -r rate served <<<"$(ranges "$W/a/big" "$RANGES" "$r")"
+    rr+=("$rate"); rr_cpu+=("$(python3 -c "print($(cpu "$APID") - $c0)")")
+    rr_disk+=("$(python3 -c "print(($(rbytes "$APID") - $b0) / 2**20 / $served)")")
+  fi
   drop "$W/data" "$W/cache-a" "$W/cache-b" "$W/c"
   PERF_PID=
   if [ -n "${PERF_OUT:-}" ] && [ "$r" = "$REPS" ]; then
@@ -191,6 +229,11 @@ echo "cold (store): $(median "${cold[@]}")"
 echo "local hit:    $(median "${local[@]}")"
 echo "peer hit:     $(median "${peer[@]}")"
 echo "CPU s/read:   local hit (A) $(median_s "${local_cpu[@]}"), peer hit (C) $(median_s "${peer_cpu[@]}")"
+echo "local hit:    peak RSS of A during the read, MiB $(median "${local_hwm[@]}")"
+if [ "$RANGES" -gt 0 ]; then
+  echo "ranges (A):   $(median "${rr[@]}") MiB/s, $RANGES random 1-8 MiB preads of the disk-cached file"
+  echo "ranges (A):   CPU s $(median_s "${rr_cpu[@]}"), MiB read from A's disk per MiB served $(median_s "${rr_disk[@]}")"
+fi
 echo "local hit:    $not_local blocks A fetched from a peer or the store during the local-hit reads (must be 0)"
 echo "vmstat per read, passthrough: $(vm_print pt)"
 echo "vmstat per read, local hit:   $(vm_print local)"

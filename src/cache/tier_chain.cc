@@ -282,6 +282,15 @@ Status TierChain::Prefetch(const std::string& key, uint32_t len) {
   return Get(key, len).status();
 }
 
+Status TierChain::ReadAhead(const std::string& key, uint32_t len) {
+  const bool head_caches = tiers_.size() > 1 && tiers_[0]->WantsFill();
+  if (!head_caches) return Prefetch(key, len);
+  if (tiers_[0]->Contains(key) || FindFlight(key)) return Status::OK();
+  // The whole lookup, as a read would: a disk hit is verified there and promoted into memory;
+  // a miss everywhere fetches it and fills every cache (what Prefetch would have done).
+  return Get(key, len).status();
+}
+
 Status TierChain::Write(const std::string& key, std::string_view plain, bool sync, bool fill,
                         const BlockOrigin& origin) {
   Counters& c = *counters_[write_target_];

@@ -18,6 +18,10 @@
 // answered as soon as the block is found; the key stays registered until the fills are done, so a
 // lookup in between still shares the fetch instead of starting another.
 //
+// Prefetch(key, len) fetches a block into the caches unless one of them has it (warmup, a small
+// read's block); ReadAhead(key, len) also promotes a block the disk holds into the memory tier
+// (a sequential reader's next blocks).
+//
 // GetRange(key, block_len, off, len) serves part of a block: tiers that do not ServesRanges()
 // are asked for the whole block (a hit there is cut, and promoted as above); at the first tier
 // that serves ranges (the store tier of an uncompressed volume), a whole-block fetch of the
@@ -108,6 +112,14 @@ class TierChain {
   // fetch of it is under way (then returns at once: no thread is held just to wait). Does
   // nothing when no tier takes fills. Errors as Get.
   Status Prefetch(const std::string& key, uint32_t len);
+  // A sequential reader's readahead of a block it is about to read: Prefetch, except that a
+  // block held only by a cache behind the head tier (the disk) is read into the head tier (the
+  // memory cache) as a Get would, verified by the tier that has it. So the read that follows
+  // is a memory hit instead of a wait on the disk (a disk cache read with O_DIRECT has no
+  // kernel readahead behind it). Returns at once when the head tier holds the block or a
+  // fetch of it is under way. Without a head tier that takes fills, it is Prefetch. Errors as
+  // Get.
+  Status ReadAhead(const std::string& key, uint32_t len);
 
   // Stores a new block at the write target (sync: durable against power loss); then, with
   // fill, puts it into the tiers before the target that want fills.

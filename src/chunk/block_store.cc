@@ -56,6 +56,10 @@ Status BlockStore::Prefetch(uint64_t slice_id, uint32_t index, uint32_t block_le
   return tiers_->Prefetch(BlockKey(options_.key_prefix, slice_id, index, block_len), block_len);
 }
 
+Status BlockStore::ReadAhead(uint64_t slice_id, uint32_t index, uint32_t block_len) {
+  return tiers_->ReadAhead(BlockKey(options_.key_prefix, slice_id, index, block_len), block_len);
+}
+
 Status BlockStore::SyncBlocks(const std::vector<std::string>& keys) {
   if (!options_.puts_need_sync || keys.empty()) return Status::OK();
   Status st = tiers_->Sync(keys);  // skips keys deleted meanwhile: nothing to keep

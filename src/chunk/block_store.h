@@ -81,6 +81,9 @@ class BlockStore {
 
   // Fetches the whole block into the caches unless it is there (readahead, warmup).
   Status Prefetch(uint64_t slice_id, uint32_t index, uint32_t block_len);
+  // The same for a block a sequential reader is about to read: one the disk cache holds is
+  // also read into the memory cache (TierChain::ReadAhead).
+  Status ReadAhead(uint64_t slice_id, uint32_t index, uint32_t block_len);
 
   // Makes already stored blocks (keys from BlockKey) durable against power loss with one
   // Sync of the write target (ObjectStore::Sync): nothing is read or written again (file://

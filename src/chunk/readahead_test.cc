@@ -12,6 +12,7 @@
 
 #include "chunk/chunk_store.h"
 #include "chunk/test_volume.h"
+#include "common/mem_env.h"
 
 namespace strata::chunk {
 namespace {
@@ -109,6 +110,147 @@ TEST(Readahead, SequentialReaderKeepsSeveralBlockGetsInFlight) {
   EXPECT_EQ(gets.size(), blocks);
   for (auto& [key, n] : gets) EXPECT_EQ(n, 1) << key;
   EXPECT_EQ(counting->ranged(), 0);
+}
+
+// A MemEnv whose cache-file reads (ReadFileUncached, the disk tier's Get) wait for company as
+// ConcurrencyStore's GETs do, once armed: the most reads in flight at once shows whether the
+// reader keeps several disk reads going or waits on one at a time.
+class ConcurrencyEnv : public Env {
+ public:
+  void Arm(int target, std::chrono::milliseconds patience) {
+    std::lock_guard lock(mu_);
+    target_ = target;
+    patience_ = patience;
+  }
+  int max_in_flight() {
+    std::lock_guard lock(mu_);
+    return max_in_flight_;
+  }
+  int reads() {
+    std::lock_guard lock(mu_);
+    return reads_;
+  }
+
+  Result<BlockBuffer> ReadFileUncached(const std::string& path) override {
+    {
+      std::unique_lock lock(mu_);
+      if (target_ > 0) {
+        reads_++;
+        in_flight_++;
+        max_in_flight_ = std::max(max_in_flight_, in_flight_);
+        if (in_flight_ >= target_) reached_ = true;
+        cv_.notify_all();
+        cv_.wait_for(lock, patience_, [&] { return reached_; });
+      }
+    }
+    auto r = mem_.ReadFileUncached(path);
+    std::lock_guard lock(mu_);
+    if (target_ > 0) in_flight_--;
+    return r;
+  }
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& p) override {
+    return mem_.NewRandomAccessFile(p);
+  }
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p,
+                                                        OpenMode mode) override {
+    return mem_.NewWritableFile(p, mode);
+  }
+  Status Rename(const std::string& from, const std::string& to, bool no_replace) override {
+    return mem_.Rename(from, to, no_replace);
+  }
+  Status RemoveFile(const std::string& p) override { return mem_.RemoveFile(p); }
+  Status RemoveDir(const std::string& p) override { return mem_.RemoveDir(p); }
+  Status CreateDirs(const std::string& p) override { return mem_.CreateDirs(p); }
+  Status CreateDir(const std::string& p) override { return mem_.CreateDir(p); }
+  Result<std::vector<DirEntry>> ListDir(const std::string& p) override { return mem_.ListDir(p); }
+  Result<FileInfo> Stat(const std::string& p) override { return mem_.Stat(p); }
+  Status SyncDir(const std::string& p) override { return mem_.SyncDir(p); }
+  Status SyncFile(const std::string& p) override { return mem_.SyncFile(p); }
+  Result<SpaceInfo> GetSpace(const std::string& p) override { return mem_.GetSpace(p); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& p, LockType type,
+                                             bool wait) override {
+    return mem_.LockFile(p, type, wait);
+  }
+
+ private:
+  MemEnv mem_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int target_ = 0;  // 0: not armed, reads pass straight through uncounted
+  std::chrono::milliseconds patience_{0};
+  int in_flight_ = 0;
+  int max_in_flight_ = 0;
+  int reads_ = 0;
+  bool reached_ = false;
+};
+
+// A local disk-cache hit (a fresh client, its memory tier empty, every block in its disk
+// cache): a sequential reader keeps several cache-file reads in flight ahead of it, reads each
+// block from the disk once, and asks the store for nothing.
+TEST(Readahead, SequentialReaderOfDiskCachedBlocksKeepsSeveralDiskReadsInFlight) {
+  TestVolume vol({.block_size = 1 << 20});
+  const uint64_t size = 12 * kMiB;
+  const std::string data = RandomBytes(size, 79);
+  meta::Ino ino = vol.NewFile("big");
+  ConcurrencyEnv env;
+  auto o = vol.Options();
+  o.cache.cache_dir = "/cache";
+  o.cache.free_space_ratio = 0;
+  o.cache.env = &env;
+  o.reader.local_readahead_after = 2 * kMiB;  // (16 MiB by default)
+  {
+    auto writer = vol.Open(o);  // written blocks fill its caches, the disk cache among them
+    ASSERT_TRUE(writer->Write(ino, 0, data).ok());
+    ASSERT_TRUE(writer->Flush(ino).ok());
+  }
+  auto store = std::make_shared<ConcurrencyStore>(vol.mem_shared(), 1,
+                                                  std::chrono::milliseconds(0));
+  auto cs = vol.OpenOn(store, o);  // the disk cache's index is rebuilt by its scan
+  env.Arm(3, std::chrono::milliseconds(200));  // the first 2 blocks wait for company in vain
+  ReadState state;
+  std::string back;
+  for (uint64_t off = 0; off < size; off += 128 << 10) {
+    auto r = cs->Read(ino, off, 128 << 10, size, &state);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    back += *r;
+  }
+  cs.reset();  // waits for background reads
+  ASSERT_EQ(back.size(), size);
+  EXPECT_TRUE(back == data);
+  EXPECT_GE(env.max_in_flight(), 3);
+  EXPECT_EQ(env.reads(), 12);  // each block read from the disk once
+  EXPECT_TRUE(store->gets().empty());
+}
+
+// A Parquet-like reader of a disk-cached file: a sequential range shorter than
+// local_readahead_after reads from the disk the blocks it covers and nothing ahead of them.
+TEST(Readahead, ShortRangeOfDiskCachedBlocksReadsNothingAhead) {
+  TestVolume vol({.block_size = 1 << 20});
+  const uint64_t size = 32 * kMiB;
+  const std::string data = RandomBytes(size, 80);
+  meta::Ino ino = vol.NewFile("table");
+  ConcurrencyEnv env;
+  auto o = vol.Options();
+  o.cache.cache_dir = "/cache";
+  o.cache.free_space_ratio = 0;
+  o.cache.env = &env;
+  {
+    auto writer = vol.Open(o);
+    ASSERT_TRUE(writer->Write(ino, 0, data).ok());
+    ASSERT_TRUE(writer->Flush(ino).ok());
+  }
+  auto cs = vol.Open(o);
+  env.Arm(1, std::chrono::milliseconds(0));  // counts only
+  ReadState state;
+  auto first = cs->Read(ino, 30 * kMiB, 4096, size, &state);  // a footer read, then a seek
+  ASSERT_TRUE(first.ok());
+  for (uint64_t off = kMiB; off < 13 * kMiB; off += 128 << 10) {  // a 12 MiB column chunk
+    auto r = cs->Read(ino, off, 128 << 10, size, &state);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(*r == data.substr(off, 128 << 10));
+  }
+  cs.reset();  // waits for background reads
+  EXPECT_EQ(env.reads(), 1 + 12);
 }
 
 // The kernel's requests for a sequential reader arrive slightly out of order (FUSE async

@@ -92,10 +92,12 @@ class DataReader::State {
   Status Plan(Ino ino, uint64_t lo, uint64_t hi, uint64_t base, std::vector<Fetch>* out);
   // Queues background fetches of the blocks holding file bytes [from, to) (bounded by
   // readahead_total bytes in flight); returns the file offset up to which they were queued.
-  uint64_t Readahead(Ino ino, uint64_t from, uint64_t to);
-  // Background fetch of a whole block into the cache; false (nothing queued) when the pool's
-  // queue is full (readahead is an optimisation; a later read fetches the block itself).
-  bool Prefetch(const Fetch& f);
+  // promote: read blocks the disk cache holds into memory too (BlockStore::ReadAhead).
+  uint64_t Readahead(Ino ino, uint64_t from, uint64_t to, bool promote);
+  // Background fetch of a whole block into the cache (promote: as above); false (nothing
+  // queued) when the pool's queue is full (readahead is an optimisation; a later read
+  // fetches the block itself).
+  bool Prefetch(const Fetch& f, bool promote = false);
   // After a miss in every tier: retries the read for opts_.missing_block_wait_ms (the block
   // may be staged on the writer's disk and appear when uploaded), then kIOError, logged.
   Result<BlockStore::Part> WaitForBlock(const Fetch& f, bool whole, Status missing);
@@ -191,16 +193,32 @@ bool DataReader::State::Track(Ino ino, uint64_t offset, uint64_t end, uint64_t l
   } else {
     state->window = 0;
     state->prefetched_to = 0;
+    state->promoted_to = 0;
+    state->run_start = offset;
     state->next_offset = end;
   }
   // Readahead before this read's own fetches, so the blocks ahead are on their way while
   // it waits. The window's end is rounded up to a block: the next reads then start past
   // what was issued instead of asking for the same block again and again. Queueing never
   // blocks (TrySubmit), so holding the state's lock here costs the other reads little.
+  // Once the run is long enough, the near part (local_readahead_max) is read into memory
+  // wherever it is cached; the far part, from where the near part ends, fetches only what no
+  // cache holds (header).
   if (state->window > 0 && blocks_->caches()) {
-    uint64_t from = std::max(state->next_offset, state->prefetched_to);
+    uint64_t near = state->next_offset;  // no near part yet
+    if (opts_.local_readahead_max > 0 &&
+        state->next_offset - state->run_start >= opts_.local_readahead_after) {
+      near = std::min(
+          RoundUp(state->next_offset + std::min(state->window, opts_.local_readahead_max)),
+          length);
+      uint64_t from = std::max(state->next_offset, state->promoted_to);
+      if (from < near) {
+        state->promoted_to = std::max(from, Readahead(ino, from, near, /*promote=*/true));
+      }
+    }
+    uint64_t from = std::max({state->next_offset, state->prefetched_to, near});
     uint64_t to = std::min(RoundUp(state->next_offset + state->window), length);
-    if (from < to) state->prefetched_to = std::max(from, Readahead(ino, from, to));
+    if (from < to) state->prefetched_to = std::max(from, Readahead(ino, from, to, false));
   }
   return sequential;
 }
@@ -271,7 +289,7 @@ Status DataReader::State::Read(Ino ino, uint64_t offset, size_t size, uint64_t l
   return Status::OK();
 }
 
-uint64_t DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to) {
+uint64_t DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to, bool promote) {
   std::vector<Fetch> fetches;
   for (uint64_t lo = from; lo < to;) {
     uint64_t hi = std::min<uint64_t>(to, (lo / kChunkSize + 1) * kChunkSize);
@@ -283,7 +301,7 @@ uint64_t DataReader::State::Readahead(Ino ino, uint64_t from, uint64_t to) {
   for (const Fetch& f : fetches) {
     // Over the memory bound, or the queue is full: stop here, and report how far the issued
     // prefetches reach, so a later read issues the rest instead of skipping it for good.
-    if (prefetch_bytes_.load() + f.block_len > opts_.readahead_total || !Prefetch(f)) {
+    if (prefetch_bytes_.load() + f.block_len > opts_.readahead_total || !Prefetch(f, promote)) {
       return from + f.dest;
     }
   }
@@ -307,10 +325,12 @@ Result<BlockStore::Part> DataReader::State::WaitForBlock(const Fetch& f, bool wh
   return Status::IOError(std::string(missing.message()));
 }
 
-bool DataReader::State::Prefetch(const Fetch& f) {
+bool DataReader::State::Prefetch(const Fetch& f, bool promote) {
   prefetch_bytes_ += f.block_len;
-  Status st = pool_->TrySubmit([this, f] {
-    (void)blocks_->Prefetch(f.id, f.index, f.block_len);  // dropped: see header
+  Status st = pool_->TrySubmit([this, f, promote] {
+    // Dropped: see header.
+    (void)(promote ? blocks_->ReadAhead(f.id, f.index, f.block_len)
+                   : blocks_->Prefetch(f.id, f.index, f.block_len));
     prefetch_bytes_ -= f.block_len;
   });
   if (!st.ok()) {

@@ -482,6 +482,49 @@ TEST(TierChain, PrefetchFillsOnceAndNeedsACache) {
   EXPECT_EQ(bare.gate().whole(), 0);  // nowhere to keep it: not fetched
 }
 
+// A sequential reader's readahead reads a block the disk holds into memory (the read that
+// follows is a memory hit), verified on the way: a corrupt cache file is dropped and the block
+// fetched from the store. Prefetch (warmup, a small read's block) leaves a disk-held block
+// where it is.
+TEST(TierChain, ReadAheadPromotesADiskHitIntoMemoryVerified) {
+  Chain c;
+  const std::string data = RandomBytes(4096, 13);
+  c.Store(kKey, data);
+  EXPECT_EQ(c.Read(kKey, 4096), data);  // now in memory and on disk
+  ASSERT_TRUE(c.memory()->Remove(kKey).ok());
+  ASSERT_TRUE(c.chain().Prefetch(kKey, 4096).ok());
+  EXPECT_FALSE(c.memory()->Contains(kKey));  // the disk has it: nothing to do
+  EXPECT_EQ(c.Stats("disk").hits, 0u);
+
+  ASSERT_TRUE(c.chain().ReadAhead(kKey, 4096).ok());
+  EXPECT_TRUE(c.memory()->Contains(kKey));
+  EXPECT_EQ(c.Stats("disk").hits, 1u);
+  ASSERT_TRUE(c.chain().ReadAhead(kKey, 4096).ok());  // in memory: nothing to do
+  EXPECT_EQ(c.Stats("disk").hits, 1u);
+  EXPECT_EQ(c.Read(kKey, 4096), data);
+  EXPECT_EQ(c.Stats("memory").hits, 1u);
+  EXPECT_EQ(c.gate().whole(), 1);  // the store was asked once in all
+
+  ASSERT_TRUE(c.memory()->Remove(kKey).ok());
+  const std::string path = "/cache/blocks/" + kKey;
+  std::string file = *c.mem_env().ReadFile(path);
+  file[100] ^= 0x01;
+  ASSERT_TRUE(c.mem_env().WriteFileAtomic(path, file).ok());
+  ASSERT_TRUE(c.chain().ReadAhead(kKey, 4096).ok());
+  EXPECT_EQ(c.cache().stats().corrupt_dropped, 1u);
+  EXPECT_EQ(c.gate().whole(), 2);  // fetched again from the store
+  EXPECT_EQ(c.Read(kKey, 4096), data);  // the good bytes, from memory
+  EXPECT_EQ(c.Stats("memory").hits, 2u);
+
+  Chain no_memory({.memory_size = 0});  // no head tier to promote into: Prefetch
+  no_memory.Store(kKey, data);
+  ASSERT_TRUE(no_memory.chain().ReadAhead(kKey, 4096).ok());
+  EXPECT_TRUE(no_memory.disk()->Contains(kKey));
+  ASSERT_TRUE(no_memory.chain().ReadAhead(kKey, 4096).ok());
+  EXPECT_EQ(no_memory.Stats("disk").hits, 0u);  // cached: not read again
+  EXPECT_EQ(no_memory.gate().whole(), 1);
+}
+
 TEST(TierChain, OptionsValidate) {
   cache::MemoryTier memory(100);
   TierChainOptions o;

@@ -30,9 +30,14 @@ void Init(void* userdata, struct fuse_conn_info* conn) {
   auto want = [conn](unsigned cap) {
     if (conn->capable & cap) conn->want |= cap;
   };
-  // No splice for WRITE requests: their bytes are copied into the writer's block buffers
-  // anyway, and reading the request into libfuse's own (reused, cache-hot) buffer is one copy,
-  // while a splice into a pipe costs the pipe and a copy out of it into a fresh buffer.
+  // Splice, in libfuse's terms (fuse_common.h): SPLICE_READ is how requests are READ from
+  // /dev/fuse, SPLICE_WRITE how replies are WRITTEN to it. So requests arrive through a pipe:
+  // a WRITE's data stays there and WriteBuf (ops_file.cc) copies it out once; smaller
+  // requests libfuse copies into memory. Replies are not spliced: a READ reply is one writev
+  // of the cached blocks (fuse_reply_iov, which never splices), the one copy into the
+  // kernel's pages; splicing memory would add a vmsplice and a pipe for that same copy, and
+  // splicing the cache file would read it through the page cache, which O_DIRECT cache reads
+  // avoid (bench/RESULTS.md "The 4 GiB local and peer hit"), and without its checksum checked.
   conn->want &= ~(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
   want(FUSE_CAP_SPLICE_READ);
   want(FUSE_CAP_FLOCK_LOCKS);
