@@ -659,8 +659,10 @@ def main():
         text = report(rec, systems, args, sys.argv)
         print(text)
         if args.results:
-            with open(args.results) as f:
-                old = f.read()
+            old = ""  # a new results file is started
+            if os.path.exists(args.results):
+                with open(args.results) as f:
+                    old = f.read()
             section = BEGIN + "\n" + text + END
             if BEGIN in old and END in old:
                 new = old[:old.index(BEGIN)] + section + old[old.index(END) + len(END):]
