@@ -44,6 +44,8 @@ std::string OptionsJson(const ClientOptions& o, const std::string& volume,
   j["reader"] = {{"max_downloads", o.reader.max_downloads},
                  {"readahead_max", o.reader.readahead_max},
                  {"readahead_total", o.reader.readahead_total},
+                 {"local_readahead_max", o.reader.local_readahead_max},
+                 {"local_readahead_after", o.reader.local_readahead_after},
                  {"segment_cache_chunks", o.reader.segment_cache_chunks},
                  {"compact_segments", o.reader.compact_segments}};
   j["cache"] = {{"memory_size", o.cache.memory_size},

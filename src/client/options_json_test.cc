@@ -20,6 +20,8 @@ TEST(OptionsJsonTest, ShowsTheOptionsAndMasksThePassword) {
   EXPECT_EQ(j["volume"], "vol");
   EXPECT_EQ(j["mount_point"], "/mnt/x");
   EXPECT_EQ(j["writer"]["buffer_size"], 64 << 20);
+  EXPECT_EQ(j["reader"]["local_readahead_max"], o.reader.local_readahead_max);
+  EXPECT_EQ(j["reader"]["local_readahead_after"], o.reader.local_readahead_after);
   EXPECT_EQ(j["version"], 1);
 }
 
