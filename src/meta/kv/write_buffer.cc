@@ -41,6 +41,17 @@ std::vector<std::pair<std::string, WriteBuffer::Increment>> WriteBuffer::TakeInc
   return out;
 }
 
+Status WriteBuffer::MaterializeIncrementsIn(std::string_view begin, std::string_view end,
+                                            const Load& load) {
+  auto incs = TakeIncrementsIn(begin, end);
+  if (incs.empty()) return Status::OK();
+  std::vector<std::string> keys;
+  for (const auto& [k, inc] : incs) keys.push_back(k);
+  ASSIGN_OR_RETURN(auto stored, load(keys));
+  for (size_t i = 0; i < incs.size(); i++) Materialize(incs[i].first, stored[i], incs[i].second);
+  return Status::OK();
+}
+
 void WriteBuffer::Materialize(const std::string& key, const std::optional<std::string>& stored,
                               const Increment& inc) {
   Set(key, ApplyIncrement(stored, inc.deltas, inc.erase_at_zero));

@@ -64,13 +64,18 @@ class WriteBuffer {
     bool erase_at_zero = false;
   };
   using IncrementMap = std::map<std::string, Increment, std::less<>>;
-  Status AddIncrement(std::string_view key, const std::vector<int64_t>& deltas,
-                      bool erase_at_zero);
+  Status AddIncrement(std::string_view key, const std::vector<int64_t>& deltas, bool erase_at_zero);
   const IncrementMap& increments() const { return increments_; }
   std::optional<Increment> TakeIncrement(std::string_view key);
   // Every pending increment with begin <= key < end ("" end = unbounded), removed.
   std::vector<std::pair<std::string, Increment>> TakeIncrementsIn(std::string_view begin,
                                                                   std::string_view end);
+  // Before a scan of [begin, end): every pending increment in the range becomes an ordinary
+  // pending write, added over the stored values that `load` reads (in one call, keys in
+  // order). Engines that add at commit time call it so the scan sees the results.
+  using Load = std::function<Result<std::vector<std::optional<std::string>>>(
+      const std::vector<std::string>& keys)>;
+  Status MaterializeIncrementsIn(std::string_view begin, std::string_view end, const Load& load);
   // Applies `inc` over `stored` (the value the engine holds) as a pending Put/Delete.
   void Materialize(const std::string& key, const std::optional<std::string>& stored,
                    const Increment& inc);

@@ -276,8 +276,9 @@ class EtcdTxn : public Transaction {
     return Status::OK();
   }
 
-  // Are the reads still current? One Txn of compares and no writes.
-  Status CheckReads() {
+  // The read set as Txn compares: every key read at the mod_revision seen (0: absent), every
+  // scanned range unchanged since the read revision.
+  json ReadCompares() const {
     json compares = json::array();
     for (const auto& [k, mod] : seen_) {
       compares.push_back({{"key", Base64Encode(sh_->data + k)},
@@ -292,6 +293,12 @@ class EtcdTxn : public Transaction {
                           {"result", "LESS"},
                           {"mod_revision", std::to_string(rev_ + 1)}});
     }
+    return compares;
+  }
+
+  // Are the reads still current? One Txn of compares and no writes.
+  Status CheckReads() {
+    json compares = ReadCompares();
     ASSIGN_OR_RETURN(json r, Post("/v3/kv/txn", json{{"compare", compares}}));
     if (r.value("succeeded", false)) return Status::OK();
     Forget();
@@ -407,20 +414,7 @@ class EtcdTxn : public Transaction {
   }
 
   Status CommitWith(CommitSlot& slot, int64_t* revision) {
-    json compares = json::array();
-    for (const auto& [k, mod] : seen_) {
-      compares.push_back({{"key", Base64Encode(sh_->data + k)},
-                          {"target", "MOD"},
-                          {"result", "EQUAL"},
-                          {"mod_revision", std::to_string(mod)}});
-    }
-    for (const auto& [b, e] : ranges_) {
-      compares.push_back({{"key", Base64Encode(b)},
-                          {"range_end", Base64Encode(e)},
-                          {"target", "MOD"},
-                          {"result", "LESS"},
-                          {"mod_revision", std::to_string(rev_ + 1)}});
-    }
+    json compares = ReadCompares();
     compares.push_back({{"key", Base64Encode(slot.key)},
                         {"target", "MOD"},
                         {"result", "EQUAL"},

@@ -293,18 +293,9 @@ class RedisTxn : public Transaction {
   Result<std::vector<KeyValue>> DoScan(std::string_view begin, std::string_view end, size_t limit,
                                        bool record) {
     RETURN_IF_ERROR(CheckOpen());
-    {
-      // Pending increments inside the range become ordinary writes (read, then added).
-      auto incs = writes_.TakeIncrementsIn(begin, end);
-      if (!incs.empty()) {
-        std::vector<std::string> keys;
-        for (const auto& [k, inc] : incs) keys.push_back(k);
-        ASSIGN_OR_RETURN(auto vs, Load(keys));
-        for (size_t i = 0; i < incs.size(); i++) {
-          writes_.Materialize(incs[i].first, vs[i], incs[i].second);
-        }
-      }
-    }
+    // Pending increments inside the range become ordinary writes (read, then added).
+    RETURN_IF_ERROR(writes_.MaterializeIncrementsIn(
+        begin, end, [this](const std::vector<std::string>& keys) { return Load(keys); }));
     auto fetch = [&](std::string_view b, std::string_view e,
                      size_t n) -> Result<std::vector<KeyValue>> {
       std::string min = "[" + std::string(b);
