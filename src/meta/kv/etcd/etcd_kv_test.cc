@@ -58,6 +58,7 @@ KvEngineFactory EtcdFactory() {
     return std::shared_ptr<KvEngine>(std::move(kv));
   };
   f.skip_reason = SkipReason;
+  f.honors_expect_absent = true;
   return f;
 }
 

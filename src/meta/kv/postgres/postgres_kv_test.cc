@@ -61,6 +61,7 @@ KvEngineFactory PostgresFactory() {
   };
   f.skip_reason = SkipReason;
   // Optimistic: read-write transactions run side by side (postgres_kv.h).
+  f.honors_expect_absent = true;
   return f;
 }
 
@@ -149,39 +150,6 @@ TEST(PostgresKvTest, AStaleVersionCacheCostsAConflictNotALostUpdate) {
               }).ok());
   EXPECT_EQ(attempts, 1);
   EXPECT_EQ(conformance::Read(**a, "counter"), "21");
-}
-
-// ExpectAbsent (a name believed absent): right, the commit lands without the read; wrong, the
-// first attempt conflicts and the second (without the belief, as Meta retries) reads the value.
-TEST(PostgresKvTest, AWrongAbsentBeliefCostsAConflictNotAWrongAnswer) {
-  SHARED_OR_SKIP();
-  auto mine = PostgresKv::OpenUrl(Shared().server->Url());
-  auto other = PostgresKv::OpenUrl(Shared().server->Url());
-  ASSERT_TRUE(mine.ok() && other.ok());
-  ASSERT_TRUE(conformance::PutOne(**other, "taken", "theirs").ok());
-  int attempts = 0;
-  ASSERT_TRUE(RunTxn(**mine, [&](Transaction& t) -> Status {
-                attempts++;
-                t.ExpectAbsent("free");
-                ASSIGN_OR_RETURN(auto v, t.Get("free"));
-                if (v) return Status::Internal("'free' should read absent");
-                t.Put("free", "mine");
-                return Status::OK();
-              }).ok());
-  EXPECT_EQ(attempts, 1);
-  EXPECT_EQ(conformance::Read(**other, "free"), "mine");
-  attempts = 0;
-  std::string seen;
-  ASSERT_TRUE(RunTxn(**mine, [&](Transaction& t) -> Status {
-                if (attempts++ == 0) t.ExpectAbsent("taken");
-                ASSIGN_OR_RETURN(auto v, t.Get("taken"));
-                seen = v.value_or("<absent>");
-                if (!v) t.Put("taken", "mine");
-                return Status::OK();
-              }).ok());
-  EXPECT_EQ(attempts, 2) << "the wrong belief should have failed the first commit";
-  EXPECT_EQ(seen, "theirs");
-  EXPECT_EQ(conformance::Read(**other, "taken"), "theirs");
 }
 
 // Writers keep going across `pg_ctl restart -m fast`: the engine drops the cut connections

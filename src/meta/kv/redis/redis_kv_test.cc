@@ -57,6 +57,7 @@ KvEngineFactory RedisFactory() {
     return std::shared_ptr<KvEngine>(std::move(kv));
   };
   f.skip_reason = SkipReason;
+  f.honors_expect_absent = true;
   return f;
 }
 
@@ -153,45 +154,6 @@ TEST(RedisKvTest, AWrongAbsentHintCostsAConflictNotAWrongAnswer) {
               }).ok());
   EXPECT_EQ(attempts, 1);
   EXPECT_EQ(conformance::Read(**other, "free"), "mine");
-}
-
-// Transaction::ExpectAbsent: a right belief answers the read as absent without a round trip
-// and commits; a wrong one (another client wrote the key) fails that commit with a conflict,
-// and an attempt without the belief reads the server: never a wrong answer.
-TEST(RedisKvTest, AWrongAbsentBeliefCostsAConflictNotAWrongAnswer) {
-  if (!SkipReason().empty()) GTEST_SKIP() << SkipReason();
-  auto mine = RedisKv::OpenUrl(Shared().server->Url(5));
-  auto other = RedisKv::OpenUrl(Shared().server->Url(5));
-  ASSERT_TRUE(mine.ok() && other.ok());
-  ASSERT_TRUE((*mine)->Clear().ok());
-  ASSERT_TRUE(conformance::PutOne(**other, "taken", "theirs").ok());
-  // Right: nothing is asked of the server before the commit (its reply would be the only way
-  // to see "free"), and the commit lands.
-  int attempts = 0;
-  ASSERT_TRUE(RunTxn(**mine, [&](Transaction& t) -> Status {
-                attempts++;
-                t.ExpectAbsent("free");
-                ASSIGN_OR_RETURN(auto v, t.Get("free"));
-                if (v) return Status::Internal("'free' should read absent");
-                t.Put("free", "mine");
-                return Status::OK();
-              }).ok());
-  EXPECT_EQ(attempts, 1);
-  EXPECT_EQ(conformance::Read(**other, "free"), "mine");
-  // Wrong: the first attempt reads "absent", its commit conflicts; the second (no belief, as
-  // Meta does) reads the other client's value.
-  attempts = 0;
-  std::string seen;
-  ASSERT_TRUE(RunTxn(**mine, [&](Transaction& t) -> Status {
-                if (attempts++ == 0) t.ExpectAbsent("taken");
-                ASSIGN_OR_RETURN(auto v, t.Get("taken"));
-                seen = v.value_or("<absent>");
-                if (!v) t.Put("taken", "mine");
-                return Status::OK();
-              }).ok());
-  EXPECT_EQ(attempts, 2) << "the wrong belief should have failed the first commit";
-  EXPECT_EQ(seen, "theirs");
-  EXPECT_EQ(conformance::Read(**other, "taken"), "theirs");
 }
 
 // A server that accepts connections but never answers (SIGSTOP: a hung or partitioned

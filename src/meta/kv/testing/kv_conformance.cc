@@ -47,7 +47,6 @@ using ::testing::TestParamInfo;
     EXPECT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
   } while (0)
 
-
 // Every committed pair of [begin, end), streamed in pages of `page`.
 std::vector<KeyValue> ScanAll(KvEngine& kv, const std::string& begin, const std::string& end,
                               size_t page) {
@@ -553,6 +552,39 @@ TEST_P(KvConformanceTest, CommitGroupGivesEachTransactionItsOwnResult) {
   EXPECT_EQ(Read(*kv_, "n"), Fields({1}));
   // Every transaction of the group is done.
   EXPECT_FALSE((*c)->Commit().ok());
+}
+
+// ExpectAbsent: right, the commit lands without the read; wrong, the first attempt conflicts
+// and the second (without the belief, as Meta retries) reads the other client's value.
+TEST_P(KvConformanceTest, AWrongAbsentBeliefCostsAConflictNotAWrongAnswer) {
+  if (!GetParam().honors_expect_absent || GetParam().injects_conflicts) {
+    GTEST_SKIP() << "the engine ignores ExpectAbsent";
+  }
+  std::shared_ptr<KvEngine> other = OpenAnother();
+  ASSERT_OK(PutOne(*other, "taken", "theirs"));
+  int attempts = 0;
+  ASSERT_OK(RunTxn(*kv_, [&](Transaction& t) -> Status {
+    attempts++;
+    t.ExpectAbsent("free");
+    ASSIGN_OR_RETURN(auto v, t.Get("free"));
+    if (v) return Status::Internal("'free' should read absent");
+    t.Put("free", "mine");
+    return Status::OK();
+  }));
+  EXPECT_EQ(attempts, 1);
+  EXPECT_EQ(Read(*other, "free"), "mine");
+  attempts = 0;
+  std::string seen;
+  ASSERT_OK(RunTxn(*kv_, [&](Transaction& t) -> Status {
+    if (attempts++ == 0) t.ExpectAbsent("taken");
+    ASSIGN_OR_RETURN(auto v, t.Get("taken"));
+    seen = v.value_or("<absent>");
+    if (!v) t.Put("taken", "mine");
+    return Status::OK();
+  }));
+  EXPECT_EQ(attempts, 2) << "the wrong belief should have failed the first commit";
+  EXPECT_EQ(seen, "theirs");
+  EXPECT_EQ(Read(*other, "taken"), "theirs");
 }
 
 TEST_P(KvConformanceTest, GroupCommitThroughRunTxnKeepsEveryUpdate) {

@@ -33,6 +33,9 @@ struct KvEngineFactory {
   // True when commits may fail with injected conflicts: cases that assert the outcome of one
   // particular Commit are skipped; everything through RunTxn must still hold.
   bool injects_conflicts = false;
+  // True when the engine takes Transaction::ExpectAbsent (answers the read without asking and
+  // checks it at commit): the case that a wrong belief costs a conflict, not a wrong answer.
+  bool honors_expect_absent = false;
 };
 
 class KvConformanceTest : public ::testing::TestWithParam<KvEngineFactory> {
